@@ -1,0 +1,198 @@
+"""Generator checkpoints: safetensors weights with the constructor arguments beside them.
+
+Our format is one ``.safetensors`` file. Its header metadata holds JSON
+strings: ``config`` (the :class:`~deblurgan.nets.Generator` constructor
+arguments), ``deblurgan_version`` and ``training`` (a free-form summary).
+Loading reads no pickle, so a checkpoint from a stranger cannot run code.
+
+The authors' original files (``latest_net_G.pth`` from their pix2pix-style
+code) are read with ``torch.load(weights_only=True)``, which also refuses
+arbitrary pickled objects. Their keys index one flat ``nn.Sequential``; with
+``N`` ResBlocks the mapping to our names is::
+
+    model.1                      -> stem.0          (7x7 conv)
+    model.4, model.7             -> down.0.0, down.1.0
+    model.{10+i}.conv_block.1    -> blocks.{i}.conv1
+    model.{10+i}.conv_block.6    -> blocks.{i}.conv2  (.5 when trained without dropout)
+    model.{10+N}, model.{13+N}   -> up.0.0, up.1.0  (transposed convs)
+    model.{17+N}                 -> head            (final 7x7 conv)
+
+A ``module.`` prefix (DataParallel) is stripped, and the InstanceNorm
+``running_mean`` / ``running_var`` / ``num_batches_tracked`` buffers that old
+PyTorch versions saved are dropped: our InstanceNorm tracks no statistics.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import load as load_safetensors_bytes
+from safetensors.torch import save as save_safetensors_bytes
+
+from deblurgan import __version__
+from deblurgan.io.atomic import atomic_write_bytes
+from deblurgan.nets.generator import Generator
+
+FORMAT_TAG = "deblurgan.generator"
+_NORM_BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file is missing, unreadable or does not describe a generator."""
+
+
+def save_generator(
+    generator: Generator,
+    path: str | os.PathLike,
+    training: dict[str, Any] | None = None,
+    dtype: torch.dtype = torch.float32,
+) -> None:
+    """Write ``generator`` to ``path`` (a ``.safetensors`` file) atomically.
+
+    Args:
+        generator: The network to save.
+        path: Target file.
+        training: JSON-serialisable summary of how it was trained.
+        dtype: Storage dtype of the floating-point weights (e.g. ``torch.float16``
+            to halve the file); loading always returns float32.
+    """
+    tensors = {k: v.detach().to("cpu", dtype).contiguous() for k, v in generator.state_dict().items()}
+    metadata = {
+        "format": FORMAT_TAG,
+        "config": json.dumps(generator.config),
+        "deblurgan_version": __version__,
+        "training": json.dumps(training or {}),
+    }
+    atomic_write_bytes(path, save_safetensors_bytes(tensors, metadata=metadata))
+
+
+def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
+    """Return the decoded header metadata of one of our checkpoints."""
+    path = _existing_file(path)
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            raw = f.metadata() or {}
+    except (SafetensorError, OSError) as err:
+        raise CheckpointError(f"{path}: not a readable safetensors file ({err})") from err
+    if raw.get("format") != FORMAT_TAG:
+        raise CheckpointError(f"{path}: not a deblurgan generator checkpoint (no '{FORMAT_TAG}' tag)")
+    return {
+        "config": json.loads(raw["config"]),
+        "deblurgan_version": raw.get("deblurgan_version"),
+        "training": json.loads(raw.get("training", "{}")),
+    }
+
+
+def load_generator(path: str | os.PathLike, learn_residual: bool = True) -> Generator:
+    """Rebuild a generator from a checkpoint, on the CPU, in eval mode, float32.
+
+    Args:
+        path: Our ``.safetensors`` checkpoint, or the authors' original
+            ``.pth`` generator file.
+        learn_residual: For original files only, which do not record it: whether
+            the model was trained with the global skip (the paper's setting).
+
+    Raises:
+        CheckpointError: The file is missing or is not a generator checkpoint.
+    """
+    path = _existing_file(path)
+    if path.suffix == ".safetensors":
+        meta = read_metadata(path)
+        generator = _build(meta["config"], path)
+        state = load_safetensors_bytes(path.read_bytes())
+    else:
+        state, config = _read_original(path, learn_residual)
+        generator = _build(config, path)
+    state = {k: v.float() for k, v in state.items()}
+    try:
+        generator.load_state_dict(state)
+    except RuntimeError as err:
+        raise CheckpointError(f"{path}: weights do not match the stored configuration: {err}") from err
+    return generator.eval()
+
+
+def original_key_map(n_blocks: int, dropout: bool = True) -> dict[str, str]:
+    """Map the authors' ``model.N`` parameter prefixes to our module names."""
+    mapping = {"model.1": "stem.0", "model.4": "down.0.0", "model.7": "down.1.0"}
+    second_conv = 6 if dropout else 5
+    for i in range(n_blocks):
+        mapping[f"model.{10 + i}.conv_block.1"] = f"blocks.{i}.conv1"
+        mapping[f"model.{10 + i}.conv_block.{second_conv}"] = f"blocks.{i}.conv2"
+    mapping[f"model.{10 + n_blocks}"] = "up.0.0"
+    mapping[f"model.{13 + n_blocks}"] = "up.1.0"
+    mapping[f"model.{17 + n_blocks}"] = "head"
+    return mapping
+
+
+def convert_original_state_dict(
+    original: dict[str, torch.Tensor], learn_residual: bool = True
+) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Translate an original-format state dict to ours, inferring the configuration.
+
+    Returns:
+        The state dict in our key layout and the generator configuration.
+
+    Raises:
+        CheckpointError: A key has no counterpart, or the layout is not a ResNet generator.
+    """
+    state = {k.removeprefix("module."): v for k, v in original.items()}
+    state = {k: v for k, v in state.items() if not k.endswith(_NORM_BUFFERS)}
+    block_ids = {int(m.group(1)) for k in state if (m := re.match(r"model\.(\d+)\.conv_block\.", k))}
+    n_blocks = len(block_ids)
+    dropout = any(re.match(r"model\.\d+\.conv_block\.6\.", k) for k in state)
+    stem_key, head_key = "model.1.weight", f"model.{17 + n_blocks}.weight"
+    if stem_key not in state or head_key not in state:
+        raise CheckpointError(
+            f"no {stem_key!r} or {head_key!r}: not a DeblurGAN/pix2pix ResNet generator"
+        )
+    config = {
+        "in_channels": state[stem_key].shape[1],
+        "out_channels": state[head_key].shape[0],
+        "ngf": state[stem_key].shape[0],
+        "n_blocks": n_blocks,
+        "dropout": 0.5 if dropout else 0.0,
+        "learn_residual": learn_residual,
+    }
+    mapping = original_key_map(n_blocks, dropout)
+    converted = {}
+    for key, value in state.items():
+        prefix, _, leaf = key.rpartition(".")
+        if prefix not in mapping:
+            raise CheckpointError(f"unexpected key in original generator file: {key!r}")
+        converted[f"{mapping[prefix]}.{leaf}"] = value
+    return converted, config
+
+
+def _read_original(path: Path, learn_residual: bool) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    try:
+        original = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises many types for bad or unsafe pickles
+        raise CheckpointError(
+            f"{path}: cannot read as a PyTorch state dict with weights_only=True ({err})"
+        ) from err
+    if not isinstance(original, dict):
+        raise CheckpointError(f"{path}: expected a state dict, found {type(original).__name__}")
+    try:
+        return convert_original_state_dict(original, learn_residual)
+    except CheckpointError as err:
+        raise CheckpointError(f"{path}: {err}") from err
+
+
+def _build(config: dict[str, Any], path: Path) -> Generator:
+    try:
+        return Generator(**config)
+    except TypeError as err:
+        raise CheckpointError(f"{path}: stored configuration {config} does not fit Generator: {err}") from err
+
+
+def _existing_file(path: str | os.PathLike) -> Path:
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint file")
+    return path

@@ -1,0 +1,35 @@
+"""The ``deblurgan`` command line: one subcommand per module, listed here."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from deblurgan import __version__
+from deblurgan.cli import deblur
+
+# name -> module with add_arguments(parser) and run(args) -> exit status
+SUBCOMMANDS = {"deblur": deblur}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="deblurgan", description="Blind motion deblurring with DeblurGAN (Kupyn et al., CVPR 2018)."
+    )
+    parser.add_argument("--version", action="version", version=f"deblurgan {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, module in SUBCOMMANDS.items():
+        doc = (module.__doc__ or "").strip().splitlines()[0]
+        module.add_arguments(sub.add_parser(name, help=doc, description=doc))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``deblurgan`` console script; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return SUBCOMMANDS[args.command].run(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,1 @@
+"""Deblurring images, folders and videos with a trained generator."""

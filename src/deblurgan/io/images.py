@@ -1,0 +1,239 @@
+"""Reading and writing still images without losing what the network does not touch.
+
+The network sees RGB in [0, 1]. Everything else about a file is kept aside
+and restored on writing: whether it was grayscale, its alpha channel (passed
+through bit for bit), its bit depth (8 or 16) and its ICC profile. EXIF
+orientation is applied on reading, so outputs are stored upright.
+
+Pillow decodes most formats; 16-bit colour PNG and TIFF, which Pillow
+truncates to 8 bits, are decoded with pypng and tifffile.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+import numpy as np
+import png
+import tifffile
+from PIL import Image, UnidentifiedImageError
+
+from deblurgan.io.atomic import atomic_path
+
+IMAGE_SUFFIXES = frozenset(
+    {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif", ".ppm", ".pgm", ".pnm"}
+)
+_EXIF_ORIENTATION = 0x0112
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+class ImageReadError(ValueError):
+    """A file cannot be decoded as an image; the message names the file and the cause."""
+
+
+class ImageWriteError(ValueError):
+    """An image cannot be stored in the requested file format."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageData:
+    """A decoded image: RGB for the network, plus what must survive the round trip.
+
+    Attributes:
+        rgb: Float32 array of shape (H, W, 3) in [0, 1]; gray images have three
+            equal channels.
+        alpha: The alpha channel as stored (uint8 or uint16, shape (H, W)), or None.
+        gray: The source had one colour channel; it is written back as gray.
+        bit_depth: 8 or 16 bits per channel in the source.
+        icc_profile: The embedded colour profile, if any.
+    """
+
+    rgb: np.ndarray
+    alpha: np.ndarray | None = None
+    gray: bool = False
+    bit_depth: int = 8
+    icc_profile: bytes | None = None
+
+    def with_rgb(self, rgb: np.ndarray) -> ImageData:
+        """The same image with new pixels (e.g. the deblurred ones)."""
+        if rgb.shape != self.rgb.shape:
+            raise ValueError(f"new pixels have shape {rgb.shape}, expected {self.rgb.shape}")
+        return dataclasses.replace(self, rgb=rgb)
+
+
+def read_image(path: str | os.PathLike) -> ImageData:
+    """Decode an image file, upright, as :class:`ImageData`.
+
+    Raises:
+        ImageReadError: Missing, empty, a folder, truncated, not an image, or an
+            unsupported pixel format; the message says which.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise ImageReadError(f"{path}: is a directory, not an image file")
+    if not path.exists():
+        raise ImageReadError(f"{path}: no such file")
+    if path.stat().st_size == 0:
+        raise ImageReadError(f"{path}: empty file (0 bytes)")
+    try:
+        with Image.open(path) as im:
+            orientation = im.getexif().get(_EXIF_ORIENTATION, 1)
+            icc = im.info.get("icc_profile")
+            if _is_16bit_colour_png(path):
+                pixels = _read_png16(path)
+            elif im.format == "TIFF" and _tiff_bits(path) == 16:
+                pixels = tifffile.imread(path)
+            else:
+                im.load()
+                pixels = _pillow_pixels(im)
+    except (UnidentifiedImageError, Image.DecompressionBombError) as err:
+        raise ImageReadError(f"{path}: not a readable image ({err})") from err
+    except (OSError, SyntaxError, ValueError, png.Error, tifffile.TiffFileError) as err:
+        raise ImageReadError(f"{path}: corrupt or truncated image ({err})") from err
+    return _to_image_data(path, apply_exif_orientation(pixels, orientation), icc)
+
+
+def write_image(path: str | os.PathLike, image: ImageData, jpeg_quality: int = 95) -> None:
+    """Encode ``image`` to ``path`` atomically; the format follows the suffix.
+
+    16-bit depth is kept in PNG and TIFF; other formats store 8 bits. Alpha is
+    kept where the format can hold it; JPEG cannot, so that raises.
+
+    Raises:
+        ImageWriteError: The suffix is unknown or cannot hold the image's alpha.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in IMAGE_SUFFIXES:
+        raise ImageWriteError(f"{path}: unknown image suffix {suffix!r}")
+    if image.alpha is not None and suffix in {".jpg", ".jpeg", ".ppm", ".pgm", ".pnm"}:
+        raise ImageWriteError(f"{path}: {suffix} cannot store the alpha channel; use .png or .tif")
+    depth = image.bit_depth if suffix in {".png", ".tif", ".tiff"} else 8
+    pixels = _from_rgb(image, depth)
+    with atomic_path(path) as tmp:
+        if suffix in {".tif", ".tiff"}:
+            tifffile.imwrite(tmp, pixels, compression="zlib", iccprofile=image.icc_profile)
+        elif suffix == ".png" and depth == 16:
+            _write_png16(tmp, pixels)
+        else:
+            _pillow_save(tmp, pixels, suffix, image.icc_profile, jpeg_quality)
+
+
+def apply_exif_orientation(pixels: np.ndarray, orientation: int) -> np.ndarray:
+    """Turn a stored pixel array upright according to its EXIF orientation (1-8).
+
+    Shape:
+        - Input: :math:`(H, W)` or :math:`(H, W, C)`.
+        - Output: the same, with H and W swapped for orientations 5-8.
+    """
+    transforms = {
+        1: lambda a: a,
+        2: lambda a: a[:, ::-1],
+        3: lambda a: a[::-1, ::-1],
+        4: lambda a: a[::-1],
+        5: lambda a: a.swapaxes(0, 1),
+        6: lambda a: np.rot90(a, -1),
+        7: lambda a: np.rot90(a.swapaxes(0, 1), 2),
+        8: lambda a: np.rot90(a, 1),
+    }
+    return np.ascontiguousarray(transforms.get(orientation, transforms[1])(pixels))
+
+
+def _pillow_pixels(im: Image.Image) -> np.ndarray:
+    if im.mode in {"I;16", "I;16L", "I;16B", "I;16N"}:
+        return np.asarray(im).astype(np.uint16)
+    if im.mode == "I":
+        values = np.asarray(im)
+        if values.min() < 0 or values.max() > 65535:
+            raise ImageReadError("32-bit integer pixels outside 0..65535 are not supported")
+        return values.astype(np.uint16)
+    if im.mode == "F":
+        raise ImageReadError("32-bit float pixels are not supported")
+    if im.mode == "P":
+        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+    elif im.mode == "PA":
+        im = im.convert("RGBA")
+    elif im.mode == "1":
+        im = im.convert("L")
+    elif im.mode not in {"L", "LA", "RGB", "RGBA"}:
+        im = im.convert("RGB")  # CMYK, YCbCr, LAB, HSV, RGBX, ...
+    return np.asarray(im)
+
+
+def _to_image_data(path: Path, pixels: np.ndarray, icc: bytes | None) -> ImageData:
+    if pixels.dtype not in (np.uint8, np.uint16):
+        raise ImageReadError(f"{path}: unsupported sample type {pixels.dtype}")
+    if pixels.ndim == 2:
+        pixels = pixels[..., None]
+    if pixels.ndim != 3 or pixels.shape[2] not in (1, 2, 3, 4) or min(pixels.shape[:2]) < 1:
+        raise ImageReadError(f"{path}: unsupported pixel layout {pixels.shape}")
+    channels = pixels.shape[2]
+    colour, alpha = (pixels[..., :-1], pixels[..., -1]) if channels in (2, 4) else (pixels, None)
+    scale = np.float32(255.0 if pixels.dtype == np.uint8 else 65535.0)
+    rgb = colour.astype(np.float32) / scale
+    gray = rgb.shape[2] == 1
+    if gray:
+        rgb = np.repeat(rgb, 3, axis=2)
+    return ImageData(
+        rgb=rgb,
+        alpha=None if alpha is None else alpha.copy(),
+        gray=gray,
+        bit_depth=8 if pixels.dtype == np.uint8 else 16,
+        icc_profile=icc,
+    )
+
+
+def _from_rgb(image: ImageData, depth: int) -> np.ndarray:
+    dtype, scale = (np.uint8, 255.0) if depth == 8 else (np.uint16, 65535.0)
+    rgb = image.rgb.mean(axis=2, keepdims=True) if image.gray else image.rgb
+    pixels = np.clip(np.rint(rgb * scale), 0, scale).astype(dtype)
+    if image.alpha is not None:
+        alpha = image.alpha
+        if alpha.dtype != dtype:  # only when a 16-bit image goes to an 8-bit format
+            alpha = (alpha.astype(np.float64) * (scale / np.iinfo(alpha.dtype).max)).round()
+        pixels = np.concatenate([pixels, alpha.astype(dtype)[..., None]], axis=2)
+    return pixels[..., 0] if pixels.shape[2] == 1 else pixels
+
+
+def _pillow_save(path: Path, pixels: np.ndarray, suffix: str, icc: bytes | None, quality: int) -> None:
+    if pixels.dtype == np.uint16:  # 16-bit gray PNG without alpha: Pillow's I;16 holds it
+        im = Image.fromarray(pixels, mode="I;16")
+    else:
+        im = Image.fromarray(pixels)
+    options: dict = {"icc_profile": icc} if icc else {}
+    if suffix in {".jpg", ".jpeg"}:
+        options.update(quality=quality, subsampling=0)
+    elif suffix == ".webp":
+        options.update(quality=quality)
+    im.save(path, **options)
+
+
+def _is_16bit_colour_png(path: Path) -> bool:
+    with open(path, "rb") as f:
+        head = f.read(26)
+    # IHDR follows the signature: bytes 24 and 25 are bit depth and colour type.
+    return head[:8] == _PNG_SIGNATURE and len(head) == 26 and head[24] == 16 and head[25] != 0
+
+
+def _read_png16(path: Path) -> np.ndarray:
+    width, height, rows, info = png.Reader(filename=str(path)).asDirect()
+    planes = info["planes"]
+    pixels = np.vstack([np.asarray(row, dtype=np.uint16) for row in rows])
+    return pixels.reshape(height, width, planes)
+
+
+def _write_png16(path: Path, pixels: np.ndarray) -> None:
+    height, width = pixels.shape[:2]
+    planes = 1 if pixels.ndim == 2 else pixels.shape[2]
+    writer = png.Writer(
+        width, height, bitdepth=16, greyscale=planes in (1, 2), alpha=planes in (2, 4)
+    )
+    with open(path, "wb") as f:
+        writer.write(f, pixels.reshape(height, width * planes))
+
+
+def _tiff_bits(path: Path) -> int:
+    with tifffile.TiffFile(path) as tif:
+        return tif.pages[0].bitspersample

@@ -1,0 +1,66 @@
+"""Choosing a device and a numeric precision, checked once at the edge."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Literal
+
+import torch
+
+Precision = Literal["fp32", "bf16", "fp16"]
+
+# Which reduced precisions are verified on which device type.
+SUPPORTED_PRECISIONS: dict[str, tuple[str, ...]] = {
+    "cpu": ("fp32", "bf16"),
+    "cuda": ("fp32", "bf16", "fp16"),
+    "mps": ("fp32", "fp16"),
+}
+_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """Turn ``"auto"`` into the best available device; check that others exist.
+
+    Raises:
+        ValueError: The device type is unknown or not available on this machine.
+    """
+    if isinstance(device, torch.device):
+        return device
+    if device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        resolved = torch.device(device)
+    except RuntimeError as err:
+        raise ValueError(f"unknown device {device!r}; use auto, cpu, cuda[:N] or mps") from err
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} requested but CUDA is not available here")
+    if resolved.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device {device!r} requested but MPS is not available here")
+    if resolved.type not in SUPPORTED_PRECISIONS:
+        raise ValueError(f"device type {resolved.type!r} is not supported; use cpu, cuda or mps")
+    return resolved
+
+
+def check_precision(precision: str, device: torch.device) -> Precision:
+    """Validate that ``precision`` is offered on ``device``'s type.
+
+    Raises:
+        ValueError: Naming the precisions that are allowed there.
+    """
+    allowed = SUPPORTED_PRECISIONS[device.type]
+    if precision not in allowed:
+        raise ValueError(
+            f"precision {precision!r} is not supported on {device.type}; choose one of {allowed}"
+        )
+    return precision  # type: ignore[return-value]
+
+
+def autocast(device: torch.device, precision: Precision) -> contextlib.AbstractContextManager:
+    """Autocast context for ``precision``; a no-op for fp32."""
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=_DTYPES[precision])
