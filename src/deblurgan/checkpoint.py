@@ -62,7 +62,9 @@ def save_generator(
         dtype: Storage dtype of the floating-point weights (e.g. ``torch.float16``
             to halve the file); loading always returns float32.
     """
-    tensors = {k: v.detach().to("cpu", dtype).contiguous() for k, v in generator.state_dict().items()}
+    tensors = {
+        k: v.detach().to("cpu", dtype).contiguous() for k, v in generator.state_dict().items()
+    }
     metadata = {
         "format": FORMAT_TAG,
         "config": json.dumps(generator.config),
@@ -81,7 +83,9 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
     except (SafetensorError, OSError) as err:
         raise CheckpointError(f"{path}: not a readable safetensors file ({err})") from err
     if raw.get("format") != FORMAT_TAG:
-        raise CheckpointError(f"{path}: not a deblurgan generator checkpoint (no '{FORMAT_TAG}' tag)")
+        raise CheckpointError(
+            f"{path}: not a deblurgan generator checkpoint (no '{FORMAT_TAG}' tag)"
+        )
     return {
         "config": json.loads(raw["config"]),
         "deblurgan_version": raw.get("deblurgan_version"),
@@ -113,7 +117,9 @@ def load_generator(path: str | os.PathLike, learn_residual: bool = True) -> Gene
     try:
         generator.load_state_dict(state)
     except RuntimeError as err:
-        raise CheckpointError(f"{path}: weights do not match the stored configuration: {err}") from err
+        raise CheckpointError(
+            f"{path}: weights do not match the stored configuration: {err}"
+        ) from err
     return generator.eval()
 
 
@@ -143,7 +149,9 @@ def convert_original_state_dict(
     """
     state = {k.removeprefix("module."): v for k, v in original.items()}
     state = {k: v for k, v in state.items() if not k.endswith(_NORM_BUFFERS)}
-    block_ids = {int(m.group(1)) for k in state if (m := re.match(r"model\.(\d+)\.conv_block\.", k))}
+    block_ids = {
+        int(m.group(1)) for k in state if (m := re.match(r"model\.(\d+)\.conv_block\.", k))
+    }
     n_blocks = len(block_ids)
     dropout = any(re.match(r"model\.\d+\.conv_block\.6\.", k) for k in state)
     stem_key, head_key = "model.1.weight", f"model.{17 + n_blocks}.weight"
@@ -169,7 +177,9 @@ def convert_original_state_dict(
     return converted, config
 
 
-def _read_original(path: Path, learn_residual: bool) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+def _read_original(
+    path: Path, learn_residual: bool
+) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     try:
         original = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises many types for bad or unsafe pickles
@@ -188,7 +198,9 @@ def _build(config: dict[str, Any], path: Path) -> Generator:
     try:
         return Generator(**config)
     except TypeError as err:
-        raise CheckpointError(f"{path}: stored configuration {config} does not fit Generator: {err}") from err
+        raise CheckpointError(
+            f"{path}: stored configuration {config} does not fit Generator: {err}"
+        ) from err
 
 
 def _existing_file(path: str | os.PathLike) -> Path:

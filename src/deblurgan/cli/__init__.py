@@ -15,7 +15,8 @@ SUBCOMMANDS = {"deblur": deblur}
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="deblurgan", description="Blind motion deblurring with DeblurGAN (Kupyn et al., CVPR 2018)."
+        prog="deblurgan",
+        description="Blind motion deblurring with DeblurGAN (Kupyn et al., CVPR 2018).",
     )
     parser.add_argument("--version", action="version", version=f"deblurgan {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

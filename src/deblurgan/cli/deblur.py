@@ -12,25 +12,58 @@ from deblurgan.inference.deblurrer import Deblurrer
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("inputs", nargs="+", metavar="INPUT",
-                        help="image or video files, folders, or glob patterns (quote them)")
-    parser.add_argument("-o", "--output", required=True, type=Path, metavar="DIR",
-                        help="folder for the results; named like the inputs")
-    parser.add_argument("-r", "--recursive", action="store_true",
-                        help="descend into sub-folders (the output mirrors the tree); '**' in globs")
+    parser.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="INPUT",
+        help="image or video files, folders, or glob patterns (quote them)",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        type=Path,
+        metavar="DIR",
+        help="folder for the results; named like the inputs",
+    )
+    parser.add_argument(
+        "-r",
+        "--recursive",
+        action="store_true",
+        help="descend into sub-folders (the output mirrors the tree); '**' in globs",
+    )
     parser.add_argument("--suffix", default="", help="appended to each output name, e.g. _sharp")
-    parser.add_argument("--ext", default=None,
-                        help="output image format, e.g. .png (default: the input's); videos keep theirs")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="replace existing outputs (inputs are never overwritten)")
-    parser.add_argument("--weights", type=Path, default=None,
-                        help="generator checkpoint (.safetensors, or the authors' .pth); "
-                             "default: the bundled model")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: auto)")
-    parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"],
-                        help="fp32 (default); bf16 on CPU/CUDA; fp16 on CUDA/MPS")
-    parser.add_argument("--stochastic", action="store_true",
-                        help="the paper's test-time dropout (default: deterministic)")
+    parser.add_argument(
+        "--ext",
+        default=None,
+        help="output image format, e.g. .png (default: the input's); videos keep theirs",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace existing outputs (inputs are never overwritten)",
+    )
+    parser.add_argument(
+        "--weights",
+        type=Path,
+        default=None,
+        help="generator checkpoint (.safetensors, or the authors' .pth); "
+        "default: the bundled model",
+    )
+    parser.add_argument(
+        "--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: auto)"
+    )
+    parser.add_argument(
+        "--precision",
+        default="fp32",
+        choices=["fp32", "bf16", "fp16"],
+        help="fp32 (default); bf16 on CPU/CUDA; fp16 on CUDA/MPS",
+    )
+    parser.add_argument(
+        "--stochastic",
+        action="store_true",
+        help="the paper's test-time dropout (default: deterministic)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="dropout seed for --stochastic")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 

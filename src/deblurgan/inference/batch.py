@@ -39,7 +39,9 @@ class BatchReport:
     failed: list[tuple[str, str]] = dataclasses.field(default_factory=list)
 
     def summary(self) -> str:
-        lines = [f"{len(self.written)} written, {len(self.skipped)} skipped, {len(self.failed)} failed"]
+        lines = [
+            f"{len(self.written)} written, {len(self.skipped)} skipped, {len(self.failed)} failed"
+        ]
         lines += [f"  FAILED {name}: {cause}" for name, cause in self.failed]
         return "\n".join(lines)
 
@@ -109,10 +111,17 @@ def plan_jobs(
         target = out_dir / name.parent / f"{name.stem}{suffix}{out_ext}"
         resolved = target.resolve()
         if resolved in sources:
-            report.failed.append((str(source), f"output {target} would overwrite an input; "
-                                  "choose another -o folder or a --suffix"))
+            report.failed.append(
+                (
+                    str(source),
+                    f"output {target} would overwrite an input; "
+                    "choose another -o folder or a --suffix",
+                )
+            )
         elif resolved in claimed:
-            report.failed.append((str(source), f"output {target} is also the output of {claimed[resolved]}"))
+            report.failed.append(
+                (str(source), f"output {target} is also the output of {claimed[resolved]}")
+            )
         elif target.exists() and not overwrite:
             claimed[resolved] = source
             report.skipped.append(target)
@@ -122,7 +131,9 @@ def plan_jobs(
     return jobs, report
 
 
-def run_jobs(jobs: list[Job], deblur: DeblurFn, report: BatchReport, progress: bool = True) -> BatchReport:
+def run_jobs(
+    jobs: list[Job], deblur: DeblurFn, report: BatchReport, progress: bool = True
+) -> BatchReport:
     """Deblur every job's source into its target, recording each outcome in ``report``."""
     for job in tqdm(jobs, desc="deblurring", unit="file", disable=not progress or not jobs):
         try:
@@ -147,8 +158,14 @@ def deblur_video_file(deblur: DeblurFn, source: Path, target: Path, progress: bo
     """Deblur a video frame by frame into a file with the same frame rate and size."""
     info = probe_video(source)
     with video_writer(target, info) as write:
-        frames = tqdm(read_frames(source), total=info.frames, desc=source.name, unit="frame",
-                      leave=False, disable=not progress)
+        frames = tqdm(
+            read_frames(source),
+            total=info.frames,
+            desc=source.name,
+            unit="frame",
+            leave=False,
+            disable=not progress,
+        )
         for frame in frames:
             restored = deblur(frame.astype(np.float32) / 255.0)
             write(np.clip(np.rint(restored * 255.0), 0, 255).astype(np.uint8))
@@ -157,8 +174,10 @@ def deblur_video_file(deblur: DeblurFn, source: Path, target: Path, progress: bo
 def _folder_entries(folder: Path, recursive: bool) -> list[Path]:
     candidates = folder.rglob("*") if recursive else folder.iterdir()
     return sorted(
-        p for p in candidates
-        if p.suffix.lower() in MEDIA_SUFFIXES and not p.name.startswith(".")
+        p
+        for p in candidates
+        if p.suffix.lower() in MEDIA_SUFFIXES
+        and not p.name.startswith(".")
         and not any(part.startswith(".") for part in p.relative_to(folder).parts[:-1])
     )
 

@@ -116,9 +116,7 @@ class Deblurrer:
         self.seed = seed
 
     @classmethod
-    def from_checkpoint(
-        cls, weights: str | os.PathLike | None = None, **kwargs
-    ) -> Deblurrer:
+    def from_checkpoint(cls, weights: str | os.PathLike | None = None, **kwargs) -> Deblurrer:
         """Load a checkpoint (default: the bundled model) and wrap it.
 
         Args:
@@ -126,7 +124,9 @@ class Deblurrer:
                 ``None`` for the model bundled with the package.
             **kwargs: Passed to :class:`Deblurrer`.
         """
-        return cls(load_generator(weights if weights is not None else default_weights_path()), **kwargs)
+        return cls(
+            load_generator(weights if weights is not None else default_weights_path()), **kwargs
+        )
 
     def restore_tensor(self, blurred: torch.Tensor) -> torch.Tensor:
         """Deblur a batch in [-1, 1]; see :func:`restore`.

@@ -197,7 +197,9 @@ def _from_rgb(image: ImageData, depth: int) -> np.ndarray:
     return pixels[..., 0] if pixels.shape[2] == 1 else pixels
 
 
-def _pillow_save(path: Path, pixels: np.ndarray, suffix: str, icc: bytes | None, quality: int) -> None:
+def _pillow_save(
+    path: Path, pixels: np.ndarray, suffix: str, icc: bytes | None, quality: int
+) -> None:
     if pixels.dtype == np.uint16:  # 16-bit gray PNG without alpha: Pillow's I;16 holds it
         im = Image.fromarray(pixels, mode="I;16")
     else:

@@ -150,6 +150,4 @@ class Generator(nn.Module):
 
 
 def _upconv(in_channels: int, out_channels: int) -> nn.ConvTranspose2d:
-    return nn.ConvTranspose2d(
-        in_channels, out_channels, 3, stride=2, padding=1, output_padding=1
-    )
+    return nn.ConvTranspose2d(in_channels, out_channels, 3, stride=2, padding=1, output_padding=1)
