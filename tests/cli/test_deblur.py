@@ -1,0 +1,214 @@
+import subprocess
+import sys
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from deblurgan.checkpoint import save_generator
+from deblurgan.cli import main
+from deblurgan.io.video import VideoInfo, probe_video, read_frames, video_writer
+
+
+@pytest.fixture
+def weights(tmp_path, identity_generator):
+    path = tmp_path / "identity.safetensors"
+    save_generator(identity_generator, path)
+    return str(path)
+
+
+def _photo(path, size=(12, 17), mode="RGB"):
+    rng = np.random.default_rng(abs(hash(path.name)) % 2**32)
+    channels = {"RGB": 3, "RGBA": 4, "L": 1}[mode]
+    pixels = rng.integers(0, 256, (*size, channels), dtype=np.uint8)
+    Image.fromarray(pixels.squeeze(-1) if channels == 1 else pixels, mode=mode).save(path)
+    return pixels
+
+
+def test_batch_continues_past_bad_files_and_reports_them(tmp_path, weights, capsys):
+    src = tmp_path / "in"
+    src.mkdir()
+    good = _photo(src / "good.png")
+    (src / "empty.png").write_bytes(b"")
+    (src / "notes.jpg").write_text("not an image")
+    (src / "folder.png").mkdir()
+    full = src / "full.png"
+    _photo(full, size=(64, 64))
+    (src / "cut.png").write_bytes(full.read_bytes()[:200])
+    snapshot = {p.name: p.read_bytes() for p in src.iterdir() if p.is_file()}
+
+    status = main(["deblur", str(src), "-o", str(tmp_path / "out"), "--weights", weights, "-q"])
+
+    assert status == 1
+    err = capsys.readouterr().err
+    for name, cause in [
+        ("empty.png", "empty file"),
+        ("notes.jpg", "not a readable image"),
+        ("folder.png", "is a directory"),
+        ("cut.png", "truncated"),
+    ]:
+        assert any(name in line and cause in line for line in err.splitlines()), (name, err)
+    assert "2 written, 0 skipped, 4 failed" in err
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "out" / "good.png")), good)
+    assert {p.name: p.read_bytes() for p in src.iterdir() if p.is_file()} == snapshot
+    assert not [p for p in (tmp_path / "out").iterdir() if p.name.startswith(".")]  # no temp files
+
+
+def test_inputs_are_never_overwritten(tmp_path, weights, capsys):
+    photo = tmp_path / "a.png"
+    _photo(photo)
+    before = photo.read_bytes()
+    for extra in ([], ["--overwrite"]):
+        assert (
+            main(["deblur", str(photo), "-o", str(tmp_path), "--weights", weights, "-q", *extra])
+            == 1
+        )
+        assert "would overwrite an input" in capsys.readouterr().err
+    assert photo.read_bytes() == before
+    assert (
+        main(
+            [
+                "deblur",
+                str(photo),
+                "-o",
+                str(tmp_path),
+                "--suffix",
+                "_sharp",
+                "--weights",
+                weights,
+                "-q",
+            ]
+        )
+        == 0
+    )
+    assert (tmp_path / "a_sharp.png").is_file()
+
+
+def test_existing_outputs_are_skipped_unless_overwrite(tmp_path, weights, capsys):
+    photo = tmp_path / "a.png"
+    _photo(photo)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "a.png").write_bytes(b"keep me")
+    assert main(["deblur", str(photo), "-o", str(out), "--weights", weights]) == 0
+    assert "0 written, 1 skipped" in capsys.readouterr().out
+    assert (out / "a.png").read_bytes() == b"keep me"
+    assert (
+        main(["deblur", str(photo), "-o", str(out), "--weights", weights, "--overwrite", "-q"]) == 0
+    )
+    assert (out / "a.png").read_bytes() != b"keep me"
+
+
+def test_globs_recursion_suffix_and_ext(tmp_path, weights):
+    src = tmp_path / "shots"
+    (src / "day" / "1").mkdir(parents=True)
+    _photo(src / "top.jpg")
+    _photo(src / "day" / "1" / "deep.png", mode="L")
+    _photo(src / "day" / "alpha.png", mode="RGBA")
+    out = tmp_path / "out"
+    assert (
+        main(
+            [
+                "deblur",
+                str(src),
+                "-r",
+                "-o",
+                str(out),
+                "--suffix",
+                "_s",
+                "--ext",
+                "png",
+                "--weights",
+                weights,
+                "-q",
+            ]
+        )
+        == 0
+    )
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.png")) == [
+        "day/1/deep_s.png",
+        "day/alpha_s.png",
+        "top_s.png",
+    ]
+    assert Image.open(out / "day" / "1" / "deep_s.png").mode == "L"
+    assert Image.open(out / "day" / "alpha_s.png").mode == "RGBA"
+    glob_out = tmp_path / "glob"
+    assert (
+        main(["deblur", str(src / "*.jpg"), "-o", str(glob_out), "--weights", weights, "-q"]) == 0
+    )
+    assert [p.name for p in glob_out.iterdir()] == ["top.jpg"]
+
+
+def test_missing_inputs_and_collisions_are_reported(tmp_path, weights, capsys):
+    (tmp_path / "x").mkdir()
+    (tmp_path / "y").mkdir()
+    _photo(tmp_path / "x" / "same.png")
+    _photo(tmp_path / "y" / "same.png")
+    status = main(
+        [
+            "deblur",
+            str(tmp_path / "x" / "same.png"),
+            str(tmp_path / "y" / "same.png"),
+            str(tmp_path / "ghost.png"),
+            str(tmp_path / "*.tif"),
+            "-o",
+            str(tmp_path / "o"),
+            "--weights",
+            weights,
+            "-q",
+        ]
+    )
+    err = capsys.readouterr().err
+    assert status == 1
+    assert "ghost.png: no such file or folder" in err
+    assert "pattern matches no file" in err
+    assert "is also the output of" in err
+
+
+def test_video_in_video_out_same_rate_size_and_frame_count(tmp_path, weights):
+    y, x = np.mgrid[0:36, 0:52]
+    frames = [
+        np.stack([x * 4, y * 6, x + y + 30 * i], -1).clip(0, 255).astype(np.uint8) for i in range(5)
+    ]
+    with video_writer(tmp_path / "clip.mp4", VideoInfo(Fraction(24), 52, 36, None)) as write:
+        for frame in frames:
+            write(frame)
+    assert (
+        main(
+            [
+                "deblur",
+                str(tmp_path / "clip.mp4"),
+                "-o",
+                str(tmp_path / "out"),
+                "--weights",
+                weights,
+                "-q",
+            ]
+        )
+        == 0
+    )
+    source, result = probe_video(tmp_path / "clip.mp4"), probe_video(tmp_path / "out" / "clip.mp4")
+    assert (result.fps, result.width, result.height) == (source.fps, source.width, source.height)
+    decoded_in = list(read_frames(tmp_path / "clip.mp4"))
+    decoded_out = list(read_frames(tmp_path / "out" / "clip.mp4"))
+    assert len(decoded_out) == len(decoded_in) == 5
+    assert (
+        np.mean([np.abs(a.astype(float) - b).mean() for a, b in zip(decoded_in, decoded_out)]) < 3
+    )
+
+
+def test_missing_weights_message_names_the_option(tmp_path, capsys, monkeypatch):
+    from deblurgan.inference import weights as bundled
+
+    monkeypatch.setattr(bundled, "BUNDLED_WEIGHTS", "absent.safetensors")
+    _photo(tmp_path / "a.png")
+    assert main(["deblur", str(tmp_path / "a.png"), "-o", str(tmp_path / "o")]) == 2
+    assert "--weights" in capsys.readouterr().err
+
+
+def test_module_entry_point_runs():
+    done = subprocess.run(
+        [sys.executable, "-m", "deblurgan", "deblur", "--help"], capture_output=True, text=True
+    )
+    assert done.returncode == 0 and "--stochastic" in done.stdout

@@ -1,0 +1,37 @@
+"""Shared fixtures: tiny networks and the path of ../shared (tests that need it skip without it)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from deblurgan.nets import Generator, init_weights
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+@pytest.fixture
+def shared() -> Path:
+    """The project's ../shared folder; the test is skipped when it is absent."""
+    if not (SHARED / "data").is_dir():
+        pytest.skip("../shared/data is not available")
+    return SHARED
+
+
+@pytest.fixture
+def tiny_generator() -> Generator:
+    """A randomly initialised, very narrow generator (deterministic weights)."""
+    net = Generator(ngf=4, n_blocks=1)
+    init_weights(net, generator=torch.Generator().manual_seed(0))
+    return net.eval()
+
+
+@pytest.fixture
+def identity_generator() -> Generator:
+    """A tiny generator whose residual branch is zero, so it returns its input."""
+    net = Generator(ngf=4, n_blocks=1)
+    torch.nn.init.zeros_(net.head.weight)
+    torch.nn.init.zeros_(net.head.bias)
+    return net.eval()

@@ -1,0 +1,85 @@
+import numpy as np
+import pytest
+import torch
+
+from deblurgan.checkpoint import CheckpointError, save_generator
+from deblurgan.inference.deblurrer import Deblurrer, crop_padding, pad_to_multiple, restore
+
+
+@pytest.mark.parametrize("size", [(1, 1), (3, 517), (721, 1283), (8, 8), (5, 4)])
+def test_any_size_comes_back_at_full_resolution(tiny_generator, size):
+    x = torch.rand(1, 3, *size) * 2 - 1
+    assert restore(tiny_generator, x).shape == x.shape
+
+
+@pytest.mark.parametrize("size", [(1, 1), (2, 9), (7, 13), (16, 12)])
+def test_pad_then_crop_is_identity_and_padded_sides_fit_the_network(size):
+    x = torch.randn(2, 3, *size)
+    padded, pads = pad_to_multiple(x)
+    assert padded.shape[-2] % 4 == 0 and padded.shape[-1] % 4 == 0
+    assert min(padded.shape[-2:]) >= 8
+    torch.testing.assert_close(crop_padding(padded, pads), x, rtol=0, atol=0)
+
+
+def test_padding_mirrors_the_image():
+    x = torch.arange(6.0).reshape(1, 1, 1, 6).expand(1, 1, 8, 6)
+    padded, pads = pad_to_multiple(x)
+    assert pads == (1, 1, 0, 0)
+    assert padded[0, 0, 0].tolist() == [1, 0, 1, 2, 3, 4, 5, 4]
+
+
+def test_identity_model_returns_the_image(identity_generator):
+    rgb = np.random.default_rng(0).random((13, 22, 3), dtype=np.float32)
+    out = Deblurrer(identity_generator)(rgb)
+    assert out.dtype == np.float32 and out.shape == rgb.shape
+    np.testing.assert_allclose(out, rgb, atol=1e-6)
+
+
+def test_deterministic_by_default_and_stochastic_reproducible_per_seed(tiny_generator):
+    rgb = np.random.default_rng(1).random((16, 16, 3), dtype=np.float32)
+    plain = Deblurrer(tiny_generator)
+    np.testing.assert_array_equal(plain(rgb), plain(rgb))
+    seeded = Deblurrer(tiny_generator, stochastic=True, seed=5)
+    first = seeded(rgb)
+    np.testing.assert_array_equal(first, seeded(rgb))  # re-seeded per image: order does not matter
+    assert not np.array_equal(first, Deblurrer(tiny_generator, stochastic=True, seed=6)(rgb))
+    assert not np.array_equal(first, plain(rgb))
+    assert not tiny_generator.training
+
+
+def test_bf16_on_cpu_agrees_with_fp32(tiny_generator):
+    rgb = np.random.default_rng(2).random((32, 40, 3), dtype=np.float32)
+    fp32 = Deblurrer(tiny_generator)(rgb)
+    bf16 = Deblurrer(tiny_generator, precision="bf16")(rgb)
+    psnr = 10 * np.log10(1.0 / np.mean((fp32 - bf16) ** 2))
+    assert psnr > 35
+
+
+def test_unsupported_precision_or_device_is_refused(tiny_generator):
+    with pytest.raises(ValueError, match="fp16.*not supported on cpu"):
+        Deblurrer(tiny_generator, precision="fp16")
+    with pytest.raises(ValueError, match="unknown device"):
+        Deblurrer(tiny_generator, device="tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            Deblurrer(tiny_generator, device="cuda")
+
+
+def test_non_rgb_array_is_refused(tiny_generator):
+    with pytest.raises(ValueError, match=r"\(H, W, 3\)"):
+        Deblurrer(tiny_generator)(np.zeros((4, 4), np.float32))
+
+
+def test_from_checkpoint(tmp_path, tiny_generator):
+    save_generator(tiny_generator, tmp_path / "g.safetensors")
+    rgb = np.random.default_rng(3).random((9, 9, 3), dtype=np.float32)
+    loaded = Deblurrer.from_checkpoint(tmp_path / "g.safetensors")
+    np.testing.assert_array_equal(loaded(rgb), Deblurrer(tiny_generator)(rgb))
+
+
+def test_missing_bundled_model_names_the_weights_option(monkeypatch):
+    from deblurgan.inference import weights
+
+    monkeypatch.setattr(weights, "BUNDLED_WEIGHTS", "no-such-file.safetensors")
+    with pytest.raises(CheckpointError, match="--weights"):
+        Deblurrer.from_checkpoint()

@@ -1,0 +1,141 @@
+import json
+import pickle
+
+import pytest
+import torch
+
+from deblurgan.checkpoint import (
+    CheckpointError,
+    convert_original_state_dict,
+    load_generator,
+    original_key_map,
+    read_metadata,
+    save_generator,
+)
+from deblurgan.nets import Generator, init_weights
+
+
+def _net(**config) -> Generator:
+    return init_weights(Generator(**config), generator=torch.Generator().manual_seed(3)).eval()
+
+
+def test_round_trip_rebuilds_the_same_model_and_outputs(tmp_path):
+    net = _net(ngf=8, n_blocks=3, dropout=0.25)
+    path = tmp_path / "g.safetensors"
+    save_generator(net, path, training={"iterations": 12})
+    loaded = load_generator(path)
+    assert loaded.config == net.config
+    assert not loaded.training
+    x = torch.rand(1, 3, 20, 28) * 2 - 1
+    torch.testing.assert_close(loaded(x), net(x), rtol=0, atol=0)
+    meta = read_metadata(path)
+    assert meta["training"] == {"iterations": 12}
+    assert meta["deblurgan_version"]
+
+
+def test_fp16_storage_halves_the_file_and_stays_close(tmp_path):
+    net = _net(ngf=8, n_blocks=2)
+    save_generator(net, tmp_path / "32.safetensors")
+    save_generator(net, tmp_path / "16.safetensors", dtype=torch.float16)
+    size32 = (tmp_path / "32.safetensors").stat().st_size
+    size16 = (tmp_path / "16.safetensors").stat().st_size
+    assert size16 < 0.55 * size32
+    loaded = load_generator(tmp_path / "16.safetensors")
+    assert all(p.dtype == torch.float32 for p in loaded.parameters())
+    x = torch.rand(1, 3, 16, 16) * 2 - 1
+    torch.testing.assert_close(loaded(x), net(x), rtol=0, atol=5e-3)
+
+
+def _to_original_layout(net: Generator) -> dict[str, torch.Tensor]:
+    """Our weights under the authors' keys, with the stale buffers old files carry."""
+    inverse = {ours: theirs for theirs, ours in original_key_map(net.config["n_blocks"]).items()}
+    state = {}
+    for key, value in net.state_dict().items():
+        prefix, _, leaf = key.rpartition(".")
+        state[f"module.{inverse[prefix]}.{leaf}"] = value.clone()
+    for norm_index in (2, 5, 8):  # InstanceNorm layers after stem and downsampling convs
+        state[f"module.model.{norm_index}.running_mean"] = torch.zeros(1)
+        state[f"module.model.{norm_index}.running_var"] = torch.ones(1)
+    state["module.model.10.conv_block.2.running_mean"] = torch.zeros(1)
+    return state
+
+
+def test_original_pix2pix_file_loads_with_the_documented_mapping(tmp_path):
+    net = _net(ngf=8, n_blocks=9)
+    original = _to_original_layout(net)
+    assert "module.model.26.weight" in original  # final conv with 9 blocks, as in latest_net_G.pth
+    assert "module.model.10.conv_block.6.weight" in original
+    path = tmp_path / "latest_net_G.pth"
+    torch.save(original, path)
+    loaded = load_generator(path)
+    assert loaded.config == net.config
+    x = torch.rand(1, 3, 24, 16) * 2 - 1
+    torch.testing.assert_close(loaded(x), net(x), rtol=0, atol=0)
+
+
+def test_original_layout_without_dropout_is_recognised():
+    net = _net(ngf=4, n_blocks=2, dropout=0.0)
+    state = {}
+    for theirs, ours in original_key_map(2, dropout=False).items():
+        for leaf in ("weight", "bias"):
+            state[f"{theirs}.{leaf}"] = net.state_dict()[f"{ours}.{leaf}"]
+    converted, config = convert_original_state_dict(state)
+    assert config["dropout"] == 0.0 and config["n_blocks"] == 2 and config["ngf"] == 4
+    assert converted.keys() == net.state_dict().keys()
+
+
+def test_unexpected_original_key_is_named():
+    state = _to_original_layout(_net(ngf=4, n_blocks=1))
+    state["model.99.weight"] = torch.zeros(1)
+    with pytest.raises(CheckpointError, match="model.99.weight"):
+        convert_original_state_dict(state)
+
+
+class _Evil:
+    def __reduce__(self):
+        return (print, ("pickle code ran",))
+
+
+def test_pickles_with_code_are_refused(tmp_path, capsys):
+    path = tmp_path / "evil.pth"
+    path.write_bytes(pickle.dumps({"model.1.weight": _Evil()}))
+    with pytest.raises(CheckpointError, match="weights_only"):
+        load_generator(path)
+    assert "pickle code ran" not in capsys.readouterr().out
+
+
+def test_missing_garbage_and_foreign_files_fail_clearly(tmp_path):
+    with pytest.raises(CheckpointError, match="no such checkpoint"):
+        load_generator(tmp_path / "nope.safetensors")
+    (tmp_path / "junk.safetensors").write_bytes(b"not a safetensors file at all")
+    with pytest.raises(CheckpointError, match="not a readable safetensors"):
+        load_generator(tmp_path / "junk.safetensors")
+    from safetensors.torch import save_file
+
+    save_file({"w": torch.zeros(2)}, tmp_path / "other.safetensors")
+    with pytest.raises(CheckpointError, match="not a deblurgan generator"):
+        load_generator(tmp_path / "other.safetensors")
+
+
+def test_config_that_does_not_fit_is_reported(tmp_path):
+    from safetensors.torch import save_file
+
+    bad = {"format": "deblurgan.generator", "config": json.dumps({"ngf": 4, "wings": 2})}
+    save_file({"w": torch.zeros(1)}, tmp_path / "bad.safetensors", metadata=bad)
+    with pytest.raises(CheckpointError, match="wings"):
+        load_generator(tmp_path / "bad.safetensors")
+
+
+def test_save_is_atomic_and_leaves_no_temp_file_on_failure(tmp_path, monkeypatch):
+    path = tmp_path / "g.safetensors"
+    save_generator(_net(ngf=4, n_blocks=1), path)
+    before = path.read_bytes()
+
+    def boom(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("pathlib.Path.write_bytes", boom)
+    with pytest.raises(OSError, match="No space"):
+        save_generator(_net(ngf=8, n_blocks=1), path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["g.safetensors"]
