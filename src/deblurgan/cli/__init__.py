@@ -7,10 +7,10 @@ import sys
 from collections.abc import Sequence
 
 from deblurgan import __version__
-from deblurgan.cli import deblur
+from deblurgan.cli import deblur, synth
 
 # name -> module with add_arguments(parser) and run(args) -> exit status
-SUBCOMMANDS = {"deblur": deblur}
+SUBCOMMANDS = {"deblur": deblur, "synth": synth}
 
 
 def build_parser() -> argparse.ArgumentParser:

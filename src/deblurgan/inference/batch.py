@@ -16,6 +16,7 @@ import numpy as np
 from tqdm import tqdm
 
 from deblurgan.io.images import IMAGE_SUFFIXES, read_image, write_image
+from deblurgan.io.report import BatchReport
 from deblurgan.io.video import VIDEO_SUFFIXES, probe_video, read_frames, video_writer
 
 MEDIA_SUFFIXES = IMAGE_SUFFIXES | VIDEO_SUFFIXES
@@ -28,22 +29,6 @@ class Job:
 
     source: Path
     target: Path
-
-
-@dataclasses.dataclass
-class BatchReport:
-    """What a batch did: outputs written, outputs skipped, and failures with causes."""
-
-    written: list[Path] = dataclasses.field(default_factory=list)
-    skipped: list[Path] = dataclasses.field(default_factory=list)
-    failed: list[tuple[str, str]] = dataclasses.field(default_factory=list)
-
-    def summary(self) -> str:
-        lines = [
-            f"{len(self.written)} written, {len(self.skipped)} skipped, {len(self.failed)} failed"
-        ]
-        lines += [f"  FAILED {name}: {cause}" for name, cause in self.failed]
-        return "\n".join(lines)
 
 
 def collect_inputs(

@@ -1,0 +1,1 @@
+"""Datasets: building paired blurred/sharp data on disk."""

@@ -1,0 +1,22 @@
+"""The outcome of a batch over many files."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+
+@dataclasses.dataclass
+class BatchReport:
+    """What a batch did: outputs written, outputs skipped, and failures with causes."""
+
+    written: list[Path] = dataclasses.field(default_factory=list)
+    skipped: list[Path] = dataclasses.field(default_factory=list)
+    failed: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+
+    def summary(self) -> str:
+        lines = [
+            f"{len(self.written)} written, {len(self.skipped)} skipped, {len(self.failed)} failed"
+        ]
+        lines += [f"  FAILED {name}: {cause}" for name, cause in self.failed]
+        return "\n".join(lines)
