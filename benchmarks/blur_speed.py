@@ -38,9 +38,15 @@ def literal_trajectory(rng: np.random.Generator, steps: int = 2000, max_length: 
             next_direction = 2 * v * np.exp(1j * (np.pi + (rng.uniform() - 0.5)))
         else:
             next_direction = 0
-        dv = next_direction + expl * (
-            gaussian_shake * complex(rng.standard_normal(), rng.standard_normal()) - centripetal * x[t]
-        ) * step
+        dv = (
+            next_direction
+            + expl
+            * (
+                gaussian_shake * complex(rng.standard_normal(), rng.standard_normal())
+                - centripetal * x[t]
+            )
+            * step
+        )
         v += dv
         v = (v / abs(v)) * step
         x[t + 1] = x[t] + v
@@ -85,7 +91,9 @@ def main() -> None:
     torch.set_num_threads(torch.get_num_threads())
     rng = np.random.default_rng(0)
 
-    literal_s = _best_of(lambda: [literal_psfs(literal_trajectory(rng)) for _ in range(args.literal)], 2)
+    literal_s = _best_of(
+        lambda: [literal_psfs(literal_trajectory(rng)) for _ in range(args.literal)], 2
+    )
     literal_rate = args.literal / literal_s
     sample_kernels(64, rng)  # warm-up
     ours_s = _best_of(lambda: sample_kernels(args.kernels, rng), 3)
@@ -105,12 +113,18 @@ def main() -> None:
     print(f"|{'-' * 60}|{'-' * 13}|{'-' * 11}|{'-' * 12}|")
     rows = [
         ("kernels, literal per-step Python (traj + 4 PSFs)", literal_rate, 1.0),
-        (f"kernels, vectorised numpy, batches of {args.kernels}", ours_rate, ours_rate / literal_rate),
+        (
+            f"kernels, vectorised numpy, batches of {args.kernels}",
+            ours_rate,
+            ours_rate / literal_rate,
+        ),
     ]
     for name, rate, ratio in rows:
         print(f"| {name:58} | {rate:11.1f} | {1e3 / rate:9.3f} | {ratio:9.0f}x |")
-    for name, seconds in [("1280x720 RGB blurred, numpy FFT (reflect borders)", numpy_s),
-                          ("1280x720 RGB blurred, torch FFT batch (reflect borders)", torch_s)]:
+    for name, seconds in [
+        ("1280x720 RGB blurred, numpy FFT (reflect borders)", numpy_s),
+        ("1280x720 RGB blurred, torch FFT batch (reflect borders)", torch_s),
+    ]:
         print(f"| {name:58} | {1 / seconds:11.1f} | {1e3 * seconds:9.1f} | {'':>10} |")
 
 

@@ -137,7 +137,8 @@ def synthesize_frame_pairs(
     """
     frames_source = Path(frames_source)
     paths = _frame_paths(frames_source)
-    _refuse_inside_inputs(out, [frames_source])
+    if paths is not None:  # a video file cannot be written over: only frame folders need this
+        _refuse_inside_inputs(out, [frames_source])
     if paths is not None:
         n_frames = len(paths)
     else:

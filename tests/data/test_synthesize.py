@@ -1,0 +1,150 @@
+import json
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from deblurgan.cli import main
+from deblurgan.io.video import VideoInfo, video_writer
+
+
+def _photos(folder, count=2, size=(48, 64)):
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for i in range(count):
+        Image.fromarray(rng.integers(0, 256, (*size, 3), dtype=np.uint8)).save(folder / f"p{i}.png")
+    return folder
+
+
+def test_kernel_dataset_layout_manifest_and_determinism(tmp_path):
+    src = _photos(tmp_path / "sharp")
+    args = ["synth", str(src), "--per-image", "2", "--seed", "3", "-q"]
+    assert main([*args, "-o", str(tmp_path / "a")]) == 0
+    assert main([*args, "-o", str(tmp_path / "b")]) == 0
+    a = tmp_path / "a"
+    names = sorted(p.name for p in (a / "blur").iterdir())
+    assert names == ["p0_000.png", "p0_001.png", "p1_000.png", "p1_001.png"]
+    assert names == sorted(p.name for p in (a / "sharp").iterdir())
+    assert (
+        len(list((a / "kernels").glob("*.npy"))) == 4
+        and len(list((a / "kernels").glob("*.png"))) == 4
+    )
+    for name in names:
+        assert (a / "blur" / name).read_bytes() == (tmp_path / "b" / "blur" / name).read_bytes()
+        kernel = np.load(a / "kernels" / name.replace(".png", ".npy"))
+        assert kernel.sum() == pytest.approx(1.0, abs=1e-5) and kernel.min() >= 0
+    records = [json.loads(line) for line in (a / "manifest.jsonl").read_text().splitlines()]
+    assert [r["name"] for r in records] == names
+    assert {"seed", "preset", "exposure", "inertia", "impulsiveness", "source"} <= set(records[0])
+    sharp = np.asarray(Image.open(a / "sharp" / "p0_000.png"))
+    assert np.array_equal(sharp, np.asarray(Image.open(src / "p0.png")))
+
+
+def test_rerun_skips_finished_pairs_and_manifest_stays_complete(tmp_path, capsys):
+    src = _photos(tmp_path / "sharp")
+    out = tmp_path / "out"
+    assert main(["synth", str(src), "-o", str(out), "-q"]) == 0
+    (out / "blur" / "p1_000.png").unlink()
+    before = (out / "blur" / "p0_000.png").stat().st_mtime_ns
+    assert main(["synth", str(src), "-o", str(out)]) == 0
+    assert "1 written, 1 skipped, 0 failed" in capsys.readouterr().out
+    assert (out / "blur" / "p0_000.png").stat().st_mtime_ns == before
+    assert len((out / "manifest.jsonl").read_text().splitlines()) == 2
+
+
+def test_bad_images_are_reported_and_skipped(tmp_path, capsys):
+    src = _photos(tmp_path / "sharp", count=1)
+    (src / "broken.png").write_bytes(b"\x89PNG not really")
+    assert main(["synth", str(src), "-o", str(tmp_path / "out"), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert "broken.png" in err and "1 written, 0 skipped, 1 failed" in err
+    assert [p.name for p in (tmp_path / "out" / "blur").iterdir()] == ["p0_000.png"]
+    assert len((tmp_path / "out" / "manifest.jsonl").read_text().splitlines()) == 1
+
+
+def test_never_writes_into_the_input_folder(tmp_path, capsys):
+    src = _photos(tmp_path / "sharp", count=1)
+    for out in (src, src / "dataset", tmp_path):  # tmp_path/sharp would be an output folder
+        assert main(["synth", str(src), "-o", str(out), "-q"]) == 2
+        assert "input folder" in capsys.readouterr().err
+    assert sorted(p.name for p in src.iterdir()) == ["p0.png"]
+
+
+def test_noise_options_and_paper_preset(tmp_path):
+    src = _photos(tmp_path / "sharp", count=1)
+    out = tmp_path / "out"
+    assert (
+        main(
+            [
+                "synth",
+                str(src),
+                "-o",
+                str(out),
+                "--preset",
+                "paper",
+                "--noise-std",
+                "0.02",
+                "--poisson-peak",
+                "500",
+                "--linear-light",
+                "--exposures",
+                "1",
+                "-q",
+            ]
+        )
+        == 0
+    )
+    record = json.loads((out / "manifest.jsonl").read_text())
+    assert record["preset"] == "paper" and record["exposure"] == 1.0 and record["linear_light"]
+
+
+def test_frame_averaging_from_a_folder_and_from_a_video(tmp_path):
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    rng = np.random.default_rng(1)
+    still = rng.integers(0, 256, (24, 32, 3), dtype=np.uint8)
+    video = []
+    for i in range(20):
+        Image.fromarray(still).save(frames / f"{i:06d}.png")
+        video.append(np.roll(still, i, axis=1))
+    assert (
+        main(["synth", "--frames", str(frames), "-o", str(tmp_path / "f"), "--n-avg", "3:5", "-q"])
+        == 0
+    )
+    pairs = sorted((tmp_path / "f" / "blur").iterdir())
+    assert pairs
+    for pair in pairs:  # identical frames: blurred == sharp
+        blurred = np.asarray(Image.open(pair))
+        assert np.array_equal(blurred, np.asarray(Image.open(tmp_path / "f" / "sharp" / pair.name)))
+        assert np.array_equal(blurred, still)
+    records = [json.loads(x) for x in (tmp_path / "f" / "manifest.jsonl").read_text().splitlines()]
+    assert all(
+        3 <= r["n_avg"] <= 5 and r["sharp_frame"] == r["first_frame"] + r["n_avg"] // 2
+        for r in records
+    )
+
+    with video_writer(tmp_path / "clip.mp4", VideoInfo(Fraction(240), 32, 24, None)) as write:
+        for frame in video:
+            write(frame)
+    assert (
+        main(
+            [
+                "synth",
+                "--frames",
+                str(tmp_path / "clip.mp4"),
+                "-o",
+                str(tmp_path / "v"),
+                "--n-avg",
+                "4",
+                "-q",
+            ]
+        )
+        == 0
+    )
+    assert len(list((tmp_path / "v" / "blur").iterdir())) == 5
+
+
+def test_synth_needs_exactly_one_source(tmp_path, capsys):
+    assert main(["synth", "-o", str(tmp_path / "o")]) == 2
+    assert "either SHARP_DIR or --frames" in capsys.readouterr().err
