@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import warnings
 from typing import Literal
 
 import torch
@@ -56,7 +58,23 @@ def check_precision(precision: str, device: torch.device) -> Precision:
         raise ValueError(
             f"precision {precision!r} is not supported on {device.type}; choose one of {allowed}"
         )
+    if device.type == "cpu" and precision == "bf16" and not cpu_has_native_bf16():
+        warnings.warn(
+            "this CPU has no native bf16 (no AVX512-BF16/AMX): bf16 convolutions fall back to "
+            "a reference path that is about 100x slower than fp32 here; use fp32",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     return precision  # type: ignore[return-value]
+
+
+@functools.cache
+def cpu_has_native_bf16() -> bool:
+    """Whether oneDNN runs bf16 convolutions natively on this CPU."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
 
 
 def autocast(device: torch.device, precision: Precision) -> contextlib.AbstractContextManager:

@@ -47,6 +47,7 @@ def test_deterministic_by_default_and_stochastic_reproducible_per_seed(tiny_gene
     assert not tiny_generator.training
 
 
+@pytest.mark.filterwarnings("ignore:this CPU has no native bf16")
 def test_bf16_on_cpu_agrees_with_fp32(tiny_generator):
     rgb = np.random.default_rng(2).random((32, 40, 3), dtype=np.float32)
     fp32 = Deblurrer(tiny_generator)(rgb)
