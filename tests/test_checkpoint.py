@@ -96,6 +96,7 @@ class _Evil:
         return (print, ("pickle code ran",))
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
 def test_pickles_with_code_are_refused(tmp_path, capsys):
     path = tmp_path / "evil.pth"
     path.write_bytes(pickle.dumps({"model.1.weight": _Evil()}))

@@ -84,7 +84,4 @@ def run(args: argparse.Namespace) -> int:
     jobs, report = plan_jobs(inputs, args.output, args.suffix, args.ext, args.overwrite)
     report.failed[:0] = missing
     run_jobs(jobs, deblurrer, report, progress=not args.quiet)
-    stream = sys.stderr if report.failed else sys.stdout
-    if report.failed or not args.quiet:
-        print(report.summary(), file=stream)
-    return 1 if report.failed else 0
+    return report.finish(args.quiet)

@@ -132,7 +132,4 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as err:
         print(f"deblurgan synth: error: {err}", file=sys.stderr)
         return 2
-    stream = sys.stderr if report.failed else sys.stdout
-    if report.failed or not args.quiet:
-        print(report.summary(), file=stream)
-    return 1 if report.failed else 0
+    return report.finish(args.quiet)

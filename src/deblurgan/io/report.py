@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
 from pathlib import Path
 
 
@@ -20,3 +21,9 @@ class BatchReport:
         ]
         lines += [f"  FAILED {name}: {cause}" for name, cause in self.failed]
         return "\n".join(lines)
+
+    def finish(self, quiet: bool = False) -> int:
+        """Print the summary (to stderr if anything failed) and return the exit status."""
+        if self.failed or not quiet:
+            print(self.summary(), file=sys.stderr if self.failed else sys.stdout)
+        return 1 if self.failed else 0
