@@ -7,10 +7,10 @@ import sys
 from collections.abc import Sequence
 
 from deblurgan import __version__
-from deblurgan.cli import deblur, synth
+from deblurgan.cli import deblur, synth, train
 
 # name -> module with add_arguments(parser) and run(args) -> exit status
-SUBCOMMANDS = {"deblur": deblur, "synth": synth}
+SUBCOMMANDS = {"deblur": deblur, "synth": synth, "train": train}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,1 @@
+"""Training DeblurGAN: configuration, data, losses, the GAN steps and the loop."""

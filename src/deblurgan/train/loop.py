@@ -1,0 +1,299 @@
+"""The training loop: 5 critic steps, 1 generator step, repeat (paper section 5).
+
+Read top to bottom: set up (processes, device, networks, optimisers, LR
+schedule, data), resume if asked, then iterate: critic steps on fresh
+batches, one generator step, log, validate, checkpoint. Under ``torchrun``
+each process trains on its shard with DistributedDataParallel (NCCL on GPU,
+gloo on CPU); rank 0 alone logs, validates and writes checkpoints.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+from tqdm import tqdm
+
+from deblurgan.checkpoint import save_generator
+from deblurgan.inference.deblurrer import restore
+from deblurgan.metrics import psnr, ssim
+from deblurgan.nets import Critic, Generator, init_weights
+from deblurgan.runtime import autocast, check_precision, resolve_device
+from deblurgan.train.config import Config
+from deblurgan.train.data import (
+    EpochPlan,
+    PlanSampler,
+    TrainingPairs,
+    find_aligned,
+    find_paired,
+    find_sharp_images,
+    load_pair,
+    read_pair_list,
+    split_validation,
+)
+from deblurgan.train.state import load_training_state, save_training_state
+from deblurgan.train.steps import critic_step, generator_step
+from deblurgan.train.vgg import load_vgg19_conv33
+
+
+def lr_factor(iteration: int, total: int, decay_start: float = 0.5) -> float:
+    """1 for the first ``decay_start`` of training, then linearly down to 0 at ``total``.
+
+    Examples:
+        >>> [lr_factor(i, 4) for i in range(5)]
+        [1.0, 1.0, 1.0, 0.5, 0.0]
+    """
+    start = decay_start * total
+    if iteration <= start:
+        return 1.0
+    return max(0.0, 1.0 - (iteration - start) / max(total - start, 1e-9))
+
+
+def gather_pairs(config: Config) -> tuple[list, list, list, list[str]]:
+    """Real training pairs, synthetic sources, validation pairs, and problems found."""
+    data = config.data
+    real, problems = [], []
+    for root in data.paired:
+        found, issues = find_paired(root)
+        real += found
+        problems += issues
+    for folder in data.aligned:
+        real += find_aligned(folder)
+    for list_file in data.lists:
+        found, issues = read_pair_list(list_file)
+        real += found
+        problems += issues
+    synthetic = [p for folder in data.synthetic for p in find_sharp_images(folder)]
+    if data.val:
+        val = []
+        for root in data.val:
+            found, issues = find_paired(root)
+            val += found
+            problems += issues
+    else:
+        real, val = split_validation(real, data.val_fraction)
+    return real, synthetic, val, problems
+
+
+def train(config: Config, resume: bool = False, progress: bool = True) -> Path:
+    """Train a DeblurGAN generator as configured; returns the exported generator's path."""
+    rank, world = _start_processes(config)
+    device = resolve_device(config.run.device)
+    if device.type == "cuda" and world > 1:
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+    precision = check_precision(config.run.precision, device)
+    run_dir, m, o, loss = Path(config.run.dir), config.model, config.optim, config.loss
+    seed = config.run.seed
+
+    # Networks, optimisers, schedule.
+    init_rng = torch.Generator().manual_seed(seed)
+    generator = init_weights(Generator(ngf=m.ngf, n_blocks=m.n_blocks, dropout=m.dropout,
+                                       learn_residual=m.learn_residual), generator=init_rng)  # fmt: skip
+    critic = init_weights(Critic(ndf=m.ndf, n_layers=m.n_layers), generator=init_rng)
+    memory = torch.channels_last if config.run.channels_last else torch.contiguous_format
+    generator.to(device, memory_format=memory).train()
+    critic.to(device, memory_format=memory).train()
+    opt_g = torch.optim.Adam(generator.parameters(), lr=o.lr, betas=o.betas)
+    opt_d = torch.optim.Adam(critic.parameters(), lr=o.lr, betas=o.betas)
+    features = (
+        load_vgg19_conv33(loss.vgg_weights).to(device) if loss.content == "perceptual" else None
+    )
+
+    # Data.
+    real, synthetic, val, problems = gather_pairs(config)
+    if rank == 0:
+        for problem in problems:
+            tqdm.write(f"data: {problem}")
+    plan = EpochPlan(len(real), len(synthetic), config.data.synthetic_ratio, seed, o.batch_size,
+                     rank, world)  # fmt: skip
+    critic_steps = o.critic_steps if loss.gan != "none" else 0
+    total = o.iterations or max(
+        1, math.ceil(o.epochs * plan.batches_per_epoch / (critic_steps + 1))
+    )
+    schedules = [torch.optim.lr_scheduler.LambdaLR(opt, lambda it: lr_factor(it, total, o.decay_start))
+                 for opt in (opt_g, opt_d)]  # fmt: skip
+    rng = torch.Generator(device).manual_seed(seed * 1000 + rank)
+
+    # Resume.
+    iteration, consumed, best_psnr = 0, 0, -math.inf
+    if resume:
+        state = load_training_state(run_dir, device)
+        generator.load_state_dict(state["generator"])
+        critic.load_state_dict(state["critic"])
+        opt_g.load_state_dict(state["opt_g"])
+        opt_d.load_state_dict(state["opt_d"])
+        for schedule, saved in zip(schedules, state["schedules"]):
+            schedule.load_state_dict(saved)
+        rng.set_state(state["rng"][rank].cpu() if device.type == "cpu" else state["rng"][rank])
+        iteration, consumed, best_psnr = state["iteration"], state["batches"], state["best_psnr"]
+
+    g_train, d_train = generator, critic
+    if world > 1:
+        ids = [device.index] if device.type == "cuda" else None
+        g_train = DistributedDataParallel(generator, device_ids=ids)
+        d_train = DistributedDataParallel(critic, device_ids=ids)
+    loader = torch.utils.data.DataLoader(
+        TrainingPairs(real, synthetic, config.data),
+        batch_sampler=PlanSampler(plan, start=consumed),
+        num_workers=config.data.workers,
+        pin_memory=device.type == "cuda",
+    )
+    batches = iter(loader)
+
+    log = _Logger(run_dir, config, enabled=rank == 0)
+    bar = tqdm(total=total, initial=iteration, desc="training", unit="it",
+               disable=not progress or rank != 0)  # fmt: skip
+    amp = autocast(device, precision)
+    while iteration < total:
+        start = time.perf_counter()
+        critic_logs = []
+        for _ in range(critic_steps):
+            blurred, sharp = _to(next(batches), device, memory)
+            critic_logs.append(critic_step(g_train, d_train, opt_d, blurred, sharp, loss.gan,
+                                           loss.gp_weight, rng, amp))  # fmt: skip
+        consumed += critic_steps
+        blurred, sharp = _to(next(batches), device, memory)
+        logs = generator_step(g_train, critic, opt_g, blurred, sharp, loss.gan, loss.content,
+                              loss.content_weight, rng, features, amp)  # fmt: skip
+        consumed += 1
+        for schedule in schedules:
+            schedule.step()
+        iteration += 1
+        if critic_logs:
+            logs.update({k: float(np.mean([c[k] for c in critic_logs])) for k in critic_logs[0]})
+        logs.update(lr=schedules[0].get_last_lr()[0], seconds=time.perf_counter() - start)
+        bar.update()
+        done = iteration == total
+        if rank == 0 and (iteration % config.run.log_every == 0 or done):
+            bar.set_postfix({k: f"{v:.3g}" for k, v in logs.items() if k != "seconds"})
+            log.scalars(iteration, "train", logs)
+        if val and rank == 0 and (iteration % config.run.val_every == 0 or done):
+            metrics = validate(generator, val, device, config.data.val_max_side, log, iteration,
+                               images=iteration % config.run.image_every == 0 or done)  # fmt: skip
+            if metrics["psnr"] > best_psnr:
+                best_psnr = metrics["psnr"]
+                save_generator(generator, run_dir / "best_generator.safetensors",
+                               training=_summary(config, iteration, metrics))  # fmt: skip
+        if iteration % config.run.checkpoint_every == 0 or done:
+            rng_states = _gather(rng.get_state(), world)
+            if rank == 0:
+                save_training_state(run_dir, {
+                    "iteration": iteration, "batches": consumed, "best_psnr": best_psnr,
+                    "generator": generator.state_dict(), "critic": critic.state_dict(),
+                    "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
+                    "schedules": [s.state_dict() for s in schedules], "rng": rng_states,
+                    "config": config.to_dict(),
+                }, config.run.keep_last)  # fmt: skip
+                save_generator(generator, run_dir / "generator.safetensors",
+                               training=_summary(config, iteration, {}))  # fmt: skip
+    bar.close()
+    log.close()
+    if world > 1:
+        dist.barrier()
+        dist.destroy_process_group()
+    return run_dir / "generator.safetensors"
+
+
+@torch.no_grad()
+def validate(generator: Generator, pairs: list, device: torch.device, max_side: int,
+             log: _Logger, iteration: int, images: bool = False) -> dict[str, float]:  # fmt: skip
+    """PSNR/SSIM of deterministic restorations (and of the blurred inputs) on ``pairs``."""
+    generator.eval()
+    scores: dict[str, list[float]] = {
+        "psnr": [],
+        "ssim": [],
+        "blurred_psnr": [],
+        "blurred_ssim": [],
+    }
+    triplets = []
+    for pair in pairs:
+        blurred, sharp = (_centre_crop(im, max_side) for im in load_pair(pair))
+        x = torch.from_numpy(blurred).permute(2, 0, 1)[None].to(device) * 2 - 1
+        restored = ((restore(generator, x)[0].permute(1, 2, 0).cpu().numpy() + 1) / 2).clip(0, 1)
+        scores["psnr"].append(psnr(restored, sharp))
+        scores["ssim"].append(ssim(restored, sharp))
+        scores["blurred_psnr"].append(psnr(blurred, sharp))
+        scores["blurred_ssim"].append(ssim(blurred, sharp))
+        if images and len(triplets) < 2:
+            triplets.append(np.concatenate([blurred, restored, sharp], axis=1))
+    generator.train()
+    metrics = {k: float(np.mean(v)) for k, v in scores.items()}
+    log.scalars(iteration, "val", metrics)
+    for i, triplet in enumerate(triplets):
+        log.image(iteration, f"val/blurred_restored_sharp_{i}", triplet)
+    return metrics
+
+
+class _Logger:
+    """TensorBoard scalars and images plus a JSONL log, on rank 0 only."""
+
+    def __init__(self, run_dir: Path, config: Config, enabled: bool) -> None:
+        self.enabled = enabled
+        if not enabled:
+            return
+        from torch.utils.tensorboard import SummaryWriter  # heavy import: only where used
+
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
+        self.writer = SummaryWriter(str(run_dir / "tensorboard"))
+        self.jsonl = open(run_dir / "log.jsonl", "a")  # noqa: SIM115 - closed in close()
+
+    def scalars(self, iteration: int, group: str, values: dict[str, float]) -> None:
+        if not self.enabled:
+            return
+        for key, value in values.items():
+            self.writer.add_scalar(f"{group}/{key}", value, iteration)
+        self.jsonl.write(json.dumps({"iteration": iteration, "group": group, **values}) + "\n")
+        self.jsonl.flush()
+
+    def image(self, iteration: int, tag: str, image: np.ndarray) -> None:
+        if self.enabled:
+            self.writer.add_image(tag, image, iteration, dataformats="HWC")
+
+    def close(self) -> None:
+        if self.enabled:
+            self.writer.close()
+            self.jsonl.close()
+
+
+def _start_processes(config: Config) -> tuple[int, int]:
+    world = int(os.environ.get("WORLD_SIZE", 1))
+    if world == 1:
+        return 0, 1
+    if not dist.is_initialized():
+        uses_cuda = config.run.device.startswith("cuda") or (
+            config.run.device == "auto" and torch.cuda.is_available()
+        )
+        dist.init_process_group("nccl" if uses_cuda else "gloo")
+    return dist.get_rank(), dist.get_world_size()
+
+
+def _gather(state: torch.Tensor, world: int) -> list[torch.Tensor]:
+    if world == 1:
+        return [state]
+    states: list[Any] = [None] * world
+    dist.all_gather_object(states, state.cpu())
+    return states
+
+
+def _to(batch, device: torch.device, memory: torch.memory_format) -> list[torch.Tensor]:
+    return [t.to(device, non_blocking=True).contiguous(memory_format=memory) for t in batch]
+
+
+def _centre_crop(image: np.ndarray, max_side: int) -> np.ndarray:
+    h, w = image.shape[:2]
+    th, tw = min(h, max_side), min(w, max_side)
+    top, left = (h - th) // 2, (w - tw) // 2
+    return image[top : top + th, left : left + tw]
+
+
+def _summary(config: Config, iteration: int, metrics: dict[str, float]) -> dict[str, Any]:
+    return {"iteration": iteration, "validation": metrics, "config": config.to_dict()}

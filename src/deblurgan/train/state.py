@@ -1,0 +1,52 @@
+"""Training checkpoints: everything needed to resume exactly, written atomically.
+
+``RUN/checkpoints/iter_XXXXXXXX.pt`` holds models, optimisers, LR schedules,
+the iteration, the number of batches consumed (which fixes the data order),
+the best validation PSNR and every rank's random-generator state. ``latest.pt``
+is swapped in by an atomic rename only after a checkpoint is complete, so an
+interrupted write never leaves a corrupt "latest". Files are read back with
+``torch.load(weights_only=True)``.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from deblurgan.io.atomic import atomic_path, atomic_write_bytes
+
+LATEST = "latest.pt"
+
+
+def save_training_state(run_dir: Path, state: dict[str, Any], keep_last: int) -> Path:
+    """Write ``state`` as ``iter_<iteration>.pt``, point ``latest.pt`` at it, prune old ones."""
+    folder = Path(run_dir) / "checkpoints"
+    path = folder / f"iter_{state['iteration']:08d}.pt"
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    atomic_write_bytes(path, buffer.getvalue())
+    with atomic_path(folder / LATEST) as tmp:
+        tmp.unlink()
+        try:
+            os.link(path, tmp)  # no second copy of the bytes where hard links work
+        except OSError:
+            tmp.write_bytes(buffer.getvalue())
+    for old in sorted(folder.glob("iter_*.pt"))[:-keep_last]:
+        old.unlink(missing_ok=True)
+    return path
+
+
+def load_training_state(run_dir: Path, map_location: torch.device | str = "cpu") -> dict[str, Any]:
+    """Read ``RUN/checkpoints/latest.pt``.
+
+    Raises:
+        FileNotFoundError: No checkpoint to resume from.
+    """
+    path = Path(run_dir) / "checkpoints" / LATEST
+    if not path.is_file():
+        raise FileNotFoundError(f"nothing to resume: {path} does not exist")
+    return torch.load(path, map_location=map_location, weights_only=True)
