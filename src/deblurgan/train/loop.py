@@ -95,8 +95,10 @@ def train(config: Config, resume: bool = False, progress: bool = True) -> Path:
 
     # Networks, optimisers, schedule.
     init_rng = torch.Generator().manual_seed(seed)
-    generator = init_weights(Generator(ngf=m.ngf, n_blocks=m.n_blocks, dropout=m.dropout,
-                                       learn_residual=m.learn_residual), generator=init_rng)  # fmt: skip
+    generator = Generator(
+        ngf=m.ngf, n_blocks=m.n_blocks, dropout=m.dropout, learn_residual=m.learn_residual
+    )
+    init_weights(generator, generator=init_rng)
     critic = init_weights(Critic(ndf=m.ndf, n_layers=m.n_layers), generator=init_rng)
     memory = torch.channels_last if config.run.channels_last else torch.contiguous_format
     generator.to(device, memory_format=memory).train()
@@ -118,8 +120,10 @@ def train(config: Config, resume: bool = False, progress: bool = True) -> Path:
     total = o.iterations or max(
         1, math.ceil(o.epochs * plan.batches_per_epoch / (critic_steps + 1))
     )
-    schedules = [torch.optim.lr_scheduler.LambdaLR(opt, lambda it: lr_factor(it, total, o.decay_start))
-                 for opt in (opt_g, opt_d)]  # fmt: skip
+    schedules = [
+        torch.optim.lr_scheduler.LambdaLR(opt, lambda it: lr_factor(it, total, o.decay_start))
+        for opt in (opt_g, opt_d)
+    ]
     rng = torch.Generator(device).manual_seed(seed * 1000 + rank)
 
     # Resume.
