@@ -29,16 +29,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="continue from RUN_DIR/checkpoints/latest.pt (models, optimisers, "
         "schedule, data order, random state)",
     )
+    parser.add_argument(
+        "--stop-at",
+        type=int,
+        metavar="N",
+        help="end this session after iteration N (checkpointed; resume later)",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
 def run(args: argparse.Namespace) -> int:
     try:
         config = load_config(args.config, args.overrides)
-        exported = train(config, resume=args.resume, progress=not args.quiet)
+        train(config, resume=args.resume, progress=not args.quiet, stop_at=args.stop_at)
     except (ConfigError, VGGWeightsError, FileNotFoundError, ValueError) as err:
         print(f"deblurgan train: error: {err}", file=sys.stderr)
         return 2
     if not args.quiet:
-        print(f"generator exported to {exported}")
+        print(f"generator exported to {Path(config.run.dir) / 'generator.safetensors'}")
     return 0

@@ -167,7 +167,7 @@ def from_dict(cls: type, raw: dict[str, Any], prefix: str = "") -> Any:
     unknown = sorted(set(raw) - set(fields))
     if unknown:
         raise ConfigError(
-            f"unknown key {prefix}{unknown[0]!r}; valid keys here: {', '.join(sorted(fields))}"
+            f"unknown key '{prefix}{unknown[0]}'; valid keys here: {', '.join(sorted(fields))}"
         )
     hints = typing.get_type_hints(cls)
     values = {}
@@ -206,6 +206,11 @@ def _coerce(hint: Any, value: Any, key: str) -> Any:
         return tuple(_coerce(a, v, f"{key}[{i}]") for i, (a, v) in enumerate(zip(args, value)))
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if hint is float and isinstance(value, str):  # YAML 1.1 reads "1e-4" (no dot) as a string
+        try:
+            return float(value)
+        except ValueError:
+            pass
     if hint in (int, float, str, bool) and not (
         isinstance(value, hint) and not (hint is int and isinstance(value, bool))
     ):

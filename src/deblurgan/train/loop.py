@@ -83,8 +83,22 @@ def gather_pairs(config: Config) -> tuple[list, list, list, list[str]]:
     return real, synthetic, val, problems
 
 
-def train(config: Config, resume: bool = False, progress: bool = True) -> Path:
-    """Train a DeblurGAN generator as configured; returns the exported generator's path."""
+def train(
+    config: Config, resume: bool = False, progress: bool = True, stop_at: int | None = None
+) -> Generator:
+    """Train a DeblurGAN generator as configured.
+
+    Args:
+        config: The validated configuration.
+        resume: Continue from ``RUN/checkpoints/latest.pt``.
+        progress: Show a progress bar (rank 0).
+        stop_at: End this session after this iteration (with a checkpoint), leaving
+            the schedule as configured; ``--resume`` continues from there.
+
+    Returns:
+        The trained generator (this process's copy). Rank 0 also exports it to
+        ``RUN/generator.safetensors`` at every checkpoint.
+    """
     rank, world = _start_processes(config)
     device = resolve_device(config.run.device)
     if device.type == "cuda" and world > 1:
@@ -156,7 +170,8 @@ def train(config: Config, resume: bool = False, progress: bool = True) -> Path:
     bar = tqdm(total=total, initial=iteration, desc="training", unit="it",
                disable=not progress or rank != 0)  # fmt: skip
     amp = autocast(device, precision)
-    while iteration < total:
+    end = total if stop_at is None else min(total, stop_at)
+    while iteration < end:
         start = time.perf_counter()
         critic_logs = []
         for _ in range(critic_steps):
@@ -168,14 +183,15 @@ def train(config: Config, resume: bool = False, progress: bool = True) -> Path:
         logs = generator_step(g_train, critic, opt_g, blurred, sharp, loss.gan, loss.content,
                               loss.content_weight, rng, features, amp)  # fmt: skip
         consumed += 1
-        for schedule in schedules:
-            schedule.step()
+        schedules[0].step()
+        if critic_steps:
+            schedules[1].step()
         iteration += 1
         if critic_logs:
             logs.update({k: float(np.mean([c[k] for c in critic_logs])) for k in critic_logs[0]})
         logs.update(lr=schedules[0].get_last_lr()[0], seconds=time.perf_counter() - start)
         bar.update()
-        done = iteration == total
+        done = iteration == end
         if rank == 0 and (iteration % config.run.log_every == 0 or done):
             bar.set_postfix({k: f"{v:.3g}" for k, v in logs.items() if k != "seconds"})
             log.scalars(iteration, "train", logs)
@@ -203,7 +219,7 @@ def train(config: Config, resume: bool = False, progress: bool = True) -> Path:
     if world > 1:
         dist.barrier()
         dist.destroy_process_group()
-    return run_dir / "generator.safetensors"
+    return generator
 
 
 @torch.no_grad()

@@ -1,0 +1,83 @@
+from pathlib import Path
+
+import pytest
+
+from deblurgan.train.config import Config, ConfigError, load_config
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+
+
+def test_defaults_are_the_papers():
+    config = load_config()
+    assert config == Config()
+    assert (config.model.ngf, config.model.n_blocks, config.optim.critic_steps) == (64, 9, 5)
+    assert (config.optim.lr, config.optim.betas, config.loss.content_weight) == (
+        1e-4,
+        (0.5, 0.999),
+        100.0,
+    )
+
+
+@pytest.mark.parametrize("path", sorted(CONFIGS.glob("*.yaml")), ids=lambda p: p.name)
+def test_shipped_configs_validate(path):
+    assert isinstance(load_config(path), Config)
+
+
+def test_yaml_then_overrides(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("optim: {lr: 2.0e-4, iterations: 10}\ndata: {paired: [a, b]}\n")
+    config = load_config(
+        path,
+        ["optim.lr=3e-4", "loss.gan=lsgan", "data.poisson_peak=null", "optim.betas=[0.9, 0.99]"],
+    )
+    assert config.optim.lr == 3e-4 and config.optim.iterations == 10
+    assert config.data.paired == ("a", "b") and config.loss.gan == "lsgan"
+    assert config.optim.betas == (0.9, 0.99) and config.data.poisson_peak is None
+    assert load_config(path, ["optim.lr=1"]).optim.lr == 1.0  # int accepted for float
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("optim.lrr=1", "unknown key 'optim.lrr'"),
+        ("trian.lr=1", "unknown key 'trian'"),
+        ("optim.lr=fast", "optim.lr: expected float"),
+        ("model.ngf=8.5", "model.ngf: expected int"),
+        ("model.ngf=true", "model.ngf: expected int"),
+        ("loss.gan=vanilla", "loss.gan: 'vanilla' is not one of"),
+        ("data.paired=somewhere", "data.paired: expected a list"),
+        ("optim.betas=[0.5]", "optim.betas: expected 2 values"),
+        ("model.ngf=0", "model.ngf: must be positive"),
+        ("data.val_fraction=1.5", "data.val_fraction"),
+        ("optim.epochs=null", "set one of the two"),
+        ("novalue", "not KEY=VALUE"),
+    ],
+)
+def test_bad_keys_and_types_fail_with_the_key_name(override, message):
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("(", r"\(")):
+        load_config(None, [override])
+
+
+def test_unreadable_yaml(tmp_path):
+    (tmp_path / "bad.yaml").write_text("optim: [unclosed")
+    with pytest.raises(ConfigError, match="cannot read config"):
+        load_config(tmp_path / "bad.yaml")
+    (tmp_path / "list.yaml").write_text("- 1\n- 2\n")
+    with pytest.raises(ConfigError, match="top level must be a mapping"):
+        load_config(tmp_path / "list.yaml")
+
+
+def test_config_round_trips_through_a_plain_dict():
+    config = load_config(None, ["data.paired=[x]", "optim.iterations=3"])
+    assert (
+        load_config(
+            None,
+            [
+                f"{s}.{k}={v!r}".replace("'", '"')
+                for s, d in config.to_dict().items()
+                for k, v in d.items()
+                if v is not None and not isinstance(v, list)
+            ],
+        ).optim.iterations
+        == 3
+    )

@@ -1,0 +1,159 @@
+import json
+import socket
+
+import numpy as np
+import pytest
+import torch
+import torch.multiprocessing as mp
+from PIL import Image
+from scipy.ndimage import uniform_filter
+
+from deblurgan.checkpoint import load_generator
+from deblurgan.cli import main
+from deblurgan.train.config import load_config
+from deblurgan.train.loop import lr_factor, train
+
+
+def _dataset(root, count=4, size=48, seed=0):
+    rng = np.random.default_rng(seed)
+    for i in range(count):
+        smooth = uniform_filter(rng.random((size, size, 3)), size=(5, 5, 1))
+        sharp = (smooth - smooth.min()) / (smooth.max() - smooth.min())
+        blurred = uniform_filter(sharp, size=(1, 7, 1))
+        for folder, image in (("sharp", sharp), ("blur", blurred)):
+            (root / folder).mkdir(parents=True, exist_ok=True)
+            Image.fromarray((image * 255).astype(np.uint8)).save(root / folder / f"{i}.png")
+    return root
+
+
+def _config(tmp_path, *overrides, count=4):
+    return load_config(None, [
+        f"data.paired=[{_dataset(tmp_path / 'data', count)}]", "data.crop=32", "data.val_fraction=0.0",
+        f"data.val=[{tmp_path / 'data'}]", "data.val_max_side=48",
+        "model.ngf=4", "model.n_blocks=1", "model.ndf=4", "model.n_layers=2",
+        "loss.content=l1", "optim.batch_size=2", "optim.critic_steps=2", "optim.iterations=6",
+        f"run.dir={tmp_path / 'run'}", "run.device=cpu", "run.log_every=1", "run.val_every=3",
+        "run.checkpoint_every=3", "run.keep_last=1", *overrides,
+    ])  # fmt: skip
+
+
+def test_lr_is_constant_then_decays_linearly_to_zero():
+    factors = [lr_factor(i, 300) for i in range(301)]
+    assert factors[:151] == [1.0] * 151
+    assert factors[225] == pytest.approx(0.5) and factors[300] == 0.0
+
+
+def test_one_step_smoke_with_perceptual_loss_writes_logs_and_checkpoints(tmp_path):
+    config = _config(
+        tmp_path,
+        "loss.content=perceptual",
+        "optim.iterations=1",
+        "run.checkpoint_every=1",
+        "run.val_every=1",
+        "run.image_every=1",
+    )
+    generator = train(config, progress=False)
+    run = tmp_path / "run"
+    assert (run / "checkpoints" / "latest.pt").is_file()
+    assert (run / "config.json").is_file() and list((run / "tensorboard").iterdir())
+    records = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    train_log = next(r for r in records if r["group"] == "train")
+    assert {"critic_loss", "wasserstein", "gp", "adversarial", "content", "lr", "seconds"} <= set(
+        train_log
+    )
+    val_log = next(r for r in records if r["group"] == "val")
+    assert {"psnr", "ssim", "blurred_psnr", "blurred_ssim"} <= set(val_log)
+    exported = load_generator(run / "generator.safetensors")
+    assert exported.config == generator.config
+    assert (run / "best_generator.safetensors").is_file()
+
+
+def test_overfitting_one_pair_drives_the_content_loss_down(tmp_path):
+    config = _config(
+        tmp_path,
+        "loss.gan=none",
+        "model.ngf=8",
+        "model.dropout=0.0",
+        "optim.iterations=80",
+        "optim.lr=2e-3",
+        "optim.batch_size=1",
+        "run.val_every=1000",
+        "run.checkpoint_every=1000",
+        count=1,
+    )
+    train(config, progress=False)
+    content = [
+        json.loads(line)["content"]
+        for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()
+        if json.loads(line)["group"] == "train"
+    ]
+    assert np.mean(content[-10:]) < 0.5 * np.mean(content[:5])
+
+
+def test_resume_reproduces_an_uninterrupted_run(tmp_path):
+    straight = train(_config(tmp_path / "a"), progress=False)
+    _config(tmp_path / "b")  # same data
+    config_b = _config(tmp_path / "b")
+    train(config_b, progress=False, stop_at=3)
+    resumed = train(config_b, resume=True, progress=False)
+    for (name, a), b in zip(straight.state_dict().items(), resumed.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6, msg=name)
+    state = torch.load(tmp_path / "b" / "run" / "checkpoints" / "latest.pt", weights_only=True)
+    assert state["iteration"] == 6 and state["batches"] == 6 * 3
+    assert len(list((tmp_path / "b" / "run" / "checkpoints").glob("iter_*.pt"))) == 1  # keep_last
+
+
+def test_cli_train_and_config_errors(tmp_path, capsys):
+    assert main(["train", "--set", "optim.lrr=1"]) == 2
+    assert "unknown key 'optim.lrr'" in capsys.readouterr().err
+    assert (
+        main(
+            [
+                "train",
+                "--resume",
+                "--set",
+                f"run.dir={tmp_path / 'none'}",
+                "--set",
+                "data.paired=[]",
+                "--set",
+                f"data.synthetic=[{_dataset(tmp_path / 'd') / 'sharp'}]",
+                "--set",
+                "loss.content=l1",
+                "-q",
+            ]
+        )
+        == 2
+    )
+    assert "nothing to resume" in capsys.readouterr().err
+
+
+def _ddp_worker(rank, world, port, tmp_path):
+    import os
+
+    os.environ.update(
+        MASTER_ADDR="127.0.0.1",
+        MASTER_PORT=str(port),
+        RANK=str(rank),
+        WORLD_SIZE=str(world),
+        LOCAL_RANK=str(rank),
+    )
+    torch.set_num_threads(1)
+    generator = train(
+        _config(tmp_path, "optim.iterations=2", "run.checkpoint_every=2"), progress=False
+    )
+    torch.save(generator.state_dict(), tmp_path / f"rank{rank}.pt")
+
+
+def test_two_process_ddp_on_cpu_keeps_ranks_identical(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    _dataset(tmp_path / "data", count=8)
+    mp.spawn(_ddp_worker, args=(2, port, tmp_path), nprocs=2, join=True)
+    rank0 = torch.load(tmp_path / "rank0.pt", weights_only=True)
+    rank1 = torch.load(tmp_path / "rank1.pt", weights_only=True)
+    for key in rank0:
+        assert torch.equal(rank0[key], rank1[key]), key
+    initial = _config(tmp_path)  # the weights moved away from the seeded initialisation
+    assert initial.run.seed == 0
+    assert (tmp_path / "run" / "checkpoints" / "latest.pt").is_file()
