@@ -28,8 +28,8 @@ def _dataset(root, count=4, size=48, seed=0):
 
 def _config(tmp_path, *overrides, count=4):
     return load_config(None, [
-        f"data.paired=[{_dataset(tmp_path / 'data', count)}]", "data.crop=32", "data.val_fraction=0.0",
-        f"data.val=[{tmp_path / 'data'}]", "data.val_max_side=48",
+        f"data.paired=[{_dataset(tmp_path / 'data', count)}]", f"data.val=[{tmp_path / 'data'}]",
+        "data.crop=32", "data.val_fraction=0.0", "data.val_max_side=48",
         "model.ngf=4", "model.n_blocks=1", "model.ndf=4", "model.n_layers=2",
         "loss.content=l1", "optim.batch_size=2", "optim.critic_steps=2", "optim.iterations=6",
         f"run.dir={tmp_path / 'run'}", "run.device=cpu", "run.log_every=1", "run.val_every=3",
