@@ -65,6 +65,14 @@ def test_seeded_dropout_keeps_the_expected_fraction_and_the_mean():
         seeded_dropout(x, 1.0, None)
 
 
+def test_seeded_dropout_other_rates_and_odd_sizes():
+    x = torch.ones(100_003)
+    y = seeded_dropout(x, 0.3, torch.Generator().manual_seed(0))
+    assert abs((y != 0).float().mean().item() - 0.7) < 0.01
+    odd = seeded_dropout(torch.ones(3, 5, 7), 0.5, torch.Generator().manual_seed(1))
+    assert odd.shape == (3, 5, 7) and set(torch.unique(odd).tolist()) <= {0.0, 2.0}
+
+
 def test_resblock_is_identity_plus_branch():
     block = ResBlock(4, dropout=0.0).eval()
     torch.nn.init.zeros_(block.conv2.weight)

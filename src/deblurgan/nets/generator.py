@@ -34,6 +34,13 @@ def seeded_dropout(x: torch.Tensor, p: float, generator: torch.Generator | None)
         raise ValueError(f"dropout probability must be in [0, 1), got {p}")
     if p == 0.0:
         return x
+    if p == 0.5:  # the paper's rate: one random bit per element, ~3x cheaper than uniforms
+        count = x.numel()
+        bits = torch.empty((count + 7) // 8, dtype=torch.uint8, device=x.device)
+        bits.random_(generator=generator)
+        shifts = torch.arange(8, dtype=torch.uint8, device=x.device)
+        keep = ((bits.unsqueeze(1) >> shifts) & 1).view(-1)[:count].view(x.shape)
+        return x * keep * 2.0
     keep = torch.rand(x.shape, generator=generator, device=x.device) >= p
     return x * keep.to(x.dtype) * (1.0 / (1.0 - p))
 

@@ -1,0 +1,60 @@
+import pytest
+import torch
+
+from deblurgan.nets import Critic, Generator, init_weights
+from deblurgan.train.steps import critic_step, generator_step
+
+
+def _nets():
+    g = torch.Generator().manual_seed(0)
+    return (
+        init_weights(Generator(ngf=4, n_blocks=1), generator=g).train(),
+        init_weights(Critic(ndf=4, n_layers=2), generator=g).train(),
+    )
+
+
+def _batch(seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.rand(2, 3, 32, 32, generator=g) * 2 - 1, torch.rand(
+        2, 3, 32, 32, generator=g
+    ) * 2 - 1
+
+
+def test_critic_step_updates_only_the_critic():
+    generator, critic = _nets()
+    before_g = [p.clone() for p in generator.parameters()]
+    before_d = [p.clone() for p in critic.parameters()]
+    logs = critic_step(
+        generator,
+        critic,
+        torch.optim.Adam(critic.parameters(), 1e-3),
+        *_batch(),
+        "wgan-gp",
+        10.0,
+        torch.Generator().manual_seed(1),
+    )
+    assert set(logs) == {"critic_loss", "wasserstein", "gp"}
+    assert all(torch.equal(a, b) for a, b in zip(before_g, generator.parameters()))
+    assert any(not torch.equal(a, b) for a, b in zip(before_d, critic.parameters()))
+
+
+def test_generator_step_updates_only_the_generator_and_unfreezes_the_critic():
+    generator, critic = _nets()
+    before_d = [p.clone() for p in critic.parameters()]
+    before_g = [p.clone() for p in generator.parameters()]
+    logs = generator_step(
+        generator,
+        critic,
+        torch.optim.Adam(generator.parameters(), 1e-3),
+        *_batch(),
+        "wgan-gp",
+        "l1",
+        100.0,
+        torch.Generator().manual_seed(1),
+    )
+    assert logs["generator_loss"] == pytest.approx(
+        logs["adversarial"] + 100 * logs["content"], rel=1e-5
+    )
+    assert all(torch.equal(a, b) for a, b in zip(before_d, critic.parameters()))
+    assert any(not torch.equal(a, b) for a, b in zip(before_g, generator.parameters()))
+    assert all(p.requires_grad for p in critic.parameters())
