@@ -7,10 +7,16 @@ import sys
 from collections.abc import Sequence
 
 from deblurgan import __version__
-from deblurgan.cli import deblur, synth, train
+from deblurgan.cli import compare, deblur, evaluate, synth, train
 
 # name -> module with add_arguments(parser) and run(args) -> exit status
-SUBCOMMANDS = {"deblur": deblur, "synth": synth, "train": train}
+SUBCOMMANDS = {
+    "deblur": deblur,
+    "synth": synth,
+    "train": train,
+    "evaluate": evaluate,
+    "compare": compare,
+}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,1 @@
+"""Evaluating deblurring: datasets, PSNR/SSIM scoring, reports and pictures."""

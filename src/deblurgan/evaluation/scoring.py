@@ -1,0 +1,96 @@
+"""Scoring restored images: RGB or luma PSNR/SSIM, border crops, non-blind references."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from deblurgan.metrics import psnr, ssim
+
+
+def luma(rgb: np.ndarray) -> np.ndarray:
+    """ITU-R BT.601 luma on the 8-bit scale (16..235), rounded, as MATLAB's rgb2ycbcr.
+
+    Shape:
+        - Input: :math:`(H, W, 3)` floats in [0, 1].
+        - Output: :math:`(H, W)` uint8.
+    """
+    y = 16.0 + rgb.astype(np.float64) @ np.array([65.481, 128.553, 24.966])
+    return np.clip(np.rint(y), 0, 255).astype(np.uint8)
+
+
+def score(
+    restored: np.ndarray,
+    sharp: np.ndarray,
+    y_channel: bool = False,
+    border: int = 0,
+    align: int = 0,
+) -> dict[str, float]:
+    """PSNR and SSIM of ``restored`` against ``sharp`` (both (H, W, 3) in [0, 1]).
+
+    Args:
+        y_channel: Score the BT.601 luma instead of RGB.
+        border: Pixels cropped from every side first.
+        align: If > 0, first find the integer shift within +-``align`` pixels that
+            maximises PSNR (as Levin et al.'s evaluation compensates shifts: a
+            blind method cannot know where the kernel's origin was); the border
+            crop is then at least ``align``.
+    """
+    a, b = (luma(restored), luma(sharp)) if y_channel else (restored, sharp)
+    dy = dx = 0
+    if align:
+        border = max(border, align)
+        dy, dx = best_shift(a, b, align, border)
+    if border:
+        h, w = b.shape[:2]
+        a = a[border + dy : h - border + dy, border + dx : w - border + dx]
+        b = b[border : h - border, border : w - border]
+    result = {"psnr": psnr(a, b), "ssim": ssim(a, b)}
+    if align:
+        result.update(shift_y=dy, shift_x=dx)
+    return result
+
+
+def best_shift(a: np.ndarray, b: np.ndarray, radius: int, border: int) -> tuple[int, int]:
+    """Integer ``(dy, dx)`` in +-radius such that ``a`` shifted by it best matches ``b`` (PSNR)."""
+    h, w = b.shape[:2]
+    target = b[border : h - border, border : w - border]
+
+    def fit(shift: tuple[int, int]) -> float:
+        dy, dx = shift
+        return psnr(a[border + dy : h - border + dy, border + dx : w - border + dx], target)
+
+    return max(
+        ((dy, dx) for dy in range(-radius, radius + 1) for dx in range(-radius, radius + 1)),
+        key=fit,
+    )
+
+
+def oriented_kernel(kernel: np.ndarray, blurred: np.ndarray, sharp: np.ndarray) -> np.ndarray:
+    """The kernel, as stored or rotated 180 degrees, that re-blurs ``sharp`` closer to ``blurred``.
+
+    Kernel files do not say whether they were applied by convolution or correlation
+    (the shared Levin copy mixes both); re-blurring the sharp image settles it.
+    """
+    from deblurgan.blur.apply import blur_image
+
+    candidates = [kernel / kernel.sum(), kernel[::-1, ::-1] / kernel.sum()]
+    fits = [score(blur_image(sharp, k), blurred, align=8)["psnr"] for k in candidates]
+    return candidates[int(np.argmax(fits))]
+
+
+def nonblind_references(blurred: np.ndarray, kernel: np.ndarray) -> dict[str, np.ndarray]:
+    """Richardson-Lucy (30 iterations) and Wiener (balance 0.01) with the *true* kernel.
+
+    These know the blur, so they are an upper reference for blind methods, not competitors.
+    Each channel is restored separately (scikit-image, circular boundaries). ``kernel``
+    must be oriented for convolution (see :func:`oriented_kernel`).
+    """
+    from skimage.restoration import richardson_lucy, wiener
+
+    psf = kernel / kernel.sum()
+    out = {"richardson_lucy": np.empty_like(blurred), "wiener": np.empty_like(blurred)}
+    for c in range(blurred.shape[2]):
+        channel = blurred[..., c].astype(np.float64)
+        out["richardson_lucy"][..., c] = richardson_lucy(channel, psf, num_iter=30, clip=True)
+        out["wiener"][..., c] = wiener(channel, psf, balance=0.01, clip=True)
+    return {k: np.clip(v, 0.0, 1.0).astype(np.float32) for k, v in out.items()}
