@@ -65,7 +65,43 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the paper's test-time dropout (default: deterministic)",
     )
     parser.add_argument("--seed", type=int, default=0, help="dropout seed for --stochastic")
+    parser.add_argument(
+        "--tile",
+        type=int,
+        default=None,
+        metavar="PX",
+        help="always use exact tiled inference with PX tiles (same result, less memory)",
+    )
+    parser.add_argument(
+        "--max-memory",
+        type=_size,
+        default=None,
+        metavar="SIZE",
+        help="memory for a whole-image pass, e.g. 3GB; larger images are tiled "
+        "exactly (default 4GB)",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+
+
+def _size(text: str) -> int:
+    units = {
+        "": 1,
+        "B": 1,
+        "K": 2**10,
+        "KB": 2**10,
+        "M": 2**20,
+        "MB": 2**20,
+        "G": 2**30,
+        "GB": 2**30,
+    }
+    number = text.upper().rstrip("BGKMI ")
+    unit = text.upper()[len(number) :].replace("I", "").strip()
+    try:
+        return int(float(number) * units[unit])
+    except (KeyError, ValueError) as err:
+        raise argparse.ArgumentTypeError(
+            f"expected a size like 3GB or 512MB, got {text!r}"
+        ) from err
 
 
 def run(args: argparse.Namespace) -> int:
@@ -76,6 +112,8 @@ def run(args: argparse.Namespace) -> int:
             precision=args.precision,
             stochastic=args.stochastic,
             seed=args.seed,
+            tile=args.tile,
+            **({"max_memory": args.max_memory} if args.max_memory else {}),
         )
     except (CheckpointError, ValueError) as err:
         print(f"deblurgan deblur: error: {err}", file=sys.stderr)

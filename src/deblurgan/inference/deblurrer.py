@@ -9,12 +9,20 @@ import torch
 import torch.nn.functional as F
 
 from deblurgan.checkpoint import load_generator
+from deblurgan.inference.tiled import tiled_forward, tiled_peak_bytes
 from deblurgan.inference.weights import default_weights_path
 from deblurgan.nets.generator import Generator
 from deblurgan.runtime import Precision, autocast, check_precision, resolve_device
 
 MULTIPLE = 4  # the generator downsamples twice by 2
 MIN_SIDE = 8  # its ResBlocks need at least 2x2 feature maps
+DEFAULT_MAX_MEMORY = 4 * 2**30
+
+
+def whole_image_peak_bytes(ngf: int, height: int, width: int) -> int:
+    """Approximate peak memory of running the generator on a whole image (fp32):
+    a few full-resolution ``ngf``-channel activations alive at once."""
+    return 16 * ngf * height * width + 256 * 2**20
 
 
 def pad_to_multiple(
@@ -56,6 +64,8 @@ def restore(
     blurred: torch.Tensor,
     precision: Precision = "fp32",
     dropout_rng: torch.Generator | None = None,
+    tile: int | None = None,
+    tile_storage: torch.dtype = torch.float32,
 ) -> torch.Tensor:
     """Run ``generator`` on images of any size and return float32 results.
 
@@ -64,6 +74,10 @@ def restore(
         blurred: Images in [-1, 1].
         precision: ``fp32``, or an autocast precision supported on the device.
         dropout_rng: If given, the paper's test-time dropout with this generator.
+        tile: If given, exact tiled inference with tiles of this side
+            (:func:`deblurgan.inference.tiled.tiled_forward`); one image at a time,
+            deterministic only.
+        tile_storage: dtype of the stored layer outputs when tiling.
 
     Returns:
         Restored images in [-1, 1], float32, the input's size.
@@ -74,7 +88,14 @@ def restore(
     """
     padded, pads = pad_to_multiple(blurred)
     with torch.inference_mode(), autocast(blurred.device, precision):
-        out = generator(padded, dropout_rng=dropout_rng)
+        if tile is None:
+            out = generator(padded, dropout_rng=dropout_rng)
+        elif dropout_rng is not None:
+            raise ValueError("tiled inference is deterministic: it cannot apply test-time dropout")
+        else:
+            out = torch.cat(
+                [tiled_forward(generator, image[None], tile, tile_storage) for image in padded]
+            )
     return crop_padding(out.float(), pads)
 
 
@@ -93,6 +114,9 @@ class Deblurrer:
         precision: ``"fp32"`` (default), ``"bf16"`` (CPU, CUDA) or ``"fp16"`` (CUDA, MPS).
         stochastic: Apply dropout at test time, as in the paper.
         seed: Seed of the dropout masks when ``stochastic``.
+        tile: Always use exact tiled inference with this tile side.
+        max_memory: Bytes the whole-image pass may use; larger images are tiled
+            automatically (float16 layer storage if float32 would not fit either).
 
     Examples:
         >>> import numpy as np
@@ -108,12 +132,29 @@ class Deblurrer:
         precision: str = "fp32",
         stochastic: bool = False,
         seed: int = 0,
+        tile: int | None = None,
+        max_memory: int = DEFAULT_MAX_MEMORY,
     ) -> None:
         self.device = resolve_device(device)
         self.precision = check_precision(precision, self.device)
         self.generator = generator.to(self.device).eval()
         self.stochastic = stochastic
         self.seed = seed
+        if tile is not None and (tile < 8 or stochastic):
+            raise ValueError("tile must be >= 8, and tiling cannot be combined with --stochastic")
+        self.tile, self.max_memory = tile, max_memory
+
+    def plan(self, height: int, width: int) -> tuple[int | None, torch.dtype]:
+        """Tile side (None: whole image) and layer storage dtype for an image of this size."""
+        ngf = self.generator.config["ngf"]
+        if self.tile is None and (
+            self.stochastic or whole_image_peak_bytes(ngf, height, width) <= self.max_memory
+        ):
+            return None, torch.float32
+        tile = self.tile or 256
+        if tiled_peak_bytes(ngf, height, width, torch.float32) <= self.max_memory:
+            return tile, torch.float32
+        return tile, torch.float16
 
     @classmethod
     def from_checkpoint(cls, weights: str | os.PathLike | None = None, **kwargs) -> Deblurrer:
@@ -138,7 +179,8 @@ class Deblurrer:
         rng = None
         if self.stochastic:
             rng = torch.Generator(self.device).manual_seed(self.seed)
-        return restore(self.generator, blurred.to(self.device), self.precision, rng)
+        tile, storage = self.plan(*blurred.shape[-2:])
+        return restore(self.generator, blurred.to(self.device), self.precision, rng, tile, storage)
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
         """Deblur one RGB image.
