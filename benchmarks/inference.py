@@ -1,0 +1,128 @@
+"""Inference speed and memory of the paper's generator (ngf 64, 9 blocks) at common sizes.
+
+Each (size, variant) runs in its own process so that its peak RSS is its own.
+Prints, per row: seconds per image (median of --repeats after a warm-up run),
+FLOPs counted by torch.utils.flop_counter, achieved GFLOP/s, the share of this
+machine's fp32 and bf16 matmul ceilings (measured in the same run), peak RSS,
+and the ratio to eager fp32 at the same size.
+
+    python benchmarks/inference.py [--sizes 256x256 1280x720 1920x1080 3840x2160] [--repeats 3]
+
+Variants: ``eager-fp32`` (whole image), ``bf16`` (autocast; only on CPUs with
+native bf16), ``tiled-fp16`` (exact tiled inference storing layer outputs in
+float16, 256 px tiles), ``tiled-fp32``. Sizes too large for a whole-image pass
+within --max-gb are run tiled only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from deblurgan.inference.deblurrer import restore, whole_image_peak_bytes
+from deblurgan.nets import Generator, init_weights
+from deblurgan.runtime import cpu_has_native_bf16
+
+
+def _one(size: str, variant: str, repeats: int) -> dict:
+    width, height = map(int, size.split("x"))
+    net = init_weights(Generator(), generator=torch.Generator().manual_seed(0)).eval()
+    x = torch.rand(1, 3, height, width) * 2 - 1
+    kwargs = {"precision": "bf16"} if variant == "bf16" else {}
+    if variant.startswith("tiled"):
+        kwargs.update(
+            tile=256, tile_storage=torch.float16 if variant == "tiled-fp16" else torch.float32
+        )
+    restore(net, x, **kwargs)  # warm-up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        restore(net, x, **kwargs)
+        times.append(time.perf_counter() - start)
+    return {
+        "seconds": statistics.median(times),
+        "rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
+    }
+
+
+def _flops(width: int, height: int) -> float:
+    net = Generator().eval()
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        net(torch.zeros(1, 3, height, width))
+    return counter.get_total_flops()
+
+
+def _ceiling(dtype: torch.dtype) -> float:
+    a, b = torch.randn(2048, 2048, dtype=dtype), torch.randn(2048, 2048, dtype=dtype)
+    a @ b
+    start = time.perf_counter()
+    for _ in range(3):
+        a @ b
+    return 3 * 2 * 2048**3 / (time.perf_counter() - start) / 1e9
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--sizes", nargs="+", default=["256x256", "1280x720", "1920x1080", "3840x2160"]
+    )
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--max-gb", type=float, default=8.0, help="largest whole-image pass to attempt"
+    )
+    parser.add_argument("--one", nargs=2, metavar=("SIZE", "VARIANT"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(_one(*args.one, args.repeats)))
+        return
+    fp32_ceiling = _ceiling(torch.float32)
+    bf16_ceiling = _ceiling(torch.bfloat16) if cpu_has_native_bf16() else float("nan")
+    print(f"threads {torch.get_num_threads()}; matmul ceilings: fp32 {fp32_ceiling:.0f} GFLOP/s, "
+          f"bf16 {bf16_ceiling:.0f} GFLOP/s (native bf16: {cpu_has_native_bf16()})")  # fmt: skip
+    print(f"| {'size':9} | {'variant':10} | s / image | TFLOP | GFLOP/s | of fp32 ceil | of bf16 ceil "
+          f"| peak RSS | vs eager fp32 |")  # fmt: skip
+    print(
+        f"|{'-' * 11}|{'-' * 12}|-----------|-------|---------|--------------|--------------|----------|---------------|"
+    )
+    for size in args.sizes:
+        width, height = map(int, size.split("x"))
+        flops = (
+            _flops(width, height)
+            if width * height <= 1920 * 1080
+            else _flops(width // 2, height // 2) * 4
+        )
+        variants = (
+            ["eager-fp32"]
+            if whole_image_peak_bytes(64, height, width) <= args.max_gb * 2**30
+            else []
+        )
+        variants += ["bf16"] if cpu_has_native_bf16() and variants else []
+        variants += ["tiled-fp16"] if height * width >= 1280 * 720 else ["tiled-fp32"]
+        baseline = None
+        for variant in variants:
+            repeats = args.repeats if height * width <= 1920 * 1080 else 1
+            done = subprocess.run([sys.executable, __file__, "--one", size, variant, "--repeats", str(repeats)],
+                                  capture_output=True, text=True)  # fmt: skip
+            if done.returncode:
+                print(f"| {size:9} | {variant:10} | failed: {done.stderr.strip().splitlines()[-1]}")
+                continue
+            r = json.loads(done.stdout.strip().splitlines()[-1])
+            rate = flops / r["seconds"] / 1e9
+            baseline = baseline or (r["seconds"] if variant == "eager-fp32" else None)
+            ratio = f"{baseline / r['seconds']:.2f}x" if baseline else "-"
+            print(
+                f"| {size:9} | {variant:10} | {r['seconds']:9.2f} | {flops / 1e12:5.2f} | {rate:7.0f} | "
+                f"{rate / fp32_ceiling:12.0%} | {rate / bf16_ceiling:12.0%} | {r['rss_gb']:6.2f} GB | {ratio:>13} |"
+            )
+
+
+if __name__ == "__main__":
+    main()
