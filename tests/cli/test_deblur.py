@@ -212,3 +212,36 @@ def test_module_entry_point_runs():
         [sys.executable, "-m", "deblurgan", "deblur", "--help"], capture_output=True, text=True
     )
     assert done.returncode == 0 and "--stochastic" in done.stdout
+
+
+def test_two_processes_share_the_files_without_overlap(tmp_path, weights):
+    import os
+
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(5):
+        _photo(src / f"p{i}.png")
+    out = tmp_path / "out"
+    processes = []
+    for rank in range(2):
+        env = {**os.environ, "RANK": str(rank), "WORLD_SIZE": "2", "LOCAL_RANK": str(rank)}
+        command = [
+            sys.executable,
+            "-m",
+            "deblurgan",
+            "deblur",
+            str(src),
+            "-o",
+            str(out),
+            "--weights",
+            weights,
+        ]
+        processes.append(
+            subprocess.Popen(
+                command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            )
+        )
+    outputs = [p.communicate(timeout=120)[0] for p in processes]
+    assert all(p.returncode == 0 for p in processes)
+    assert "rank 0/2: 3 written" in outputs[0] and "rank 1/2: 2 written" in outputs[1]
+    assert sorted(p.name for p in out.iterdir()) == [f"p{i}.png" for i in range(5)]

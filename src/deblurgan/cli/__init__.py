@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from deblurgan import __version__
-from deblurgan.cli import compare, deblur, detect_bench, evaluate, synth, train
+from deblurgan.cli import compare, deblur, detect_bench, evaluate, export, synth, train
 
 # name -> module with add_arguments(parser) and run(args) -> exit status
 SUBCOMMANDS = {
@@ -17,6 +17,7 @@ SUBCOMMANDS = {
     "evaluate": evaluate,
     "detect-bench": detect_bench,
     "compare": compare,
+    "export": export,
 }
 
 

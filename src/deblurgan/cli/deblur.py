@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
+
+import torch
 
 from deblurgan.checkpoint import CheckpointError
 from deblurgan.inference.batch import collect_inputs, plan_jobs, run_jobs
@@ -105,10 +108,16 @@ def _size(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Under torchrun every process takes every WORLD_SIZE-th file: no file is done twice,
+    # and no communication is needed. Each process uses its own GPU when there are GPUs.
+    rank, world = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
+    device = args.device
+    if world > 1 and device in ("auto", "cuda") and torch.cuda.is_available():
+        device = f"cuda:{os.environ.get('LOCAL_RANK', rank % torch.cuda.device_count())}"
     try:
         deblurrer = Deblurrer.from_checkpoint(
             args.weights,
-            device=args.device,
+            device=device,
             precision=args.precision,
             stochastic=args.stochastic,
             seed=args.seed,
@@ -121,5 +130,9 @@ def run(args: argparse.Namespace) -> int:
     inputs, missing = collect_inputs(args.inputs, args.recursive)
     jobs, report = plan_jobs(inputs, args.output, args.suffix, args.ext, args.overwrite)
     report.failed[:0] = missing
-    run_jobs(jobs, deblurrer, report, progress=not args.quiet)
-    return report.finish(args.quiet)
+    if world > 1:
+        jobs = jobs[rank::world]
+        if rank:  # problems found while planning are reported once, by rank 0
+            report.failed = []
+    run_jobs(jobs, deblurrer, report, progress=not args.quiet and rank == 0)
+    return report.finish(args.quiet, prefix=f"rank {rank}/{world}: " if world > 1 else "")

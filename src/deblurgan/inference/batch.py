@@ -25,10 +25,11 @@ DeblurFn = Callable[[np.ndarray], np.ndarray]
 
 @dataclasses.dataclass(frozen=True)
 class Job:
-    """One input file and the output it becomes."""
+    """One input file and the output it becomes (replaced if it exists only with ``overwrite``)."""
 
     source: Path
     target: Path
+    overwrite: bool = False
 
 
 def collect_inputs(
@@ -73,7 +74,11 @@ def plan_jobs(
     ext: str | None = None,
     overwrite: bool = False,
 ) -> tuple[list[Job], BatchReport]:
-    """Name each output and decide what to run, skip or refuse.
+    """Name each output and refuse what must not run (input overwrites, collisions).
+
+    The result depends only on the arguments, never on which outputs exist yet,
+    so processes sharing a batch (``jobs[rank::world]``) agree on it; existing
+    outputs are skipped when a job runs.
 
     Args:
         inputs: From :func:`collect_inputs`.
@@ -83,7 +88,7 @@ def plan_jobs(
         overwrite: Replace existing outputs (never inputs).
 
     Returns:
-        The jobs to run and a report already holding skipped and refused files.
+        The jobs and a report already holding the refused files.
     """
     if ext is not None and not ext.startswith("."):
         ext = "." + ext
@@ -107,12 +112,9 @@ def plan_jobs(
             report.failed.append(
                 (str(source), f"output {target} is also the output of {claimed[resolved]}")
             )
-        elif target.exists() and not overwrite:
-            claimed[resolved] = source
-            report.skipped.append(target)
         else:
             claimed[resolved] = source
-            jobs.append(Job(source, target))
+            jobs.append(Job(source, target, overwrite))
     return jobs, report
 
 
@@ -121,6 +123,9 @@ def run_jobs(
 ) -> BatchReport:
     """Deblur every job's source into its target, recording each outcome in ``report``."""
     for job in tqdm(jobs, desc="deblurring", unit="file", disable=not progress or not jobs):
+        if job.target.exists() and not job.overwrite:
+            report.skipped.append(job.target)
+            continue
         try:
             if job.source.suffix.lower() in VIDEO_SUFFIXES:
                 deblur_video_file(deblur, job.source, job.target, progress)

@@ -22,8 +22,8 @@ class BatchReport:
         lines += [f"  FAILED {name}: {cause}" for name, cause in self.failed]
         return "\n".join(lines)
 
-    def finish(self, quiet: bool = False) -> int:
+    def finish(self, quiet: bool = False, prefix: str = "") -> int:
         """Print the summary (to stderr if anything failed) and return the exit status."""
         if self.failed or not quiet:
-            print(self.summary(), file=sys.stderr if self.failed else sys.stdout)
+            print(prefix + self.summary(), file=sys.stderr if self.failed else sys.stdout)
         return 1 if self.failed else 0

@@ -1,0 +1,60 @@
+"""Exporting the generator to ONNX (dynamic height and width) and checking it with onnxruntime."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from deblurgan.inference.deblurrer import crop_padding, pad_to_multiple
+from deblurgan.io.atomic import atomic_path
+from deblurgan.nets.generator import Generator
+
+
+def export_onnx(generator: Generator, path: str | os.PathLike, opset: int = 17) -> Path:
+    """Write the deterministic generator as ONNX; input ``blurred`` (1, 3, H, W) in [-1, 1].
+
+    H and W are dynamic but, as for the network itself, must be multiples of 4
+    and at least 8: pad first (:func:`deblurgan.inference.deblurrer.pad_to_multiple`).
+    """
+    path = Path(path)
+    model = generator.eval()
+    example = torch.zeros(1, 3, 64, 64)
+    with atomic_path(path) as tmp, torch.no_grad():
+        torch.onnx.export(
+            model,
+            (example,),
+            str(tmp),
+            input_names=["blurred"],
+            output_names=["restored"],
+            dynamic_axes={
+                "blurred": {2: "height", 3: "width"},
+                "restored": {2: "height", 3: "width"},
+            },
+            opset_version=opset,
+            dynamo=False,
+        )
+    return path
+
+
+def onnx_restore(session, rgb: np.ndarray) -> np.ndarray:
+    """Deblur an (H, W, 3) RGB image in [0, 1] with an onnxruntime session of an exported model."""
+    x = torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)[None] * 2 - 1
+    padded, pads = pad_to_multiple(x)
+    (out,) = session.run(None, {"blurred": padded.numpy()})
+    restored = crop_padding(torch.from_numpy(out), pads)[0].permute(1, 2, 0).numpy()
+    return np.clip((restored + 1) / 2, 0, 1)
+
+
+def onnx_session(path: str | os.PathLike, threads: int | None = None):
+    """An onnxruntime CPU session (``pip install onnxruntime``)."""
+    try:
+        import onnxruntime as ort
+    except ModuleNotFoundError as err:
+        raise RuntimeError("ONNX inference needs onnxruntime: pip install onnxruntime") from err
+    options = ort.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
