@@ -10,7 +10,6 @@ pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
 
 
-@pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 def test_onnx_matches_pytorch_at_several_sizes(tmp_path, tiny_generator):
     path = export_onnx(tiny_generator, tmp_path / "g.onnx")
     session = onnx_session(path)
@@ -23,7 +22,6 @@ def test_onnx_matches_pytorch_at_several_sizes(tmp_path, tiny_generator):
         np.testing.assert_allclose(out, reference(rgb), atol=1e-4)
 
 
-@pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 def test_export_cli_verifies_on_real_images(tmp_path, tiny_generator, shared, capsys):
     save_generator(tiny_generator, tmp_path / "g.safetensors")
     image = shared / "data" / "gopro_crops256" / "val_epoch213_in.png"

@@ -76,6 +76,7 @@ def _gain_plot(path: Path, results: list[EvalResult]) -> None:
             r.scores[method]["psnr"] - r.scores["blurred"]["psnr"] if method in r.scores else np.nan
             for r in results
         ]
+        gains = np.where(np.isfinite(gains), gains, np.nan)  # identical images: infinite PSNR
         ax.bar(np.arange(len(keys)) + i * width - 0.4 + width / 2, gains, width, label=method)
     ax.axhline(0, color="black", linewidth=0.8)
     ax.set_ylabel("PSNR gain over blurred input (dB)")
