@@ -8,6 +8,8 @@ from deblurgan.inference.export import export_onnx, onnx_restore, onnx_session
 
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
+# the TorchScript-based exporter is deprecated since PyTorch 2.9 (the new one needs onnxscript)
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
 def test_onnx_matches_pytorch_at_several_sizes(tmp_path, tiny_generator):
