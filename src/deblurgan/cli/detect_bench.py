@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from deblurgan.checkpoint import CheckpointError
+from deblurgan.cli.synth import int_range
 from deblurgan.data.synthesize import synthesize_frame_pairs
 from deblurgan.detection.bench import detection_benchmark
 from deblurgan.detection.darknet import DarknetError, load_darknet
@@ -19,11 +20,6 @@ from deblurgan.io.atomic import atomic_write_bytes
 from deblurgan.io.images import ImageData, write_image
 
 
-def _range(text: str) -> tuple[int, int]:
-    low, _, high = text.partition(":")
-    return int(low), int(high or low)
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--data", type=Path, help="paired dataset (GoPro layout, crops, list file)")
@@ -31,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--frames", type=Path, help="high-fps frames (folder or video): pairs are built"
     )
     parser.add_argument(
-        "--n-avg", type=_range, default=(7, 13), help="frames per pair with --frames"
+        "--n-avg", type=int_range, default=(7, 13), help="frames per pair with --frames"
     )
     parser.add_argument(
         "--detector-cfg", type=Path, required=True, help="Darknet .cfg (yolov3-tiny)"

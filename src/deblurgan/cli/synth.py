@@ -16,7 +16,8 @@ from deblurgan.inference.batch import collect_inputs
 from deblurgan.io.images import IMAGE_SUFFIXES
 
 
-def _int_range(text: str) -> tuple[int, int]:
+def int_range(text: str) -> tuple[int, int]:
+    """argparse type for ``N`` or ``LOW:HIGH`` (inclusive)."""
     low, _, high = text.partition(":")
     try:
         return int(low), int(high or low)
@@ -86,7 +87,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     frames = parser.add_argument_group("frame averaging (--frames)")
     frames.add_argument(
         "--n-avg",
-        type=_int_range,
+        type=int_range,
         default=(7, 13),
         metavar="LOW:HIGH",
         help="frames averaged per pair, drawn per pair (default 7:13)",
