@@ -32,7 +32,9 @@ kernels far better (``benchmarks/blur_kernel_realism.py``).
 from __future__ import annotations
 
 import dataclasses
+from concurrent.futures import ThreadPoolExecutor
 
+import numba
 import numpy as np
 
 
@@ -67,14 +69,10 @@ class TrajectoryDraws:
     Attributes:
         inertia, big_shake, gaussian, impulsiveness, angle: Per-trajectory
             parameters, shape (N,).
-        shaking: Whether step t of trajectory i has a big shake (a uniform draw
-            below ``big_shake * impulsiveness``), bool (M-1, N).
-        shake_turn: Uniform draws for the big-shake turns ``pi + (u - 0.5)``, one
-            per True entry of ``shaking`` in row-major order.
-        kick: Complex standard normal kicks (float32 parts), (M-1, N).
-
-    The per-step arrays are step-major so that one step of all trajectories
-    is one contiguous row.
+        shake_test: Uniform draws; step t of path i shakes where
+            ``shake_test < big_shake * impulsiveness``, float32 (N, M-1).
+        shake_turn: Uniform draws for the big-shake turn ``pi + (u - 0.5)``, float32 (N, M-1).
+        kick: Standard normal kicks, real and imaginary parts, float32 (N, M-1, 2).
     """
 
     inertia: np.ndarray
@@ -82,7 +80,7 @@ class TrajectoryDraws:
     gaussian: np.ndarray
     impulsiveness: np.ndarray
     angle: np.ndarray
-    shaking: np.ndarray
+    shake_test: np.ndarray
     shake_turn: np.ndarray
     kick: np.ndarray
 
@@ -90,7 +88,12 @@ class TrajectoryDraws:
 def draw_trajectory_randomness(
     n: int, rng: np.random.Generator, preset: str = DEFAULT_PRESET, steps: int = 2000
 ) -> TrajectoryDraws:
-    """Draw all random numbers for ``n`` trajectories, in a fixed order."""
+    """Draw all random numbers for ``n`` trajectories.
+
+    The per-step arrays are filled by two threads from two child generators
+    spawned from ``rng`` (numpy releases the GIL while filling), so the result
+    depends only on ``rng``'s state, ``n`` and ``steps``.
+    """
     if preset not in PRESETS:
         raise ValueError(f"unknown trajectory preset {preset!r}; choose one of {sorted(PRESETS)}")
     if n < 0 or steps < 2:
@@ -101,45 +104,61 @@ def draw_trajectory_randomness(
     gaussian = rng.uniform(0.0, p.gaussian_max, n)
     impulsiveness = rng.choice(np.asarray(p.impulsiveness), n)
     angle = rng.uniform(0.0, 2.0 * np.pi, n)
-    shape = (steps - 1, n)
-    shaking = rng.random(shape) < big_shake * impulsiveness
-    shake_turn = rng.random(int(np.count_nonzero(shaking)))
-    kick = np.empty(shape, dtype=np.complex64)
-    kick.real = rng.standard_normal(shape, dtype=np.float32)
-    kick.imag = rng.standard_normal(shape, dtype=np.float32)
+    shake_test = np.empty((n, steps - 1), np.float32)
+    shake_turn = np.empty((n, steps - 1), np.float32)
+    kick = np.empty((n, steps - 1, 2), np.float32)
+    halves = [slice(0, n // 2), slice(n // 2, n)]
+
+    def fill(child: np.random.Generator, part: slice) -> None:
+        child.random(out=shake_test[part], dtype=np.float32)
+        child.random(out=shake_turn[part], dtype=np.float32)
+        child.standard_normal(out=kick[part], dtype=np.float32)
+
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(fill, rng.spawn(2), halves))
     return TrajectoryDraws(
-        inertia, big_shake, gaussian, impulsiveness, angle, shaking, shake_turn, kick
+        inertia, big_shake, gaussian, impulsiveness, angle, shake_test, shake_turn, kick
     )
 
 
 def trajectories_from_draws(draws: TrajectoryDraws, max_length: float = 60.0) -> np.ndarray:
-    """Run the trajectory recurrence for all draws at once (vectorised over trajectories).
+    """Run the trajectory recurrence for every path (compiled, parallel over paths).
 
     Returns:
-        Complex positions, starting at 0, shape (N, M) (a transposed view of the
-        step-major working array: no copy).
+        Complex positions, starting at 0, shape (N, M).
     """
-    steps, n = draws.kick.shape[0] + 1, draws.kick.shape[1]
-    step = max_length / (steps - 1)
-    # Everything that does not depend on the path is computed for all steps up front.
-    turn = np.zeros(draws.shaking.shape, dtype=np.complex128)
-    turn[draws.shaking] = 2.0 * np.exp(1j * (np.pi + draws.shake_turn - 0.5))
-    shake_steps = np.flatnonzero(draws.shaking.any(axis=1))
-    push = draws.kick * (draws.impulsiveness * draws.gaussian * step)
-    pull = draws.impulsiveness * draws.inertia * step
-    x = np.zeros((steps, n), dtype=np.complex128)
-    v = np.exp(1j * draws.angle) * step
-    speed = np.empty(n)
-    shake_at = set(shake_steps.tolist())
-    for t in range(steps - 1):
-        if t in shake_at:  # rare: about one step in a thousand has a big shake
-            v = v + v * turn[t]
-        v += push[t]
-        v -= pull * x[t]
-        np.abs(v, out=speed)
-        v *= step / speed
-        np.add(x[t], v, out=x[t + 1])
-    return x.T
+    n, steps = draws.kick.shape[0], draws.kick.shape[1] + 1
+    out = np.empty((n, steps), np.complex128)
+    d = draws
+    _recurrence(d.angle, d.inertia, d.big_shake, d.gaussian, d.impulsiveness, d.shake_test,
+                d.shake_turn, d.kick, max_length / (steps - 1), out)  # fmt: skip
+    return out
+
+
+@numba.njit(parallel=True, cache=True, fastmath=False)
+def _recurrence(angle, inertia, big_shake, gaussian, expl, shake_test, shake_turn, kick, step, out):
+    for i in numba.prange(out.shape[0]):
+        vx, vy = np.cos(angle[i]) * step, np.sin(angle[i]) * step
+        x = y = 0.0
+        out[i, 0] = 0.0
+        threshold = big_shake[i] * expl[i]
+        push, pull = expl[i] * gaussian[i] * step, expl[i] * inertia[i] * step
+        for t in range(out.shape[1] - 1):
+            dx = push * kick[i, t, 0] - pull * x
+            dy = push * kick[i, t, 1] - pull * y
+            if shake_test[i, t] < threshold:  # big shake: 2 v e^{i (pi + u - 0.5)}
+                a = np.pi + (shake_turn[i, t] - 0.5)
+                c, s = np.cos(a), np.sin(a)
+                dx += 2.0 * (vx * c - vy * s)
+                dy += 2.0 * (vx * s + vy * c)
+            vx += dx
+            vy += dy
+            norm = step / np.sqrt(vx * vx + vy * vy)
+            vx *= norm
+            vy *= norm
+            x += vx
+            y += vy
+            out[i, t + 1] = complex(x, y)
 
 
 def trajectory_loop(draws: TrajectoryDraws, index: int, max_length: float = 60.0) -> np.ndarray:
@@ -148,21 +167,19 @@ def trajectory_loop(draws: TrajectoryDraws, index: int, max_length: float = 60.0
     The readable reference that :func:`trajectories_from_draws` must match;
     slow (used by the tests and the speed benchmark).
     """
-    steps = draws.kick.shape[0] + 1
+    steps = draws.kick.shape[1] + 1
     step = max_length / (steps - 1)
     inertia = draws.inertia[index]
     p_gauss, p_s = draws.gaussian[index], draws.impulsiveness[index]
     v = complex(np.cos(draws.angle[index]), np.sin(draws.angle[index])) * step
-    n = draws.shaking.shape[1]
-    turn_index = np.cumsum(draws.shaking.ravel()) - 1  # where each shake's turn draw is
     x = [0j] * steps
     for t in range(steps - 1):
-        if draws.shaking[t, index]:
-            turn = draws.shake_turn[turn_index[t * n + index]]
-            next_dir = 2 * v * np.exp(1j * (np.pi + (turn - 0.5)))
+        if draws.shake_test[index, t] < draws.big_shake[index] * p_s:
+            next_dir = 2 * v * np.exp(1j * (np.pi + (float(draws.shake_turn[index, t]) - 0.5)))
         else:
             next_dir = 0
-        dv = next_dir + p_s * (p_gauss * draws.kick[t, index] - inertia * x[t]) * step
+        kick = complex(draws.kick[index, t, 0], draws.kick[index, t, 1])
+        dv = next_dir + p_s * (p_gauss * kick - inertia * x[t]) * step
         v = v + dv
         v = (v / abs(v)) * step
         x[t + 1] = x[t] + v
