@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from deblurgan.blur.apply import blur_image
 from deblurgan.metrics import psnr, ssim
 
 
@@ -71,8 +72,6 @@ def oriented_kernel(kernel: np.ndarray, blurred: np.ndarray, sharp: np.ndarray) 
     Kernel files do not say whether they were applied by convolution or correlation
     (the shared Levin copy mixes both); re-blurring the sharp image settles it.
     """
-    from deblurgan.blur.apply import blur_image
-
     candidates = [kernel / kernel.sum(), kernel[::-1, ::-1] / kernel.sum()]
     fits = [score(blur_image(sharp, k), blurred, align=8)["psnr"] for k in candidates]
     return candidates[int(np.argmax(fits))]

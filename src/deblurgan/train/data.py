@@ -91,6 +91,7 @@ def read_pair_list(list_file: str | Path) -> tuple[list[Pair], list[str]]:
 
 
 def find_sharp_images(folder: str | Path) -> list[Path]:
+    """All images under ``folder`` (any depth), sorted: sources for on-the-fly synthetic blur."""
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder}: no such folder")
