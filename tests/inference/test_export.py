@@ -43,3 +43,45 @@ def test_export_cli_verifies_on_real_images(tmp_path, tiny_generator, shared, ca
     )
     line = next(x for x in capsys.readouterr().out.splitlines() if "onnxruntime vs PyTorch" in x)
     assert float(line.split("PSNR")[1].split("dB")[0]) > 45
+
+
+def test_onnxruntime_backend_of_the_deblurrer_matches_torch(tiny_generator):
+    rgb = np.random.default_rng(4).random((27, 42, 3), dtype=np.float32)
+    fast = Deblurrer(tiny_generator, backend="onnxruntime")
+    np.testing.assert_allclose(fast(rgb), Deblurrer(tiny_generator)(rgb), atol=1e-4)
+    tiled = Deblurrer(tiny_generator, backend="onnxruntime", tile=16)  # tiling stays in torch
+    np.testing.assert_allclose(tiled(rgb), Deblurrer(tiny_generator)(rgb), atol=1e-4)
+    with pytest.raises(ValueError, match="deterministic, CPU and fp32"):
+        Deblurrer(tiny_generator, backend="onnxruntime", stochastic=True)
+    with pytest.raises(ValueError, match="unknown backend"):
+        Deblurrer(tiny_generator, backend="tensorrt")
+
+
+def test_cli_backend_option(tmp_path, tiny_generator):
+    from PIL import Image
+
+    save_generator(tiny_generator, tmp_path / "g.safetensors")
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (20, 24, 3), dtype=np.uint8)).save(
+        tmp_path / "a.png"
+    )
+    for backend in ("torch", "onnxruntime"):
+        assert (
+            main(
+                [
+                    "deblur",
+                    str(tmp_path / "a.png"),
+                    "-o",
+                    str(tmp_path / backend),
+                    "--backend",
+                    backend,
+                    "--weights",
+                    str(tmp_path / "g.safetensors"),
+                    "-q",
+                ]
+            )
+            == 0
+        )
+    a, b = (
+        np.asarray(Image.open(tmp_path / n / "a.png")).astype(int) for n in ("torch", "onnxruntime")
+    )
+    assert np.abs(a - b).max() <= 1
