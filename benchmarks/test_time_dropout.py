@@ -25,16 +25,12 @@ from tqdm import trange
 
 from deblurgan import Deblurrer, Generator, init_weights, load_generator, read_image
 from deblurgan.checkpoint import save_generator
+from deblurgan.inference.tensors import rgb_to_tensor
+from deblurgan.metrics import psnr
 from deblurgan.runtime import cpu_has_native_bf16
 
 PAIRS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "gopro_pairs"
 HELD_OUT = 3  # the last pairs by name are only evaluated
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    """PSNR in dB of two images in [0, 1], after 8-bit quantisation."""
-    a8, b8 = np.rint(a * 255.0), np.rint(b * 255.0)
-    return float(10 * np.log10(255.0**2 / np.mean((a8 - b8) ** 2)))
 
 
 def fit_pilot(train: list[tuple[np.ndarray, np.ndarray]], iterations: int, seed: int) -> Generator:
@@ -43,10 +39,7 @@ def fit_pilot(train: list[tuple[np.ndarray, np.ndarray]], iterations: int, seed:
     net = init_weights(Generator(ngf=16, n_blocks=3), generator=g).train()
     opt = torch.optim.Adam(net.parameters(), lr=2e-4, betas=(0.5, 0.999))
     rng = np.random.default_rng(seed)
-    tensors = [
-        (torch.from_numpy(b).permute(2, 0, 1) * 2 - 1, torch.from_numpy(s).permute(2, 0, 1) * 2 - 1)
-        for b, s in train
-    ]
+    tensors = [(rgb_to_tensor(b)[0], rgb_to_tensor(s)[0]) for b, s in train]
     for _ in trange(iterations, desc="pilot L1 fit"):
         blur, sharp = [], []
         for _ in range(4):

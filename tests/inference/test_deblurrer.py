@@ -3,7 +3,8 @@ import pytest
 import torch
 
 from deblurgan.checkpoint import CheckpointError, save_generator
-from deblurgan.inference.deblurrer import Deblurrer, crop_padding, pad_to_multiple, restore
+from deblurgan.inference.deblurrer import Deblurrer, restore
+from deblurgan.inference.tensors import crop_padding, pad_to_multiple
 
 
 @pytest.mark.parametrize("size", [(1, 1), (3, 517), (721, 1283), (8, 8), (5, 4)])

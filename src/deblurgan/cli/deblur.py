@@ -135,11 +135,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"deblurgan deblur: error: {err}", file=sys.stderr)
         return 2
     inputs, missing = collect_inputs(args.inputs, args.recursive)
-    jobs, report = plan_jobs(inputs, args.output, args.suffix, args.ext, args.overwrite)
+    jobs, report = plan_jobs(inputs, args.output, args.suffix, args.ext)
     report.failed[:0] = missing
     if world > 1:
         jobs = jobs[rank::world]
         if rank:  # problems found while planning are reported once, by rank 0
             report.failed = []
-    run_jobs(jobs, deblurrer, report, progress=not args.quiet and rank == 0)
+    run_jobs(jobs, deblurrer, report, args.overwrite, progress=not args.quiet and rank == 0)
     return report.finish(args.quiet, prefix=f"rank {rank}/{world}: " if world > 1 else "")

@@ -25,11 +25,10 @@ DeblurFn = Callable[[np.ndarray], np.ndarray]
 
 @dataclasses.dataclass(frozen=True)
 class Job:
-    """One input file and the output it becomes (replaced if it exists only with ``overwrite``)."""
+    """One input file and the output it becomes."""
 
     source: Path
     target: Path
-    overwrite: bool = False
 
 
 def collect_inputs(
@@ -72,7 +71,6 @@ def plan_jobs(
     out_dir: Path,
     suffix: str = "",
     ext: str | None = None,
-    overwrite: bool = False,
 ) -> tuple[list[Job], BatchReport]:
     """Name each output and refuse what must not run (input overwrites, collisions).
 
@@ -85,7 +83,6 @@ def plan_jobs(
         out_dir: Folder receiving the outputs.
         suffix: Appended to each output's stem (``photo.jpg`` -> ``photo_sharp.jpg``).
         ext: Output image format (e.g. ``.png``); videos keep their container.
-        overwrite: Replace existing outputs (never inputs).
 
     Returns:
         The jobs and a report already holding the refused files.
@@ -114,16 +111,24 @@ def plan_jobs(
             )
         else:
             claimed[resolved] = source
-            jobs.append(Job(source, target, overwrite))
+            jobs.append(Job(source, target))
     return jobs, report
 
 
 def run_jobs(
-    jobs: list[Job], deblur: DeblurFn, report: BatchReport, progress: bool = True
+    jobs: list[Job],
+    deblur: DeblurFn,
+    report: BatchReport,
+    overwrite: bool = False,
+    progress: bool = True,
 ) -> BatchReport:
-    """Deblur every job's source into its target, recording each outcome in ``report``."""
+    """Deblur every job's source into its target, recording each outcome in ``report``.
+
+    An existing target is skipped unless ``overwrite`` (inputs were already
+    excluded as targets by :func:`plan_jobs`).
+    """
     for job in tqdm(jobs, desc="deblurring", unit="file", disable=not progress or not jobs):
-        if job.target.exists() and not job.overwrite:
+        if job.target.exists() and not overwrite:
             report.skipped.append(job.target)
             continue
         try:

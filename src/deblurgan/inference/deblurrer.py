@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from deblurgan.checkpoint import load_generator
+from deblurgan.inference.export import export_onnx, onnx_forward, onnx_session
+from deblurgan.inference.tensors import crop_padding, pad_to_multiple, rgb_to_tensor, tensor_to_rgb
 from deblurgan.inference.tiled import PROCESS_BYTES, tiled_forward, tiled_peak_bytes
 from deblurgan.inference.weights import default_weights_path
 from deblurgan.nets.generator import Generator
 from deblurgan.runtime import Precision, autocast, check_precision, resolve_device
 
-MULTIPLE = 4  # the generator downsamples twice by 2
-MIN_SIDE = 8  # its ResBlocks need at least 2x2 feature maps
 DEFAULT_MAX_MEMORY = 4 * 2**30
 
 
@@ -24,40 +24,6 @@ def whole_image_peak_bytes(ngf: int, height: int, width: int) -> int:
     """Approximate peak memory of a whole-image fp32 pass (process included): a few
     full-resolution ``ngf``-channel activations alive at once (1.21 GB measured at 720p)."""
     return 16 * ngf * height * width + PROCESS_BYTES
-
-
-def pad_to_multiple(
-    x: torch.Tensor, multiple: int = MULTIPLE, min_side: int = MIN_SIDE
-) -> tuple[torch.Tensor, tuple[int, int, int, int]]:
-    """Pad H and W up to a multiple of ``multiple`` (and at least ``min_side``).
-
-    Padding is split between both sides and mirrors the image (reflection);
-    where a side is too short to mirror that far, edge pixels are repeated.
-
-    Returns:
-        The padded tensor and the ``(left, right, top, bottom)`` padding, for
-        :func:`crop_padding`.
-
-    Shape:
-        - Input: :math:`(B, C, H, W)`.
-        - Output: :math:`(B, C, H', W')`.
-    """
-    height, width = x.shape[-2:]
-    pads: list[int] = []
-    for size in (width, height):
-        target = max(-(-size // multiple) * multiple, min_side)
-        before = (target - size) // 2
-        pads += [before, target - size - before]
-    if pads == [0, 0, 0, 0]:
-        return x, (0, 0, 0, 0)
-    mode = "reflect" if max(pads[:2]) < width and max(pads[2:]) < height else "replicate"
-    return F.pad(x, pads, mode=mode), tuple(pads)  # type: ignore[return-value]
-
-
-def crop_padding(x: torch.Tensor, pads: tuple[int, int, int, int]) -> torch.Tensor:
-    """Undo :func:`pad_to_multiple`."""
-    left, right, top, bottom = pads
-    return x[..., top : x.shape[-2] - bottom, left : x.shape[-1] - right]
 
 
 def restore(
@@ -193,9 +159,7 @@ class Deblurrer:
             rng = torch.Generator(self.device).manual_seed(self.seed)
         tile, storage = self.plan(*blurred.shape[-2:])
         if self.session is not None and tile is None:
-            padded, pads = pad_to_multiple(blurred.float())
-            outs = [self.session.run(None, {"blurred": image[None].numpy()})[0] for image in padded]
-            return crop_padding(torch.from_numpy(np.concatenate(outs)), pads)
+            return onnx_forward(self.session, blurred)
         return restore(self.generator, blurred.to(self.device), self.precision, rng, tile, storage)
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
@@ -213,16 +177,10 @@ class Deblurrer:
         """
         if rgb.ndim != 3 or rgb.shape[2] != 3:
             raise ValueError(f"expected an (H, W, 3) RGB array, got shape {rgb.shape}")
-        x = torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)[None]
-        out = self.restore_tensor(x * 2.0 - 1.0)
-        return ((out[0].permute(1, 2, 0) + 1.0) * 0.5).clamp_(0.0, 1.0).cpu().numpy()
+        return tensor_to_rgb(self.restore_tensor(rgb_to_tensor(rgb)))
 
 
 def _onnx_session(generator: Generator):
     """Export ``generator`` to a temporary ONNX file and open an onnxruntime session on it."""
-    import tempfile
-
-    from deblurgan.inference.export import export_onnx, onnx_session  # needs this module
-
     with tempfile.TemporaryDirectory() as folder:
         return onnx_session(export_onnx(generator, Path(folder) / "generator.onnx"))

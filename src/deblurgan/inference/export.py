@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from deblurgan.inference.deblurrer import crop_padding, pad_to_multiple
+from deblurgan.inference.tensors import crop_padding, pad_to_multiple, rgb_to_tensor, tensor_to_rgb
 from deblurgan.io.atomic import atomic_path
 from deblurgan.nets.generator import Generator
 
@@ -18,7 +18,7 @@ def export_onnx(generator: Generator, path: str | os.PathLike, opset: int = 17) 
     """Write the deterministic generator as ONNX; input ``blurred`` (1, 3, H, W) in [-1, 1].
 
     H and W are dynamic but, as for the network itself, must be multiples of 4
-    and at least 8: pad first (:func:`deblurgan.inference.deblurrer.pad_to_multiple`).
+    and at least 8: pad first (:func:`deblurgan.inference.tensors.pad_to_multiple`).
     """
     path = Path(path)
     model = generator.eval()
@@ -42,13 +42,20 @@ def export_onnx(generator: Generator, path: str | os.PathLike, opset: int = 17) 
     return path
 
 
+def onnx_forward(session, blurred: torch.Tensor) -> torch.Tensor:
+    """Run an exported model on a batch of any size (padded and cropped back as in PyTorch).
+
+    Shape:
+        - blurred: :math:`(B, 3, H, W)` in [-1, 1]; output the same shape, float32.
+    """
+    padded, pads = pad_to_multiple(blurred.float().cpu())
+    outs = [session.run(None, {"blurred": image[None].numpy()})[0] for image in padded]
+    return crop_padding(torch.from_numpy(np.concatenate(outs)), pads)
+
+
 def onnx_restore(session, rgb: np.ndarray) -> np.ndarray:
     """Deblur an (H, W, 3) RGB image in [0, 1] with an onnxruntime session of an exported model."""
-    x = torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)[None] * 2 - 1
-    padded, pads = pad_to_multiple(x)
-    (out,) = session.run(None, {"blurred": padded.numpy()})
-    restored = crop_padding(torch.from_numpy(out), pads)[0].permute(1, 2, 0).numpy()
-    return np.clip((restored + 1) / 2, 0, 1)
+    return tensor_to_rgb(onnx_forward(session, rgb_to_tensor(rgb)))
 
 
 def onnx_session(path: str | os.PathLike, threads: int | None = None):

@@ -17,6 +17,7 @@ import torch
 
 from deblurgan.blur.apply import blur_image
 from deblurgan.blur.kernels import sample_kernels
+from deblurgan.inference.tensors import rgb_to_tensor
 from deblurgan.io.images import IMAGE_SUFFIXES, read_image
 from deblurgan.train.config import DataConfig
 
@@ -150,7 +151,7 @@ class TrainingPairs(torch.utils.data.Dataset):
             kernel = kernels.kernels[0, rng.integers(len(SYNTHETIC_EXPOSURES))]
             blurred = blur_image(sharp, kernel, c.linear_light, noise_std=c.noise_std,
                                  poisson_peak=c.poisson_peak, rng=rng)  # fmt: skip
-        return _to_tensor(blurred), _to_tensor(sharp)
+        return rgb_to_tensor(blurred)[0], rgb_to_tensor(sharp)[0]
 
     def _augment(self, rng: np.random.Generator, *images: np.ndarray) -> list[np.ndarray]:
         c = self.config
@@ -238,7 +239,3 @@ def _images(folder: Path) -> list[Path]:
 def _halve(image: np.ndarray) -> np.ndarray:
     h, w = image.shape[0] // 2 * 2, image.shape[1] // 2 * 2
     return image[:h, :w].reshape(h // 2, 2, w // 2, 2, -1).mean(axis=(1, 3))
-
-
-def _to_tensor(image: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)).permute(2, 0, 1) * 2 - 1

@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from deblurgan.checkpoint import save_generator
 from deblurgan.inference.deblurrer import restore
+from deblurgan.inference.tensors import rgb_to_tensor, tensor_to_rgb
 from deblurgan.metrics import psnr, ssim
 from deblurgan.nets import Critic, Generator, init_weights
 from deblurgan.runtime import autocast, check_precision, resolve_device
@@ -236,8 +237,7 @@ def validate(generator: Generator, pairs: list, device: torch.device, max_side: 
     triplets = []
     for pair in pairs:
         blurred, sharp = (_centre_crop(im, max_side) for im in load_pair(pair))
-        x = torch.from_numpy(blurred).permute(2, 0, 1)[None].to(device) * 2 - 1
-        restored = ((restore(generator, x)[0].permute(1, 2, 0).cpu().numpy() + 1) / 2).clip(0, 1)
+        restored = tensor_to_rgb(restore(generator, rgb_to_tensor(blurred).to(device)))
         scores["psnr"].append(psnr(restored, sharp))
         scores["ssim"].append(ssim(restored, sharp))
         scores["blurred_psnr"].append(psnr(blurred, sharp))

@@ -1,0 +1,64 @@
+"""The network's tensor convention: RGB in [-1, 1], (B, 3, H, W), sides padded to multiples of 4."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+MULTIPLE = 4  # the generator downsamples twice by 2
+MIN_SIDE = 8  # its ResBlocks need at least 2x2 feature maps
+
+
+def rgb_to_tensor(rgb: np.ndarray) -> torch.Tensor:
+    """An RGB image in [0, 1] as a network input in [-1, 1].
+
+    Shape:
+        - Input: :math:`(H, W, 3)`; output :math:`(1, 3, H, W)`, float32.
+    """
+    return (
+        torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)[None] * 2 - 1
+    )
+
+
+def tensor_to_rgb(x: torch.Tensor) -> np.ndarray:
+    """The first image of a network output in [-1, 1] as float32 RGB in [0, 1].
+
+    Shape:
+        - Input: :math:`(B, 3, H, W)`; output :math:`(H, W, 3)`.
+    """
+    return ((x[0].float().permute(1, 2, 0) + 1.0) * 0.5).clamp_(0.0, 1.0).cpu().numpy()
+
+
+def pad_to_multiple(
+    x: torch.Tensor, multiple: int = MULTIPLE, min_side: int = MIN_SIDE
+) -> tuple[torch.Tensor, tuple[int, int, int, int]]:
+    """Pad H and W up to a multiple of ``multiple`` (and at least ``min_side``).
+
+    Padding is split between both sides and mirrors the image (reflection);
+    where a side is too short to mirror that far, edge pixels are repeated.
+
+    Returns:
+        The padded tensor and the ``(left, right, top, bottom)`` padding, for
+        :func:`crop_padding`.
+
+    Shape:
+        - Input: :math:`(B, C, H, W)`.
+        - Output: :math:`(B, C, H', W')`.
+    """
+    height, width = x.shape[-2:]
+    pads: list[int] = []
+    for size in (width, height):
+        target = max(-(-size // multiple) * multiple, min_side)
+        before = (target - size) // 2
+        pads += [before, target - size - before]
+    if pads == [0, 0, 0, 0]:
+        return x, (0, 0, 0, 0)
+    mode = "reflect" if max(pads[:2]) < width and max(pads[2:]) < height else "replicate"
+    return F.pad(x, pads, mode=mode), tuple(pads)  # type: ignore[return-value]
+
+
+def crop_padding(x: torch.Tensor, pads: tuple[int, int, int, int]) -> torch.Tensor:
+    """Undo :func:`pad_to_multiple`."""
+    left, right, top, bottom = pads
+    return x[..., top : x.shape[-2] - bottom, left : x.shape[-1] - right]
