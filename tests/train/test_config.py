@@ -50,6 +50,7 @@ def test_yaml_then_overrides(tmp_path):
         ("model.ngf=0", "model.ngf: must be positive"),
         ("data.val_fraction=1.5", "data.val_fraction"),
         ("optim.epochs=null", "set one of the two"),
+        ("loss.pixel_weight=-1", "pixel_weight must be >= 0"),
         ("novalue", "not KEY=VALUE"),
     ],
 )

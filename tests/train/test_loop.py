@@ -10,7 +10,7 @@ from scipy.ndimage import uniform_filter
 
 from deblurgan.checkpoint import load_generator
 from deblurgan.cli import main
-from deblurgan.train.config import load_config
+from deblurgan.train.config import ConfigError, load_config
 from deblurgan.train.loop import lr_factor, train
 
 
@@ -88,6 +88,24 @@ def test_overfitting_one_pair_drives_the_content_loss_down(tmp_path):
         if json.loads(line)["group"] == "train"
     ]
     assert np.mean(content[-10:]) < 0.5 * np.mean(content[:5])
+
+
+def test_identity_init_starts_at_the_input_and_init_from_fine_tunes(tmp_path):
+    config = _config(tmp_path, "model.identity_init=true", "optim.lr=1e-12", "optim.iterations=1")
+    generator = train(config, progress=False).eval()
+    blurred = torch.rand(1, 3, 16, 16) * 2 - 1
+    with torch.no_grad():  # one step at a negligible LR: still the identity
+        torch.testing.assert_close(generator(blurred), blurred, atol=1e-6, rtol=0)
+
+    exported = tmp_path / "run" / "generator.safetensors"
+    config = _config(tmp_path / "b", f"model.init_from={exported}", "optim.lr=1e-12",
+                     "optim.iterations=1")  # fmt: skip
+    tuned = train(config, progress=False)
+    for (name, a), b in zip(generator.state_dict().items(), tuned.state_dict().values()):
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=0, msg=name)
+    with pytest.raises(ConfigError, match="init_from"):
+        train(_config(tmp_path / "c", f"model.init_from={exported}", "model.ngf=8"),
+              progress=False)  # fmt: skip
 
 
 def test_resume_reproduces_an_uninterrupted_run(tmp_path):

