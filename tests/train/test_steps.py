@@ -77,4 +77,6 @@ def test_generator_step_adds_a_weighted_l1_pixel_term():
     )
     restored = generator(blurred, dropout_rng=torch.Generator().manual_seed(1))
     assert logs["pixel"] == pytest.approx((restored - sharp).abs().mean().item(), rel=1e-5)
-    assert logs["generator_loss"] == pytest.approx(2 * logs["content"] + 3 * logs["pixel"], rel=1e-5)
+    assert logs["generator_loss"] == pytest.approx(
+        2 * logs["content"] + 3 * logs["pixel"], rel=1e-5
+    )
