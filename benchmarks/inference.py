@@ -1,4 +1,7 @@
-"""Inference speed and memory of the paper's generator (ngf 64, 9 blocks) at common sizes.
+"""Inference speed and memory of a generator at common sizes.
+
+The generator is the paper's (ngf 64, 9 blocks, random weights), or with
+``--weights PATH|bundled`` a checkpoint's (e.g. the bundled default model).
 
 Each (size, variant) runs in its own process so that its peak RSS is its own.
 Prints, per row: seconds per image (median of --repeats after a warm-up run),
@@ -7,6 +10,7 @@ machine's fp32 and bf16 matmul ceilings (measured in the same run), peak RSS,
 and the ratio to eager fp32 at the same size.
 
     python benchmarks/inference.py [--sizes 256x256 1280x720 1920x1080 3840x2160] [--repeats 3]
+        [--weights bundled]
 
 Variants: ``eager-fp32`` (whole image), ``bf16`` (autocast; only on CPUs with
 native bf16), ``tiled-fp16`` (exact tiled inference storing layer outputs in
@@ -27,14 +31,22 @@ import time
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from deblurgan.checkpoint import load_generator
 from deblurgan.inference.deblurrer import restore, whole_image_peak_bytes
+from deblurgan.inference.weights import default_weights_path
 from deblurgan.nets import Generator, init_weights
 from deblurgan.runtime import cpu_has_native_bf16
 
 
-def _one(size: str, variant: str, repeats: int) -> dict:
+def _net(weights: str | None) -> Generator:
+    if weights is None:
+        return init_weights(Generator(), generator=torch.Generator().manual_seed(0)).eval()
+    return load_generator(default_weights_path() if weights == "bundled" else weights)
+
+
+def _one(size: str, variant: str, repeats: int, weights: str | None) -> dict:
     width, height = map(int, size.split("x"))
-    net = init_weights(Generator(), generator=torch.Generator().manual_seed(0)).eval()
+    net = _net(weights)
     x = torch.rand(1, 3, height, width) * 2 - 1
     kwargs = {"precision": "bf16"} if variant == "bf16" else {}
     if variant.startswith("tiled"):
@@ -68,8 +80,7 @@ def _one(size: str, variant: str, repeats: int) -> dict:
     }
 
 
-def _flops(width: int, height: int) -> float:
-    net = Generator().eval()
+def _flops(net: Generator, width: int, height: int) -> float:
     with FlopCounterMode(display=False) as counter, torch.no_grad():
         net(torch.zeros(1, 3, height, width))
     return counter.get_total_flops()
@@ -97,11 +108,14 @@ def main() -> None:
         "--max-gb", type=float, default=8.0, help="largest whole-image pass to attempt"
     )
     parser.add_argument("--onnx", action="store_true", help="also time onnxruntime (fp32)")
+    parser.add_argument("--weights", help="a generator checkpoint, or 'bundled'")
     parser.add_argument("--one", nargs=2, metavar=("SIZE", "VARIANT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(_one(*args.one, args.repeats)))
+        print(json.dumps(_one(*args.one, args.repeats, args.weights)))
         return
+    net = _net(args.weights)
+    print(f"generator: {args.weights or 'paper (random weights)'}, {net.config}")
     fp32_ceiling = _ceiling(torch.float32)
     bf16_ceiling = _ceiling(torch.bfloat16) if cpu_has_native_bf16() else float("nan")
     print(f"threads {torch.get_num_threads()}; matmul ceilings: fp32 {fp32_ceiling:.0f} GFLOP/s, "
@@ -114,13 +128,13 @@ def main() -> None:
     for size in args.sizes:
         width, height = map(int, size.split("x"))
         flops = (
-            _flops(width, height)
+            _flops(net, width, height)
             if width * height <= 1920 * 1080
-            else _flops(width // 2, height // 2) * 4
+            else _flops(net, width // 2, height // 2) * 4
         )
         variants = (
             ["eager-fp32"]
-            if whole_image_peak_bytes(64, height, width) <= args.max_gb * 2**30
+            if whole_image_peak_bytes(net.config["ngf"], height, width) <= args.max_gb * 2**30
             else []
         )
         variants += ["bf16"] if cpu_has_native_bf16() and variants else []
@@ -129,7 +143,8 @@ def main() -> None:
         baseline = None
         for variant in variants:
             repeats = args.repeats if height * width <= 1920 * 1080 else 1
-            done = subprocess.run([sys.executable, __file__, "--one", size, variant, "--repeats", str(repeats)],
+            done = subprocess.run([sys.executable, __file__, "--one", size, variant, "--repeats", str(repeats)]
+                                  + (["--weights", args.weights] if args.weights else []),
                                   capture_output=True, text=True)  # fmt: skip
             if done.returncode:
                 print(f"| {size:9} | {variant:10} | failed: {done.stderr.strip().splitlines()[-1]}")
