@@ -121,6 +121,18 @@ def test_resume_reproduces_an_uninterrupted_run(tmp_path):
     assert len(list((tmp_path / "b" / "run" / "checkpoints").glob("iter_*.pt"))) == 1  # keep_last
 
 
+def test_resume_with_on_the_fly_blur_in_a_worker_process(tmp_path):
+    # Resuming uses OpenMP in the parent before the loader starts; a forked worker then hung
+    # in numba's parallel kernel sampling. Workers are spawned now.
+    sharp = _dataset(tmp_path / "d") / "sharp"
+    config = _config(tmp_path, "data.paired=[]", f"data.synthetic=[{sharp}]", "data.workers=1",
+                     "optim.iterations=2", "run.checkpoint_every=1")  # fmt: skip
+    train(config, progress=False, stop_at=1)
+    train(config, resume=True, progress=False)
+    state = torch.load(tmp_path / "run" / "checkpoints" / "latest.pt", weights_only=True)
+    assert state["iteration"] == 2
+
+
 def test_cli_train_and_config_errors(tmp_path, capsys):
     assert main(["train", "--set", "optim.lrr=1"]) == 2
     assert "unknown key 'optim.lrr'" in capsys.readouterr().err

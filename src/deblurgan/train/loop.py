@@ -173,6 +173,9 @@ def train(
         batch_sampler=PlanSampler(plan, start=consumed),
         num_workers=config.data.workers,
         pin_memory=device.type == "cuda",
+        # Spawned, not forked: a forked worker inherits OpenMP's state, and numba's parallel
+        # kernels (the on-the-fly blur) then hang in it once the parent has used OpenMP.
+        multiprocessing_context="spawn" if config.data.workers else None,
     )
     batches = iter(loader)
 
