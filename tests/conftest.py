@@ -35,3 +35,17 @@ def identity_generator() -> Generator:
     torch.nn.init.zeros_(net.head.weight)
     torch.nn.init.zeros_(net.head.bias)
     return net.eval()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _converted_model_cache(tmp_path_factory):
+    """Keep OpenVINO's converted models (Deblurrer backend "auto") out of the user's cache."""
+    import os
+
+    previous = os.environ.get("DEBLURGAN_CACHE")
+    os.environ["DEBLURGAN_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if previous is None:
+        del os.environ["DEBLURGAN_CACHE"]
+    else:
+        os.environ["DEBLURGAN_CACHE"] = previous

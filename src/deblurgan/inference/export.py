@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from deblurgan.inference.tensors import crop_padding, pad_to_multiple, rgb_to_tensor, tensor_to_rgb
+from deblurgan.inference.tensors import rgb_to_tensor, run_exported, tensor_to_rgb
 from deblurgan.io.atomic import atomic_path
 from deblurgan.nets.generator import Generator
 
@@ -48,9 +48,7 @@ def onnx_forward(session, blurred: torch.Tensor) -> torch.Tensor:
     Shape:
         - blurred: :math:`(B, 3, H, W)` in [-1, 1]; output the same shape, float32.
     """
-    padded, pads = pad_to_multiple(blurred.float().cpu())
-    outs = [session.run(None, {"blurred": image[None].numpy()})[0] for image in padded]
-    return crop_padding(torch.from_numpy(np.concatenate(outs)), pads)
+    return run_exported(lambda image: session.run(None, {"blurred": image})[0], blurred)
 
 
 def onnx_restore(session, rgb: np.ndarray) -> np.ndarray:

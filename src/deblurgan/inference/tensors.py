@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -62,3 +64,18 @@ def crop_padding(x: torch.Tensor, pads: tuple[int, int, int, int]) -> torch.Tens
     """Undo :func:`pad_to_multiple`."""
     left, right, top, bottom = pads
     return x[..., top : x.shape[-2] - bottom, left : x.shape[-1] - right]
+
+
+def run_exported(run: Callable[[np.ndarray], np.ndarray], blurred: torch.Tensor) -> torch.Tensor:
+    """Run an exported model, one padded image per call, on a batch of any size.
+
+    Args:
+        run: Maps a (1, 3, H, W) float32 array (H, W multiples of 4) to its output.
+        blurred: Images in [-1, 1].
+
+    Shape:
+        - blurred: :math:`(B, 3, H, W)`; output the same shape, float32, on the CPU.
+    """
+    padded, pads = pad_to_multiple(blurred.float().cpu())
+    outs = [run(image[None].numpy()) for image in padded]
+    return crop_padding(torch.from_numpy(np.concatenate(outs)), pads)

@@ -1,0 +1,106 @@
+"""OpenVINO runtime for the deterministic generator on CPU (the fastest CPU path measured).
+
+The generator is converted once per checkpoint (a few seconds: PyTorch tracing),
+with dynamic height and width, and the converted model is cached on disk under
+``$DEBLURGAN_CACHE`` (default ``~/.cache/deblurgan``), keyed by a hash of the
+weights, the architecture and the OpenVINO version. Later runs load it in well
+under a second. Measured at 720p on a 2-core AVX2 CPU: 1.73x eager PyTorch fp32
+for the bundled model, with outputs equal to PyTorch to ~1e-4 (above 70 dB PSNR).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from deblurgan.nets.generator import Generator
+
+
+def openvino_available() -> bool:
+    """Whether the ``openvino`` package can be imported."""
+    try:
+        import openvino  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def cache_dir() -> Path:
+    """Where converted models are kept (``$DEBLURGAN_CACHE`` or ``~/.cache/deblurgan``)."""
+    root = os.environ.get("DEBLURGAN_CACHE") or Path(
+        os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache", "deblurgan"
+    )
+    return Path(root) / "openvino"
+
+
+def model_key(generator: Generator) -> str:
+    """Hash of the weights, the architecture and the OpenVINO version."""
+    import openvino as ov
+
+    digest = hashlib.sha256(json.dumps(generator.config, sort_keys=True).encode())
+    digest.update(ov.__version__.encode())
+    for name, tensor in generator.state_dict().items():
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().float().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:24]
+
+
+def compile_openvino(generator: Generator, precision: str = "fp32", cache: Path | None = None):
+    """A compiled OpenVINO CPU model of ``generator``: input (1, 3, H, W), H and W
+    multiples of 4 (pad first), values in [-1, 1].
+
+    Args:
+        generator: The network; converted in eval mode (no dropout).
+        precision: ``"fp32"`` or ``"bf16"`` (the CPU must support bf16 natively).
+        cache: Folder for converted models; ``None`` for :func:`cache_dir`. An unwritable
+            cache only costs the conversion time.
+    """
+    import openvino as ov
+
+    core = ov.Core()
+    folder = cache or cache_dir()
+    xml = folder / model_key(generator) / "generator.xml"
+    if xml.is_file():
+        model = core.read_model(str(xml))
+    else:
+        with torch.no_grad():
+            model = ov.convert_model(
+                generator.eval(), example_input=torch.zeros(1, 3, 64, 64), input=[(1, 3, -1, -1)]
+            )
+        _save(model, xml)
+    hint = {"fp32": "f32", "bf16": "bf16"}[precision]
+    return core.compile_model(
+        model, "CPU", {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": hint}
+    )
+
+
+def openvino_run(compiled):
+    """Wrap a compiled model as ``(1, 3, H, W) float32 array -> same-shape array``."""
+
+    def run(image: np.ndarray) -> np.ndarray:
+        return compiled(image)[0]
+
+    return run
+
+
+def _save(model, xml: Path) -> None:
+    """Write ``generator.xml`` + ``.bin`` into a temporary folder, then rename it into place."""
+    import openvino as ov
+
+    try:
+        xml.parent.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=xml.parent.parent, prefix=".tmp-"))
+        ov.save_model(model, str(staging / xml.name), compress_to_fp16=False)
+        try:
+            staging.rename(xml.parent)
+        except OSError:  # another process cached it first
+            shutil.rmtree(staging, ignore_errors=True)
+    except OSError:  # read-only or full cache: run without caching
+        pass

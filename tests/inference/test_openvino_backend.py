@@ -1,0 +1,54 @@
+import numpy as np
+import pytest
+import torch
+
+from deblurgan import Deblurrer
+from deblurgan.inference.openvino_backend import cache_dir, compile_openvino, model_key
+
+pytest.importorskip("openvino")
+
+
+@pytest.mark.parametrize("size", [(8, 8), (27, 42), (64, 33)])
+def test_openvino_matches_pytorch_at_odd_sizes(tiny_generator, size):
+    rgb = np.random.default_rng(sum(size)).random((*size, 3), dtype=np.float32)
+    fast = Deblurrer(tiny_generator, backend="openvino")
+    np.testing.assert_allclose(
+        fast(rgb), Deblurrer(tiny_generator, backend="torch")(rgb), atol=1e-5
+    )
+
+
+def test_auto_backend_picks_openvino_only_where_it_applies(tiny_generator):
+    assert Deblurrer(tiny_generator).backend == "openvino"
+    assert Deblurrer(tiny_generator, stochastic=True).backend == "torch"
+    with pytest.raises(ValueError, match="openvino backend is deterministic"):
+        Deblurrer(tiny_generator, backend="openvino", stochastic=True)
+    rgb = np.random.default_rng(1).random((30, 30, 3), dtype=np.float32)
+    tiled = Deblurrer(tiny_generator, tile=16)  # tiles always run in PyTorch, exactly
+    np.testing.assert_allclose(
+        tiled(rgb), Deblurrer(tiny_generator, backend="torch")(rgb), atol=1e-5
+    )
+
+
+def test_converted_model_is_cached_by_weights(tiny_generator, tmp_path):
+    compile_openvino(tiny_generator, cache=tmp_path)
+    key = model_key(tiny_generator)
+    assert (tmp_path / key / "generator.xml").is_file()
+    assert [p.name for p in tmp_path.iterdir()] == [key]  # no staging folder left
+    compile_openvino(tiny_generator, cache=tmp_path)  # read back from the cache
+    changed = Deblurrer(tiny_generator, backend="torch").generator
+    with torch.no_grad():
+        changed.head.bias.add_(0.1)
+    assert model_key(changed) != key
+
+
+def test_unwritable_cache_still_runs(tiny_generator, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    compiled = compile_openvino(tiny_generator, cache=blocker / "cache")
+    out = compiled(np.zeros((1, 3, 8, 8), np.float32))[0]
+    assert out.shape == (1, 3, 8, 8)
+
+
+def test_cache_dir_follows_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("DEBLURGAN_CACHE", str(tmp_path))
+    assert cache_dir() == tmp_path / "openvino"
