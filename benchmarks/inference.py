@@ -13,7 +13,8 @@ and the ratio to eager fp32 at the same size.
         [--weights bundled]
 
 Variants: ``eager-fp32`` (whole image), ``bf16`` (autocast; only on CPUs with
-native bf16), ``tiled-fp16`` (exact tiled inference storing layer outputs in
+native bf16), ``openvino`` (fp32, the default CPU runtime; conversion not timed),
+``onnxruntime`` (with --onnx), ``tiled-fp16`` (exact tiled inference storing layer outputs in
 float16, 256 px tiles), ``tiled-fp32``. Sizes too large for a whole-image pass
 within --max-gb are run tiled only.
 """
@@ -33,6 +34,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from deblurgan.checkpoint import load_generator
 from deblurgan.inference.deblurrer import restore, whole_image_peak_bytes
+from deblurgan.inference.openvino_backend import compile_openvino, openvino_available
 from deblurgan.inference.weights import default_weights_path
 from deblurgan.nets import Generator, init_weights
 from deblurgan.runtime import cpu_has_native_bf16
@@ -53,7 +55,12 @@ def _one(size: str, variant: str, repeats: int, weights: str | None) -> dict:
         kwargs.update(
             tile=256, tile_storage=torch.float16 if variant == "tiled-fp16" else torch.float32
         )
-    if variant == "onnxruntime":
+    if variant == "openvino":
+        compiled = compile_openvino(net)
+
+        def run():
+            return compiled(x.numpy())
+    elif variant == "onnxruntime":
         import tempfile
 
         from deblurgan.inference.export import export_onnx, onnx_session
@@ -138,6 +145,7 @@ def main() -> None:
             else []
         )
         variants += ["bf16"] if cpu_has_native_bf16() and variants else []
+        variants += ["openvino"] if openvino_available() and "eager-fp32" in variants else []
         variants += ["onnxruntime"] if args.onnx and "eager-fp32" in variants else []
         variants += ["tiled-fp16"] if height * width >= 1280 * 720 else ["tiled-fp32"]
         baseline = None

@@ -85,3 +85,17 @@ def test_missing_bundled_model_names_the_weights_option(monkeypatch):
     monkeypatch.setattr(weights, "BUNDLED_WEIGHTS", "no-such-file.safetensors")
     with pytest.raises(CheckpointError, match="--weights"):
         Deblurrer.from_checkpoint()
+
+
+def test_a_stack_of_images_equals_one_by_one(tiny_generator):
+    stack = np.random.default_rng(3).random((3, 20, 28, 3), dtype=np.float32)
+    for deblur in (
+        Deblurrer(tiny_generator, backend="torch"),
+        Deblurrer(tiny_generator, stochastic=True, seed=5),  # masks re-seeded per image
+    ):
+        together = deblur(stack)
+        assert together.shape == stack.shape
+        for image, restored in zip(stack, together):
+            np.testing.assert_allclose(restored, deblur(image), atol=1e-6)
+    with pytest.raises(ValueError, match=r"\(N, H, W, 3\)"):
+        Deblurrer(tiny_generator)(stack[..., :2])

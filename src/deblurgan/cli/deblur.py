@@ -90,7 +90,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="memory for a whole-image pass, e.g. 3GB; larger images are tiled "
         "exactly (default 4GB)",
     )
+    parser.add_argument(
+        "--batch",
+        type=_positive,
+        default=1,
+        metavar="N",
+        help="video frames deblurred together (helps on GPUs; default 1)",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def _size(text: str) -> int:
@@ -142,5 +156,5 @@ def run(args: argparse.Namespace) -> int:
         jobs = jobs[rank::world]
         if rank:  # problems found while planning are reported once, by rank 0
             report.failed = []
-    run_jobs(jobs, deblurrer, report, args.overwrite, progress=not args.quiet and rank == 0)
+    run_jobs(jobs, deblurrer, report, args.overwrite, not args.quiet and rank == 0, args.batch)
     return report.finish(args.quiet, prefix=f"rank {rank}/{world}: " if world > 1 else "")

@@ -19,7 +19,7 @@ from deblurgan.inference.tensors import (
     pad_to_multiple,
     rgb_to_tensor,
     run_exported,
-    tensor_to_rgb,
+    tensors_to_rgb,
 )
 from deblurgan.inference.tiled import PROCESS_BYTES, tiled_forward, tiled_peak_bytes
 from deblurgan.inference.weights import default_weights_path
@@ -198,21 +198,24 @@ class Deblurrer:
         return restore(self.generator, blurred.to(self.device), self.precision, rng, tile, storage)
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
-        """Deblur one RGB image.
+        """Deblur one RGB image, or a stack of same-size images in one batch.
 
         Args:
             rgb: Float array in [0, 1].
 
         Returns:
-            The deblurred image, float32 in [0, 1].
+            The deblurred image(s), float32 in [0, 1].
 
         Shape:
-            - Input: :math:`(H, W, 3)`.
-            - Output: :math:`(H, W, 3)`.
+            - Input: :math:`(H, W, 3)` or :math:`(N, H, W, 3)`.
+            - Output: the input's shape.
         """
-        if rgb.ndim != 3 or rgb.shape[2] != 3:
-            raise ValueError(f"expected an (H, W, 3) RGB array, got shape {rgb.shape}")
-        return tensor_to_rgb(self.restore_tensor(rgb_to_tensor(rgb)))
+        if rgb.ndim not in (3, 4) or rgb.shape[-1] != 3:
+            raise ValueError(f"expected an (H, W, 3) or (N, H, W, 3) RGB array, got {rgb.shape}")
+        if rgb.ndim == 4 and self.stochastic:  # masks re-seeded per image, as one by one
+            return np.stack([self(image) for image in rgb])
+        restored = tensors_to_rgb(self.restore_tensor(rgb_to_tensor(rgb)))
+        return restored[0] if rgb.ndim == 3 else restored
 
 
 BACKEND_PRECISIONS = {"openvino": ("fp32", "bf16"), "onnxruntime": ("fp32",)}

@@ -13,14 +13,14 @@ MIN_SIDE = 8  # its ResBlocks need at least 2x2 feature maps
 
 
 def rgb_to_tensor(rgb: np.ndarray) -> torch.Tensor:
-    """An RGB image in [0, 1] as a network input in [-1, 1].
+    """An RGB image (or a stack of same-size images) in [0, 1] as a network input in [-1, 1].
 
     Shape:
-        - Input: :math:`(H, W, 3)`; output :math:`(1, 3, H, W)`, float32.
+        - Input: :math:`(H, W, 3)` or :math:`(N, H, W, 3)`; output :math:`(N, 3, H, W)`
+          (N = 1 for one image), float32.
     """
-    return (
-        torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)[None] * 2 - 1
-    )
+    x = torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32))
+    return (x[None] if x.ndim == 3 else x).permute(0, 3, 1, 2) * 2 - 1
 
 
 def tensor_to_rgb(x: torch.Tensor) -> np.ndarray:
@@ -29,7 +29,16 @@ def tensor_to_rgb(x: torch.Tensor) -> np.ndarray:
     Shape:
         - Input: :math:`(B, 3, H, W)`; output :math:`(H, W, 3)`.
     """
-    return ((x[0].float().permute(1, 2, 0) + 1.0) * 0.5).clamp_(0.0, 1.0).cpu().numpy()
+    return tensors_to_rgb(x[:1])[0]
+
+
+def tensors_to_rgb(x: torch.Tensor) -> np.ndarray:
+    """A batch of network outputs in [-1, 1] as float32 RGB images in [0, 1].
+
+    Shape:
+        - Input: :math:`(B, 3, H, W)`; output :math:`(B, H, W, 3)`.
+    """
+    return ((x.float().permute(0, 2, 3, 1) + 1.0) * 0.5).clamp_(0.0, 1.0).cpu().numpy()
 
 
 def pad_to_multiple(
