@@ -7,7 +7,7 @@
 set -euo pipefail
 S=$(realpath "$1")
 D=$(realpath -m "$2")
-rm -rf "$D"/{gopro_train,gopro_val,frames_train,frames_heldout,avg_train,sharp_photos}
+rm -rf "$D"/{gopro_train,gopro_val,frames_train,frames_heldout,avg_train,avg_heldout,sharp_photos}
 mkdir -p "$D"/gopro_train/{blur,sharp} "$D"/gopro_val/{blur,sharp} "$D"/frames_train \
   "$D"/frames_heldout "$D"/sharp_photos
 
@@ -25,6 +25,7 @@ done
 for i in $(seq -f "%06g" 1 80); do ln -s "$S/gopro_raw240fps/GOPR0477_11_00/$i.png" "$D/frames_train/$i.png"; done
 for i in $(seq -f "%06g" 81 120); do ln -s "$S/gopro_raw240fps/GOPR0477_11_00/$i.png" "$D/frames_heldout/$i.png"; done
 deblurgan synth --frames "$D/frames_train" -o "$D/avg_train" --n-avg 7:13 --seed 0 -q
+deblurgan synth --frames "$D/frames_heldout" -o "$D/avg_heldout" --n-avg 7:13 --seed 1 -q  # report only
 
 # Sharp photos blurred on the fly: the shared colour photos, scikit-image's photos and the
 # sharp frames of the training GoPro pairs.
