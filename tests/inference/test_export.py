@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from deblurgan.checkpoint import save_generator
+from deblurgan.checkpoint import read_metadata, save_generator
 from deblurgan.cli import main
 from deblurgan.inference.deblurrer import Deblurrer
 from deblurgan.inference.export import export_onnx, onnx_restore, onnx_session
@@ -85,3 +85,22 @@ def test_cli_backend_option(tmp_path, tiny_generator):
         np.asarray(Image.open(tmp_path / n / "a.png")).astype(int) for n in ("torch", "onnxruntime")
     )
     assert np.abs(a - b).max() <= 1
+
+
+def test_safetensors_fp16_export_halves_the_file_and_keeps_the_training_record(
+    tmp_path, tiny_generator, capsys
+):
+    save_generator(tiny_generator, tmp_path / "g.safetensors", training={"iteration": 7})
+    image = tmp_path / "a.png"
+    from PIL import Image
+
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (20, 24, 3), dtype=np.uint8)).save(
+        image
+    )
+    args = ["export", "--format", "safetensors-fp16", "--weights", str(tmp_path / "g.safetensors")]
+    assert main([*args, "-o", str(tmp_path / "h.safetensors"), "--verify", str(image)]) == 0
+    assert read_metadata(tmp_path / "h.safetensors")["training"] == {"iteration": 7}
+    full, half = ((tmp_path / n).stat().st_size for n in ("g.safetensors", "h.safetensors"))
+    assert half < 0.6 * full
+    line = next(x for x in capsys.readouterr().out.splitlines() if "float16 weights" in x)
+    assert float(line.split("PSNR")[1].split("dB")[0]) > 45

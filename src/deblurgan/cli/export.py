@@ -1,4 +1,5 @@
-"""Export the generator to ONNX (dynamic height/width), optionally checked with onnxruntime."""
+"""Export the generator: to ONNX (dynamic height/width, checked with onnxruntime), or to a
+compact float16 safetensors checkpoint (how the bundled model is made)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from deblurgan.checkpoint import CheckpointError, load_generator
+import torch
+
+from deblurgan.checkpoint import CheckpointError, load_generator, read_metadata, save_generator
 from deblurgan.inference.deblurrer import Deblurrer
 from deblurgan.inference.export import export_onnx, onnx_restore, onnx_session
 from deblurgan.inference.weights import default_weights_path
@@ -15,11 +18,18 @@ from deblurgan.metrics import psnr
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--format", choices=["onnx"], default="onnx")
+    parser.add_argument(
+        "--format",
+        choices=["onnx", "safetensors-fp16"],
+        default="onnx",
+        help="onnx (default), or safetensors-fp16: half-size weights, training record kept",
+    )
     parser.add_argument(
         "--weights", type=Path, help="generator checkpoint (default: the bundled model)"
     )
-    parser.add_argument("-o", "--output", type=Path, required=True, help="e.g. deblurgan.onnx")
+    parser.add_argument(
+        "-o", "--output", type=Path, required=True, help="e.g. deblurgan.onnx, small.safetensors"
+    )
     parser.add_argument("--opset", type=int, default=17)
     parser.add_argument(
         "--verify",
@@ -27,21 +37,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         nargs="*",
         default=[],
         metavar="IMAGE",
-        help="compare onnxruntime's output with PyTorch's on these images",
+        help="compare the exported model's output with the original's on these images",
     )
 
 
 def run(args: argparse.Namespace) -> int:
     try:
-        generator = load_generator(args.weights or default_weights_path())
-        export_onnx(generator, args.output, args.opset)
+        weights = args.weights or default_weights_path()
+        generator = load_generator(weights)
+        if args.format == "onnx":
+            export_onnx(generator, args.output, args.opset)
+        else:
+            training = (
+                read_metadata(weights)["training"] if weights.suffix == ".safetensors" else {}
+            )
+            save_generator(generator, args.output, training, dtype=torch.float16)
         print(f"wrote {args.output}")
         if args.verify:
-            session, reference = onnx_session(args.output), Deblurrer(generator)
+            reference = Deblurrer(generator, backend="torch")
+            if args.format == "onnx":
+                session = onnx_session(args.output)
+                exported, label = (lambda rgb: onnx_restore(session, rgb)), "onnxruntime"
+            else:
+                exported = Deblurrer(load_generator(args.output), backend="torch")
+                label = "float16 weights"
             for path in args.verify:
                 rgb = read_image(path).rgb
-                agreement = psnr(onnx_restore(session, rgb), reference(rgb))
-                print(f"{path}: onnxruntime vs PyTorch PSNR {agreement:.1f} dB")
+                agreement = psnr(exported(rgb), reference(rgb))
+                print(f"{path}: {label} vs PyTorch PSNR {agreement:.1f} dB")
     except (CheckpointError, ImageReadError, RuntimeError, ValueError) as err:
         print(f"deblurgan export: error: {err}", file=sys.stderr)
         return 2
