@@ -1,0 +1,72 @@
+"""The model shipped inside the package: size, format, golden output, and that it deblurs.
+
+The golden output is the bundled model's result on a fixed 72x96 crop of the bundled
+example photo. After retraining the model on purpose, regenerate it with
+``python -m tests.inference.test_bundled_model``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors import safe_open
+
+from deblurgan import Deblurrer
+from deblurgan.checkpoint import read_metadata
+from deblurgan.inference.weights import default_weights_path
+from deblurgan.io.images import read_image
+from deblurgan.metrics import psnr
+
+REPO = Path(__file__).resolve().parents[2]
+GOLDEN = Path(__file__).with_name("bundled_model_golden.png")
+HELD_OUT = [  # real GoPro pairs kept out of the bundled model's training (MODEL_CARD.md)
+    "GOPR0477_11_00_st_frame-198_n_avg-8.png",
+    "GOPR0477_11_00_st_frame-659_n_avg-8.png",
+    "GOPR0477_11_00_st_frame-792_n_avg-8.png",
+]
+
+
+def _golden_input() -> np.ndarray:
+    rgb = read_image(REPO / "examples" / "blurry_coffee.jpg").rgb
+    return rgb[150:222, 250:346]
+
+
+def _golden_output() -> np.ndarray:
+    restored = Deblurrer.from_checkpoint(device="cpu")(_golden_input())
+    return np.round(restored * 255).astype(np.uint8)
+
+
+def test_bundled_model_is_fp16_safetensors_under_25_mb_and_rebuilds_itself():
+    path = default_weights_path()
+    assert path.suffix == ".safetensors" and path.stat().st_size <= 25 * 2**20
+    with safe_open(str(path), framework="pt") as f:
+        assert {f.get_tensor(key).dtype for key in f.keys()} == {torch.float16}
+    assert {"ngf", "n_blocks", "learn_residual"} <= set(read_metadata(path)["config"])
+
+
+def test_bundled_model_reproduces_its_golden_output():
+    expected = np.asarray(read_image(GOLDEN).rgb * 255 + 0.5, dtype=np.uint8)
+    actual = _golden_output()
+    difference = np.abs(actual.astype(int) - expected.astype(int))
+    # Allow one 8-bit level where float rounding differs between CPUs.
+    assert difference.max() <= 1 and (difference > 0).mean() < 0.01
+
+
+def test_bundled_model_improves_held_out_gopro_pairs(shared):
+    pairs = shared / "data" / "gopro_pairs"
+    deblur = Deblurrer.from_checkpoint(device="cpu")
+    gains = []
+    for name in HELD_OUT:
+        blurred = read_image(pairs / "blur" / name).rgb
+        sharp = read_image(pairs / "sharp" / name).rgb
+        gains.append(psnr(deblur(blurred), sharp) - psnr(blurred, sharp))
+    assert np.mean(gains) > 0, gains
+
+
+if __name__ == "__main__":
+    from deblurgan.io.images import ImageData, write_image
+
+    write_image(GOLDEN, ImageData(rgb=_golden_output().astype(np.float32) / 255))
+    print(f"wrote {GOLDEN}")
