@@ -101,9 +101,10 @@ class Deblurrer:
             automatically (float16 layer storage if float32 would not fit either).
         backend: Runtime of whole-image passes on the CPU. ``"auto"`` (default):
             OpenVINO where it applies (installed, CPU, deterministic, fp32 or bf16),
-            else PyTorch. ``"openvino"`` (1.73x eager PyTorch at 720p on a 2-core AVX2
-            CPU; converted once per checkpoint, then cached), ``"onnxruntime"`` (CPU,
-            fp32, 1.5x), ``"torch"``. Tiled images and GPUs always run in PyTorch.
+            else PyTorch. ``"openvino"`` (at 720p on a 2-core AVX2 CPU 2.17x eager
+            PyTorch for the bundled model, 1.60x for the paper's; converted once per
+            checkpoint, then cached), ``"onnxruntime"`` (CPU, fp32, 1.4-1.7x), ``"torch"``.
+            Tiled images and GPUs always run in PyTorch.
 
     Examples:
         >>> import numpy as np
