@@ -13,7 +13,7 @@ import torch
 
 from deblurgan.checkpoint import load_generator
 from deblurgan.inference.export import export_onnx, onnx_session
-from deblurgan.inference.openvino_backend import compile_openvino, openvino_available, openvino_run
+from deblurgan.inference.openvino_backend import compile_openvino, openvino_available
 from deblurgan.inference.tensors import (
     crop_padding,
     pad_to_multiple,
@@ -225,7 +225,8 @@ BACKEND_PRECISIONS = {"openvino": ("fp32", "bf16"), "onnxruntime": ("fp32",)}
 def _exported(backend: str, generator: Generator, precision: str):
     """The ``(1, 3, H, W) array -> array`` function of an exported ``generator``."""
     if backend == "openvino":
-        return openvino_run(compile_openvino(generator, precision))
+        compiled = compile_openvino(generator, precision)
+        return lambda image: compiled(image)[0]
     with tempfile.TemporaryDirectory() as folder:
         session = onnx_session(export_onnx(generator, Path(folder) / "generator.onnx"))
     return lambda image: session.run(None, {"blurred": image})[0]

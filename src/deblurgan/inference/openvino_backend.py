@@ -18,7 +18,6 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from deblurgan.nets.generator import Generator
@@ -80,15 +79,6 @@ def compile_openvino(generator: Generator, precision: str = "fp32", cache: Path 
     return core.compile_model(
         model, "CPU", {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": hint}
     )
-
-
-def openvino_run(compiled):
-    """Wrap a compiled model as ``(1, 3, H, W) float32 array -> same-shape array``."""
-
-    def run(image: np.ndarray) -> np.ndarray:
-        return compiled(image)[0]
-
-    return run
 
 
 def _save(model, xml: Path) -> None:
