@@ -1,43 +1,58 @@
-"""Inference speed and memory of a generator at common sizes.
+"""Inference speed, memory and output agreement of a generator at common sizes.
 
 The generator is the paper's (ngf 64, 9 blocks, random weights), or with
-``--weights PATH|bundled`` a checkpoint's (e.g. the bundled default model).
+``--weights PATH|bundled`` a checkpoint's (e.g. the bundled default model). The
+input is a real photo (``--image``, default the bundled example) resized to each size.
 
-Each (size, variant) runs in its own process so that its peak RSS is its own.
+Each (size, variant) runs in its own process so that its peak memory is its own.
 Prints, per row: seconds per image (median of --repeats after a warm-up run),
-FLOPs counted by torch.utils.flop_counter, achieved GFLOP/s, the share of this
-machine's fp32 and bf16 matmul ceilings (measured in the same run), peak RSS,
-and the ratio to eager fp32 at the same size.
+setup seconds (conversion or compilation plus the first call), FLOPs counted by
+torch.utils.flop_counter, achieved GFLOP/s, the share of this machine's fp32 and
+bf16 matmul ceilings (measured in the same run), peak memory (CPU: RSS; CUDA:
+allocated), PSNR of the 8-bit output against eager fp32's, and the ratio to eager
+fp32 at the same size.
 
     python benchmarks/inference.py [--sizes 256x256 1280x720 1920x1080 3840x2160] [--repeats 3]
-        [--weights bundled]
+        [--weights bundled] [--onnx] [--compile] [--device cpu|cuda]
 
-Variants: ``eager-fp32`` (whole image), ``bf16`` (autocast; only on CPUs with
-native bf16), ``openvino`` (fp32, the default CPU runtime; conversion not timed),
-``onnxruntime`` (with --onnx), ``tiled-fp16`` (exact tiled inference storing layer outputs in
+CPU variants: ``eager-fp32`` (whole image), ``bf16`` (autocast; only on CPUs with
+native bf16), ``openvino`` (fp32, the default CPU runtime) and ``openvino-bf16``
+(native bf16 only), ``onnxruntime`` (with --onnx), ``compile`` (torch.compile, fp32,
+with --compile), ``tiled-fp16`` (exact tiled inference storing layer outputs in
 float16, 256 px tiles), ``tiled-fp32``. Sizes too large for a whole-image pass
-within --max-gb are run tiled only.
+within --max-gb are run tiled only. CUDA variants (cudnn.benchmark on):
+``eager-fp32`` (the network as it is, NCHW) and ``fp32``, ``fp16``, ``bf16`` the way
+:class:`deblurgan.Deblurrer` runs them (channels_last; autocast for fp16/bf16).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
+import numpy as np
 import torch
+from PIL import Image
 from torch.utils.flop_counter import FlopCounterMode
 
 from deblurgan.checkpoint import load_generator
 from deblurgan.inference.deblurrer import restore, whole_image_peak_bytes
 from deblurgan.inference.openvino_backend import compile_openvino, openvino_available
+from deblurgan.inference.tensors import rgb_to_tensor, run_exported, tensor_to_rgb
 from deblurgan.inference.weights import default_weights_path
+from deblurgan.metrics import psnr
 from deblurgan.nets import Generator, init_weights
-from deblurgan.runtime import cpu_has_native_bf16
+from deblurgan.runtime import cpu_has_native_bf16, preferred_memory_format
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "blurry_coffee.jpg"
 
 
 def _net(weights: str | None) -> Generator:
@@ -46,45 +61,79 @@ def _net(weights: str | None) -> Generator:
     return load_generator(default_weights_path() if weights == "bundled" else weights)
 
 
-def _one(size: str, variant: str, repeats: int, weights: str | None) -> dict:
-    width, height = map(int, size.split("x"))
-    net = _net(weights)
-    x = torch.rand(1, 3, height, width) * 2 - 1
-    kwargs = {"precision": "bf16"} if variant == "bf16" else {}
-    if variant.startswith("tiled"):
-        kwargs.update(
-            tile=256, tile_storage=torch.float16 if variant == "tiled-fp16" else torch.float32
-        )
-    if variant == "openvino":
-        compiled = compile_openvino(net)
+def _photo(path: str, width: int, height: int) -> torch.Tensor:
+    rgb = Image.open(path).convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
+    return rgb_to_tensor(np.asarray(rgb, np.float32) / 255)
 
-        def run():
-            return compiled(x.numpy())
-    elif variant == "onnxruntime":
-        import tempfile
 
+def _runner(net: Generator, x: torch.Tensor, variant: str):
+    """A function computing ``net``'s output for ``x`` the way ``variant`` does."""
+    if variant == "eager-fp32":  # the plain reference: the network itself, fp32, NCHW
+
+        def plain() -> torch.Tensor:
+            with torch.inference_mode():
+                return net(x)
+
+        return plain
+    if variant.startswith("openvino"):
+        compiled = compile_openvino(net, "bf16" if variant.endswith("bf16") else "fp32")
+        return lambda: run_exported(lambda image: compiled(image)[0], x)
+    if variant == "onnxruntime":
         from deblurgan.inference.export import export_onnx, onnx_session
 
-        path = export_onnx(net, tempfile.mkdtemp() + "/g.onnx")
-        session = onnx_session(path)
+        session = onnx_session(export_onnx(net, tempfile.mkdtemp() + "/g.onnx"))
+        return lambda: run_exported(lambda image: session.run(None, {"blurred": image})[0], x)
+    if variant == "compile":
+        compiled = torch.compile(net)
+        return lambda: restore(compiled, x)
+    if variant.startswith("tiled"):
+        storage = torch.float16 if variant == "tiled-fp16" else torch.float32
+        return lambda: restore(net, x, tile=256, tile_storage=storage)
+    # "bf16" on the CPU; "fp32", "fp16", "bf16" on CUDA, in Deblurrer's memory format
+    net.to(memory_format=preferred_memory_format(x.device))
+    return lambda: restore(net, x, precision=variant)
 
-        def run():
-            return session.run(None, {"blurred": x.numpy()})
-    else:
 
-        def run():
-            return restore(net, x, **kwargs)
-
-    run()  # warm-up
+def _one(args: argparse.Namespace, size: str, variant: str, output: str) -> dict:
+    width, height = map(int, size.split("x"))
+    device = torch.device(args.device)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+    net = _net(args.weights).to(device)
+    x = _photo(args.image, width, height).to(device)
+    sync = torch.cuda.synchronize if device.type == "cuda" else lambda: None
+    start = time.perf_counter()
+    run = _runner(net, x, variant)
+    result = run()  # warm-up: conversion, compilation, cudnn autotuning
+    sync()
+    setup = time.perf_counter() - start
     times = []
-    for _ in range(repeats):
+    for _ in range(args.repeats):
         start = time.perf_counter()
         run()
+        sync()
         times.append(time.perf_counter() - start)
+    np.save(output, tensor_to_rgb(result.cpu()))
+    peak = torch.cuda.max_memory_allocated(device) if device.type == "cuda" else _peak_rss()
     return {
         "seconds": statistics.median(times),
-        "rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
+        "setup": setup,
+        "peak_gb": peak / 2**30,
     }
+
+
+def _peak_rss() -> int:
+    """This process's peak resident memory in bytes. Linux's ``ru_maxrss`` would not do: it
+    carries the parent's peak over across fork + exec, so every row would report at least
+    the parent's (which ran the network to count FLOPs)."""
+    try:
+        with open("/proc/self/status") as status:
+            return next(
+                int(line.split()[1]) * 2**10 for line in status if line.startswith("VmHWM:")
+            )
+    except (OSError, StopIteration):  # not Linux: macOS reports bytes, BSDs KiB
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return rss if sys.platform == "darwin" else rss * 2**10
 
 
 def _flops(net: Generator, width: int, height: int) -> float:
@@ -93,16 +142,32 @@ def _flops(net: Generator, width: int, height: int) -> float:
     return counter.get_total_flops()
 
 
-def _ceiling(dtype: torch.dtype, n: int = 2048) -> float:
-    """Best of 5 large matmuls, in GFLOP/s."""
-    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
+def _ceiling(dtype: torch.dtype, device: torch.device, n: int) -> float:
+    """Best of 5 ``n x n`` matmuls, in GFLOP/s."""
+    a, b = (torch.randn(n, n, dtype=dtype, device=device) for _ in range(2))
+    sync = torch.cuda.synchronize if device.type == "cuda" else lambda: None
     a @ b
     best = float("inf")
     for _ in range(5):
+        sync()
         start = time.perf_counter()
         a @ b
+        sync()
         best = min(best, time.perf_counter() - start)
     return 2 * n**3 / best / 1e9
+
+
+def _variants(args: argparse.Namespace, whole_fits: bool, pixels: int) -> list[str]:
+    if args.device.startswith("cuda"):
+        return ["eager-fp32", "fp32", "fp16", "bf16"] if whole_fits else []
+    native = cpu_has_native_bf16()
+    whole = ["eager-fp32", "bf16"] if native else ["eager-fp32"]
+    whole += ["openvino", "openvino-bf16"] if openvino_available() and native else []
+    whole += ["openvino"] if openvino_available() and not native else []
+    whole += ["onnxruntime"] if args.onnx else []
+    whole += ["compile"] if args.compile else []
+    tiled = ["tiled-fp16"] if pixels >= 1280 * 720 else ["tiled-fp32"]
+    return (whole if whole_fits else []) + tiled
 
 
 def main() -> None:
@@ -115,55 +180,62 @@ def main() -> None:
         "--max-gb", type=float, default=8.0, help="largest whole-image pass to attempt"
     )
     parser.add_argument("--onnx", action="store_true", help="also time onnxruntime (fp32)")
+    parser.add_argument("--compile", action="store_true", help="also time torch.compile (fp32)")
     parser.add_argument("--weights", help="a generator checkpoint, or 'bundled'")
-    parser.add_argument("--one", nargs=2, metavar=("SIZE", "VARIANT"), help=argparse.SUPPRESS)
+    parser.add_argument("--image", default=str(EXAMPLE), help="photo resized to each size")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
+    parser.add_argument(
+        "--one", nargs=3, metavar=("SIZE", "VARIANT", "OUT"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(_one(*args.one, args.repeats, args.weights)))
+        print(json.dumps(_one(args, *args.one)))
         return
     net = _net(args.weights)
-    print(f"generator: {args.weights or 'paper (random weights)'}, {net.config}")
-    fp32_ceiling = _ceiling(torch.float32)
-    bf16_ceiling = _ceiling(torch.bfloat16) if cpu_has_native_bf16() else float("nan")
-    print(f"threads {torch.get_num_threads()}; matmul ceilings: fp32 {fp32_ceiling:.0f} GFLOP/s, "
-          f"bf16 {bf16_ceiling:.0f} GFLOP/s (native bf16: {cpu_has_native_bf16()})")  # fmt: skip
-    print(f"| {'size':9} | {'variant':10} | s / image | TFLOP | GFLOP/s | of fp32 ceil | of bf16 ceil "
-          f"| peak RSS | vs eager fp32 |")  # fmt: skip
+    device = torch.device(args.device)
+    cuda = device.type == "cuda"
+    native = cuda or cpu_has_native_bf16()
+    fp32_ceiling = _ceiling(torch.float32, device, 8192 if cuda else 2048)
+    # Without native bf16 a bf16 matmul runs at ~1 GFLOP/s here: measure it small.
+    bf16_ceiling = _ceiling(torch.bfloat16, device, 8192 if cuda else 2048 if native else 512)
     print(
-        f"|{'-' * 11}|{'-' * 12}|-----------|-------|---------|--------------|--------------|----------|---------------|"
+        f"generator: {args.weights or 'paper (random weights)'}, {net.config}; image {args.image}"
     )
+    print(f"device {device}, threads {torch.get_num_threads()}; matmul ceilings: fp32 "
+          f"{fp32_ceiling:.0f} GFLOP/s, bf16 {bf16_ceiling:.0f} GFLOP/s (native bf16: {native})")  # fmt: skip
+    print("| size      | variant       | s / image | setup s | TFLOP | GFLOP/s | of fp32 ceil "
+          "| of bf16 ceil | peak mem | PSNR vs eager | vs eager fp32 |")  # fmt: skip
+    print("|" + "|".join("-" * n for n in (11, 15, 11, 9, 7, 9, 14, 14, 10, 15, 15)) + "|")
+    folder = tempfile.mkdtemp()
+    # A fresh OpenVINO cache, so that "setup s" includes converting the model.
+    env = {**os.environ, "DEBLURGAN_CACHE": f"{folder}/cache"}
     for size in args.sizes:
         width, height = map(int, size.split("x"))
-        flops = (
-            _flops(net, width, height)
-            if width * height <= 1920 * 1080
-            else _flops(net, width // 2, height // 2) * 4
-        )
-        variants = (
-            ["eager-fp32"]
-            if whole_image_peak_bytes(net.config["ngf"], height, width) <= args.max_gb * 2**30
-            else []
-        )
-        variants += ["bf16"] if cpu_has_native_bf16() and variants else []
-        variants += ["openvino"] if openvino_available() and "eager-fp32" in variants else []
-        variants += ["onnxruntime"] if args.onnx and "eager-fp32" in variants else []
-        variants += ["tiled-fp16"] if height * width >= 1280 * 720 else ["tiled-fp32"]
-        baseline = None
-        for variant in variants:
-            repeats = args.repeats if height * width <= 1920 * 1080 else 1
-            done = subprocess.run([sys.executable, __file__, "--one", size, variant, "--repeats", str(repeats)]
-                                  + (["--weights", args.weights] if args.weights else []),
-                                  capture_output=True, text=True)  # fmt: skip
+        large = width * height > 1920 * 1080
+        flops = _flops(net, width // 2, height // 2) * 4 if large else _flops(net, width, height)
+        fits = whole_image_peak_bytes(net.config["ngf"], height, width) <= args.max_gb * 2**30
+        baseline = reference = None
+        for variant in _variants(args, fits, width * height):
+            output = f"{folder}/{size}-{variant}.npy"
+            done = subprocess.run(
+                [sys.executable, __file__, "--one", size, variant, output, "--repeats",
+                 str(1 if large else args.repeats), "--image", args.image, "--device", args.device]
+                + (["--weights", args.weights] if args.weights else []),
+                capture_output=True, text=True, env=env)  # fmt: skip
             if done.returncode:
-                print(f"| {size:9} | {variant:10} | failed: {done.stderr.strip().splitlines()[-1]}")
+                print(f"| {size:9} | {variant:13} | failed: {done.stderr.strip().splitlines()[-1]}")
                 continue
             r = json.loads(done.stdout.strip().splitlines()[-1])
             rate = flops / r["seconds"] / 1e9
-            baseline = baseline or (r["seconds"] if variant == "eager-fp32" else None)
+            if variant == "eager-fp32":
+                baseline, reference = r["seconds"], np.load(output)
             ratio = f"{baseline / r['seconds']:.2f}x" if baseline else "-"
+            agreement = "-" if reference is None else f"{psnr(np.load(output), reference):.1f} dB"
+            bf16_share = f"{rate / bf16_ceiling:12.0%}" if native else f"{'(no native)':>12}"
             print(
-                f"| {size:9} | {variant:10} | {r['seconds']:9.2f} | {flops / 1e12:5.2f} | {rate:7.0f} | "
-                f"{rate / fp32_ceiling:12.0%} | {rate / bf16_ceiling:12.0%} | {r['rss_gb']:6.2f} GB | {ratio:>13} |"
+                f"| {size:9} | {variant:13} | {r['seconds']:9.3f} | {r['setup']:7.1f} | "
+                f"{flops / 1e12:5.2f} | {rate:7.0f} | {rate / fp32_ceiling:12.0%} | {bf16_share} | "
+                f"{r['peak_gb']:5.2f} GB | {agreement:>13} | {ratio:>13} |"
             )
 
 

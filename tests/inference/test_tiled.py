@@ -88,3 +88,25 @@ def test_cli_tile_and_memory_options(tmp_path, net):
     assert np.abs(images[0] - images[2]).max() <= 1 and np.abs(images[1] - images[2]).max() <= 1
     with pytest.raises(SystemExit):
         main(["deblur", "x.png", "-o", "o", "--max-memory", "lots"])
+
+
+def test_stored_layer_outputs_are_freed_once_no_layer_reads_them(net, monkeypatch):
+    """At most a full-resolution layer output and the half-resolution one it is computed from
+    are alive at once (1.5 units of ngf x H x W): no buffer outlives its last reader."""
+    import weakref
+
+    live: weakref.WeakSet = weakref.WeakSet()
+    peak = [0]
+    empty = torch.empty
+
+    def tracked_empty(*args, **kwargs):
+        tensor = empty(*args, **kwargs)
+        if kwargs.get("dtype") == torch.float16:  # stored layer outputs, not the fp32 result
+            live.add(tensor)
+            peak[0] = max(peak[0], sum(t.numel() for t in live))
+        return tensor
+
+    monkeypatch.setattr(torch, "empty", tracked_empty)
+    height, width = 64, 96
+    tiled_forward(net, torch.rand(1, 3, height, width) * 2 - 1, tile=16, storage=torch.float16)
+    assert peak[0] == 1.5 * net.config["ngf"] * height * width

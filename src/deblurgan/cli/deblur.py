@@ -149,6 +149,8 @@ def run(args: argparse.Namespace) -> int:
     except (CheckpointError, ValueError) as err:
         print(f"deblurgan deblur: error: {err}", file=sys.stderr)
         return 2
+    if deblurrer.device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # autotune convolutions once per image size
     inputs, missing = collect_inputs(args.inputs, args.recursive)
     jobs, report = plan_jobs(inputs, args.output, args.suffix, args.ext)
     report.failed[:0] = missing

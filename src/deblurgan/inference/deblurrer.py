@@ -29,6 +29,7 @@ from deblurgan.runtime import (
     autocast,
     check_precision,
     cpu_has_native_bf16,
+    preferred_memory_format,
     resolve_device,
 )
 
@@ -71,6 +72,7 @@ def restore(
     padded, pads = pad_to_multiple(blurred)
     with torch.inference_mode(), autocast(blurred.device, precision):
         if tile is None:
+            padded = padded.contiguous(memory_format=preferred_memory_format(padded.device))
             out = generator(padded, dropout_rng=dropout_rng)
         elif dropout_rng is not None:
             raise ValueError("tiled inference is deterministic: it cannot apply test-time dropout")
@@ -104,7 +106,9 @@ class Deblurrer:
             else PyTorch. ``"openvino"`` (at 720p on a 2-core AVX2 CPU 2.17x eager
             PyTorch for the bundled model, 1.60x for the paper's; converted once per
             checkpoint, then cached), ``"onnxruntime"`` (CPU, fp32, 1.4-1.7x), ``"torch"``.
-            Tiled images and GPUs always run in PyTorch.
+            Tiled images and GPUs always run in PyTorch. On CUDA the weights and
+            images are channels_last; set ``torch.backends.cudnn.benchmark = True``
+            when many images share a size (``deblurgan deblur`` does).
 
     Examples:
         >>> import numpy as np
@@ -126,7 +130,8 @@ class Deblurrer:
     ) -> None:
         self.device = resolve_device(device)
         self.precision = check_precision(precision, self.device)
-        self.generator = generator.to(self.device).eval()
+        memory_format = preferred_memory_format(self.device)
+        self.generator = generator.to(self.device, memory_format=memory_format).eval()
         self.stochastic = stochastic
         self.seed = seed
         if tile is not None and (tile < 8 or stochastic):
@@ -157,7 +162,7 @@ class Deblurrer:
         ):
             return None, torch.float32
         tile = self.tile or 256
-        if tiled_peak_bytes(ngf, height, width, torch.float32) <= self.max_memory:
+        if tiled_peak_bytes(ngf, height, width, torch.float32, tile) <= self.max_memory:
             return tile, torch.float32
         return tile, torch.float16
 
