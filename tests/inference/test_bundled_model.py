@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 from safetensors import safe_open
 
@@ -70,3 +71,14 @@ if __name__ == "__main__":
 
     write_image(GOLDEN, ImageData(rgb=_golden_output().astype(np.float32) / 255))
     print(f"wrote {GOLDEN}")
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the TorchScript ONNX exporter
+@pytest.mark.parametrize("backend", ["openvino", "onnxruntime"])
+def test_fast_backends_agree_with_pytorch_on_a_real_photo(backend):
+    if backend == "onnxruntime":
+        pytest.importorskip("onnxruntime")
+    rgb = read_image(REPO / "examples" / "blurry_coffee.jpg").rgb  # 400x600, real blur
+    reference = Deblurrer.from_checkpoint(backend="torch")(rgb)
+    fast = Deblurrer.from_checkpoint(backend=backend)(rgb)
+    assert psnr(fast, reference) > 60  # measured 82-96 dB; the project's floor is 45 dB
