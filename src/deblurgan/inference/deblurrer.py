@@ -105,7 +105,8 @@ class Deblurrer:
             OpenVINO where it applies (installed, CPU, deterministic, fp32 or bf16),
             else PyTorch. ``"openvino"`` (on a 2-core AVX2 CPU 1.4-2.3x eager
             PyTorch for the bundled model, 1.2-1.6x for the paper's, 256x256 to 4K;
-            converted once per checkpoint, then cached), ``"onnxruntime"`` (CPU, fp32, 1.4-1.7x), ``"torch"``.
+            converted once per checkpoint, then cached), ``"onnxruntime"`` (CPU, fp32,
+            1.0-1.6x), ``"torch"``.
             Tiled images and GPUs always run in PyTorch. On CUDA the weights and
             images are channels_last; set ``torch.backends.cudnn.benchmark = True``
             when many images share a size (``deblurgan deblur`` does).
