@@ -46,8 +46,12 @@ def test_float16_storage_stays_close(net):
 def test_plan_tiles_only_over_budget_and_falls_back_to_float16(net):
     roomy = Deblurrer(net)
     assert roomy.plan(720, 1280) == (None, torch.float32)
-    tight = Deblurrer(net, max_memory=whole_image_peak_bytes(8, 720, 1280) - 1)
+    tight = Deblurrer(net, max_memory=whole_image_peak_bytes(8, 720, 1280) - 1, backend="torch")
     assert tight.plan(720, 1280) == (256, torch.float32)
+    # OpenVINO needs less memory than eager PyTorch for a whole image: no tiling there
+    budget = whole_image_peak_bytes(8, 4000, 4000) - 1
+    assert Deblurrer(net, max_memory=budget, backend="torch").plan(4000, 4000)[0] == 256
+    assert Deblurrer(net, max_memory=budget, backend="openvino").plan(4000, 4000)[0] is None
     tighter = Deblurrer(net, max_memory=tiled_peak_bytes(8, 4000, 4000, torch.float32) - 1)
     assert tighter.plan(4000, 4000) == (256, torch.float16)
     assert Deblurrer(net, tile=64).plan(10, 10) == (64, torch.float32)

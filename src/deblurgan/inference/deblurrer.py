@@ -36,10 +36,22 @@ from deblurgan.runtime import (
 DEFAULT_MAX_MEMORY = 4 * 2**30
 
 
-def whole_image_peak_bytes(ngf: int, height: int, width: int) -> int:
-    """Approximate peak memory of a whole-image fp32 pass (process included): a few
-    full-resolution ``ngf``-channel activations alive at once (1.21 GB measured at 720p)."""
-    return 16 * ngf * height * width + PROCESS_BYTES
+# Bytes per ngf x H x W value at the peak of a whole-image fp32 pass, and the runtime's own
+# memory: fitted to benchmarks/inference.py (both generators, 256x256 to 4K; the estimates
+# fall between 1% below and 34% above the measured peaks, 12% above at most from 1080p up).
+_WHOLE_IMAGE_BYTES = {
+    "torch": (16, 0),
+    "openvino": (12, 100 * 2**20),
+    "onnxruntime": (40, 100 * 2**20),
+}
+
+
+def whole_image_peak_bytes(ngf: int, height: int, width: int, backend: str = "torch") -> int:
+    """Approximate peak memory of a whole-image fp32 pass in ``backend`` (process included):
+    a few full-resolution ``ngf``-channel activations alive at once (eager PyTorch, paper's
+    generator: 1.22 GB measured at 720p; OpenVINO: 1.02 GB)."""
+    per_value, runtime = _WHOLE_IMAGE_BYTES[backend]
+    return per_value * ngf * height * width + runtime + PROCESS_BYTES
 
 
 def restore(
@@ -158,9 +170,8 @@ class Deblurrer:
     def plan(self, height: int, width: int) -> tuple[int | None, torch.dtype]:
         """Tile side (None: whole image) and layer storage dtype for an image of this size."""
         ngf = self.generator.config["ngf"]
-        if self.tile is None and (
-            self.stochastic or whole_image_peak_bytes(ngf, height, width) <= self.max_memory
-        ):
+        whole = whole_image_peak_bytes(ngf, height, width, self.backend)
+        if self.tile is None and (self.stochastic or whole <= self.max_memory):
             return None, torch.float32
         tile = self.tile or 256
         if tiled_peak_bytes(ngf, height, width, torch.float32, tile) <= self.max_memory:
@@ -190,18 +201,17 @@ class Deblurrer:
         rng = None
         if self.stochastic:
             rng = torch.Generator(self.device).manual_seed(self.seed)
-        tile, storage = self.plan(*blurred.shape[-2:])
-        if self.backend != "torch" and tile is None:
-            if self._run is None:
-                try:
-                    self._run = _exported(self.backend, self.generator, self.precision)
-                except Exception as err:  # noqa: BLE001 - any converter failure: use PyTorch
-                    if not self._auto:
-                        raise
-                    warnings.warn(f"{self.backend} failed ({err}); using PyTorch", stacklevel=2)
-                    self.backend = "torch"
-            if self._run is not None:
-                return run_exported(self._run, blurred)
+        if self.backend != "torch" and self.tile is None and self._run is None:
+            try:
+                self._run = _exported(self.backend, self.generator, self.precision)
+            except Exception as err:  # noqa: BLE001 - any converter failure: use PyTorch
+                if not self._auto:
+                    raise
+                warnings.warn(f"{self.backend} failed ({err}); using PyTorch", stacklevel=2)
+                self.backend = "torch"
+        tile, storage = self.plan(*blurred.shape[-2:])  # after a fallback: PyTorch's memory
+        if self._run is not None and tile is None:
+            return run_exported(self._run, blurred)
         return restore(self.generator, blurred.to(self.device), self.precision, rng, tile, storage)
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
