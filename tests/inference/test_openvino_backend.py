@@ -3,6 +3,8 @@ import pytest
 import torch
 
 from deblurgan import Deblurrer
+from deblurgan.inference import deblurrer as deblurrer_module
+from deblurgan.inference.deblurrer import whole_image_peak_bytes
 from deblurgan.inference.openvino_backend import cache_dir, compile_openvino, model_key
 
 pytest.importorskip("openvino")
@@ -52,3 +54,20 @@ def test_unwritable_cache_still_runs(tiny_generator, tmp_path):
 def test_cache_dir_follows_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("DEBLURGAN_CACHE", str(tmp_path))
     assert cache_dir() == tmp_path / "openvino"
+
+
+def test_failed_conversion_falls_back_to_pytorch_under_auto_only(tiny_generator, monkeypatch):
+    def broken(*args):
+        raise RuntimeError("converter exploded")
+
+    monkeypatch.setattr(deblurrer_module, "_exported", broken)
+    rgb = np.random.default_rng(0).random((12, 20, 3), dtype=np.float32)
+    budget = whole_image_peak_bytes(4, 4000, 4000) - 1  # enough for OpenVINO, not PyTorch
+    auto = Deblurrer(tiny_generator, max_memory=budget)
+    assert auto.backend == "openvino" and auto.plan(4000, 4000)[0] is None
+    with pytest.warns(UserWarning, match="converter exploded.*using PyTorch"):
+        out = auto(rgb)
+    np.testing.assert_array_equal(out, Deblurrer(tiny_generator, backend="torch")(rgb))
+    assert auto.backend == "torch" and auto.plan(4000, 4000)[0] == 256  # PyTorch's memory now
+    with pytest.raises(RuntimeError, match="converter exploded"):
+        Deblurrer(tiny_generator, backend="openvino")(rgb)
