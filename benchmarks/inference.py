@@ -160,10 +160,9 @@ def _ceiling(dtype: torch.dtype, device: torch.device, n: int) -> float:
 def _variants(args: argparse.Namespace, whole_fits: bool, pixels: int) -> list[str]:
     if args.device.startswith("cuda"):
         return ["eager-fp32", "fp32", "fp16", "bf16"] if whole_fits else []
-    native = cpu_has_native_bf16()
-    whole = ["eager-fp32", "bf16"] if native else ["eager-fp32"]
-    whole += ["openvino", "openvino-bf16"] if openvino_available() and native else []
-    whole += ["openvino"] if openvino_available() and not native else []
+    bf16 = ["bf16"] if cpu_has_native_bf16() else []  # ~100x slower than fp32 otherwise
+    whole = ["eager-fp32", *bf16]
+    whole += ["openvino", *(f"openvino-{p}" for p in bf16)] if openvino_available() else []
     whole += ["onnxruntime"] if args.onnx else []
     whole += ["compile"] if args.compile else []
     tiled = ["tiled-fp16"] if pixels >= 1280 * 720 else ["tiled-fp32"]
@@ -194,6 +193,8 @@ def main() -> None:
     net = _net(args.weights)
     device = torch.device(args.device)
     cuda = device.type == "cuda"
+    if cuda and not torch.cuda.is_available():
+        parser.error("--device cuda: CUDA is not available on this machine")
     native = cuda or cpu_has_native_bf16()
     fp32_ceiling = _ceiling(torch.float32, device, 8192 if cuda else 2048)
     # Without native bf16 a bf16 matmul runs at ~1 GFLOP/s here: measure it small.
