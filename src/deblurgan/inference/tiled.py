@@ -203,8 +203,8 @@ def tiled_peak_bytes(
     A full-resolution ``ngf``-channel layer output and the half-resolution one it is
     computed from (1.5 units of ``ngf x H x W`` values), plus the float32/float64
     temporaries of one ``4 ngf``-channel tile. Measured for the paper's generator with
-    float16 storage and 256 px tiles: 1.03 GB at 1920x1080, 2.13 GB at 3840x2160
-    (this formula: 1.04 and 2.23 GB).
+    float16 storage and 256 px tiles, the tiled pass alone: 1.03 GB at 1920x1080,
+    2.13 GB at 3840x2160 (this formula: 1.04 and 2.23 GB).
     """
     itemsize = torch.empty((), dtype=storage).element_size()
     tile_work = 16 * ngf * tile * tile * 4
