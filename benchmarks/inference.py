@@ -44,9 +44,9 @@ from PIL import Image
 from torch.utils.flop_counter import FlopCounterMode
 
 from deblurgan.checkpoint import load_generator
-from deblurgan.inference.deblurrer import restore, whole_image_peak_bytes
-from deblurgan.inference.openvino_backend import compile_openvino, openvino_available
-from deblurgan.inference.tensors import rgb_to_tensor, run_exported, tensor_to_rgb
+from deblurgan.inference.deblurrer import exported_forward, restore, whole_image_peak_bytes
+from deblurgan.inference.openvino_backend import openvino_available
+from deblurgan.inference.tensors import rgb_to_tensor, tensor_to_rgb
 from deblurgan.inference.weights import default_weights_path
 from deblurgan.metrics import psnr
 from deblurgan.nets import Generator, init_weights
@@ -75,14 +75,10 @@ def _runner(net: Generator, x: torch.Tensor, variant: str):
                 return net(x)
 
         return plain
-    if variant.startswith("openvino"):
-        compiled = compile_openvino(net, "bf16" if variant.endswith("bf16") else "fp32")
-        return lambda: run_exported(lambda image: compiled(image)[0], x)
-    if variant == "onnxruntime":
-        from deblurgan.inference.export import export_onnx, onnx_session
-
-        session = onnx_session(export_onnx(net, tempfile.mkdtemp() + "/g.onnx"))
-        return lambda: run_exported(lambda image: session.run(None, {"blurred": image})[0], x)
+    if variant.startswith(("openvino", "onnxruntime")):
+        backend, _, precision = variant.partition("-")
+        forward = exported_forward(backend, net, precision or "fp32")
+        return lambda: forward(x)
     if variant == "compile":
         compiled = torch.compile(net)
         return lambda: restore(compiled, x)

@@ -60,7 +60,7 @@ def test_failed_conversion_falls_back_to_pytorch_under_auto_only(tiny_generator,
     def broken(*args):
         raise RuntimeError("converter exploded")
 
-    monkeypatch.setattr(deblurrer_module, "_exported", broken)
+    monkeypatch.setattr(deblurrer_module, "exported_forward", broken)
     rgb = np.random.default_rng(0).random((12, 20, 3), dtype=np.float32)
     budget = whole_image_peak_bytes(4, 4000, 4000) - 1  # enough for OpenVINO, not PyTorch
     auto = Deblurrer(tiny_generator, max_memory=budget)

@@ -66,7 +66,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--backend",
         choices=["auto", "torch", "openvino", "onnxruntime"],
         default="auto",
-        help="runtime on the CPU: auto (default: OpenVINO for deterministic fp32, 1.6-2.2x "
+        help="runtime on the CPU: auto (default: OpenVINO for deterministic fp32, 1.2-2.3x "
         "eager PyTorch here), torch, openvino, onnxruntime (needs onnx and onnxruntime)",
     )
     parser.add_argument(

@@ -3,16 +3,18 @@ onnxruntime."""
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from deblurgan.checkpoint import load_generator
-from deblurgan.inference.export import export_onnx, onnx_session
+from deblurgan.inference.export import export_onnx, onnx_forward, onnx_session
 from deblurgan.inference.openvino_backend import compile_openvino, openvino_available
 from deblurgan.inference.tensors import (
     crop_padding,
@@ -165,7 +167,7 @@ class Deblurrer:
             raise ValueError(f"the {backend} backend is deterministic, CPU and "
                              f"{'/'.join(BACKEND_PRECISIONS[backend])} only")  # fmt: skip
         self.backend = backend
-        self._run = None  # the exported model, built on the first whole-image pass
+        self._forward = None  # the exported model, built on the first pass
 
     def plan(self, height: int, width: int) -> tuple[int | None, torch.dtype]:
         """Tile side (None: whole image) and layer storage dtype for an image of this size."""
@@ -201,17 +203,17 @@ class Deblurrer:
         rng = None
         if self.stochastic:
             rng = torch.Generator(self.device).manual_seed(self.seed)
-        if self.backend != "torch" and self.tile is None and self._run is None:
+        if self.backend != "torch" and self.tile is None and self._forward is None:
             try:
-                self._run = _exported(self.backend, self.generator, self.precision)
+                self._forward = exported_forward(self.backend, self.generator, self.precision)
             except Exception as err:  # noqa: BLE001 - any converter failure: use PyTorch
                 if not self._auto:
                     raise
                 warnings.warn(f"{self.backend} failed ({err}); using PyTorch", stacklevel=2)
                 self.backend = "torch"
         tile, storage = self.plan(*blurred.shape[-2:])  # after a fallback: PyTorch's memory
-        if self._run is not None and tile is None:
-            return run_exported(self._run, blurred)
+        if self._forward is not None and tile is None:
+            return self._forward(blurred)
         return restore(self.generator, blurred.to(self.device), self.precision, rng, tile, storage)
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
@@ -238,11 +240,18 @@ class Deblurrer:
 BACKEND_PRECISIONS = {"openvino": ("fp32", "bf16"), "onnxruntime": ("fp32",)}
 
 
-def _exported(backend: str, generator: Generator, precision: str):
-    """The ``(1, 3, H, W) array -> array`` function of an exported ``generator``."""
+def exported_forward(
+    backend: str, generator: Generator, precision: str = "fp32"
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    """``generator`` converted to ``backend`` (``"openvino"`` or ``"onnxruntime"``), as a
+    function of images in [-1, 1] of any size, like :func:`restore` (deterministic).
+
+    Shape:
+        - Input: :math:`(B, 3, H, W)`; output the same shape, float32, on the CPU.
+    """
     if backend == "openvino":
         compiled = compile_openvino(generator, precision)
-        return lambda image: compiled(image)[0]
+        return functools.partial(run_exported, lambda image: compiled(image)[0])
     with tempfile.TemporaryDirectory() as folder:
         session = onnx_session(export_onnx(generator, Path(folder) / "generator.onnx"))
-    return lambda image: session.run(None, {"blurred": image})[0]
+    return functools.partial(onnx_forward, session)
