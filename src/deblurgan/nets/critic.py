@@ -79,4 +79,9 @@ class Critic(nn.Module):
         return patch_receptive_field(self.config["n_layers"])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.layers(x)
+        """Scores in the weights' precision (float32), also under autocast: the last
+        (one-channel) convolution runs outside autocast, so that scores of sharp and restored
+        images that differ by less than a bf16 step stay apart."""
+        features, last = self.layers[:-1](x), self.layers[-1]
+        with torch.autocast(x.device.type, enabled=False):
+            return last(features.to(last.weight.dtype))

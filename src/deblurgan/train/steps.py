@@ -25,6 +25,7 @@ def critic_step(
     gp_weight: float,
     rng: torch.Generator,
     autocast: contextlib.AbstractContextManager | None = None,
+    gp_variant: str = "sample",
 ) -> dict[str, float]:
     """Update the critic once on a fresh batch; the generator only provides fakes.
 
@@ -37,6 +38,7 @@ def critic_step(
         gp_weight: Weight of the gradient penalty.
         rng: Randomness for dropout and the penalty's interpolation.
         autocast: Mixed-precision context for the forward passes.
+        gp_variant: The gradient penalty's variant (see ``gradient_penalty``).
 
     Returns:
         ``critic_loss`` and its parts (``wasserstein``, ``gp`` for WGAN-GP).
@@ -44,7 +46,7 @@ def critic_step(
     with autocast or contextlib.nullcontext():
         with torch.no_grad():
             fake = generator(blurred, dropout_rng=rng)
-        losses = critic_loss(gan, critic, sharp, fake.float(), gp_weight, rng)
+        losses = critic_loss(gan, critic, sharp, fake.float(), gp_weight, rng, gp_variant)
     optimizer.zero_grad(set_to_none=True)
     losses["loss"].backward()
     optimizer.step()
