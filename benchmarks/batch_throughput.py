@@ -20,7 +20,8 @@ import numpy as np
 from PIL import Image
 
 from deblurgan import Deblurrer
-from deblurgan.inference.batch import collect_inputs, plan_jobs, run_jobs
+from deblurgan.data.pairs import collect_inputs
+from deblurgan.inference.batch import plan_jobs, run_jobs
 from deblurgan.io.images import read_image, write_image
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "blurry_coffee.jpg"

@@ -1,7 +1,9 @@
+import json
 from pathlib import Path
 
 import pytest
 
+from deblurgan.schema import from_dict
 from deblurgan.train.config import Config, ConfigError, load_config
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
@@ -28,11 +30,16 @@ def test_yaml_then_overrides(tmp_path):
     path.write_text("optim: {lr: 2.0e-4, iterations: 10}\ndata: {paired: [a, b]}\n")
     config = load_config(
         path,
-        ["optim.lr=3e-4", "loss.gan=lsgan", "data.poisson_peak=null", "optim.betas=[0.9, 0.99]"],
+        [
+            "optim.lr=3e-4",
+            "loss.gan=lsgan",
+            "data.blur.kernel.poisson_peak=null",
+            "optim.betas=[0.9, 0.99]",
+        ],
     )
     assert config.optim.lr == 3e-4 and config.optim.iterations == 10
     assert config.data.paired == ("a", "b") and config.loss.gan == "lsgan"
-    assert config.optim.betas == (0.9, 0.99) and config.data.poisson_peak is None
+    assert config.optim.betas == (0.9, 0.99) and config.data.blur.kernel.poisson_peak is None
     assert load_config(path, ["optim.lr=1"]).optim.lr == 1.0  # int accepted for float
 
 
@@ -50,7 +57,18 @@ def test_yaml_then_overrides(tmp_path):
         ("model.ngf=0", "model.ngf: must be positive"),
         ("data.val_fraction=1.5", "data.val_fraction"),
         ("optim.epochs=null", "set one of the two"),
-        ("loss.pixel_weight=-1", "pixel_weight must be >= 0"),
+        ("loss.pixel_weight=-1", "loss.pixel_weight: must be >= 0"),
+        ("loss.gp_variant=per-patch", "loss.gp_variant: 'per-patch' is not one of"),
+        ("model.dropout=1.5", "model.dropout: must be in"),
+        ("data.synthetic_ratio=-3", "data.synthetic_ratio: must be >= 0"),
+        ("data.workers=-2", "data.workers: must be >= 0"),
+        ("data.blur.kernel.preset=papr", "data.blur.kernel.preset: 'papr' is not one of"),
+        ("data.blur.spline_weight=1", "unknown key 'data.blur.spline_weight'"),
+        ("data.blur.kernel_weight=0", "data.blur.kernel_weight, scene_weight: must be"),
+        ("data.blur.scene.frames=[9, 3]", "data.blur.scene.frames: expected LOW <= HIGH"),
+        ("data.blur.scene.frames=[2.5, 3]", "data.blur.scene.frames[0]: expected int"),
+        ("data.blur.scene.still_fraction=2", "data.blur.scene.still_fraction: must be in"),
+        ("data.blur.effects.jpeg_quality=[50, 120]", "data.blur.effects.jpeg_quality"),
         ("novalue", "not KEY=VALUE"),
     ],
 )
@@ -69,16 +87,14 @@ def test_unreadable_yaml(tmp_path):
 
 
 def test_config_round_trips_through_a_plain_dict():
-    config = load_config(None, ["data.paired=[x]", "optim.iterations=3"])
-    assert (
-        load_config(
-            None,
-            [
-                f"{s}.{k}={v!r}".replace("'", '"')
-                for s, d in config.to_dict().items()
-                for k, v in d.items()
-                if v is not None and not isinstance(v, list)
-            ],
-        ).optim.iterations
-        == 3
+    config = load_config(
+        None,
+        [
+            "data.paired=[x]",
+            "optim.iterations=3",
+            "data.blur.scene_weight=2",
+            "data.blur.scene.frames=[5, 9]",
+        ],
     )
+    assert from_dict(Config, config.to_dict()) == config
+    assert json.loads(json.dumps(config.to_dict())) == config.to_dict()

@@ -58,7 +58,7 @@ def blur_image(
         raise ValueError(f"image must be (H, W) or (H, W, C), got shape {image.shape}")
     if (noise_std > 0 or poisson_peak is not None) and rng is None:
         raise ValueError("noise was requested: pass rng=np.random.Generator(...)")
-    scale = _integer_scale(image.dtype)
+    scale = integer_scale(image.dtype)
     pixels = image.astype(np.float32) / np.float32(scale)
     if linear_light:
         pixels = pixels**gamma
@@ -92,7 +92,8 @@ def add_noise(
     return pixels
 
 
-def _integer_scale(dtype: np.dtype) -> float:
+def integer_scale(dtype: np.dtype) -> float:
+    """255 for uint8, 65535 for uint16, 1 for float pixels; other dtypes are refused."""
     if dtype == np.uint8:
         return 255.0
     if dtype == np.uint16:

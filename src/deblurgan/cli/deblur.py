@@ -10,7 +10,8 @@ from pathlib import Path
 import torch
 
 from deblurgan.checkpoint import CheckpointError
-from deblurgan.inference.batch import collect_inputs, plan_jobs, run_jobs
+from deblurgan.data.pairs import collect_inputs
+from deblurgan.inference.batch import plan_jobs, run_jobs
 from deblurgan.inference.deblurrer import Deblurrer
 
 

@@ -1,19 +1,20 @@
-"""Build a paired blurred/sharp dataset from random camera-shake kernels or high-fps frames."""
+"""Build a paired blurred/sharp dataset from sharp images (random blur) or high-fps frames."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
-from deblurgan.blur.trajectory import DEFAULT_PRESET, PRESETS
-from deblurgan.data.synthesize import (
-    KernelBlurSettings,
-    synthesize_frame_pairs,
-    synthesize_kernel_pairs,
-)
-from deblurgan.inference.batch import collect_inputs
+import yaml
+
+from deblurgan.blur.trajectory import PRESETS
+from deblurgan.data.pairs import collect_inputs
+from deblurgan.data.recipe import BlurSettings
+from deblurgan.data.synthesize import synthesize_frame_pairs, synthesize_pairs
 from deblurgan.io.images import IMAGE_SUFFIXES
+from deblurgan.schema import ConfigError, apply_overrides, from_dict
 
 
 def int_range(text: str) -> tuple[int, int]:
@@ -60,30 +61,44 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="dataset root: OUT/blur, OUT/sharp, OUT/kernels, OUT/manifest.jsonl",
     )
     parser.add_argument("--seed", type=int, default=0, help="base seed (default 0)")
-    kernel = parser.add_argument_group("random kernels (SHARP_DIR)")
-    kernel.add_argument("--per-image", type=int, default=1, metavar="K", help="pairs per image")
-    kernel.add_argument(
-        "--preset",
-        choices=sorted(PRESETS),
-        default=DEFAULT_PRESET,
-        help=f"trajectory parameters (default {DEFAULT_PRESET})",
+    blur = parser.add_argument_group(
+        "random blur (SHARP_DIR): the same settings as training's data.blur"
     )
-    kernel.add_argument("--kernel-size", type=int, default=64, help="kernel canvas side")
+    blur.add_argument("--per-image", type=int, default=1, metavar="K", help="pairs per image")
+    blur.add_argument(
+        "--mode",
+        choices=("kernel", "scene", "mixed"),
+        default=None,
+        help="kernel: one camera-shake kernel per image (the paper's); scene: dynamic-scene "
+        "blur, sub-frames along a camera path with moving objects, averaged like GoPro "
+        "frames; mixed: the weights of --blur-config (default: kernel)",
+    )
+    blur.add_argument(
+        "--blur-config",
+        type=Path,
+        metavar="YAML",
+        help="blur settings (keys as training's data.blur: kernel_weight, scene_weight, "
+        "kernel.*, scene.*, effects.*)",
+    )
+    blur.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one blur setting, e.g. scene.still_fraction=0.2 (repeatable)",
+    )
+    kernel = parser.add_argument_group("kernel mode shortcuts (kernel.*)")
+    kernel.add_argument("--preset", choices=sorted(PRESETS), help="trajectory parameters")
+    kernel.add_argument("--kernel-size", type=int, help="kernel canvas side")
     kernel.add_argument(
-        "--exposures",
-        type=_fractions,
-        default=(0.1, 0.5, 1.0),
-        help="exposure fractions to draw from (default 0.1,0.5,1)",
+        "--exposures", type=_fractions, help="exposure fractions to draw from, e.g. 0.1,0.5,1"
     )
     kernel.add_argument("--linear-light", action="store_true", help="blur in linear light")
-    kernel.add_argument("--noise-std", type=float, default=0.0, help="Gaussian noise std in [0, 1]")
+    kernel.add_argument("--noise-std", type=float, help="Gaussian noise std in [0, 1]")
     kernel.add_argument(
-        "--poisson-peak",
-        type=float,
-        default=None,
-        help="shot noise: photons at white (smaller is noisier)",
+        "--poisson-peak", type=float, help="shot noise: photons at white (smaller is noisier)"
     )
-    kernel.add_argument("-r", "--recursive", action="store_true", help="descend into sub-folders")
+    blur.add_argument("-r", "--recursive", action="store_true", help="descend into sub-folders")
     frames = parser.add_argument_group("frame averaging (--frames)")
     frames.add_argument(
         "--n-avg",
@@ -119,18 +134,33 @@ def run(args: argparse.Namespace) -> int:
             images = [(p, n) for p, n in inputs if p.suffix.lower() in IMAGE_SUFFIXES]
             if not images:
                 raise ValueError(f"{args.sharp}: no images found")
-            settings = KernelBlurSettings(
-                per_image=args.per_image,
-                seed=args.seed,
-                preset=args.preset,
-                kernel_size=args.kernel_size,
-                exposures=args.exposures,
-                linear_light=args.linear_light,
-                noise_std=args.noise_std,
-                poisson_peak=args.poisson_peak,
-            )
-            report = synthesize_kernel_pairs(images, args.output, settings, not args.quiet)
+            report = synthesize_pairs(images, args.output, blur_settings(args), args.per_image,
+                                      args.seed, progress=not args.quiet)  # fmt: skip
     except ValueError as err:
         print(f"deblurgan synth: error: {err}", file=sys.stderr)
         return 2
     return report.finish(args.quiet)
+
+
+def blur_settings(args: argparse.Namespace) -> BlurSettings:
+    """The one blur schema from ``--blur-config``, ``--mode``, the shortcuts and ``--set``."""
+    raw: dict[str, Any] = {}
+    if args.blur_config is not None:
+        try:
+            raw = yaml.safe_load(args.blur_config.read_text()) or {}
+        except (OSError, yaml.YAMLError) as err:
+            raise ConfigError(f"cannot read blur config {args.blur_config}: {err}") from err
+    if args.mode in ("kernel", "scene"):
+        raw["kernel_weight"], raw["scene_weight"] = (
+            float(args.mode == "kernel"),
+            float(args.mode == "scene"),
+        )
+    shortcuts = {"preset": args.preset, "kernel_size": args.kernel_size,
+                 "exposures": args.exposures and list(args.exposures),
+                 "linear_light": args.linear_light or None, "noise_std": args.noise_std,
+                 "poisson_peak": args.poisson_peak}  # fmt: skip
+    kernel = raw.setdefault("kernel", {})
+    if not isinstance(kernel, dict):
+        raise ConfigError("kernel: expected a mapping")
+    kernel.update({k: v for k, v in shortcuts.items() if v is not None})
+    return from_dict(BlurSettings, apply_overrides(raw, args.set))

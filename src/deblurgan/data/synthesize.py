@@ -2,8 +2,8 @@
 
 Both builders write ``OUT/blur/NAME.png`` and ``OUT/sharp/NAME.png`` (same
 names) plus ``OUT/manifest.jsonl`` (one JSON record per pair, enough to
-regenerate it). The kernel builder also writes ``OUT/kernels/NAME.npy`` (for
-use) and ``OUT/kernels/NAME.png`` (for viewing). Every file is written
+regenerate it). Pairs blurred with a kernel also get ``OUT/kernels/NAME.npy``
+(for use) and ``OUT/kernels/NAME.png`` (for viewing). Every file is written
 atomically; finished pairs are skipped on a re-run; a bad input is reported
 and skipped; nothing is ever written inside the input folder.
 """
@@ -20,95 +20,67 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from deblurgan.blur.apply import blur_image
 from deblurgan.blur.frames import average_frames, frame_windows
-from deblurgan.blur.kernels import sample_kernels
-from deblurgan.blur.trajectory import DEFAULT_PRESET
+from deblurgan.data.recipe import BlurSettings, synthetic_pair
 from deblurgan.io.atomic import atomic_write_bytes
 from deblurgan.io.images import IMAGE_SUFFIXES, ImageData, read_image, write_image
 from deblurgan.io.report import BatchReport
 from deblurgan.io.video import VIDEO_SUFFIXES, probe_video, read_frames
 
 
-@dataclasses.dataclass(frozen=True)
-class KernelBlurSettings:
-    """How synthetic pairs are made (paper section 4).
-
-    Attributes:
-        per_image: Blurred versions of each sharp image.
-        seed: Base seed; each pair's generator is seeded by (seed, image name, k).
-        preset: Trajectory preset (``reference-code`` or ``paper``).
-        kernel_size: Kernel canvas side.
-        exposures: Exposure fractions to choose from, one drawn per pair (the
-            authors' code draws among 10%, 50% and 100% of the trajectory).
-        linear_light: Blur in linear light (gamma 2.2) instead of on encoded values.
-        noise_std: Gaussian noise standard deviation in [0, 1] units.
-        poisson_peak: Shot noise photon count at white, or None.
-    """
-
-    per_image: int = 1
-    seed: int = 0
-    preset: str = DEFAULT_PRESET
-    kernel_size: int = 64
-    exposures: tuple[float, ...] = (0.1, 0.5, 1.0)
-    linear_light: bool = False
-    noise_std: float = 0.0
-    poisson_peak: float | None = None
-
-
-def synthesize_kernel_pairs(
+def synthesize_pairs(
     sources: list[tuple[Path, Path]],
     out: Path,
-    settings: KernelBlurSettings,
+    settings: BlurSettings,
+    per_image: int = 1,
+    seed: int = 0,
     progress: bool = True,
 ) -> BatchReport:
-    """Blur each sharp image ``per_image`` times with random camera-shake kernels.
+    """Blur each sharp image ``per_image`` times by the random-blur recipe.
 
     Args:
         sources: ``(path, relative name)`` pairs, e.g. from
-            :func:`deblurgan.inference.batch.collect_inputs`.
+            :func:`deblurgan.data.pairs.collect_inputs`.
         out: Dataset root.
-        settings: See :class:`KernelBlurSettings`.
+        settings: The recipe (modes, weights, parameters).
+        per_image: Blurred versions of each sharp image.
+        seed: Base seed; each pair's generator is seeded by (seed, image name, k).
         progress: Show a progress bar over the sharp images.
     """
-    if settings.per_image < 1:
-        raise ValueError(f"per_image must be >= 1, got {settings.per_image}")
+    if per_image < 1:
+        raise ValueError(f"per_image must be >= 1, got {per_image}")
     _refuse_inside_inputs(out, [path for path, _ in sources])
+    paths = [path for path, _ in sources]
     report, records = BatchReport(), []
-    for source, name in tqdm(sources, desc="synthesizing", unit="image", disable=not progress):
+    for index, (source, name) in enumerate(
+        tqdm(sources, desc="synthesizing", unit="image", disable=not progress)
+    ):
         stem = "__".join(name.with_suffix("").parts)
         image: ImageData | None = None
-        for k in range(settings.per_image):
+        for k in range(per_image):
             sample = f"{stem}_{k:03d}"
-            seed = [settings.seed, zlib.crc32(name.as_posix().encode()), k]
-            rng = np.random.default_rng(seed)
-            batch = sample_kernels(
-                1, rng, settings.preset, settings.kernel_size, settings.exposures
-            )
-            choice = int(rng.integers(len(settings.exposures)))
-            kernel = batch.kernels[0, choice]
-            records.append({
-                "name": f"{sample}.png", "source": str(source), "k": k, "seed": seed,
-                "preset": settings.preset, "exposure": settings.exposures[choice],
-                **batch.record(0), "linear_light": settings.linear_light,
-                "noise_std": settings.noise_std, "poisson_peak": settings.poisson_peak,
-            })  # fmt: skip
-            targets = _targets(out, sample, kernels=True)
-            if all(t.exists() for t in targets):
-                report.skipped.append(targets[0])
-                continue
+            pair_seed = [seed, zlib.crc32(name.as_posix().encode()), k]
+            rng = np.random.default_rng(pair_seed)
+            targets = _targets(out, sample, kernels=False)
+            record = {"name": f"{sample}.png", "source": str(source), "k": k, "seed": pair_seed}
             try:
                 image = image or _sharp_image(source)
-                blurred = blur_image(
-                    image.rgb, kernel, settings.linear_light, noise_std=settings.noise_std,
-                    poisson_peak=settings.poisson_peak, rng=rng,
-                )  # fmt: skip
-                write_image(targets[1], image)
-                _write_kernel(targets[2], targets[3], kernel)
-                write_image(targets[0], image.with_rgb(blurred))
+                layers = _layer_sources(paths, index, settings, rng)
+                pair = synthetic_pair(image.rgb, settings, rng, layers)
+                if pair.kernel is not None:
+                    targets = _targets(out, sample, kernels=True)
+                records.append({**record, **pair.record})
+                if all(t.exists() for t in targets):
+                    report.skipped.append(targets[0])
+                    continue
+                write_image(targets[1], image.with_rgb(pair.sharp))
+                if pair.kernel is not None:
+                    _write_kernel(targets[2], targets[3], pair.kernel)
+                write_image(targets[0], image.with_rgb(pair.blurred))
             except Exception as err:  # noqa: BLE001 - one bad image must not stop the batch
                 report.failed.append((str(source), str(err).removeprefix(f"{source}: ")))
-                records.pop()
+                if records and records[-1]["name"] == record["name"]:
+                    records.pop()
                 break
             report.written.append(targets[0])
     _write_manifest(out, records)
@@ -170,6 +142,19 @@ def synthesize_frame_pairs(
         report.written.append(targets[0])
     _write_manifest(out, records)
     return report
+
+
+def _layer_sources(
+    paths: list[Path], index: int, settings: BlurSettings, rng: np.random.Generator
+) -> tuple[np.ndarray, ...]:
+    """Another sharp image to cut moving layers from, when the scene mode can use one."""
+    if not settings.scene_weight or not settings.scene.objects[1] or len(paths) < 2:
+        return ()
+    other = (index + 1 + int(rng.integers(len(paths) - 1))) % len(paths)
+    try:
+        return (_sharp_image(paths[other]).rgb,)
+    except ValueError:  # an unreadable neighbour: layers from the image itself
+        return ()
 
 
 def _sharp_image(source: Path) -> ImageData:

@@ -19,8 +19,8 @@ import dataclasses
 import re
 from pathlib import Path
 
+from deblurgan.data.pairs import find_paired, read_pair_list
 from deblurgan.io.images import IMAGE_SUFFIXES
-from deblurgan.train.data import find_paired, read_pair_list
 
 _LEVIN = re.compile(r"^im(\d+)_kernel(\d+)_img$")
 

@@ -8,7 +8,6 @@ reported with its cause and the batch moves on.
 from __future__ import annotations
 
 import dataclasses
-import glob
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
@@ -16,11 +15,10 @@ import numpy as np
 from tqdm import tqdm
 
 from deblurgan.io.background import OrderedWriter, prefetch
-from deblurgan.io.images import IMAGE_SUFFIXES, ImageData, read_image, write_image
+from deblurgan.io.images import ImageData, read_image, write_image
 from deblurgan.io.report import BatchReport
 from deblurgan.io.video import VIDEO_SUFFIXES, probe_video, read_frames, video_writer
 
-MEDIA_SUFFIXES = IMAGE_SUFFIXES | VIDEO_SUFFIXES
 DeblurFn = Callable[[np.ndarray], np.ndarray]
 
 
@@ -30,41 +28,6 @@ class Job:
 
     source: Path
     target: Path
-
-
-def collect_inputs(
-    specs: Iterable[str], recursive: bool = False
-) -> tuple[list[tuple[Path, Path]], list[tuple[str, str]]]:
-    """Expand files, folders and glob patterns into ``(path, name under -o)`` pairs.
-
-    A folder contributes its entries with image or video suffixes (all levels
-    with ``recursive``), named relative to the folder, so the output tree
-    mirrors the input tree. Entries are sorted, duplicates dropped.
-
-    Returns:
-        The inputs, and ``(spec, cause)`` for specs that match nothing.
-    """
-    found: dict[Path, Path] = {}
-    missing: list[tuple[str, str]] = []
-    for spec in specs:
-        path = Path(spec)
-        if path.is_dir():
-            entries = _folder_entries(path, recursive)
-            if not entries:
-                missing.append((spec, "folder contains no image or video files"))
-            for entry in entries:
-                found.setdefault(entry, entry.relative_to(path))
-        elif path.exists() or path.is_symlink():
-            found.setdefault(path, Path(path.name))
-        elif glob.has_magic(spec):
-            matches = sorted(glob.glob(spec, recursive=recursive))
-            if not matches:
-                missing.append((spec, "pattern matches no file"))
-            for match in matches:
-                found.setdefault(Path(match), Path(Path(match).name))
-        else:
-            missing.append((spec, "no such file or folder"))
-    return list(found.items()), missing
 
 
 def plan_jobs(
@@ -217,17 +180,6 @@ def _stacks(frames: Iterable[np.ndarray], size: int) -> Iterator[np.ndarray]:
 def _write_frames(write: Callable[[np.ndarray], None], restored: np.ndarray) -> None:
     for frame in restored:
         write(np.clip(np.rint(frame * 255.0), 0, 255).astype(np.uint8))
-
-
-def _folder_entries(folder: Path, recursive: bool) -> list[Path]:
-    candidates = folder.rglob("*") if recursive else folder.iterdir()
-    return sorted(
-        p
-        for p in candidates
-        if p.suffix.lower() in MEDIA_SUFFIXES
-        and not p.name.startswith(".")
-        and not any(part.startswith(".") for part in p.relative_to(folder).parts[:-1])
-    )
 
 
 def _describe(err: Exception) -> str:

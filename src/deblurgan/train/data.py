@@ -1,4 +1,4 @@
-"""Training pairs: discovery on disk, deterministic sampling, crops and on-the-fly blur.
+"""Training samples: deterministic sampling, crops and on-the-fly synthetic blur.
 
 Every sample is addressed by ``(index, seed)``: its crop position, flip and
 (for synthetic pairs) blur kernel and noise come from ``seed`` alone, so the
@@ -8,118 +8,16 @@ resuming replays it exactly.
 
 from __future__ import annotations
 
-import dataclasses
-import zlib
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from deblurgan.blur.apply import blur_image
-from deblurgan.blur.kernels import sample_kernels
+from deblurgan.data.pairs import Pair, load_pair
+from deblurgan.data.recipe import synthetic_pair
 from deblurgan.inference.tensors import rgb_to_tensor
-from deblurgan.io.images import IMAGE_SUFFIXES, read_image
+from deblurgan.io.images import read_image
 from deblurgan.train.config import DataConfig
-
-BLUR_FOLDERS = ("blur", "blur_gamma")
-SYNTHETIC_EXPOSURES = (0.1, 0.5, 1.0)
-
-
-@dataclasses.dataclass(frozen=True)
-class Pair:
-    """A blurred image and its sharp partner; ``sharp=None`` means side by side in ``blurred``."""
-
-    blurred: Path
-    sharp: Path | None = None
-
-    @property
-    def name(self) -> str:
-        return self.blurred.name
-
-
-def find_paired(root: str | Path) -> tuple[list[Pair], list[str]]:
-    """Pairs ``ROOT/**/blur/NAME`` (or ``blur_gamma``) with ``ROOT/**/sharp/NAME``.
-
-    Returns:
-        The pairs, sorted, and one message per file whose partner is missing.
-    """
-    root = Path(root)
-    if not root.is_dir():
-        raise FileNotFoundError(f"{root}: no such folder")
-    pairs, problems = [], []
-    for folder in sorted(p for p in root.rglob("*") if p.is_dir() and p.name in BLUR_FOLDERS):
-        sharp_dir = folder.parent / "sharp"
-        for blurred in sorted(_images(folder)):
-            sharp = sharp_dir / blurred.name
-            if sharp.is_file():
-                pairs.append(Pair(blurred, sharp))
-            else:
-                problems.append(f"{blurred}: no sharp partner {sharp}")
-        for sharp in sorted(_images(sharp_dir)) if sharp_dir.is_dir() else []:
-            if folder.name == "blur" and not (folder / sharp.name).is_file():
-                problems.append(f"{sharp}: no blurred partner in {folder}")
-    if not pairs and not problems:
-        problems.append(f"{root}: no blur/ and sharp/ folders found")
-    return pairs, problems
-
-
-def find_aligned(folder: str | Path) -> list[Pair]:
-    """Images holding the blurred (left half) and sharp (right half) side by side."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"{folder}: no such folder")
-    return [Pair(p) for p in sorted(_images(folder))]
-
-
-def read_pair_list(list_file: str | Path) -> tuple[list[Pair], list[str]]:
-    """Lines ``BLURRED SHARP`` (relative to the list's folder; ``#`` starts a comment)."""
-    list_file = Path(list_file)
-    pairs, problems = [], []
-    for number, line in enumerate(list_file.read_text().splitlines(), 1):
-        fields = line.split("#", 1)[0].split()
-        if not fields:
-            continue
-        if len(fields) != 2:
-            problems.append(f"{list_file}:{number}: expected 'BLURRED SHARP', got {line!r}")
-            continue
-        blurred, sharp = (list_file.parent / f for f in fields)
-        missing = [str(p) for p in (blurred, sharp) if not p.is_file()]
-        if missing:
-            problems.append(f"{list_file}:{number}: missing {', '.join(missing)}")
-        else:
-            pairs.append(Pair(blurred, sharp))
-    return pairs, problems
-
-
-def find_sharp_images(folder: str | Path) -> list[Path]:
-    """All images under ``folder`` (any depth), sorted: sources for on-the-fly synthetic blur."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"{folder}: no such folder")
-    return sorted(
-        p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
-    )
-
-
-def split_validation(pairs: list[Pair], fraction: float) -> tuple[list[Pair], list[Pair]]:
-    """Deterministic hold-out by a hash of each file name (stable as files are added)."""
-    threshold = int(fraction * 10_000)
-    held = [p for p in pairs if zlib.crc32(p.name.encode()) % 10_000 < threshold]
-    return [p for p in pairs if p not in held], held
-
-
-def load_pair(pair: Pair) -> tuple[np.ndarray, np.ndarray]:
-    """Float32 RGB arrays in [0, 1] of the blurred and sharp images."""
-    if pair.sharp is None:
-        both = read_image(pair.blurred).rgb
-        half = both.shape[1] // 2
-        return both[:, :half], both[:, half : 2 * half]
-    blurred, sharp = read_image(pair.blurred).rgb, read_image(pair.sharp).rgb
-    if blurred.shape != sharp.shape:
-        raise ValueError(
-            f"{pair.blurred}: size {blurred.shape} differs from {pair.sharp} {sharp.shape}"
-        )
-    return blurred, sharp
 
 
 class TrainingPairs(torch.utils.data.Dataset):
@@ -142,31 +40,39 @@ class TrainingPairs(torch.utils.data.Dataset):
         index, seed = key
         rng = np.random.default_rng(seed)
         if index < len(self.real):
-            blurred, sharp = load_pair(self.real[index])
-            blurred, sharp = self._augment(rng, blurred, sharp)
+            blurred, sharp = self._augment(rng, self.config.crop, *load_pair(self.real[index]))
         else:
-            (sharp,) = self._augment(rng, read_image(self.synthetic[index - len(self.real)]).rgb)
-            c = self.config
-            kernels = sample_kernels(1, rng, c.blur_preset, c.kernel_size, SYNTHETIC_EXPOSURES)
-            kernel = kernels.kernels[0, rng.integers(len(SYNTHETIC_EXPOSURES))]
-            blurred = blur_image(sharp, kernel, c.linear_light, noise_std=c.noise_std,
-                                 poisson_peak=c.poisson_peak, rng=rng)  # fmt: skip
+            blurred, sharp = self._synthetic(rng, self.synthetic[index - len(self.real)])
         return rgb_to_tensor(blurred)[0], rgb_to_tensor(sharp)[0]
 
-    def _augment(self, rng: np.random.Generator, *images: np.ndarray) -> list[np.ndarray]:
+    def _synthetic(self, rng: np.random.Generator, source: Path) -> tuple[np.ndarray, np.ndarray]:
+        """Blur a crop with a margin (so warps and kernels see real pixels at its border),
+        then cut the margin off; moving layers come from another random source image."""
+        c, margin = self.config, self.config.crop // 4
+        (sharp,) = self._augment(rng, c.crop + 2 * margin, read_image(source).rgb)
+        layers = ()
+        if c.blur.scene_weight and c.blur.scene.objects[1] and len(self.synthetic) > 1:
+            layers = (read_image(self.synthetic[rng.integers(len(self.synthetic))]).rgb,)
+        pair = synthetic_pair(sharp, c.blur, rng, layers)
+        inner = (slice(margin, margin + c.crop), slice(margin, margin + c.crop))
+        return pair.blurred[inner], pair.sharp[inner]
+
+    def _augment(self, rng: np.random.Generator, size: int, *images: np.ndarray
+                 ) -> list[np.ndarray]:  # fmt: skip
+        """The same random ``size`` x ``size`` crop (and flip) of each image."""
         c = self.config
         if c.downscale:
             images = tuple(_halve(im) for im in images)
         height, width = images[0].shape[:2]
-        if min(height, width) < c.crop:  # mirror small images up to the crop size
-            pad = ((0, max(0, c.crop - height)), (0, max(0, c.crop - width)), (0, 0))
+        if min(height, width) < size:  # mirror small images up to the crop size
+            pad = ((0, max(0, size - height)), (0, max(0, size - width)), (0, 0))
             images = tuple(np.pad(im, pad, mode="symmetric") for im in images)
             height, width = images[0].shape[:2]
-        y, x = rng.integers(0, height - c.crop + 1), rng.integers(0, width - c.crop + 1)
+        y, x = rng.integers(0, height - size + 1), rng.integers(0, width - size + 1)
         flip = c.flip and rng.random() < 0.5
         out = []
         for im in images:
-            crop = im[y : y + c.crop, x : x + c.crop]
+            crop = im[y : y + size, x : x + size]
             out.append(np.ascontiguousarray(crop[:, ::-1] if flip else crop))
         return out
 
@@ -230,10 +136,6 @@ class PlanSampler(torch.utils.data.Sampler):
         while True:
             yield self.plan.batch(number)
             number += 1
-
-
-def _images(folder: Path) -> list[Path]:
-    return [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
 
 
 def _halve(image: np.ndarray) -> np.ndarray:

@@ -24,16 +24,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from deblurgan.checkpoint import load_generator, save_generator
-from deblurgan.inference.deblurrer import restore
-from deblurgan.inference.tensors import rgb_to_tensor, tensor_to_rgb
-from deblurgan.metrics import psnr, ssim
-from deblurgan.nets import Critic, Generator, init_weights
-from deblurgan.runtime import autocast, check_precision, resolve_device
-from deblurgan.train.config import Config, ConfigError
-from deblurgan.train.data import (
-    EpochPlan,
-    PlanSampler,
-    TrainingPairs,
+from deblurgan.data.pairs import (
     find_aligned,
     find_paired,
     find_sharp_images,
@@ -41,6 +32,13 @@ from deblurgan.train.data import (
     read_pair_list,
     split_validation,
 )
+from deblurgan.inference.deblurrer import restore
+from deblurgan.inference.tensors import rgb_to_tensor, tensor_to_rgb
+from deblurgan.metrics import psnr, ssim
+from deblurgan.nets import Critic, Generator, init_weights
+from deblurgan.runtime import autocast, check_precision, resolve_device
+from deblurgan.train.config import Config, ConfigError
+from deblurgan.train.data import EpochPlan, PlanSampler, TrainingPairs
 from deblurgan.train.state import load_training_state, save_training_state
 from deblurgan.train.steps import critic_step, generator_step
 from deblurgan.train.vgg import load_vgg19_conv33

@@ -1,0 +1,169 @@
+"""Finding data on disk: blurred/sharp pairs in the supported layouts, sharp photos, inputs.
+
+Layouts of paired data: the GoPro layout ``ROOT/**/blur/NAME`` + ``ROOT/**/sharp/NAME``
+(also ``blur_gamma``), the authors' side-by-side images, and list files of
+``BLURRED SHARP`` lines. Pure discovery and loading: no randomness, no training.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import glob
+import zlib
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from deblurgan.io.images import IMAGE_SUFFIXES, read_image
+from deblurgan.io.video import VIDEO_SUFFIXES
+
+BLUR_FOLDERS = ("blur", "blur_gamma")
+MEDIA_SUFFIXES = IMAGE_SUFFIXES | VIDEO_SUFFIXES
+
+
+@dataclasses.dataclass(frozen=True)
+class Pair:
+    """A blurred image and its sharp partner; ``sharp=None`` means side by side in ``blurred``."""
+
+    blurred: Path
+    sharp: Path | None = None
+
+    @property
+    def name(self) -> str:
+        return self.blurred.name
+
+
+def find_paired(root: str | Path) -> tuple[list[Pair], list[str]]:
+    """Pairs ``ROOT/**/blur/NAME`` (or ``blur_gamma``) with ``ROOT/**/sharp/NAME``.
+
+    Returns:
+        The pairs, sorted, and one message per file whose partner is missing.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root}: no such folder")
+    pairs, problems = [], []
+    for folder in sorted(p for p in root.rglob("*") if p.is_dir() and p.name in BLUR_FOLDERS):
+        sharp_dir = folder.parent / "sharp"
+        for blurred in sorted(_images(folder)):
+            sharp = sharp_dir / blurred.name
+            if sharp.is_file():
+                pairs.append(Pair(blurred, sharp))
+            else:
+                problems.append(f"{blurred}: no sharp partner {sharp}")
+        for sharp in sorted(_images(sharp_dir)) if sharp_dir.is_dir() else []:
+            if folder.name == "blur" and not (folder / sharp.name).is_file():
+                problems.append(f"{sharp}: no blurred partner in {folder}")
+    if not pairs and not problems:
+        problems.append(f"{root}: no blur/ and sharp/ folders found")
+    return pairs, problems
+
+
+def find_aligned(folder: str | Path) -> list[Pair]:
+    """Images holding the blurred (left half) and sharp (right half) side by side."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: no such folder")
+    return [Pair(p) for p in sorted(_images(folder))]
+
+
+def read_pair_list(list_file: str | Path) -> tuple[list[Pair], list[str]]:
+    """Lines ``BLURRED SHARP`` (relative to the list's folder; ``#`` starts a comment)."""
+    list_file = Path(list_file)
+    pairs, problems = [], []
+    for number, line in enumerate(list_file.read_text().splitlines(), 1):
+        fields = line.split("#", 1)[0].split()
+        if not fields:
+            continue
+        if len(fields) != 2:
+            problems.append(f"{list_file}:{number}: expected 'BLURRED SHARP', got {line!r}")
+            continue
+        blurred, sharp = (list_file.parent / f for f in fields)
+        missing = [str(p) for p in (blurred, sharp) if not p.is_file()]
+        if missing:
+            problems.append(f"{list_file}:{number}: missing {', '.join(missing)}")
+        else:
+            pairs.append(Pair(blurred, sharp))
+    return pairs, problems
+
+
+def find_sharp_images(folder: str | Path) -> list[Path]:
+    """All images under ``folder`` (any depth), sorted: sources for on-the-fly synthetic blur."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: no such folder")
+    return sorted(
+        p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+    )
+
+
+def split_validation(pairs: list[Pair], fraction: float) -> tuple[list[Pair], list[Pair]]:
+    """Deterministic hold-out by a hash of each file name (stable as files are added)."""
+    threshold = int(fraction * 10_000)
+    held = [p for p in pairs if zlib.crc32(p.name.encode()) % 10_000 < threshold]
+    return [p for p in pairs if p not in held], held
+
+
+def load_pair(pair: Pair) -> tuple[np.ndarray, np.ndarray]:
+    """Float32 RGB arrays in [0, 1] of the blurred and sharp images."""
+    if pair.sharp is None:
+        both = read_image(pair.blurred).rgb
+        half = both.shape[1] // 2
+        return both[:, :half], both[:, half : 2 * half]
+    blurred, sharp = read_image(pair.blurred).rgb, read_image(pair.sharp).rgb
+    if blurred.shape != sharp.shape:
+        raise ValueError(
+            f"{pair.blurred}: size {blurred.shape} differs from {pair.sharp} {sharp.shape}"
+        )
+    return blurred, sharp
+
+
+def collect_inputs(
+    specs: Iterable[str], recursive: bool = False
+) -> tuple[list[tuple[Path, Path]], list[tuple[str, str]]]:
+    """Expand files, folders and glob patterns into ``(path, name under -o)`` pairs.
+
+    A folder contributes its entries with image or video suffixes (all levels
+    with ``recursive``), named relative to the folder, so the output tree
+    mirrors the input tree. Entries are sorted, duplicates dropped.
+
+    Returns:
+        The inputs, and ``(spec, cause)`` for specs that match nothing.
+    """
+    found: dict[Path, Path] = {}
+    missing: list[tuple[str, str]] = []
+    for spec in specs:
+        path = Path(spec)
+        if path.is_dir():
+            entries = _folder_entries(path, recursive)
+            if not entries:
+                missing.append((spec, "folder contains no image or video files"))
+            for entry in entries:
+                found.setdefault(entry, entry.relative_to(path))
+        elif path.exists() or path.is_symlink():
+            found.setdefault(path, Path(path.name))
+        elif glob.has_magic(spec):
+            matches = sorted(glob.glob(spec, recursive=recursive))
+            if not matches:
+                missing.append((spec, "pattern matches no file"))
+            for match in matches:
+                found.setdefault(Path(match), Path(Path(match).name))
+        else:
+            missing.append((spec, "no such file or folder"))
+    return list(found.items()), missing
+
+
+def _images(folder: Path) -> list[Path]:
+    return [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
+
+
+def _folder_entries(folder: Path, recursive: bool) -> list[Path]:
+    candidates = folder.rglob("*") if recursive else folder.iterdir()
+    return sorted(
+        p
+        for p in candidates
+        if p.suffix.lower() in MEDIA_SUFFIXES
+        and not p.name.startswith(".")
+        and not any(part.startswith(".") for part in p.relative_to(folder).parts[:-1])
+    )
