@@ -1,0 +1,120 @@
+"""How well a generator generalises: one table over seen-recording, unseen-recording and
+synthetic-free sets, plus "do no harm" on sharp photos.
+
+Sets (from ``scripts/prepare_data.sh SHARED/data DATA``, and ``SHARED/data``):
+
+- (a) same recording, other moments: ``DATA/gopro_same_scene`` and ``DATA/avg_heldout``
+  (GOPR0477, the training recording);
+- (b) another recording: ``DATA/gopro_val`` (GOPR0374, the validation set);
+- (c) ``gopro_crops256`` (GoPro test recordings; DeblurGAN-v2's outputs beside);
+- (d) Levin 2009 (camera-shake kernels, aligned before scoring);
+- (e) do no harm: held-out sharp photos (``DATA/sharp_heldout``, Kodak24) through the
+  model, PSNR of the output against its own input (high is good).
+
+Per set: mean PSNR / SSIM of the input and the output, mean gain, and the worst single
+image's gain. Usage:
+
+    python benchmarks/generalization.py --weights RUN/best_generator.safetensors \
+        --data /work/data [--shared ../shared] [--json OUT.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from deblurgan.evaluation.datasets import find_eval_items
+from deblurgan.evaluation.evaluate import evaluate, summarise
+from deblurgan.inference.deblurrer import Deblurrer
+from deblurgan.io.images import read_image
+from deblurgan.metrics import psnr, ssim
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+def paired_sets(data: Path, shared: Path) -> dict[str, tuple[list[Path], int]]:
+    """Set name -> (roots to evaluate, alignment radius)."""
+    return {
+        "(a) same recording": ([data / "gopro_same_scene", data / "avg_heldout"], 0),
+        "(b) GOPR0374 (val)": ([data / "gopro_val"], 0),
+        "(c) gopro_crops256": ([shared / "data" / "gopro_crops256"], 0),
+        "(d) Levin 2009": ([shared / "data" / "levin2009"], 8),
+    }
+
+
+def report(deblur: Deblurrer, data: Path, shared: Path) -> dict[str, dict]:
+    rows = {}
+    for name, (roots, align) in paired_sets(data, shared).items():
+        results = []
+        for root in roots:
+            items, _ = find_eval_items(root)
+            results += evaluate(items, deblur, "DeblurGAN-v2", align=align, progress=False)
+        summary = summarise(results)
+        gains = [r.scores["ours"]["psnr"] - r.scores["blurred"]["psnr"] for r in results]
+        rows[name] = {
+            "images": len(results),
+            "input_psnr": summary["blurred"]["psnr"], "input_ssim": summary["blurred"]["ssim"],
+            "psnr": summary["ours"]["psnr"], "ssim": summary["ours"]["ssim"],
+            "gain": summary["ours"]["psnr_gain"], "worst_gain": float(min(gains)),
+            "worst": results[int(np.argmin(gains))].key,
+            "other_gain": summary.get("DeblurGAN-v2", {}).get("psnr_gain"),
+        }  # fmt: skip
+    sharp_paths = sorted((data / "sharp_heldout").iterdir())
+    scores = []
+    for path in sharp_paths:
+        image = read_image(path).rgb
+        out = deblur(image)
+        scores.append((psnr(out, image), ssim(out, image), path.name))
+    worst = min(scores)
+    rows["(e) do no harm"] = {
+        "images": len(scores), "psnr": float(np.mean([s[0] for s in scores])),
+        "ssim": float(np.mean([s[1] for s in scores])), "worst_psnr": float(worst[0]),
+        "worst": worst[2],
+    }  # fmt: skip
+    return rows
+
+
+def print_table(label: str, rows: dict[str, dict]) -> None:
+    print(f"\n{label}")
+    print(f"{'set':22}{'n':>4}{'input dB/SSIM':>16}{'output dB/SSIM':>17}{'gain':>8}"
+          f"{'worst':>8}  {'DeblurGAN-v2 gain':>17}")  # fmt: skip
+    for name, r in rows.items():
+        if "gain" in r:
+            other = f"{r['other_gain']:+.2f}" if r["other_gain"] is not None else ""
+            print(f"{name:22}{r['images']:4d}{r['input_psnr']:9.2f}/{r['input_ssim']:.3f}"
+                  f"{r['psnr']:10.2f}/{r['ssim']:.3f}{r['gain']:+8.2f}{r['worst_gain']:+8.2f}"
+                  f"  {other:>17}")  # fmt: skip
+        else:
+            print(
+                f"{name:22}{r['images']:4d}{'(output vs input)':>16}{r['psnr']:10.2f}/"
+                f"{r['ssim']:.3f}{'':8}{r['worst_psnr']:8.2f} dB worst ({r['worst']})"
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--weights",
+        nargs="+",
+        default=["bundled"],
+        help="checkpoints to report ('bundled': the packaged model)",
+    )
+    parser.add_argument("--data", type=Path, required=True, help="output of prepare_data.sh")
+    parser.add_argument("--shared", type=Path, default=SHARED)
+    parser.add_argument("--json", type=Path, help="also write the tables as JSON")
+    args = parser.parse_args()
+    tables = {}
+    for weights in args.weights:
+        deblur = Deblurrer.from_checkpoint(None if weights == "bundled" else weights,
+                                           backend="torch")  # fmt: skip
+        tables[weights] = report(deblur, args.data, args.shared)
+        print_table(weights, tables[weights])
+    if args.json:
+        args.json.write_text(json.dumps(tables, indent=2))
+
+
+if __name__ == "__main__":
+    main()
