@@ -4,6 +4,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from deblurgan.blur.scene import SceneMotion
 from deblurgan.data.pairs import find_paired
 from deblurgan.data.recipe import BlurSettings, KernelBlur
 from deblurgan.train.config import DataConfig
@@ -48,3 +49,15 @@ def test_training_pairs_crop_flip_and_synthetic_blur_are_seeded(tmp_path):
     assert syn_blurred.shape == (3, 32, 32)
     assert syn_blurred.std() < syn_sharp.std()  # blurring removes contrast from noise
     assert torch.equal(dataset[(1, 5)][0], syn_blurred)
+
+
+def test_scene_mode_samples_are_seeded_and_use_other_sources_for_moving_layers(tmp_path):
+    for name in ("p.png", "q.png"):
+        _save(tmp_path / "photos" / name, (60, 70))
+    blur = BlurSettings(kernel_weight=0.0, scene_weight=1.0,
+                        scene=SceneMotion(still_fraction=0.0, objects=(1, 1)))  # fmt: skip
+    sources = sorted((tmp_path / "photos").iterdir())
+    dataset = TrainingPairs([], sources, DataConfig(crop=32, blur=blur))
+    blurred, sharp = dataset[(0, 9)]
+    assert blurred.shape == sharp.shape == (3, 32, 32)
+    assert torch.equal(dataset[(0, 9)][0], blurred) and not torch.equal(blurred, sharp)
