@@ -13,6 +13,12 @@ from deblurgan.blur.scene import (
 STILL_CAMERA = dict(speed=(0.0, 0.0), rotation=0.0, zoom=0.0, perspective=0.0, acceleration=0.0)
 
 
+def _translation(frames: int, speed: float) -> SceneMotion:
+    """A pure camera translation at a fixed speed (random direction), nothing else moving."""
+    return SceneMotion(**{**STILL_CAMERA, "speed": (speed, speed)}, frames=(frames, frames),
+                       objects=(0, 0), still_fraction=0.0)  # fmt: skip
+
+
 def _image(shape=(48, 64, 3), seed=0):
     return np.random.default_rng(seed).random(shape, dtype=np.float32)
 
@@ -43,16 +49,7 @@ def test_no_motion_gives_output_equal_to_input_in_any_dtype(dtype):
 def test_a_known_translation_gives_the_box_blur_averaged_in_linear_light():
     """1 px per sub-frame to the right over 7 sub-frames: a 7-tap horizontal box in linear light."""
     image = _image((40, 60, 3))
-    motion = SceneMotion(
-        frames=(7, 7),
-        speed=(1.0, 1.0),
-        acceleration=0.0,
-        rotation=0.0,
-        zoom=0.0,
-        perspective=0.0,
-        objects=(0, 0),
-        still_fraction=0.0,
-    )
+    motion = _translation(7, 1.0)
     rng = np.random.default_rng(0)
     pair = synthesize_scene_pair(image, rng, motion)
     direction = pair.record["direction"]
@@ -81,16 +78,7 @@ def test_averaging_is_in_linear_light():
     """Half black, half white, moving across: the edge mixes to (1/2)^(1/2.2), not 1/2."""
     image = np.zeros((32, 32), np.float32)
     image[:, 16:] = 1.0
-    motion = SceneMotion(
-        frames=(3, 3),
-        speed=(20.0, 20.0),
-        acceleration=0.0,
-        rotation=0.0,
-        zoom=0.0,
-        perspective=0.0,
-        objects=(0, 0),
-        still_fraction=0.0,
-    )
+    motion = _translation(3, 20.0)
     for seed in range(20):  # a mostly horizontal direction shows the mix clearly
         pair = synthesize_scene_pair(image, np.random.default_rng(seed), motion)
         if abs(np.cos(pair.record["direction"])) > 0.99:

@@ -154,10 +154,12 @@ def synthesize_scene_pair(
     still = bool(rng.random() < motion.still_fraction)
     camera, record = random_camera_path(times, (height, width), motion, rng, still)
     n_layers = 0 if still else int(rng.integers(motion.objects[0], motion.objects[1] + 1))
-    layers = [
-        _random_layer(layer_sources, linear, motion, times, rng, scale) for _ in range(n_layers)
-    ]
-    middle = _compose(linear, layers, camera[n // 2], n // 2)
+    layers = [_random_layer(layer_sources, linear, motion, times, rng) for _ in range(n_layers)]
+    if layers:  # the target, before highlights are boosted
+        middle = _compose(linear, layers, camera[n // 2], n // 2)
+        sharp = _encode(middle ** np.float32(1.0 / motion.gamma), image, scale)
+    else:  # the middle sub-frame is the input itself
+        sharp = image.copy()
     gain = effects.draw_highlight_gain(rng)
     if gain > 1:  # only the blurred image: the sharp target keeps the recorded values
         linear = boost_highlights(linear, gain, motion.gamma)
@@ -167,10 +169,6 @@ def synthesize_scene_pair(
     else:
         average = sum(_compose(linear, layers, camera[k], k) for k in range(n)) / np.float32(n)
     blurred = develop(average, effects, rng, motion.gamma)
-    if layers:
-        sharp = _encode(np.clip(middle, 0.0, 1.0) ** np.float32(1.0 / motion.gamma), image, scale)
-    else:  # the middle sub-frame is the input itself
-        sharp = image.copy()
     record.update(frames=n, objects=n_layers, highlight_gain=gain)
     moving = tuple((mask, path) for _, mask, path in layers)
     return ScenePair(_encode(blurred, image, scale), sharp, camera, moving, record)
@@ -263,7 +261,6 @@ def _random_layer(
     motion: SceneMotion,
     times: np.ndarray,
     rng: np.random.Generator,
-    scale: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A foreground region on a canvas of the image's size, its soft mask and its own path."""
     height, width = linear.shape[:2]

@@ -151,9 +151,8 @@ def blur_settings(args: argparse.Namespace) -> BlurSettings:
         except (OSError, yaml.YAMLError) as err:
             raise ConfigError(f"cannot read blur config {args.blur_config}: {err}") from err
     if args.mode in ("kernel", "scene"):
-        raw["kernel_weight"], raw["scene_weight"] = (
-            float(args.mode == "kernel"),
-            float(args.mode == "scene"),
+        raw.update(
+            kernel_weight=float(args.mode == "kernel"), scene_weight=float(args.mode == "scene")
         )
     shortcuts = {"preset": args.preset, "kernel_size": args.kernel_size,
                  "exposures": args.exposures and list(args.exposures),

@@ -14,6 +14,7 @@ by weights:
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
@@ -117,7 +118,7 @@ def synthetic_pair(
     sharp: np.ndarray,
     settings: BlurSettings,
     rng: np.random.Generator,
-    layer_sources: tuple[np.ndarray, ...] = (),
+    load_layers: Callable[[], tuple[np.ndarray, ...]] | None = None,
 ) -> SyntheticPair:
     """Blur ``sharp`` by a mode drawn from ``settings``.
 
@@ -125,14 +126,16 @@ def synthetic_pair(
         sharp: uint8, uint16 or float (in [0, 1]) pixels, gray or colour.
         settings: The recipe.
         rng: Source of all randomness (same seed, same pair).
-        layer_sources: Images to cut the scene mode's moving layers from.
+        load_layers: Returns images to cut the scene mode's moving layers from; called
+            only when a sample uses the scene mode (it may read files).
 
     Shape:
         - sharp: :math:`(H, W)` or :math:`(H, W, C)`; outputs have the same shape and dtype.
     """
     mode = settings.draw_mode(rng)
     if mode == "scene":
-        pair = synthesize_scene_pair(sharp, rng, settings.scene, settings.effects, layer_sources)
+        layers = load_layers() if load_layers is not None else ()
+        pair = synthesize_scene_pair(sharp, rng, settings.scene, settings.effects, layers)
         return SyntheticPair(pair.blurred, pair.sharp, None, {"mode": mode, **pair.record})
     k = settings.kernel
     batch = sample_kernels(1, rng, k.preset, k.kernel_size, k.exposures)

@@ -51,6 +51,7 @@ def synthesize_pairs(
         raise ValueError(f"per_image must be >= 1, got {per_image}")
     _refuse_inside_inputs(out, [path for path, _ in sources])
     paths = [path for path, _ in sources]
+    finished = _read_manifest(out)
     report, records = BatchReport(), []
     for index, (source, name) in enumerate(
         tqdm(sources, desc="synthesizing", unit="image", disable=not progress)
@@ -60,28 +61,32 @@ def synthesize_pairs(
         for k in range(per_image):
             sample = f"{stem}_{k:03d}"
             pair_seed = [seed, zlib.crc32(name.as_posix().encode()), k]
+            done = finished.get(f"{sample}.png")
+            if (
+                done is not None
+                and done.get("seed") == pair_seed
+                and all(
+                    t.exists() for t in _targets(out, sample, kernels=done.get("mode") == "kernel")
+                )
+            ):
+                records.append(done)
+                report.skipped.append(_targets(out, sample, kernels=False)[0])
+                continue
             rng = np.random.default_rng(pair_seed)
-            targets = _targets(out, sample, kernels=False)
-            record = {"name": f"{sample}.png", "source": str(source), "k": k, "seed": pair_seed}
             try:
                 image = image or _sharp_image(source)
-                layers = _layer_sources(paths, index, settings, rng)
-                pair = synthetic_pair(image.rgb, settings, rng, layers)
-                if pair.kernel is not None:
-                    targets = _targets(out, sample, kernels=True)
-                records.append({**record, **pair.record})
-                if all(t.exists() for t in targets):
-                    report.skipped.append(targets[0])
-                    continue
+                load_layers = _layer_loader(paths, index, settings, rng)
+                pair = synthetic_pair(image.rgb, settings, rng, load_layers)
+                targets = _targets(out, sample, kernels=pair.kernel is not None)
                 write_image(targets[1], image.with_rgb(pair.sharp))
                 if pair.kernel is not None:
                     _write_kernel(targets[2], targets[3], pair.kernel)
                 write_image(targets[0], image.with_rgb(pair.blurred))
             except Exception as err:  # noqa: BLE001 - one bad image must not stop the batch
                 report.failed.append((str(source), str(err).removeprefix(f"{source}: ")))
-                if records and records[-1]["name"] == record["name"]:
-                    records.pop()
                 break
+            records.append({"name": f"{sample}.png", "source": str(source), "k": k,
+                            "seed": pair_seed, **pair.record})  # fmt: skip
             report.written.append(targets[0])
     _write_manifest(out, records)
     return report
@@ -144,17 +149,21 @@ def synthesize_frame_pairs(
     return report
 
 
-def _layer_sources(
+def _layer_loader(
     paths: list[Path], index: int, settings: BlurSettings, rng: np.random.Generator
-) -> tuple[np.ndarray, ...]:
-    """Another sharp image to cut moving layers from, when the scene mode can use one."""
+) -> Callable[[], tuple[np.ndarray, ...]] | None:
+    """Reads another sharp image to cut moving layers from, when the scene mode can use one."""
     if not settings.scene_weight or not settings.scene.objects[1] or len(paths) < 2:
-        return ()
-    other = (index + 1 + int(rng.integers(len(paths) - 1))) % len(paths)
-    try:
-        return (_sharp_image(paths[other]).rgb,)
-    except ValueError:  # an unreadable neighbour: layers from the image itself
-        return ()
+        return None
+    other = paths[(index + 1 + int(rng.integers(len(paths) - 1))) % len(paths)]
+
+    def load() -> tuple[np.ndarray, ...]:
+        try:
+            return (_sharp_image(other).rgb,)
+        except ValueError:  # an unreadable neighbour: layers from the image itself
+            return ()
+
+    return load
 
 
 def _sharp_image(source: Path) -> ImageData:
@@ -174,6 +183,23 @@ def _write_kernel(npy_path: Path, png_path: Path, kernel: np.ndarray) -> None:
     atomic_write_bytes(npy_path, buffer.getvalue())
     view = np.repeat((kernel / kernel.max())[..., None], 3, axis=2)
     write_image(png_path, ImageData(rgb=view.astype(np.float32), gray=True))
+
+
+def _read_manifest(out: Path) -> dict[str, dict]:
+    """Records of an earlier run into ``out``, by file name (none if there is no manifest)."""
+    try:
+        lines = (out / "manifest.jsonl").read_text().splitlines()
+    except OSError:
+        return {}
+    records = {}
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:  # a damaged manifest: those pairs are made again
+            continue
+        if isinstance(record, dict) and "name" in record:
+            records[record["name"]] = record
+    return records
 
 
 def _write_manifest(out: Path, records: list[dict]) -> None:

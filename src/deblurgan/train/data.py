@@ -50,10 +50,11 @@ class TrainingPairs(torch.utils.data.Dataset):
         then cut the margin off; moving layers come from another random source image."""
         c, margin = self.config, self.config.crop // 4
         (sharp,) = self._augment(rng, c.crop + 2 * margin, read_image(source).rgb)
-        layers = ()
+        load_layers = None
         if c.blur.scene_weight and c.blur.scene.objects[1] and len(self.synthetic) > 1:
-            layers = (read_image(self.synthetic[rng.integers(len(self.synthetic))]).rgb,)
-        pair = synthetic_pair(sharp, c.blur, rng, layers)
+            other = self.synthetic[rng.integers(len(self.synthetic))]
+            load_layers = lambda: (read_image(other).rgb,)  # noqa: E731 - read in scene mode only
+        pair = synthetic_pair(sharp, c.blur, rng, load_layers)
         inner = (slice(margin, margin + c.crop), slice(margin, margin + c.crop))
         return pair.blurred[inner], pair.sharp[inner]
 
