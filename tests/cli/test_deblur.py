@@ -1,6 +1,8 @@
+import os
 import subprocess
 import sys
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -261,3 +263,97 @@ def test_two_processes_share_the_files_without_overlap(tmp_path, weights):
     assert all(p.returncode == 0 for p in processes)
     assert "rank 0/2: 3 written" in outputs[0] and "rank 1/2: 2 written" in outputs[1]
     assert sorted(p.name for p in out.iterdir()) == [f"p{i}.png" for i in range(5)]
+
+
+def test_symlink_loops_are_failed_inputs_and_the_batch_goes_on(tmp_path, weights, capsys):
+    src = tmp_path / "in"
+    src.mkdir()
+    good = _photo(src / "good.png")
+    (src / "loop.png").symlink_to("loop.png")
+    (tmp_path / "self.jpg").symlink_to("self.jpg")
+    out = tmp_path / "out"
+    status = main(["deblur", str(src), str(tmp_path / "self.jpg"), "-o", str(out),
+                   "--weights", weights, "-q"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert status == 1 and "1 written, 0 skipped, 2 failed" in err
+    assert "loop.png: cannot resolve the path" in err and "self.jpg: cannot resolve" in err
+    assert np.array_equal(np.asarray(Image.open(out / "good.png")), good)
+
+
+def test_outputs_in_the_input_folder_are_never_inputs(tmp_path, weights, capsys):
+    folder = tmp_path / "shots"
+    folder.mkdir()
+    for name in ("a.png", "b.jpg"):
+        _photo(folder / name)
+    args = ["deblur", str(folder), "-o", str(folder), "--suffix", "_sharp", "--weights", weights]
+    assert main(args) == 0
+    assert "2 written, 0 skipped, 0 failed" in capsys.readouterr().out
+    for _ in range(2):  # a second and third run find nothing new to do
+        assert main(args) == 0
+        assert "0 written, 2 skipped, 0 failed" in capsys.readouterr().out
+    assert sorted(p.name for p in folder.iterdir()) == ["a.png", "a_sharp.png", "b.jpg",
+                                                        "b_sharp.jpg"]  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", ["file", "proc"])
+def test_unwritable_output_stops_before_any_work(tmp_path, capsys, kind):
+    photo = tmp_path / "a.png"
+    _photo(photo)
+    if kind == "file":
+        out = tmp_path / "taken"
+        out.write_text("a file")
+        expected = "is an existing file, not a folder"
+    else:
+        out = Path("/proc/deblurgan-out")
+        expected = "cannot write to the output folder /proc/deblurgan-out"
+    # The weights do not exist: the output folder must be refused before the model is loaded.
+    status = main(["deblur", str(photo), "-o", str(out), "--weights", str(tmp_path / "no.pt")])
+    err = capsys.readouterr().err
+    assert status == 2 and expected in err and "no.pt" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_animated_gif_is_deblurred_frame_by_frame(tmp_path, weights):
+    frames = [Image.fromarray(np.full((10, 14, 3), 50 * k + 10, np.uint8)) for k in range(4)]
+    frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:],
+                   duration=[40, 60, 80, 100], loop=0)  # fmt: skip
+    out = tmp_path / "out"
+    assert main(["deblur", str(tmp_path / "anim.gif"), "-o", str(out), "--weights", weights,
+                 "-q"]) == 0  # fmt: skip
+    with Image.open(out / "anim.gif") as result:
+        assert result.n_frames == 4 and result.info["loop"] == 0
+        durations = []
+        for k in range(4):
+            result.seek(k)
+            durations.append(result.info["duration"])
+            assert np.asarray(result.convert("RGB")).mean() == pytest.approx(50 * k + 10, abs=1)
+    assert durations == [40, 60, 80, 100]
+
+
+def test_exif_is_kept_and_pixel_limit_is_an_option(tmp_path, weights, capsys):
+    exif = Image.Exif()
+    exif[0x010F] = "PhotoCam"
+    exif[0x0112] = 8
+    Image.fromarray(np.full((30, 40, 3), 128, np.uint8)).save(tmp_path / "cam.jpg", exif=exif)
+    out = tmp_path / "out"
+    assert main(["deblur", str(tmp_path / "cam.jpg"), "-o", str(out), "--weights", weights,
+                 "-q"]) == 0  # fmt: skip
+    with Image.open(out / "cam.jpg") as result:
+        assert result.size == (30, 40) and result.getexif()[0x010F] == "PhotoCam"
+        assert result.getexif()[0x0112] == 1
+    status = main(["deblur", str(tmp_path / "cam.jpg"), "-o", str(tmp_path / "o2"),
+                   "--weights", weights, "--max-pixels", "1000", "-q"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert status == 1 and "above the limit" in err and "--max-pixels" in err
+
+
+def test_temp_files_of_killed_runs_are_removed(tmp_path, weights):
+    out = tmp_path / "out"
+    out.mkdir()
+    stale = out / ".a.0123456789ab.tmp.png"  # an older version's temp file, a day old
+    stale.write_bytes(b"half")
+    os.utime(stale, (1e9, 1e9))
+    _photo(tmp_path / "a.png")
+    assert main(["deblur", str(tmp_path / "a.png"), "-o", str(out), "--weights", weights,
+                 "-q"]) == 0  # fmt: skip
+    assert sorted(p.name for p in out.iterdir()) == ["a.png"]

@@ -1,4 +1,5 @@
 import json
+import os
 from fractions import Fraction
 
 import numpy as np
@@ -61,6 +62,23 @@ def test_bad_images_are_reported_and_skipped(tmp_path, capsys):
     assert "broken.png" in err and "1 written, 0 skipped, 1 failed" in err
     assert [p.name for p in (tmp_path / "out" / "blur").iterdir()] == ["p0_000.png"]
     assert len((tmp_path / "out" / "manifest.jsonl").read_text().splitlines()) == 1
+
+
+def test_link_loops_unwritable_output_and_stale_temp_files(tmp_path, capsys):
+    src = _photos(tmp_path / "sharp", count=1)
+    (src / "loop.png").symlink_to("loop.png")
+    out = tmp_path / "out"
+    (out / "blur").mkdir(parents=True)
+    stale = out / "blur" / ".p0_000.0123456789ab.tmp.png"  # an older version's, a day old
+    stale.write_bytes(b"half")
+    os.utime(stale, (1e9, 1e9))
+    assert main(["synth", str(src), "-o", str(out), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert "loop.png: symbolic link loop" in err and "1 written, 0 skipped, 1 failed" in err
+    assert sorted(p.name for p in (out / "blur").iterdir()) == ["p0_000.png"]
+    (tmp_path / "file").write_text("x")
+    assert main(["synth", str(src), "-o", str(tmp_path / "file"), "-q"]) == 2
+    assert "is an existing file, not a folder" in capsys.readouterr().err
 
 
 def test_never_writes_into_the_input_folder(tmp_path, capsys):

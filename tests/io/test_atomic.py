@@ -1,9 +1,18 @@
 import os
 import stat
+import subprocess
+import sys
+import time
 
 import pytest
 
-from deblurgan.io.atomic import atomic_path, atomic_write_bytes
+from deblurgan.io.atomic import (
+    UNKNOWN_WRITER_AGE_S,
+    atomic_path,
+    atomic_write_bytes,
+    is_temp_file,
+    remove_stale_temp_files,
+)
 
 
 def test_writes_appear_whole_with_umask_permissions(tmp_path):
@@ -28,3 +37,37 @@ def test_failure_keeps_the_old_file_and_removes_the_temp(tmp_path):
             raise OSError(28, "disk full")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]
+
+
+KILLED_WRITER = """
+import os, signal, sys
+from deblurgan.io.atomic import atomic_path
+with atomic_path(sys.argv[1]) as tmp:
+    tmp.write_bytes(b"half")
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_temp_file_of_a_killed_writer_is_removed_and_a_live_ones_kept(tmp_path):
+    target = tmp_path / "out.png"
+    subprocess.run([sys.executable, "-c", KILLED_WRITER, str(target)], check=False)
+    (dead,) = [p for p in tmp_path.iterdir()]
+    assert is_temp_file(dead) and not target.exists()
+    (tmp_path / "photo.png").write_bytes(b"user file")  # never ours
+    with atomic_path(tmp_path / "live.png") as live:
+        live.write_bytes(b"being written")
+        assert remove_stale_temp_files(tmp_path) == [dead]
+        assert live.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["live.png", "photo.png"]
+
+
+def test_temp_file_of_unknown_writer_is_removed_only_when_old(tmp_path):
+    old = tmp_path / ".iter_000050.0123456789ab.tmp.pt"  # an older version's name
+    fresh = tmp_path / ".frame.0123456789ab.tmp.png"
+    for path in (old, fresh):
+        path.write_bytes(b"x")
+    past = time.time() - UNKNOWN_WRITER_AGE_S - 10
+    os.utime(old, (past, past))
+    assert remove_stale_temp_files(tmp_path) == [old]
+    assert fresh.exists()
+    assert remove_stale_temp_files(tmp_path / "missing") == []

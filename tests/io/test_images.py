@@ -1,3 +1,5 @@
+import os
+
 import numpy as np
 import png
 import pytest
@@ -5,11 +7,15 @@ import tifffile
 from PIL import Image, ImageOps
 
 from deblurgan.io.images import (
+    Animation,
     ImageData,
     ImageReadError,
     ImageWriteError,
     apply_exif_orientation,
+    frame_count,
+    read_animation,
     read_image,
+    write_animation,
     write_image,
 )
 
@@ -167,3 +173,92 @@ def test_unknown_output_suffix_is_refused(tmp_path):
 def test_with_rgb_checks_shape():
     with pytest.raises(ValueError, match="shape"):
         ImageData(rgb=np.zeros((2, 2, 3), np.float32)).with_rgb(np.zeros((3, 2, 3)))
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".png", ".webp"])
+def test_exif_is_kept_with_orientation_reset(tmp_path, suffix):
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    exif[0x010F] = "PhotoCam"  # Make
+    exif[0x0132] = "2026:11:24 10:00:00"  # DateTime
+    Image.fromarray(_u8(10, 30, 3)).save(tmp_path / "in.jpg", exif=exif)
+    image = read_image(tmp_path / "in.jpg")
+    write_image(tmp_path / f"out{suffix}", image)
+    written = Image.open(tmp_path / f"out{suffix}").getexif()
+    assert written[0x010F] == "PhotoCam" and written[0x0132] == "2026:11:24 10:00:00"
+    assert written[0x0112] == 1  # stored upright: a viewer must not turn it again
+    assert read_image(tmp_path / f"out{suffix}").rgb.shape == (30, 10, 3)
+
+
+def test_orientation_alone_is_not_kept(tmp_path):
+    exif = Image.Exif()
+    exif[0x0112] = 3
+    Image.fromarray(_u8(4, 4, 3)).save(tmp_path / "r.jpg", exif=exif)
+    assert read_image(tmp_path / "r.jpg").exif is None
+
+
+def test_links_and_permissions_name_the_real_cause(tmp_path, monkeypatch):
+    (tmp_path / "loop.png").symlink_to("loop.png")
+    (tmp_path / "broken.png").symlink_to("gone.png")
+    with pytest.raises(ImageReadError, match="loop.png: symbolic link loop"):
+        read_image(tmp_path / "loop.png")
+    with pytest.raises(ImageReadError, match="broken symbolic link .to gone.png"):
+        read_image(tmp_path / "broken.png")
+    Image.fromarray(_u8(4, 4, 3)).save(tmp_path / "locked.png")
+
+    def denied(path, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(Image, "open", denied)
+    with pytest.raises(ImageReadError, match="locked.png: permission denied") as info:
+        read_image(tmp_path / "locked.png")
+    assert "corrupt" not in str(info.value)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files regardless of permissions")
+def test_unreadable_file_is_a_permission_error(tmp_path):
+    Image.fromarray(_u8(4, 4, 3)).save(tmp_path / "locked.png")
+    (tmp_path / "locked.png").chmod(0)
+    with pytest.raises(ImageReadError, match="permission denied"):
+        read_image(tmp_path / "locked.png")
+
+
+def test_pixel_limit_is_checked_from_the_header(tmp_path):
+    Image.new("1", (20_000, 10_000)).save(tmp_path / "huge.png")  # 200 MP, a few KB on disk
+    with pytest.raises(ImageReadError, match="200 MP, above the limit of 179 MP.*--max-pixels"):
+        read_image(tmp_path / "huge.png")
+    Image.fromarray(_u8(30, 40, 3)).save(tmp_path / "small.png")
+    with pytest.raises(ImageReadError, match="above the limit"):
+        read_image(tmp_path / "small.png", max_pixels=1000)
+    assert read_image(tmp_path / "small.png", max_pixels=1200).rgb.shape == (30, 40, 3)
+    assert Image.MAX_IMAGE_PIXELS == 89_478_485  # Pillow's own limit is left as it was
+
+
+def _animated_gif(path, frames=4):
+    images = [Image.fromarray(np.full((12, 16, 3), 40 * k + 20, np.uint8)) for k in range(frames)]
+    durations = [50, 80, 120, 200][:frames]
+    images[0].save(path, save_all=True, append_images=images[1:], duration=durations, loop=0)
+    return durations
+
+
+@pytest.mark.parametrize("suffix", [".gif", ".webp", ".png"])
+def test_animation_round_trip_keeps_frames_durations_and_loop(tmp_path, suffix):
+    durations = _animated_gif(tmp_path / "a.gif")
+    assert frame_count(tmp_path / "a.gif") == 4
+    with pytest.raises(ImageReadError, match="animated image with 4 frames"):
+        read_image(tmp_path / "a.gif")
+    animation = read_animation(tmp_path / "a.gif")
+    assert animation.durations == tuple(durations) and animation.loop == 0
+    assert [round(float(f.rgb.mean()) * 255) for f in animation.frames] == [20, 60, 100, 140]
+    write_animation(tmp_path / f"b{suffix}", animation)
+    again = read_animation(tmp_path / f"b{suffix}")
+    assert again.durations == animation.durations and again.loop == 0
+    for before, after in zip(animation.frames, again.frames, strict=True):
+        assert np.abs(before.rgb - after.rgb).max() < 2 / 255
+
+
+def test_animation_cannot_be_written_as_jpeg(tmp_path):
+    frame = ImageData(rgb=np.zeros((2, 2, 3), np.float32))
+    with pytest.raises(ImageWriteError, match="cannot store 2 frames"):
+        write_animation(tmp_path / "a.jpg", Animation((frame, frame), (100, 100)))
+    assert not list(tmp_path.iterdir())

@@ -13,6 +13,8 @@ from deblurgan.checkpoint import CheckpointError
 from deblurgan.data.pairs import collect_inputs
 from deblurgan.inference.batch import plan_jobs, run_jobs
 from deblurgan.inference.deblurrer import Deblurrer
+from deblurgan.io.atomic import OutputFolderError, check_output_folder
+from deblurgan.io.images import DEFAULT_MAX_PIXELS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -92,6 +94,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "exactly (default 4GB)",
     )
     parser.add_argument(
+        "--max-pixels",
+        type=_pixels,
+        default=DEFAULT_MAX_PIXELS,
+        metavar="N",
+        help="refuse larger images, a guard against decompression bombs; 0: no limit "
+        f"(default {DEFAULT_MAX_PIXELS:,}, Pillow's; large images are tiled)",
+    )
+    parser.add_argument(
         "--batch",
         type=_positive,
         default=1,
@@ -106,6 +116,13 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
+
+
+def _pixels(text: str) -> int | None:
+    value = int(float(text))
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value or None
 
 
 def _size(text: str) -> int:
@@ -137,6 +154,7 @@ def run(args: argparse.Namespace) -> int:
     if world > 1 and device in ("auto", "cuda") and torch.cuda.is_available():
         device = f"cuda:{os.environ.get('LOCAL_RANK', rank % torch.cuda.device_count())}"
     try:
+        check_output_folder(args.output)
         deblurrer = Deblurrer.from_checkpoint(
             args.weights,
             device=device,
@@ -147,7 +165,7 @@ def run(args: argparse.Namespace) -> int:
             backend=args.backend,
             **({"max_memory": args.max_memory} if args.max_memory else {}),
         )
-    except (CheckpointError, ValueError) as err:
+    except (CheckpointError, OutputFolderError, ValueError) as err:
         print(f"deblurgan deblur: error: {err}", file=sys.stderr)
         return 2
     if deblurrer.device.type == "cuda":
@@ -159,5 +177,6 @@ def run(args: argparse.Namespace) -> int:
         jobs = jobs[rank::world]
         if rank:  # problems found while planning are reported once, by rank 0
             report.failed = []
-    run_jobs(jobs, deblurrer, report, args.overwrite, not args.quiet and rank == 0, args.batch)
+    run_jobs(jobs, deblurrer, report, args.overwrite, not args.quiet and rank == 0, args.batch,
+             args.max_pixels)  # fmt: skip
     return report.finish(args.quiet, prefix=f"rank {rank}/{world}: " if world > 1 else "")

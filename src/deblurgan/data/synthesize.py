@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from deblurgan.blur.frames import average_frames, frame_windows
 from deblurgan.data.recipe import BlurSettings, synthetic_pair
-from deblurgan.io.atomic import atomic_write_bytes
+from deblurgan.io.atomic import atomic_write_bytes, check_output_folder, remove_stale_temp_files
 from deblurgan.io.images import IMAGE_SUFFIXES, ImageData, read_image, write_image
 from deblurgan.io.report import BatchReport
 from deblurgan.io.video import VIDEO_SUFFIXES, probe_video, read_frames
@@ -49,7 +49,7 @@ def synthesize_pairs(
     """
     if per_image < 1:
         raise ValueError(f"per_image must be >= 1, got {per_image}")
-    _refuse_inside_inputs(out, [path for path, _ in sources])
+    _prepare_output(out, [path for path, _ in sources])
     paths = [path for path, _ in sources]
     finished = _read_manifest(out)
     report, records = BatchReport(), []
@@ -114,8 +114,8 @@ def synthesize_frame_pairs(
     """
     frames_source = Path(frames_source)
     paths = _frame_paths(frames_source)
-    if paths is not None:  # a video file cannot be written over: only frame folders need this
-        _refuse_inside_inputs(out, [frames_source])
+    # a video file cannot be written over: only frame folders need the inside-inputs check
+    _prepare_output(out, [frames_source] if paths is not None else [])
     if paths is not None:
         n_frames = len(paths)
     else:
@@ -236,17 +236,29 @@ def _frame_loader(source: Path, paths: list[Path] | None) -> Callable[[int, int]
     return load
 
 
-def _refuse_inside_inputs(out: Path, inputs: list[Path]) -> None:
-    """Refuse an output folder that is, or lies inside, an input folder, or would write into one."""
-    out = out.resolve()
-    written = [out / sub for sub in ("blur", "sharp", "kernels")]
+def _prepare_output(out: Path, inputs: list[Path]) -> None:
+    """Check that ``out`` can be written and is not inside an input; remove stale temp files.
+
+    Raises:
+        ValueError: ``out`` is, or lies inside, an input folder, or would write into
+            one; or it cannot be written (:class:`~deblurgan.io.atomic.OutputFolderError`).
+    """
+    resolved = out.resolve()
+    written = [resolved / sub for sub in ("blur", "sharp", "kernels")]
     for item in inputs:
-        folder = item.resolve() if item.is_dir() else item.resolve().parent
+        try:
+            folder = item.resolve() if item.is_dir() else item.resolve().parent
+        except (OSError, RuntimeError):  # a symbolic link loop: reported when it is read
+            folder = item.parent.resolve()
         if (
-            out == folder
-            or folder in out.parents
+            resolved == folder
+            or folder in resolved.parents
             or any(w == folder or w in folder.parents for w in written)
         ):
             raise ValueError(
-                f"output folder {out} would write into the input folder {folder}; choose another -o"
+                f"output folder {resolved} would write into the input folder {folder}; "
+                "choose another -o"
             )
+    check_output_folder(out)
+    for folder in (out, *written):
+        remove_stale_temp_files(folder)

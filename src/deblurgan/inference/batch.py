@@ -1,8 +1,12 @@
 """Deblurring many files: finding inputs, naming outputs, and surviving bad files.
 
 Rules: an input is never overwritten; an existing output is skipped unless
-``overwrite``; every output is written atomically; a file that fails is
-reported with its cause and the batch moves on.
+``overwrite``; a file named like an output of this batch (``photo_sharp.jpg``
+beside ``photo.jpg`` with ``--suffix _sharp``) is never an input; the output
+folder is checked for writing before anything is deblurred; every output is
+written atomically, and temp files of killed runs are removed; a file that
+fails (unreadable, a link loop, too large) is reported with its cause and the
+batch moves on. Animated images are deblurred frame by frame.
 """
 
 from __future__ import annotations
@@ -14,8 +18,17 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from deblurgan.io.atomic import remove_stale_temp_files
 from deblurgan.io.background import OrderedWriter, prefetch
-from deblurgan.io.images import ImageData, read_image, write_image
+from deblurgan.io.images import (
+    DEFAULT_MAX_PIXELS,
+    ImageData,
+    frame_count,
+    read_animation,
+    read_image,
+    write_animation,
+    write_image,
+)
 from deblurgan.io.report import BatchReport
 from deblurgan.io.video import VIDEO_SUFFIXES, probe_video, read_frames, video_writer
 
@@ -38,9 +51,14 @@ def plan_jobs(
 ) -> tuple[list[Job], BatchReport]:
     """Name each output and refuse what must not run (input overwrites, collisions).
 
-    The result depends only on the arguments, never on which outputs exist yet,
-    so processes sharing a batch (``jobs[rank::world]``) agree on it; existing
-    outputs are skipped when a job runs.
+    With a ``suffix``, an input that is the output of another input under this
+    naming (a previous run's ``photo_sharp.jpg`` when ``-o`` is the input
+    folder) is left out, so outputs are never deblurred again; without one, an
+    output that is an input is refused. An input whose path cannot be resolved
+    (a symbolic link loop) is reported as failed. The result depends only on
+    the arguments, never on which outputs exist yet, so processes sharing a
+    batch (``jobs[rank::world]``) agree on it; existing outputs are skipped when
+    a job runs.
 
     Args:
         inputs: From :func:`collect_inputs`.
@@ -54,14 +72,22 @@ def plan_jobs(
     if ext is not None and not ext.startswith("."):
         ext = "." + ext
     report = BatchReport()
-    sources = {p.resolve() for p, _ in inputs}
-    claimed: dict[Path, Path] = {}
-    jobs: list[Job] = []
+    planned: list[tuple[Path, Path, Path, Path]] = []  # source, resolved, target, resolved
     for source, name in inputs:
         out_ext = source.suffix if ext is None or source.suffix.lower() in VIDEO_SUFFIXES else ext
         target = out_dir / name.parent / f"{name.stem}{suffix}{out_ext}"
-        resolved = target.resolve()
-        if resolved in sources:
+        try:
+            planned.append((source, source.resolve(), target, target.resolve()))
+        except (OSError, RuntimeError) as err:  # RuntimeError: a symbolic link loop
+            report.failed.append((str(source), f"cannot resolve the path ({err})"))
+    if suffix:  # an input named like another input's output is an earlier run's output
+        outputs = {resolved_target: resolved for _, resolved, _, resolved_target in planned}
+        planned = [plan for plan in planned if outputs.get(plan[1], plan[1]) == plan[1]]
+    sources = {resolved for _, resolved, _, _ in planned}
+    claimed: dict[Path, Path] = {}
+    jobs: list[Job] = []
+    for source, _, target, resolved_target in planned:
+        if resolved_target in sources:
             report.failed.append(
                 (
                     str(source),
@@ -69,12 +95,12 @@ def plan_jobs(
                     "choose another -o folder or a --suffix",
                 )
             )
-        elif resolved in claimed:
+        elif resolved_target in claimed:
             report.failed.append(
-                (str(source), f"output {target} is also the output of {claimed[resolved]}")
+                (str(source), f"output {target} is also the output of {claimed[resolved_target]}")
             )
         else:
-            claimed[resolved] = source
+            claimed[resolved_target] = source
             jobs.append(Job(source, target))
     return jobs, report
 
@@ -86,17 +112,22 @@ def run_jobs(
     overwrite: bool = False,
     progress: bool = True,
     batch: int = 1,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
 ) -> BatchReport:
     """Deblur every job's source into its target, recording each outcome in ``report``.
 
     An existing target is skipped unless ``overwrite`` (inputs were already
     excluded as targets by :func:`plan_jobs`). The next images are read, and the
-    previous one written, in background threads while one is deblurred.
+    previous one written, in background threads while one is deblurred. Temp
+    files left in the output folders by killed runs are removed first.
 
     Args:
         batch: Video frames deblurred together (``deblur`` must then accept
             ``(N, H, W, 3)`` stacks, as :class:`~deblurgan.inference.Deblurrer` does).
+        max_pixels: Larger images are refused (None: no limit).
     """
+    for folder in {job.target.parent for job in jobs}:
+        remove_stale_temp_files(folder)
     todo = []
     for job in jobs:
         if job.target.exists() and not overwrite:
@@ -116,14 +147,26 @@ def run_jobs(
 
         return record
 
+    def read(job: Job) -> tuple[Job, ImageData | None, Exception | None]:
+        """An image job's input; None for videos and animations (read while deblurred)."""
+        try:
+            if job.source.suffix.lower() in VIDEO_SUFFIXES or frame_count(job.source) > 1:
+                return job, None, None
+            return job, read_image(job.source, max_pixels), None
+        except Exception as err:  # noqa: BLE001 - reported against this file
+            return job, None, err
+
     with OrderedWriter() as writer:
-        for job, image, err in prefetch(map(_read, todo)):
-            if err is None and image is None:  # a video, decoded and encoded as it goes
+        for job, image, err in prefetch(map(read, todo)):
+            if err is None and image is None:  # a sequence, decoded and encoded as it goes
                 writer.settle()
                 try:
-                    deblur_video_file(deblur, job.source, job.target, progress, batch)
-                except Exception as video_err:  # noqa: BLE001 - one bad file must not stop the batch
-                    err = video_err
+                    if job.source.suffix.lower() in VIDEO_SUFFIXES:
+                        deblur_video_file(deblur, job.source, job.target, progress, batch)
+                    else:
+                        deblur_animation_file(deblur, job.source, job.target, max_pixels)
+                except Exception as sequence_err:  # noqa: BLE001 - one bad file must not stop the batch
+                    err = sequence_err
                 outcome(job)(err)
                 continue
             if err is None:
@@ -155,14 +198,13 @@ def deblur_video_file(
     bar.close()
 
 
-def _read(job: Job) -> tuple[Job, ImageData | None, Exception | None]:
-    """Read an image job's input (videos are read later, frame by frame)."""
-    if job.source.suffix.lower() in VIDEO_SUFFIXES:
-        return job, None, None
-    try:
-        return job, read_image(job.source), None
-    except Exception as err:  # noqa: BLE001 - reported against this file
-        return job, None, err
+def deblur_animation_file(
+    deblur: DeblurFn, source: Path, target: Path, max_pixels: int | None = DEFAULT_MAX_PIXELS
+) -> None:
+    """Deblur every frame of an animated GIF, WebP or PNG, keeping durations and loop count."""
+    animation = read_animation(source, max_pixels)
+    frames = tuple(frame.with_rgb(deblur(frame.rgb)) for frame in animation.frames)
+    write_animation(target, dataclasses.replace(animation, frames=frames))
 
 
 def _stacks(frames: Iterable[np.ndarray], size: int) -> Iterator[np.ndarray]:

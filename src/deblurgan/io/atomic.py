@@ -2,16 +2,31 @@
 
 A reader never sees a half-written output or checkpoint: either the old file
 (or none) or the complete new one. On any failure (a full disk, an encoder
-error, Ctrl-C) the temp file is removed and the target is left as it was.
+error, Ctrl-C) the temp file is removed and the target is left as it was. A
+process killed outright (SIGKILL, power loss) cannot clean up: its temp file
+names the host and process that wrote it, so :func:`remove_stale_temp_files`
+can remove it on the next run without touching a live writer's.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import re
 import secrets
+import socket
+import time
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
+
+_HOST = f"{zlib.crc32(socket.gethostname().encode()):08x}"
+# .STEM.HOST-PID-RANDOM.tmp.SUFFIX (this version) or .STEM.RANDOM.tmp.SUFFIX (older versions)
+_TEMP_NAME = re.compile(
+    r"^\..+\.(?:(?P<host>[0-9a-f]{8})-(?P<pid>\d+)-[0-9a-f]{8}|[0-9a-f]{12})\.tmp(?:\.[^.]*)?$"
+)
+UNKNOWN_WRITER_AGE_S = 3600.0
 
 
 @contextlib.contextmanager
@@ -33,7 +48,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # os.open with 0o666 lets the umask decide permissions (mkstemp would force 0o600).
-    tmp = path.with_name(f".{path.stem}.{secrets.token_hex(6)}.tmp{path.suffix}")
+    tmp = path.with_name(
+        f".{path.stem}.{_HOST}-{os.getpid()}-{secrets.token_hex(4)}.tmp{path.suffix}"
+    )
     os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
     try:
         yield tmp
@@ -49,3 +66,74 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically."""
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
+
+
+class OutputFolderError(ValueError):
+    """The output folder cannot receive files; the message says why."""
+
+
+def check_output_folder(out_dir: Path) -> None:
+    """Create ``out_dir`` if needed and prove a file can be written there, before any work.
+
+    Raises:
+        OutputFolderError: It is a file, cannot be created, or refuses writes
+            (read-only file system, permissions, full disk), with the cause.
+    """
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputFolderError(f"output {out_dir} is an existing file, not a folder")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir / f".deblurgan-write-test-{os.getpid()}"
+        atomic_write_bytes(probe, b"")
+        probe.unlink(missing_ok=True)
+    except OSError as err:
+        cause = err.strerror or str(err)
+        if err.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            cause += "; choose another -o folder"
+        raise OutputFolderError(f"cannot write to the output folder {out_dir}: {cause}") from err
+
+
+def is_temp_file(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is named like a temp file of :func:`atomic_path`."""
+    return _TEMP_NAME.match(Path(path).name) is not None
+
+
+def remove_stale_temp_files(folder: str | os.PathLike) -> list[Path]:
+    """Delete the temp files of writers that died in ``folder`` (not recursive).
+
+    A temp file is stale when the process named in it no longer runs on this
+    host, or, when it was written on another host or by an older version,
+    when it has not changed for :data:`UNKNOWN_WRITER_AGE_S` seconds.
+
+    Returns:
+        The files removed.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    removed = []
+    for path in folder.iterdir():
+        match = _TEMP_NAME.match(path.name)
+        if match is None or not path.is_file():
+            continue
+        stale = False
+        if match["host"] == _HOST:
+            stale = not _process_alive(int(match["pid"]))
+        else:
+            with contextlib.suppress(OSError):
+                stale = time.time() - path.stat().st_mtime > UNKNOWN_WRITER_AGE_S
+        if stale:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                removed.append(path)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by someone else
+        return True
+    return True

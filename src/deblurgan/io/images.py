@@ -2,8 +2,14 @@
 
 The network sees RGB in [0, 1]. Everything else about a file is kept aside
 and restored on writing: whether it was grayscale, its alpha channel (passed
-through bit for bit), its bit depth (8 or 16) and its ICC profile. EXIF
-orientation is applied on reading, so outputs are stored upright.
+through bit for bit), its bit depth (8 or 16), its ICC profile and its EXIF
+(camera, date; stored again where the format holds EXIF: JPEG, 8-bit PNG,
+WebP). EXIF orientation is applied on reading, so outputs are stored upright
+with orientation 1. Animated GIF, WebP and PNG are read and written frame by
+frame with their durations and loop count (:class:`Animation`).
+
+Images above ``max_pixels`` (by default Pillow's decompression-bomb limit,
+about 179 MP) are refused from their header, before anything is decoded.
 
 Pillow decodes most formats; 16-bit colour PNG and TIFF, which Pillow
 truncates to 8 bits, are decoded with pypng and tifffile.
@@ -12,21 +18,27 @@ truncates to 8 bits, are decoded with pypng and tifffile.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
 import png
 import tifffile
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageSequence, UnidentifiedImageError
 
 from deblurgan.io.atomic import atomic_path
 
 IMAGE_SUFFIXES = frozenset(
     {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif", ".ppm", ".pgm", ".pnm"}
 )
+ANIMATION_SUFFIXES = frozenset({".gif", ".webp", ".png"})
+DEFAULT_MAX_PIXELS = 2 * 89_478_485  # where Pillow refuses an image as a decompression bomb
 _EXIF_ORIENTATION = 0x0112
+_EXIF_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp"})
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PILLOW_LIMIT = threading.Lock()
 
 
 class ImageReadError(ValueError):
@@ -48,6 +60,8 @@ class ImageData:
         gray: The source had one colour channel; it is written back as gray.
         bit_depth: 8 or 16 bits per channel in the source.
         icc_profile: The embedded colour profile, if any.
+        exif: The EXIF block with orientation reset to 1, if the source had
+            tags other than orientation.
     """
 
     rgb: np.ndarray
@@ -55,6 +69,7 @@ class ImageData:
     gray: bool = False
     bit_depth: int = 8
     icc_profile: bytes | None = None
+    exif: bytes | None = None
 
     def with_rgb(self, rgb: np.ndarray) -> ImageData:
         """The same image with new pixels (e.g. the deblurred ones)."""
@@ -63,23 +78,28 @@ class ImageData:
         return dataclasses.replace(self, rgb=rgb)
 
 
-def read_image(path: str | os.PathLike) -> ImageData:
+def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> ImageData:
     """Decode an image file, upright, as :class:`ImageData`.
 
+    Args:
+        path: The file.
+        max_pixels: Refuse larger images (width x height) from the header; None: no limit.
+
     Raises:
-        ImageReadError: Missing, empty, a folder, truncated, not an image, or an
-            unsupported pixel format; the message says which.
+        ImageReadError: Missing, empty, a folder, unreadable (permissions, a link
+            loop), truncated, not an image, animated, too large, or an unsupported
+            pixel format; the message says which.
     """
-    path = Path(path)
-    if path.is_dir():
-        raise ImageReadError(f"{path}: is a directory, not an image file")
-    if not path.exists():
-        raise ImageReadError(f"{path}: no such file")
-    if path.stat().st_size == 0:
-        raise ImageReadError(f"{path}: empty file (0 bytes)")
+    path = _check_file(Path(path))
     try:
-        with Image.open(path) as im:
-            orientation = im.getexif().get(_EXIF_ORIENTATION, 1)
+        with _open(path, max_pixels) as im:
+            frames = getattr(im, "n_frames", 1)
+            if frames > 1:
+                raise ImageReadError(
+                    f"{path}: animated image with {frames} frames; `deblurgan deblur` deblurs "
+                    "every frame, other commands take still images"
+                )
+            orientation, exif = _upright_exif(im)
             icc = im.info.get("icc_profile")
             if _is_16bit_colour_png(path):
                 pixels = _read_png16(path)
@@ -88,18 +108,92 @@ def read_image(path: str | os.PathLike) -> ImageData:
             else:
                 im.load()
                 pixels = _pillow_pixels(im)
-    except (UnidentifiedImageError, Image.DecompressionBombError) as err:
-        raise ImageReadError(f"{path}: not a readable image ({err})") from err
-    except (OSError, SyntaxError, ValueError, png.Error, tifffile.TiffFileError) as err:
-        raise ImageReadError(f"{path}: corrupt or truncated image ({err})") from err
-    return _to_image_data(path, apply_exif_orientation(pixels, orientation), icc)
+    except (ImageReadError, OSError, SyntaxError, ValueError, png.Error) as err:
+        raise _read_error(path, err) from err
+    image = _to_image_data(path, apply_exif_orientation(pixels, orientation), icc)
+    return dataclasses.replace(image, exif=exif)
+
+
+@dataclasses.dataclass(frozen=True)
+class Animation:
+    """The frames of an animated GIF, WebP or PNG, each composited to a full 8-bit image.
+
+    Attributes:
+        frames: One :class:`ImageData` per frame (RGB, alpha where the file has it).
+        durations: Display time of each frame in milliseconds.
+        loop: Times the animation repeats (0: forever), or None if the file does not say.
+    """
+
+    frames: tuple[ImageData, ...]
+    durations: tuple[int, ...]
+    loop: int | None = None
+
+
+def frame_count(path: str | os.PathLike) -> int:
+    """Frames in an image file (1 for still images; animations only in GIF, WebP, PNG)."""
+    path = Path(path)
+    if path.suffix.lower() not in ANIMATION_SUFFIXES:
+        return 1
+    try:
+        with _open(_check_file(path), None) as im:
+            return getattr(im, "n_frames", 1)
+    except (ImageReadError, OSError, SyntaxError, ValueError) as err:
+        raise _read_error(path, err) from err
+
+
+def read_animation(
+    path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIXELS
+) -> Animation:
+    """Decode every frame of an animated image, with durations and loop count.
+
+    Raises:
+        ImageReadError: As :func:`read_image`.
+    """
+    path = _check_file(Path(path))
+    try:
+        with _open(path, max_pixels) as im:
+            loop = im.info.get("loop")
+            frames, durations = [], []
+            for frame in ImageSequence.Iterator(im):
+                frame.load()  # WebP knows a frame's duration only once it is decoded
+                durations.append(int(frame.info.get("duration", 100)))
+                alpha = frame.mode in {"RGBA", "LA", "PA"} or "transparency" in frame.info
+                pixels = np.asarray(frame.convert("RGBA" if alpha else "RGB"))
+                frames.append(_to_image_data(path, pixels, None))
+    except (ImageReadError, OSError, SyntaxError, ValueError) as err:
+        raise _read_error(path, err) from err
+    return Animation(tuple(frames), tuple(durations), loop)
+
+
+def write_animation(path: str | os.PathLike, animation: Animation) -> None:
+    """Encode an :class:`Animation` to ``path`` atomically (``.gif``, ``.webp`` or ``.png``).
+
+    Raises:
+        ImageWriteError: The suffix cannot hold an animation.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in ANIMATION_SUFFIXES:
+        raise ImageWriteError(
+            f"{path}: {suffix} cannot store {len(animation.frames)} frames; "
+            "use .gif, .webp or .png (or keep the input's format)"
+        )
+    first, *rest = (Image.fromarray(_from_rgb(frame, 8)) for frame in animation.frames)
+    options: dict = {"save_all": True, "append_images": rest, "duration": list(animation.durations)}
+    if animation.loop is not None:
+        options["loop"] = animation.loop
+    if suffix == ".webp":
+        options.update(lossless=True)
+    with atomic_path(path) as tmp:
+        first.save(tmp, format={".gif": "GIF", ".webp": "WEBP", ".png": "PNG"}[suffix], **options)
 
 
 def write_image(path: str | os.PathLike, image: ImageData, jpeg_quality: int = 95) -> None:
     """Encode ``image`` to ``path`` atomically; the format follows the suffix.
 
     16-bit depth is kept in PNG and TIFF; other formats store 8 bits. Alpha is
-    kept where the format can hold it; JPEG cannot, so that raises.
+    kept where the format can hold it; JPEG cannot, so that raises. EXIF is
+    kept in JPEG, 8-bit PNG and WebP.
 
     Raises:
         ImageWriteError: The suffix is unknown or cannot hold the image's alpha.
@@ -118,7 +212,7 @@ def write_image(path: str | os.PathLike, image: ImageData, jpeg_quality: int = 9
         elif suffix == ".png" and depth == 16:
             _write_png16(tmp, pixels)
         else:
-            _pillow_save(tmp, pixels, suffix, image.icc_profile, jpeg_quality)
+            _pillow_save(tmp, pixels, suffix, image, jpeg_quality)
 
 
 def apply_exif_orientation(pixels: np.ndarray, orientation: int) -> np.ndarray:
@@ -139,6 +233,66 @@ def apply_exif_orientation(pixels: np.ndarray, orientation: int) -> np.ndarray:
         8: lambda a: np.rot90(a, 1),
     }
     return np.ascontiguousarray(transforms.get(orientation, transforms[1])(pixels))
+
+
+def _check_file(path: Path) -> Path:
+    if path.is_symlink() and not path.exists():
+        try:
+            path.stat()
+        except OSError as err:
+            if err.errno == errno.ELOOP:
+                raise ImageReadError(f"{path}: symbolic link loop") from err
+        raise ImageReadError(f"{path}: broken symbolic link (to {os.readlink(path)})")
+    if path.is_dir():
+        raise ImageReadError(f"{path}: is a directory, not an image file")
+    if not path.exists():
+        raise ImageReadError(f"{path}: no such file")
+    if path.stat().st_size == 0:
+        raise ImageReadError(f"{path}: empty file (0 bytes)")
+    return path
+
+
+def _open(path: Path, max_pixels: int | None) -> Image.Image:
+    """``Image.open`` with our pixel limit instead of Pillow's global one."""
+    with _PILLOW_LIMIT:
+        pillow_limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+        try:
+            im = Image.open(path)
+        finally:
+            Image.MAX_IMAGE_PIXELS = pillow_limit
+    width, height = im.size
+    if max_pixels is not None and width * height > max_pixels:
+        im.close()
+        raise ImageReadError(
+            f"{path}: {width}x{height} is {width * height / 1e6:.0f} MP, above the limit of "
+            f"{max_pixels / 1e6:.0f} MP (a guard against decompression bombs); raise it with "
+            "--max-pixels if you trust the file (large images are deblurred in tiles)"
+        )
+    return im
+
+
+def _read_error(path: Path, err: BaseException) -> ImageReadError:
+    """Our error for a failed decode, naming the real cause."""
+    if isinstance(err, ImageReadError):
+        return err if str(err).startswith(str(path)) else ImageReadError(f"{path}: {err}")
+    if isinstance(err, UnidentifiedImageError):
+        return ImageReadError(f"{path}: not a readable image ({err})")
+    if isinstance(err, PermissionError):
+        return ImageReadError(f"{path}: permission denied (the file cannot be opened for reading)")
+    if isinstance(err, OSError) and err.errno is not None:  # the system's, not the decoder's
+        return ImageReadError(f"{path}: cannot read the file ({err.strerror})")
+    return ImageReadError(f"{path}: corrupt or truncated image ({err})")
+
+
+def _upright_exif(im: Image.Image) -> tuple[int, bytes | None]:
+    """The EXIF orientation, and the EXIF block to keep (orientation 1), if it says more."""
+    exif = im.getexif()
+    orientation = exif.get(_EXIF_ORIENTATION, 1)
+    if not set(exif) - {_EXIF_ORIENTATION}:
+        return orientation, None
+    if _EXIF_ORIENTATION in exif:
+        exif[_EXIF_ORIENTATION] = 1
+    return orientation, exif.tobytes()
 
 
 def _pillow_pixels(im: Image.Image) -> np.ndarray:
@@ -198,13 +352,15 @@ def _from_rgb(image: ImageData, depth: int) -> np.ndarray:
 
 
 def _pillow_save(
-    path: Path, pixels: np.ndarray, suffix: str, icc: bytes | None, quality: int
+    path: Path, pixels: np.ndarray, suffix: str, image: ImageData, quality: int
 ) -> None:
     if pixels.dtype == np.uint16:  # 16-bit gray PNG without alpha: Pillow's I;16 holds it
         im = Image.fromarray(pixels, mode="I;16")
     else:
         im = Image.fromarray(pixels)
-    options: dict = {"icc_profile": icc} if icc else {}
+    options: dict = {"icc_profile": image.icc_profile} if image.icc_profile else {}
+    if image.exif and suffix in _EXIF_SUFFIXES:
+        options["exif"] = image.exif
     if suffix in {".jpg", ".jpeg"}:
         options.update(quality=quality, subsampling=0)
     elif suffix == ".webp":
