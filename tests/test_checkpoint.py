@@ -100,9 +100,10 @@ class _Evil:
 def test_pickles_with_code_are_refused(tmp_path, capsys):
     path = tmp_path / "evil.pth"
     path.write_bytes(pickle.dumps({"model.1.weight": _Evil()}))
-    with pytest.raises(CheckpointError, match="weights_only"):
+    with pytest.raises(CheckpointError, match="never other pickled objects") as info:
         load_generator(path)
     assert "pickle code ran" not in capsys.readouterr().out
+    assert "weights_only=False" not in str(info.value)  # torch's advice is not ours to give
 
 
 def test_missing_garbage_and_foreign_files_fail_clearly(tmp_path):
@@ -116,6 +117,9 @@ def test_missing_garbage_and_foreign_files_fail_clearly(tmp_path):
     save_file({"w": torch.zeros(2)}, tmp_path / "other.safetensors")
     with pytest.raises(CheckpointError, match="not a deblurgan generator"):
         load_generator(tmp_path / "other.safetensors")
+    (tmp_path / "model.onnx").write_bytes(b"\x08\x07onnx")
+    with pytest.raises(CheckpointError, match="our .safetensors .* or the authors' .pth; ONNX"):
+        load_generator(tmp_path / "model.onnx")
 
 
 def test_config_that_does_not_fit_is_reported(tmp_path):

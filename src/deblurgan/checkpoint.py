@@ -93,6 +93,14 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
     }
 
 
+CHECKPOINT_SUFFIXES = frozenset({".safetensors", ".pth", ".pt"})
+CHECKPOINT_FORMATS = (
+    "a generator checkpoint is our .safetensors (written by training or `deblurgan export "
+    "--format safetensors-fp16`) or the authors' .pth; ONNX and OpenVINO files are made "
+    "from one by `deblurgan export` and are not read back"
+)
+
+
 def load_generator(path: str | os.PathLike, learn_residual: bool = True) -> Generator:
     """Rebuild a generator from a checkpoint, on the CPU, in eval mode, float32.
 
@@ -106,6 +114,8 @@ def load_generator(path: str | os.PathLike, learn_residual: bool = True) -> Gene
         CheckpointError: The file is missing or is not a generator checkpoint.
     """
     path = _existing_file(path)
+    if path.suffix.lower() not in CHECKPOINT_SUFFIXES:
+        raise CheckpointError(f"{path}: not a generator checkpoint; {CHECKPOINT_FORMATS}")
     if path.suffix == ".safetensors":
         meta = read_metadata(path)
         generator = _build(meta["config"], path)
@@ -184,7 +194,8 @@ def _read_original(
         original = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises many types for bad or unsafe pickles
         raise CheckpointError(
-            f"{path}: cannot read as a PyTorch state dict with weights_only=True ({err})"
+            f"{path}: not a readable PyTorch state dict (only tensors are loaded from .pth "
+            f"files, never other pickled objects); {CHECKPOINT_FORMATS}"
         ) from err
     if not isinstance(original, dict):
         raise CheckpointError(f"{path}: expected a state dict, found {type(original).__name__}")

@@ -1,3 +1,4 @@
+import base64
 import json
 import re
 
@@ -76,7 +77,7 @@ def test_luma_and_alignment_facts():
     assert score(shifted, sharp)["psnr"] < 15
 
 
-def test_cli_report_files_and_html_references_existing_images(tmp_path, identity_generator):
+def test_cli_report_files_and_html_embeds_its_images(tmp_path, identity_generator):
     for key in ("p", "q"):
         sharp = _img(tmp_path / "data" / f"{key}_gt.png")
         _img(tmp_path / "data" / f"{key}_in.png", (sharp // 2 + 60).astype(np.uint8))
@@ -116,7 +117,9 @@ def test_cli_report_files_and_html_references_existing_images(tmp_path, identity
     assert "Wang et al. 2004" in results["metrics"]
     page = (out / "report.html").read_text()
     sources = re.findall(r'src="([^"]+)"', page)
-    assert len(sources) == 3 and all((out / s).is_file() for s in sources)
+    assert len(sources) == 3 and all(s.startswith("data:image/png;base64,") for s in sources)
+    gain_plot = base64.b64decode(sources[0].split(",", 1)[1])
+    assert gain_plot == (out / "psnr_gain.png").read_bytes()  # the page needs no other file
 
 
 def test_levin_nonblind_references_beat_the_blurred_input(shared, tmp_path):

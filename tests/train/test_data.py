@@ -1,6 +1,10 @@
+import os
+import subprocess
+import sys
 from collections import Counter
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 
@@ -39,13 +43,14 @@ def test_training_pairs_crop_flip_and_synthetic_blur_are_seeded(tmp_path):
     pairs, _ = find_paired(tmp_path)
     config = DataConfig(crop=32, blur=BlurSettings(kernel=KernelBlur(kernel_size=33)))
     dataset = TrainingPairs(pairs, [tmp_path / "photos" / "p.png"], config)
-    blurred, sharp = dataset[(0, 123)]
+    blurred, sharp, skipped = dataset[(0, 123)]
+    assert skipped == 0
     assert (
         blurred.shape == sharp.shape == (3, 32, 32) and blurred.min() >= -1 and blurred.max() <= 1
     )
     assert torch.equal(dataset[(0, 123)][0], blurred)
     assert not torch.equal(dataset[(0, 124)][0], blurred)
-    syn_blurred, syn_sharp = dataset[(1, 5)]
+    syn_blurred, syn_sharp, _ = dataset[(1, 5)]
     assert syn_blurred.shape == (3, 32, 32)
     assert syn_blurred.std() < syn_sharp.std()  # blurring removes contrast from noise
     assert torch.equal(dataset[(1, 5)][0], syn_blurred)
@@ -58,6 +63,36 @@ def test_scene_mode_samples_are_seeded_and_use_other_sources_for_moving_layers(t
                         scene=SceneMotion(still_fraction=0.0, objects=(1, 1)))  # fmt: skip
     sources = sorted((tmp_path / "photos").iterdir())
     dataset = TrainingPairs([], sources, DataConfig(crop=32, blur=blur))
-    blurred, sharp = dataset[(0, 9)]
+    blurred, sharp, _ = dataset[(0, 9)]
     assert blurred.shape == sharp.shape == (3, 32, 32)
     assert torch.equal(dataset[(0, 9)][0], blurred) and not torch.equal(blurred, sharp)
+
+
+WORKER_THREADS = """
+import cv2, numba, torch
+from threadpoolctl import threadpool_info
+from deblurgan.train.data import limit_worker_threads
+limit_worker_threads(0)
+pools = [pool["num_threads"] for pool in threadpool_info()]
+print(torch.get_num_threads(), cv2.getNumThreads(), numba.get_num_threads(), max(pools, default=1))
+"""
+
+
+def test_data_workers_run_on_one_thread_each():
+    env = {**os.environ, "OMP_NUM_THREADS": "2", "NUMBA_NUM_THREADS": "2"}
+    out = subprocess.run([sys.executable, "-c", WORKER_THREADS], capture_output=True, text=True,
+                         env=env, check=True).stdout  # fmt: skip
+    assert out.split() == ["1", "1", "1", "1"]
+
+
+def test_a_file_that_fails_to_decode_is_replaced_by_the_next_sample(tmp_path):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in ("a.png", "b.png"):
+        Image.fromarray(np.full((40, 40, 3), 100, np.uint8)).save(photos / name)
+    full = (photos / "a.png").read_bytes()
+    (photos / "a.png").write_bytes(full[:60])
+    dataset = TrainingPairs([], [photos / "a.png", photos / "b.png"], DataConfig(crop=32))
+    with pytest.warns(UserWarning, match="a.png: corrupt or truncated"):
+        blurred, sharp, skipped = dataset[(0, 3)]
+    assert skipped == 1 and torch.equal(dataset[(1, 3)][1], sharp)

@@ -1,4 +1,5 @@
 import json
+import os
 import socket
 
 import numpy as np
@@ -11,7 +12,8 @@ from scipy.ndimage import uniform_filter
 from deblurgan.checkpoint import load_generator
 from deblurgan.cli import main
 from deblurgan.train.config import ConfigError, load_config
-from deblurgan.train.loop import lr_factor, train
+from deblurgan.train.loop import RunExistsError, lr_factor, train
+from deblurgan.train.state import load_training_state
 
 
 def _dataset(root, count=4, size=48, seed=0):
@@ -155,6 +157,65 @@ def test_cli_train_and_config_errors(tmp_path, capsys):
         == 2
     )
     assert "nothing to resume" in capsys.readouterr().err
+
+
+def _records(run):
+    return [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+
+
+def test_a_folder_holding_a_run_is_refused_unless_resume_or_overwrite(tmp_path):
+    config = _config(tmp_path, "optim.iterations=3")
+    train(config, progress=False)
+    with pytest.raises(RunExistsError, match="--resume, choose a new run.dir, or .* --overwrite"):
+        train(config, progress=False)
+    stale = tmp_path / "run" / "checkpoints" / ".iter_00000003.0123456789ab.tmp.pt"
+    stale.write_bytes(b"half")
+    os.utime(stale, (1e9, 1e9))
+    train(config, progress=False, overwrite=True)
+    iterations = [r["iteration"] for r in _records(tmp_path / "run") if r["group"] == "train"]
+    assert iterations == [1, 2, 3]  # the old run's records are gone, not duplicated
+    assert not stale.exists()
+
+
+def test_resume_continues_with_the_saved_config(tmp_path, capsys):
+    data = _dataset(tmp_path / "data")
+    run = tmp_path / "run"
+    start = ["train", "--set", f"data.paired=[{data}]", "--set", "data.crop=32",
+             "--set", "model.ngf=4", "--set", "model.n_blocks=1", "--set", "model.ndf=4",
+             "--set", "loss.content=l1", "--set", "optim.batch_size=2", "--set",
+             "optim.critic_steps=1", "--set", "optim.iterations=4", "--set", "run.device=cpu",
+             "--set", f"run.dir={run}", "--set", "run.checkpoint_every=2", "--set",
+             "run.log_every=1", "-q"]  # fmt: skip
+    assert main([*start, "--stop-at", "2"]) == 0
+    with (run / "log.jsonl").open("a") as log:  # written after the checkpoint, then killed
+        log.write(json.dumps({"iteration": 3, "group": "train"}) + "\n" + '{"iterat')
+    assert main(["train", "--resume", str(run), "--set", "optim.lr=1e-3", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "optim.lr (saved 0.0001, given 0.001)" in err and "start a new run.dir" in err
+    assert main(["train", "--resume", str(run), "-q"]) == 0  # none of the --set items repeated
+    assert load_training_state(run)["iteration"] == 4
+    assert [r["iteration"] for r in _records(run) if r["group"] == "train"] == [1, 2, 3, 4]
+    assert main([*start, "--resume", "--set", "optim.iterations=6"]) == 0  # the same command
+    assert load_training_state(run)["iteration"] == 6
+    saved = load_training_state(run)["rng"]
+    assert all(s.device.type == "cpu" and s.dtype == torch.uint8 for s in saved)
+
+
+def test_unreadable_training_files_are_reported_or_skipped(tmp_path, capsys):
+    config = _config(tmp_path, "optim.iterations=4", "run.val_every=2")  # writes the data
+    data = tmp_path / "data"
+    (data / "sharp" / "0.png").write_bytes(b"")  # found by the start-up header check
+    full = (data / "blur" / "1.png").read_bytes()
+    (data / "blur" / "1.png").write_bytes(full[:120])  # header intact: fails when decoded
+    with pytest.warns(UserWarning, match="1.png: corrupt or truncated") as caught:
+        train(config, progress=False)
+    assert any("skipped a sample" in str(w.message) for w in caught)
+    assert any("validation: skipped a pair" in str(w.message) for w in caught)
+    records = _records(tmp_path / "run")
+    assert max(r.get("skipped_samples", 0) for r in records) >= 1
+    assert all(r["skipped_pairs"] == 1 for r in records if r["group"] == "val")
+    assert load_training_state(tmp_path / "run")["iteration"] == 4
+    assert f"data: skipped: {data / 'sharp' / '0.png'}: empty file" in capsys.readouterr().out
 
 
 def _ddp_worker(rank, world, port, tmp_path):

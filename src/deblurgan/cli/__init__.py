@@ -21,16 +21,33 @@ SUBCOMMANDS = {
 }
 
 
+class HelpFormatter(argparse.HelpFormatter):
+    """Shows an option's default where its help does not already say it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if (
+            action.option_strings
+            and action.default not in (None, False, "", argparse.SUPPRESS)
+            and "default" not in text
+        ):
+            text += " (default: %(default)s)"
+        return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="deblurgan",
         description="Blind motion deblurring with DeblurGAN (Kupyn et al., CVPR 2018).",
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"deblurgan {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, module in SUBCOMMANDS.items():
-        doc = (module.__doc__ or "").strip().splitlines()[0]
-        module.add_arguments(sub.add_parser(name, help=doc, description=doc))
+        doc = " ".join((module.__doc__ or "").strip().split("\n\n")[0].split())  # 1st paragraph
+        module.add_arguments(
+            sub.add_parser(name, help=doc, description=doc, formatter_class=HelpFormatter)
+        )
     return parser
 
 

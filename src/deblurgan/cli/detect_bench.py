@@ -39,16 +39,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", type=Path, help="our generator (default: the bundled model)")
     parser.add_argument("--no-model", action="store_true", help="only no-deblur and --pred")
     parser.add_argument("--pred", type=Path, help="another method's outputs")
-    parser.add_argument("--pred-name", default="other")
+    parser.add_argument("--pred-name", default="other", help="label of --pred outputs")
     parser.add_argument("--conf", type=float, default=0.25, help="detection confidence threshold")
     parser.add_argument("--match-iou", type=float, default=0.5, help="IoU for a match (paper: 0.5)")
     parser.add_argument("--nms-iou", type=float, default=0.45, help="IoU of class-wise NMS")
-    parser.add_argument("--device", default="auto")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     parser.add_argument("--pictures", type=int, default=6, help="pairs drawn with boxes")
     parser.add_argument(
         "-o", "--output", type=Path, default=Path("detection"), help="report folder"
     )
-    parser.add_argument("-q", "--quiet", action="store_true")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -48,10 +48,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="Levin: add Richardson-Lucy and Wiener with the TRUE kernel (non-blind)",
     )
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"])
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    parser.add_argument(
+        "--precision",
+        default="fp32",
+        choices=["fp32", "bf16", "fp16"],
+        help="fp32; bf16 on CPU/CUDA; fp16 on CUDA/MPS",
+    )
     parser.add_argument("--gallery", type=int, default=12, help="images shown in the gallery")
-    parser.add_argument("-q", "--quiet", action="store_true")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -11,7 +11,7 @@ import yaml
 
 from deblurgan.blur.trajectory import PRESETS
 from deblurgan.data.pairs import collect_inputs
-from deblurgan.data.recipe import BlurSettings
+from deblurgan.data.recipe import BlurSettings, KernelBlur
 from deblurgan.data.synthesize import synthesize_frame_pairs, synthesize_pairs
 from deblurgan.io.images import IMAGE_SUFFIXES
 from deblurgan.schema import ConfigError, apply_overrides, from_dict
@@ -88,15 +88,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="override one blur setting, e.g. scene.still_fraction=0.2 (repeatable)",
     )
     kernel = parser.add_argument_group("kernel mode shortcuts (kernel.*)")
-    kernel.add_argument("--preset", choices=sorted(PRESETS), help="trajectory parameters")
-    kernel.add_argument("--kernel-size", type=int, help="kernel canvas side")
+    d = KernelBlur()  # the shortcuts' defaults are the schema's
     kernel.add_argument(
-        "--exposures", type=_fractions, help="exposure fractions to draw from, e.g. 0.1,0.5,1"
+        "--preset", choices=sorted(PRESETS), help=f"trajectory parameters (default: {d.preset})"
+    )
+    kernel.add_argument(
+        "--kernel-size", type=int, help=f"kernel canvas side (default: {d.kernel_size})"
+    )
+    kernel.add_argument(
+        "--exposures",
+        type=_fractions,
+        help="exposure fractions to draw from, e.g. 0.1,0.5,1 (default: "
+        f"{','.join(map(str, d.exposures))})",
     )
     kernel.add_argument("--linear-light", action="store_true", help="blur in linear light")
-    kernel.add_argument("--noise-std", type=float, help="Gaussian noise std in [0, 1]")
     kernel.add_argument(
-        "--poisson-peak", type=float, help="shot noise: photons at white (smaller is noisier)"
+        "--noise-std", type=float, help=f"Gaussian noise std in [0, 1] (default: {d.noise_std})"
+    )
+    kernel.add_argument(
+        "--poisson-peak",
+        type=float,
+        help="shot noise: photons at white, smaller is noisier (default: none)",
     )
     blur.add_argument("-r", "--recursive", action="store_true", help="descend into sub-folders")
     frames = parser.add_argument_group("frame averaging (--frames)")

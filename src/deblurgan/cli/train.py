@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from deblurgan.train.config import ConfigError, load_config
+from deblurgan.train.config import ConfigError, load_config, resume_config
 from deblurgan.train.loop import train
 from deblurgan.train.vgg import VGGWeightsError
 
@@ -25,9 +25,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--resume",
+        nargs="?",
+        const=True,
+        default=False,
+        metavar="RUN_DIR",
+        help="continue a run from RUN_DIR/checkpoints/latest.pt (models, optimisers, "
+        "schedule, data order, random state) with its saved config.json; RUN_DIR defaults "
+        "to the config's run.dir; only optim.iterations/epochs and data.workers may change",
+    )
+    parser.add_argument(
+        "--overwrite",
         action="store_true",
-        help="continue from RUN_DIR/checkpoints/latest.pt (models, optimisers, "
-        "schedule, data order, random state)",
+        help="replace the outputs of an earlier run in run.dir (refused without it)",
     )
     parser.add_argument(
         "--stop-at",
@@ -40,8 +49,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        config = load_config(args.config, args.overrides)
-        train(config, resume=args.resume, progress=not args.quiet, stop_at=args.stop_at)
+        if args.resume:
+            if args.overwrite:
+                raise ConfigError("--resume and --overwrite contradict each other")
+            run_dir = args.resume
+            if run_dir is True:
+                run_dir = load_config(args.config, args.overrides).run.dir
+            config = resume_config(run_dir, args.config, args.overrides)
+        else:
+            config = load_config(args.config, args.overrides)
+        train(config, resume=bool(args.resume), progress=not args.quiet, stop_at=args.stop_at,
+              overwrite=args.overwrite)  # fmt: skip
     except (ConfigError, VGGWeightsError, FileNotFoundError, ValueError) as err:
         print(f"deblurgan train: error: {err}", file=sys.stderr)
         return 2

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from deblurgan.io.images import IMAGE_SUFFIXES, read_image
+from deblurgan.io.images import IMAGE_SUFFIXES, ImageReadError, check_image_header, read_image
 from deblurgan.io.video import VIDEO_SUFFIXES
 
 BLUR_FOLDERS = ("blur", "blur_gamma")
@@ -117,6 +117,26 @@ def load_pair(pair: Pair) -> tuple[np.ndarray, np.ndarray]:
             f"{pair.blurred}: size {blurred.shape} differs from {pair.sharp} {sharp.shape}"
         )
     return blurred, sharp
+
+
+def drop_unreadable(items: list[Pair] | list[Path]) -> tuple[list, list[str]]:
+    """Keep the pairs (or image paths) whose files all have a readable image header.
+
+    Returns:
+        The readable items, and one line per dropped item naming the file and cause.
+    """
+    kept, problems = [], []
+    for item in items:
+        files = [item] if isinstance(item, Path) else [item.blurred, item.sharp]
+        try:
+            for path in files:
+                if path is not None:
+                    check_image_header(path)
+        except ImageReadError as err:
+            problems.append(f"skipped: {err}")
+        else:
+            kept.append(item)
+    return kept, problems
 
 
 def collect_inputs(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import csv
 import html
 import io
@@ -56,7 +57,8 @@ def write_report(
         path = out / "gallery" / f"{result.key}.png"
         write_image(path, ImageData(rgb=side_by_side(labelled).astype(np.float32) / 255))
         pictures.append(path.relative_to(out).as_posix())
-    page = _html(summary, rows, pictures, settings)
+    page = _html(summary, rows, {p: _data_uri(out / p) for p in ["psnr_gain.png", *pictures]},
+                 settings)  # fmt: skip
     atomic_write_bytes(out / "report.html", page.encode())
     return out / "report.html"
 
@@ -89,7 +91,13 @@ def _gain_plot(path: Path, results: list[EvalResult]) -> None:
     atomic_write_bytes(path, buffer.getvalue())
 
 
-def _html(summary: dict, rows: list[dict], pictures: list[str], settings: dict[str, Any]) -> str:
+def _data_uri(path: Path) -> str:
+    """A PNG file as a ``data:`` URI, so that report.html needs no other file."""
+    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+def _html(summary: dict, rows: list[dict], images: dict[str, str], settings: dict[str, Any]) -> str:
+    """The report page; ``images`` maps each picture's name to its data URI."""
     esc = html.escape
     head = "".join(
         f"<th>{esc(m)}</th>" for m in ("method", "mean PSNR (dB)", "mean SSIM", "PSNR gain (dB)")
@@ -103,8 +111,9 @@ def _html(summary: dict, rows: list[dict], pictures: list[str], settings: dict[s
         "<tr>" + "".join(f"<td>{_fmt(r.get(c))}</td>" for c in columns) + "</tr>" for r in rows
     )
     gallery = "".join(
-        f'<figure><img src="{esc(p)}" alt="{esc(p)}"><figcaption>{esc(p)}</figcaption></figure>'
-        for p in pictures
+        f'<figure><img src="{uri}" alt="{esc(p)}"><figcaption>{esc(p)}</figcaption></figure>'
+        for p, uri in images.items()
+        if p != "psnr_gain.png"
     )
     settings_list = "".join(
         f"<li><b>{esc(str(k))}</b>: {esc(str(v))}</li>" for k, v in settings.items()
@@ -115,7 +124,7 @@ td,th{{border:1px solid #ccc;padding:3px 6px;text-align:right}}
 img{{max-width:100%}}figure{{margin:1em 0}}</style>
 </head><body><h1>Deblurring evaluation</h1><ul>{settings_list}</ul><p>{esc(METRIC_DEFINITION)}</p>
 <h2>Summary</h2><table><tr>{head}</tr>{summary_rows}</table>
-<h2>PSNR gain per image</h2><img src="psnr_gain.png" alt="PSNR gain per image">
+<h2>PSNR gain per image</h2><img src="{images["psnr_gain.png"]}" alt="PSNR gain per image">
 <h2>Per image</h2><table><tr>{"".join(f"<th>{esc(c)}</th>" for c in columns)}</tr>{table}</table>
 <h2>Gallery (zoomed crops of the same region below each panel)</h2>{gallery}</body></html>"""
 

@@ -114,6 +114,25 @@ def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIX
     return dataclasses.replace(image, exif=exif)
 
 
+def check_image_header(
+    path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIXELS
+) -> None:
+    """Check, from its header only, that ``path`` is an image :func:`read_image` can take.
+
+    Cheap enough for every file of a dataset at start-up; a file damaged after
+    its header is found only when decoded.
+
+    Raises:
+        ImageReadError: As :func:`read_image`.
+    """
+    path = _check_file(Path(path))
+    try:
+        with _open(path, max_pixels):
+            pass
+    except (ImageReadError, OSError, SyntaxError, ValueError) as err:
+        raise _read_error(path, err) from err
+
+
 @dataclasses.dataclass(frozen=True)
 class Animation:
     """The frames of an animated GIF, WebP or PNG, each composited to a full 8-bit image.

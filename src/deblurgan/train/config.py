@@ -9,7 +9,9 @@ or fails later inside a data worker.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import json
 from pathlib import Path
 from typing import Any, Literal
 
@@ -18,7 +20,12 @@ import yaml
 from deblurgan.data.recipe import BlurSettings
 from deblurgan.schema import ConfigError, apply_overrides, from_dict, plain
 
-__all__ = ["Config", "ConfigError", "load_config"]
+__all__ = ["Config", "ConfigError", "load_config", "resume_config"]
+
+# What may differ when a run is resumed: its length, where it lives, and how many processes
+# load data (the data order does not depend on it). Everything else would make the resumed
+# run a different experiment from the one its checkpoints belong to.
+RESUMABLE_CHANGES = frozenset({"optim.iterations", "optim.epochs", "run.dir", "data.workers"})
 
 
 def _require(condition: bool, message: str) -> None:
@@ -195,3 +202,51 @@ def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Co
         if not isinstance(raw, dict):
             raise ConfigError(f"{path}: the top level must be a mapping")
     return from_dict(Config, apply_overrides(raw, overrides))
+
+
+def resume_config(
+    run_dir: str | Path, path: str | Path | None = None, overrides: list[str] = ()
+) -> Config:
+    """The configuration a run continues with: the one saved in ``RUN/config.json``.
+
+    Without ``path``, ``overrides`` apply to the saved configuration (so a resume
+    needs none of the original ``--set`` items); with ``path``, the file plus
+    overrides is the whole configuration, as when the run started. Either way
+    only :data:`RESUMABLE_CHANGES` may differ from the saved one.
+
+    Raises:
+        ConfigError: No saved configuration, or other keys differ (all of them named).
+    """
+    saved_path = Path(run_dir) / "config.json"
+    try:
+        saved = json.loads(saved_path.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise ConfigError(f"nothing to resume: cannot read {saved_path} ({err})") from err
+    if path is None:
+        config = from_dict(Config, apply_overrides(copy.deepcopy(saved), [*overrides]))
+    else:
+        config = load_config(path, overrides)
+    config = dataclasses.replace(config, run=dataclasses.replace(config.run, dir=str(run_dir)))
+    given, before = _flatten(config.to_dict()), _flatten(plain(from_dict(Config, saved)))
+    changed = [
+        f"{key} (saved {before.get(key)!r}, given {given.get(key)!r})"
+        for key in sorted(set(given) | set(before))
+        if given.get(key) != before.get(key) and key not in RESUMABLE_CHANGES
+    ]
+    if changed:
+        raise ConfigError(
+            f"--resume: {saved_path} was saved with other settings: {'; '.join(changed)}. "
+            f"Only {', '.join(sorted(RESUMABLE_CHANGES))} may change when resuming; "
+            "start a new run.dir for the others"
+        )
+    return config
+
+
+def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat

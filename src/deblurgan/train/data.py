@@ -3,11 +3,13 @@
 Every sample is addressed by ``(index, seed)``: its crop position, flip and
 (for synthetic pairs) blur kernel and noise come from ``seed`` alone, so the
 data of a run depends only on the run's seed, not on worker count or timing;
-resuming replays it exactly.
+resuming replays it exactly. A file that fails to decode mid-run is replaced
+by the next sample and counted; it never ends the run.
 """
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +18,7 @@ import torch
 from deblurgan.data.pairs import Pair, load_pair
 from deblurgan.data.recipe import synthetic_pair
 from deblurgan.inference.tensors import rgb_to_tensor
-from deblurgan.io.images import read_image
+from deblurgan.io.images import ImageReadError, read_image
 from deblurgan.train.config import DataConfig
 
 
@@ -24,10 +26,12 @@ class TrainingPairs(torch.utils.data.Dataset):
     """Random crops of real pairs and of sharp images blurred on the fly.
 
     Indices ``0 .. len(real) - 1`` are real pairs, the rest synthetic sources.
-    ``dataset[(index, seed)]`` returns ``(blurred, sharp)`` tensors in [-1, 1].
+    ``dataset[(index, seed)]`` returns ``(blurred, sharp)`` tensors in [-1, 1]
+    and the number of samples skipped to get them: a file that cannot be decoded
+    is reported in a warning and the next index is used with the same seed.
 
     Shape:
-        - Each returned tensor: :math:`(3, crop, crop)`.
+        - ``blurred``, ``sharp``: :math:`(3, crop, crop)`; ``skipped``: a 0-d int64 tensor.
     """
 
     def __init__(self, real: list[Pair], synthetic: list[Path], config: DataConfig) -> None:
@@ -36,14 +40,22 @@ class TrainingPairs(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.real) + len(self.synthetic)
 
-    def __getitem__(self, key: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+    def __getitem__(self, key: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         index, seed = key
-        rng = np.random.default_rng(seed)
+        for skipped in range(len(self)):
+            rng = np.random.default_rng(seed)
+            try:
+                blurred, sharp = self._sample(rng, (index + skipped) % len(self))
+            except ImageReadError as err:
+                warnings.warn(f"training data: skipped a sample: {err}", stacklevel=2)
+                continue
+            return rgb_to_tensor(blurred)[0], rgb_to_tensor(sharp)[0], torch.tensor(skipped)
+        raise ImageReadError("training data: no file of the dataset can be decoded")
+
+    def _sample(self, rng: np.random.Generator, index: int) -> tuple[np.ndarray, np.ndarray]:
         if index < len(self.real):
-            blurred, sharp = self._augment(rng, self.config.crop, *load_pair(self.real[index]))
-        else:
-            blurred, sharp = self._synthetic(rng, self.synthetic[index - len(self.real)])
-        return rgb_to_tensor(blurred)[0], rgb_to_tensor(sharp)[0]
+            return self._augment(rng, self.config.crop, *load_pair(self.real[index]))
+        return self._synthetic(rng, self.synthetic[index - len(self.real)])
 
     def _synthetic(self, rng: np.random.Generator, source: Path) -> tuple[np.ndarray, np.ndarray]:
         """Blur a crop with a margin (so warps and kernels see real pixels at its border),
@@ -137,6 +149,23 @@ class PlanSampler(torch.utils.data.Sampler):
         while True:
             yield self.plan.batch(number)
             number += 1
+
+
+def limit_worker_threads(worker_id: int = 0) -> None:
+    """Run a data worker on one thread: torch, OpenCV, numba and BLAS/OpenMP pools.
+
+    Each worker is one of several processes; with every library's default of one
+    thread per core, 14 workers on 16 cores ran hundreds of threads and starved
+    the training process. ``DataLoader(worker_init_fn=...)``.
+    """
+    import cv2
+    import numba
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(1)
+    cv2.setNumThreads(1)
+    numba.set_num_threads(1)
+    threadpool_limits(1)
 
 
 def _halve(image: np.ndarray) -> np.ndarray:

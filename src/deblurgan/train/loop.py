@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,7 @@ from tqdm import tqdm
 
 from deblurgan.checkpoint import load_generator, save_generator
 from deblurgan.data.pairs import (
+    drop_unreadable,
     find_aligned,
     find_paired,
     find_sharp_images,
@@ -34,11 +37,13 @@ from deblurgan.data.pairs import (
 )
 from deblurgan.inference.deblurrer import restore
 from deblurgan.inference.tensors import rgb_to_tensor, tensor_to_rgb
+from deblurgan.io.atomic import atomic_write_bytes, remove_stale_temp_files
+from deblurgan.io.images import ImageReadError
 from deblurgan.metrics import psnr, ssim
 from deblurgan.nets import Critic, Generator, init_weights
 from deblurgan.runtime import autocast, check_precision, resolve_device
 from deblurgan.train.config import Config, ConfigError
-from deblurgan.train.data import EpochPlan, PlanSampler, TrainingPairs
+from deblurgan.train.data import EpochPlan, PlanSampler, TrainingPairs, limit_worker_threads
 from deblurgan.train.state import load_training_state, save_training_state
 from deblurgan.train.steps import critic_step, generator_step
 from deblurgan.train.vgg import load_vgg19_conv33
@@ -58,7 +63,11 @@ def lr_factor(iteration: int, total: int, decay_start: float = 0.5) -> float:
 
 
 def gather_pairs(config: Config) -> tuple[list, list, list, list[str]]:
-    """Real training pairs, synthetic sources, validation pairs, and problems found."""
+    """Real training pairs, synthetic sources, validation pairs, and problems found.
+
+    Every file's image header is checked: unreadable ones (empty, truncated
+    header, not an image) are left out and reported among the problems.
+    """
     data = config.data
     real, problems = [], []
     for root in data.paired:
@@ -80,11 +89,30 @@ def gather_pairs(config: Config) -> tuple[list, list, list, list[str]]:
             problems += issues
     else:
         real, val = split_validation(real, data.val_fraction)
+    real, synthetic, val = (_readable(items, problems) for items in (real, synthetic, val))
     return real, synthetic, val, problems
 
 
+def _readable(items: list, problems: list[str]) -> list:
+    kept, dropped = drop_unreadable(items)
+    problems += dropped
+    return kept
+
+
+RUN_OUTPUTS = ("checkpoints", "tensorboard", "log.jsonl", "config.json", "generator.safetensors",
+               "best_generator.safetensors")  # fmt: skip
+
+
+class RunExistsError(ValueError):
+    """A new run would write over the outputs of an earlier run in the same folder."""
+
+
 def train(
-    config: Config, resume: bool = False, progress: bool = True, stop_at: int | None = None
+    config: Config,
+    resume: bool = False,
+    progress: bool = True,
+    stop_at: int | None = None,
+    overwrite: bool = False,
 ) -> Generator:
     """Train a DeblurGAN generator as configured.
 
@@ -94,12 +122,18 @@ def train(
         progress: Show a progress bar (rank 0).
         stop_at: End this session after this iteration (with a checkpoint), leaving
             the schedule as configured; ``--resume`` continues from there.
+        overwrite: Delete an earlier run's outputs in ``run.dir`` (without it, and
+            without ``resume``, a folder holding a run is refused).
 
     Returns:
         The trained generator (this process's copy). Rank 0 also exports it to
         ``RUN/generator.safetensors`` at every checkpoint.
+
+    Raises:
+        RunExistsError: ``run.dir`` holds a run and neither ``resume`` nor ``overwrite``.
     """
     rank, world = _start_processes(config)
+    _prepare_run_dir(Path(config.run.dir), resume, overwrite, rank, world)
     device = resolve_device(config.run.device)
     if device.type == "cuda" and world > 1:
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
@@ -151,15 +185,17 @@ def train(
     # Resume.
     iteration, consumed, best_psnr = 0, 0, -math.inf
     if resume:
-        state = load_training_state(run_dir, device)
+        state = load_training_state(run_dir)
         generator.load_state_dict(state["generator"])
         critic.load_state_dict(state["critic"])
         opt_g.load_state_dict(state["opt_g"])
         opt_d.load_state_dict(state["opt_d"])
         for schedule, saved in zip(schedules, state["schedules"]):
             schedule.load_state_dict(saved)
-        rng.set_state(state["rng"][rank].cpu() if device.type == "cpu" else state["rng"][rank])
+        rng.set_state(state["rng"][rank])
         iteration, consumed, best_psnr = state["iteration"], state["batches"], state["best_psnr"]
+        if rank == 0:
+            _truncate_log(run_dir / "log.jsonl", iteration)
 
     g_train, d_train = generator, critic
     if world > 1:
@@ -174,6 +210,7 @@ def train(
         # Spawned, not forked: a forked worker inherits OpenMP's state, and numba's parallel
         # kernels (the on-the-fly blur) then hang in it once the parent has used OpenMP.
         multiprocessing_context="spawn" if config.data.workers else None,
+        worker_init_fn=limit_worker_threads if config.data.workers else None,
     )
     batches = iter(loader)
 
@@ -182,15 +219,18 @@ def train(
                disable=not progress or rank != 0)  # fmt: skip
     amp = autocast(device, precision)
     end = total if stop_at is None else min(total, stop_at)
+    skipped = 0  # samples replaced because a file could not be decoded
     while iteration < end:
         start = time.perf_counter()
         critic_logs = []
         for _ in range(critic_steps):
-            blurred, sharp = _to(next(batches), device, memory)
+            blurred, sharp, skips = _to(next(batches), device, memory)
+            skipped += int(skips.sum())
             critic_logs.append(critic_step(g_train, d_train, opt_d, blurred, sharp, loss.gan,
                                            loss.gp_weight, rng, amp, loss.gp_variant))  # fmt: skip
         consumed += critic_steps
-        blurred, sharp = _to(next(batches), device, memory)
+        blurred, sharp, skips = _to(next(batches), device, memory)
+        skipped += int(skips.sum())
         logs = generator_step(g_train, critic, opt_g, blurred, sharp, loss.gan, loss.content,
                               loss.content_weight, rng, features, amp,
                               loss.pixel_weight)  # fmt: skip
@@ -202,6 +242,8 @@ def train(
         if critic_logs:
             logs.update({k: float(np.mean([c[k] for c in critic_logs])) for k in critic_logs[0]})
         logs.update(lr=schedules[0].get_last_lr()[0], seconds=time.perf_counter() - start)
+        if skipped:
+            logs["skipped_samples"] = skipped
         bar.update()
         done = iteration == end
         if rank == 0 and (iteration % config.run.log_every == 0 or done):
@@ -237,7 +279,10 @@ def train(
 @torch.no_grad()
 def validate(generator: Generator, pairs: list, device: torch.device, max_side: int,
              log: _Logger, iteration: int, images: bool = False) -> dict[str, float]:  # fmt: skip
-    """PSNR/SSIM of deterministic restorations (and of the blurred inputs) on ``pairs``."""
+    """PSNR/SSIM of deterministic restorations (and of the blurred inputs) on ``pairs``.
+
+    A pair that cannot be decoded is skipped with a warning and counted.
+    """
     generator.eval()
     scores: dict[str, list[float]] = {
         "psnr": [],
@@ -245,9 +290,14 @@ def validate(generator: Generator, pairs: list, device: torch.device, max_side: 
         "blurred_psnr": [],
         "blurred_ssim": [],
     }
-    triplets = []
+    triplets, skipped = [], 0
     for pair in pairs:
-        blurred, sharp = (_centre_crop(im, max_side) for im in load_pair(pair))
+        try:
+            blurred, sharp = (_centre_crop(im, max_side) for im in load_pair(pair))
+        except ImageReadError as err:  # damaged after start-up's header check
+            warnings.warn(f"validation: skipped a pair: {err}", stacklevel=2)
+            skipped += 1
+            continue
         restored = tensor_to_rgb(restore(generator, rgb_to_tensor(blurred).to(device)))
         scores["psnr"].append(psnr(restored, sharp))
         scores["ssim"].append(ssim(restored, sharp))
@@ -256,7 +306,9 @@ def validate(generator: Generator, pairs: list, device: torch.device, max_side: 
         if images and len(triplets) < 2:
             triplets.append(np.concatenate([blurred, restored, sharp], axis=1))
     generator.train()
-    metrics = {k: float(np.mean(v)) for k, v in scores.items()}
+    metrics = {k: float(np.mean(v)) if v else math.nan for k, v in scores.items()}
+    if skipped:
+        metrics["skipped_pairs"] = skipped
     log.scalars(iteration, "val", metrics)
     for i, triplet in enumerate(triplets):
         log.image(iteration, f"val/blurred_restored_sharp_{i}", triplet)
@@ -273,7 +325,7 @@ class _Logger:
         from torch.utils.tensorboard import SummaryWriter  # heavy import: only where used
 
         run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
+        atomic_write_bytes(run_dir / "config.json", json.dumps(config.to_dict(), indent=2).encode())
         self.writer = SummaryWriter(str(run_dir / "tensorboard"))
         self.jsonl = open(run_dir / "log.jsonl", "a")  # noqa: SIM115 - closed in close()
 
@@ -316,7 +368,50 @@ def _gather(state: torch.Tensor, world: int) -> list[torch.Tensor]:
 
 
 def _to(batch, device: torch.device, memory: torch.memory_format) -> list[torch.Tensor]:
-    return [t.to(device, non_blocking=True).contiguous(memory_format=memory) for t in batch]
+    blurred, sharp, skipped = batch
+    images = [t.to(device, non_blocking=True).contiguous(memory_format=memory)
+              for t in (blurred, sharp)]  # fmt: skip
+    return [*images, skipped]
+
+
+def _prepare_run_dir(run_dir: Path, resume: bool, overwrite: bool, rank: int, world: int) -> None:
+    """Refuse (or with ``overwrite`` clear) an earlier run's outputs; remove stale temp files."""
+    existing = [name for name in RUN_OUTPUTS if (run_dir / name).exists()]
+    if existing and not resume and not overwrite:
+        raise RunExistsError(
+            f"{run_dir} already holds a run ({', '.join(existing)}): continue it with "
+            "--resume, choose a new run.dir, or replace it with --overwrite"
+        )
+    if world > 1:
+        dist.barrier()  # every rank has looked before rank 0 deletes anything
+    if rank == 0:
+        if overwrite and not resume:
+            for path in (run_dir / name for name in existing):
+                if path.is_dir():
+                    shutil.rmtree(path)
+                else:
+                    path.unlink()
+        for folder in (run_dir, run_dir / "checkpoints"):
+            remove_stale_temp_files(folder)
+    if world > 1:
+        dist.barrier()
+
+
+def _truncate_log(path: Path, iteration: int) -> None:
+    """Drop log records past ``iteration`` (written after the checkpoint being resumed)."""
+    if not path.is_file():
+        return
+    lines = path.read_text().splitlines(keepends=True)
+    kept = [line for line in lines if _logged_iteration(line) <= iteration]
+    if len(kept) != len(lines):
+        atomic_write_bytes(path, "".join(kept).encode())
+
+
+def _logged_iteration(line: str) -> float:
+    try:
+        return json.loads(line)["iteration"]
+    except (ValueError, KeyError, TypeError):  # a line cut short when the run was killed
+        return math.inf
 
 
 def _centre_crop(image: np.ndarray, max_side: int) -> np.ndarray:

@@ -2,10 +2,12 @@
 
 ``RUN/checkpoints/iter_XXXXXXXX.pt`` holds models, optimisers, LR schedules,
 the iteration, the number of batches consumed (which fixes the data order),
-the best validation PSNR and every rank's random-generator state. ``latest.pt``
+the best validation PSNR and every rank's random-generator state (always a CPU
+byte tensor, which is what ``Generator.set_state`` takes on every device). ``latest.pt``
 is swapped in by an atomic rename only after a checkpoint is complete, so an
-interrupted write never leaves a corrupt "latest". Files are read back with
-``torch.load(weights_only=True)``.
+interrupted write never leaves a corrupt "latest". Files are read back onto
+the CPU with ``torch.load(weights_only=True)``; ``load_state_dict`` moves
+weights and optimiser states to the models' device.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ def save_training_state(run_dir: Path, state: dict[str, Any], keep_last: int) ->
     """Write ``state`` as ``iter_<iteration>.pt``, point ``latest.pt`` at it, prune old ones."""
     folder = Path(run_dir) / "checkpoints"
     path = folder / f"iter_{state['iteration']:08d}.pt"
+    state = {**state, "rng": [s.to("cpu", torch.uint8) for s in state["rng"]]}
     buffer = io.BytesIO()
     torch.save(state, buffer)
     atomic_write_bytes(path, buffer.getvalue())
@@ -40,8 +43,8 @@ def save_training_state(run_dir: Path, state: dict[str, Any], keep_last: int) ->
     return path
 
 
-def load_training_state(run_dir: Path, map_location: torch.device | str = "cpu") -> dict[str, Any]:
-    """Read ``RUN/checkpoints/latest.pt``.
+def load_training_state(run_dir: Path) -> dict[str, Any]:
+    """Read ``RUN/checkpoints/latest.pt`` onto the CPU.
 
     Raises:
         FileNotFoundError: No checkpoint to resume from.
@@ -49,4 +52,4 @@ def load_training_state(run_dir: Path, map_location: torch.device | str = "cpu")
     path = Path(run_dir) / "checkpoints" / LATEST
     if not path.is_file():
         raise FileNotFoundError(f"nothing to resume: {path} does not exist")
-    return torch.load(path, map_location=map_location, weights_only=True)
+    return torch.load(path, map_location="cpu", weights_only=True)
