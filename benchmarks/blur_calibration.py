@@ -29,10 +29,13 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 def real_extents(frames: list[Path], rng: np.random.Generator, step: int = 8) -> np.ndarray:
     """Per-pixel extents (grid of ``step``) of windows of 7-13 frames, from consecutive flows."""
-    gray = [cv2.cvtColor((read_image(p).rgb * 255).astype(np.uint8), cv2.COLOR_RGB2GRAY)
-            for p in frames]  # fmt: skip
-    flows = [cv2.calcOpticalFlowFarneback(a, b, None, 0.5, 4, 21, 3, 5, 1.1, 0)
-             for a, b in zip(gray[:-1], gray[1:])]  # fmt: skip
+    gray = [
+        cv2.cvtColor((read_image(p).rgb * 255).astype(np.uint8), cv2.COLOR_RGB2GRAY) for p in frames
+    ]
+    flows = [
+        cv2.calcOpticalFlowFarneback(a, b, None, 0.5, 4, 21, 3, 5, 1.1, 0)
+        for a, b in zip(gray[:-1], gray[1:])
+    ]
     extents, start = [], 0
     while True:
         n = int(rng.integers(7, 14))
@@ -45,13 +48,20 @@ def real_extents(frames: list[Path], rng: np.random.Generator, step: int = 8) ->
     return np.concatenate(extents)
 
 
-def synthetic_extents(shape: tuple[int, int], samples: int, motion: SceneMotion,
-                      rng: np.random.Generator, step: int = 8) -> np.ndarray:  # fmt: skip
+def synthetic_extents(
+    shape: tuple[int, int],
+    samples: int,
+    motion: SceneMotion,
+    rng: np.random.Generator,
+    step: int = 8,
+) -> np.ndarray:
     image = np.zeros((*shape, 1), np.float32)  # the motion does not depend on the content
-    return np.concatenate([
-        blur_extent(synthesize_scene_pair(image, rng, motion), step).ravel()
-        for _ in range(samples)
-    ])  # fmt: skip
+    return np.concatenate(
+        [
+            blur_extent(synthesize_scene_pair(image, rng, motion), step).ravel()
+            for _ in range(samples)
+        ]
+    )
 
 
 def main() -> None:
@@ -71,15 +81,23 @@ def main() -> None:
     synthetic = synthetic_extents(shape, args.samples, motion, np.random.default_rng(0))
     moving = synthetic[synthetic > 0]
     print(f"{'':24}{'median':>8}{'p75':>8}{'p90':>8}{'p99':>8}   (pixels)")
-    for name, values in (("real (GoPro 240 fps)", real), ("synthetic, moving", moving),
-                         ("synthetic, all", synthetic)):  # fmt: skip
+    for name, values in (
+        ("real (GoPro 240 fps)", real),
+        ("synthetic, moving", moving),
+        ("synthetic, all", synthetic),
+    ):
         q = np.percentile(values, [50, 75, 90, 99])
         print(f"{name:24}" + "".join(f"{v:8.1f}" for v in q))
     bins = np.linspace(0, max(np.percentile(real, 99.5), np.percentile(synthetic, 99.5)), 60)
     fig, ax = plt.subplots(figsize=(7, 3.6), dpi=110)
     ax.hist(real, bins, density=True, alpha=0.6, label=f"real: {args.frames.name}, 7-13 frames")
-    ax.hist(synthetic, bins, density=True, alpha=0.6,
-            label=f"synthetic: scene blur ({args.samples} samples)")  # fmt: skip
+    ax.hist(
+        synthetic,
+        bins,
+        density=True,
+        alpha=0.6,
+        label=f"synthetic: scene blur ({args.samples} samples)",
+    )
     ax.set_xlabel("blur extent: pixel travel during the exposure (px, 1280x720)")
     ax.set_ylabel("density")
     ax.set_yscale("log")

@@ -43,10 +43,12 @@ def kernel_statistics(kernel: np.ndarray) -> dict[str, float]:
     support90 = int(np.searchsorted(np.cumsum(mass), 0.9) + 1)
     ys, xs = np.mgrid[: k.shape[0], : k.shape[1]]
     my, mx = (k * ys).sum(), (k * xs).sum()
-    cov = np.array([
-        [(k * (xs - mx) ** 2).sum(), (k * (xs - mx) * (ys - my)).sum()],
-        [(k * (xs - mx) * (ys - my)).sum(), (k * (ys - my) ** 2).sum()],
-    ])  # fmt: skip
+    cov = np.array(
+        [
+            [(k * (xs - mx) ** 2).sum(), (k * (xs - mx) * (ys - my)).sum()],
+            [(k * (xs - mx) * (ys - my)).sum(), (k * (ys - my) ** 2).sum()],
+        ]
+    )
     low, high = np.linalg.eigvalsh(cov)
     return {
         "support90": support90,
@@ -97,10 +99,12 @@ def main() -> None:
     groups = {"Levin 2009 (real)": levin}
     groups.update({f"{p} preset": list(sampled(p, args.n, args.seed)) for p in PRESETS})
     medians = {
-        name: {s: float(np.median([kernel_statistics(k)[s] for k in ks]))
-               for s in ("support90", "radius", "elongation")}
+        name: {
+            s: float(np.median([kernel_statistics(k)[s] for k in ks]))
+            for s in ("support90", "radius", "elongation")
+        }
         for name, ks in groups.items()
-    }  # fmt: skip
+    }
     real = medians["Levin 2009 (real)"]
     print(f"| {'kernels':22} | support90 (px) | radius (px) | elongation | log-distance to Levin |")
     print(f"|{'-' * 24}|----------------|-------------|------------|-----------------------|")

@@ -63,8 +63,10 @@ def main() -> None:
     sources = find_sharp_images(args.sharp)
     dataset = TrainingPairs([], sources, DataConfig(crop=args.crop, blur=blur))
     plan = EpochPlan(0, len(sources), 1.0, seed=0, batch_size=args.batch)
-    print(f"{len(sources)} sharp photos, {args.mode} blur, crop {args.crop}, batch {args.batch}, "
-          f"{os.cpu_count()} CPUs")  # fmt: skip
+    print(
+        f"{len(sources)} sharp photos, {args.mode} blur, crop {args.crop}, batch {args.batch}, "
+        f"{os.cpu_count()} CPUs"
+    )
     print("| workers | threads per worker | samples/s | vs in-process |")
     print("|---|---|---|---|")
     base = None

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from deblurgan.evaluation.datasets import find_eval_items
+from deblurgan.data.eval_sets import find_eval_items
 from deblurgan.evaluation.evaluate import evaluate, summarise
 from deblurgan.inference.deblurrer import Deblurrer
 from deblurgan.io.images import read_image
@@ -51,17 +51,22 @@ def report(deblur: Deblurrer, data: Path, shared: Path) -> dict[str, dict]:
         results = []
         for root in roots:
             items, _ = find_eval_items(root)
-            results += evaluate(items, deblur, "DeblurGAN-v2", align=align, progress=False)
+            results += evaluate(
+                items, deblur, other_name="DeblurGAN-v2", align=align, progress=False
+            )
         summary = summarise(results)
         gains = [r.scores["ours"]["psnr"] - r.scores["blurred"]["psnr"] for r in results]
         rows[name] = {
             "images": len(results),
-            "input_psnr": summary["blurred"]["psnr"], "input_ssim": summary["blurred"]["ssim"],
-            "psnr": summary["ours"]["psnr"], "ssim": summary["ours"]["ssim"],
-            "gain": summary["ours"]["psnr_gain"], "worst_gain": float(min(gains)),
+            "input_psnr": summary["blurred"]["psnr"],
+            "input_ssim": summary["blurred"]["ssim"],
+            "psnr": summary["ours"]["psnr"],
+            "ssim": summary["ours"]["ssim"],
+            "gain": summary["ours"]["psnr_gain"],
+            "worst_gain": float(min(gains)),
             "worst": results[int(np.argmin(gains))].key,
             "other_gain": summary.get("DeblurGAN-v2", {}).get("psnr_gain"),
-        }  # fmt: skip
+        }
     sharp_paths = sorted((data / "sharp_heldout").iterdir())
     scores = []
     for path in sharp_paths:
@@ -70,23 +75,29 @@ def report(deblur: Deblurrer, data: Path, shared: Path) -> dict[str, dict]:
         scores.append((psnr(out, image), ssim(out, image), path.name))
     worst = min(scores)
     rows["(e) do no harm"] = {
-        "images": len(scores), "psnr": float(np.mean([s[0] for s in scores])),
-        "ssim": float(np.mean([s[1] for s in scores])), "worst_psnr": float(worst[0]),
+        "images": len(scores),
+        "psnr": float(np.mean([s[0] for s in scores])),
+        "ssim": float(np.mean([s[1] for s in scores])),
+        "worst_psnr": float(worst[0]),
         "worst": worst[2],
-    }  # fmt: skip
+    }
     return rows
 
 
 def print_table(label: str, rows: dict[str, dict]) -> None:
     print(f"\n{label}")
-    print(f"{'set':22}{'n':>4}{'input dB/SSIM':>16}{'output dB/SSIM':>17}{'gain':>8}"
-          f"{'worst':>8}  {'DeblurGAN-v2 gain':>17}")  # fmt: skip
+    print(
+        f"{'set':22}{'n':>4}{'input dB/SSIM':>16}{'output dB/SSIM':>17}{'gain':>8}"
+        f"{'worst':>8}  {'DeblurGAN-v2 gain':>17}"
+    )
     for name, r in rows.items():
         if "gain" in r:
             other = f"{r['other_gain']:+.2f}" if r["other_gain"] is not None else ""
-            print(f"{name:22}{r['images']:4d}{r['input_psnr']:9.2f}/{r['input_ssim']:.3f}"
-                  f"{r['psnr']:10.2f}/{r['ssim']:.3f}{r['gain']:+8.2f}{r['worst_gain']:+8.2f}"
-                  f"  {other:>17}")  # fmt: skip
+            print(
+                f"{name:22}{r['images']:4d}{r['input_psnr']:9.2f}/{r['input_ssim']:.3f}"
+                f"{r['psnr']:10.2f}/{r['ssim']:.3f}{r['gain']:+8.2f}{r['worst_gain']:+8.2f}"
+                f"  {other:>17}"
+            )
         else:
             print(
                 f"{name:22}{r['images']:4d}{'(output vs input)':>16}{r['psnr']:10.2f}/"
@@ -108,8 +119,9 @@ def main() -> None:
     args = parser.parse_args()
     tables = {}
     for weights in args.weights:
-        deblur = Deblurrer.from_checkpoint(None if weights == "bundled" else weights,
-                                           backend="torch")  # fmt: skip
+        deblur = Deblurrer.from_checkpoint(
+            None if weights == "bundled" else weights, backend="torch"
+        )
         tables[weights] = report(deblur, args.data, args.shared)
         print_table(weights, tables[weights])
     if args.json:

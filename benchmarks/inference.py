@@ -44,13 +44,13 @@ from PIL import Image
 from torch.utils.flop_counter import FlopCounterMode
 
 from deblurgan.checkpoint import load_generator
+from deblurgan.inference.backends import BACKENDS
 from deblurgan.inference.deblurrer import exported_forward, restore, whole_image_peak_bytes
-from deblurgan.inference.openvino_backend import openvino_available
-from deblurgan.inference.tensors import rgb_to_tensor, tensor_to_rgb
 from deblurgan.inference.weights import default_weights_path
 from deblurgan.metrics import psnr
 from deblurgan.nets import Generator, init_weights
-from deblurgan.runtime import cpu_has_native_bf16, preferred_memory_format
+from deblurgan.nets.tensors import rgb_to_tensor, tensor_to_rgb
+from deblurgan.runtime import cpu_has_native_bf16
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "blurry_coffee.jpg"
 
@@ -86,7 +86,6 @@ def _runner(net: Generator, x: torch.Tensor, variant: str):
         storage = torch.float16 if variant == "tiled-fp16" else torch.float32
         return lambda: restore(net, x, tile=256, tile_storage=storage)
     # "bf16" on the CPU; "fp32", "fp16", "bf16" on CUDA, in Deblurrer's memory format
-    net.to(memory_format=preferred_memory_format(x.device))
     return lambda: restore(net, x, precision=variant)
 
 
@@ -158,7 +157,9 @@ def _variants(args: argparse.Namespace, whole_fits: bool, pixels: int) -> list[s
         return ["eager-fp32", "fp32", "fp16", "bf16"] if whole_fits else []
     bf16 = ["bf16"] if cpu_has_native_bf16() else []  # ~100x slower than fp32 otherwise
     whole = ["eager-fp32", *bf16]
-    whole += ["openvino", *(f"openvino-{p}" for p in bf16)] if openvino_available() else []
+    whole += (
+        ["openvino", *(f"openvino-{p}" for p in bf16)] if BACKENDS["openvino"].available() else []
+    )
     whole += ["onnxruntime"] if args.onnx else []
     whole += ["compile"] if args.compile else []
     tiled = ["tiled-fp16"] if pixels >= 1280 * 720 else ["tiled-fp32"]
@@ -198,10 +199,14 @@ def main() -> None:
     print(
         f"generator: {args.weights or 'paper (random weights)'}, {net.config}; image {args.image}"
     )
-    print(f"device {device}, threads {torch.get_num_threads()}; matmul ceilings: fp32 "
-          f"{fp32_ceiling:.0f} GFLOP/s, bf16 {bf16_ceiling:.0f} GFLOP/s (native bf16: {native})")  # fmt: skip
-    print("| size      | variant       | s / image | setup s | TFLOP | GFLOP/s | of fp32 ceil "
-          "| of bf16 ceil | peak mem | PSNR vs eager | vs eager fp32 |")  # fmt: skip
+    print(
+        f"device {device}, threads {torch.get_num_threads()}; matmul ceilings: fp32 "
+        f"{fp32_ceiling:.0f} GFLOP/s, bf16 {bf16_ceiling:.0f} GFLOP/s (native bf16: {native})"
+    )
+    print(
+        "| size      | variant       | s / image | setup s | TFLOP | GFLOP/s | of fp32 ceil "
+        "| of bf16 ceil | peak mem | PSNR vs eager | vs eager fp32 |"
+    )
     print("|" + "|".join("-" * n for n in (11, 15, 11, 9, 7, 9, 14, 14, 10, 15, 15)) + "|")
     folder = tempfile.mkdtemp()
     # A fresh OpenVINO cache, so that "setup s" includes converting the model.
@@ -215,10 +220,25 @@ def main() -> None:
         for variant in _variants(args, fits, width * height):
             output = f"{folder}/{size}-{variant}.npy"
             done = subprocess.run(
-                [sys.executable, __file__, "--one", size, variant, output, "--repeats",
-                 str(1 if large else args.repeats), "--image", args.image, "--device", args.device]
+                [
+                    sys.executable,
+                    __file__,
+                    "--one",
+                    size,
+                    variant,
+                    output,
+                    "--repeats",
+                    str(1 if large else args.repeats),
+                    "--image",
+                    args.image,
+                    "--device",
+                    args.device,
+                ]
                 + (["--weights", args.weights] if args.weights else []),
-                capture_output=True, text=True, env=env)  # fmt: skip
+                capture_output=True,
+                text=True,
+                env=env,
+            )
             if done.returncode:
                 print(f"| {size:9} | {variant:13} | failed: {done.stderr.strip().splitlines()[-1]}")
                 continue

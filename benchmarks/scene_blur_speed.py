@@ -57,7 +57,7 @@ def main() -> None:
         ),
         "SciPy map_coordinates": lambda: np.stack(
             [map_coordinates(image[..., c], [sy, sx], order=1, mode="mirror") for c in range(3)], -1
-        ),  # fmt: skip
+        ),
         "torch grid_sample": lambda: F.grid_sample(
             tensor, grid, mode="bilinear", padding_mode="reflection", align_corners=True
         ),
@@ -69,9 +69,10 @@ def main() -> None:
         base = base or seconds
         print(f"  {name:26}{seconds * 1000:8.2f} ms  {seconds / base:6.1f}x OpenCV's time")
     settings = BlurSettings.only(
-        "scene", scene=SceneMotion(still_fraction=0.0),
+        "scene",
+        scene=SceneMotion(still_fraction=0.0),
         effects=CameraEffects(1.0, noise_probability=1.0, jpeg_probability=1.0),
-    )  # fmt: skip
+    )
     sources = (np.random.default_rng(1).random((500, 500, 3), dtype=np.float32),)
     rng = np.random.default_rng(0)
     start = time.perf_counter()

@@ -27,6 +27,7 @@ import torch.nn.functional as F
 
 from deblurgan.nets import Critic, Generator, init_weights
 from deblurgan.runtime import autocast, cpu_has_native_bf16
+from deblurgan.train.config import LossConfig
 from deblurgan.train.losses import gradient_penalty
 from deblurgan.train.steps import critic_step, generator_step
 from deblurgan.train.vgg import load_vgg19_conv33
@@ -50,6 +51,7 @@ def main() -> None:
     generator = init_weights(Generator(), generator=g).train()
     critic = init_weights(Critic(), generator=g).train()
     vgg = load_vgg19_conv33()
+    paper = LossConfig()  # WGAN-GP (10) + 100 x perceptual
     opt_g = torch.optim.Adam(generator.parameters(), 1e-4, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(critic.parameters(), 1e-4, betas=(0.5, 0.999))
     shape = (1, 3, args.size, args.size)
@@ -58,14 +60,17 @@ def main() -> None:
     def ours(amp=None, memory=torch.contiguous_format):
         for blurred, sharp in batches[:5]:
             blurred, sharp = (t.contiguous(memory_format=memory) for t in (blurred, sharp))
-            critic_step(generator, critic, opt_d, blurred, sharp, "wgan-gp", 10.0, g, amp)
+            critic_step(generator, critic, opt_d, blurred, sharp, loss=paper, rng=g, autocast=amp)
         blurred, sharp = batches[5]
-        generator_step(generator, critic, opt_g, blurred, sharp, "wgan-gp", "perceptual", 100.0,
-                       g, vgg, amp)  # fmt: skip
+        generator_step(
+            generator, critic, opt_g, blurred, sharp, loss=paper, rng=g, features=vgg, autocast=amp
+        )
 
     def plain():
-        with mock.patch("deblurgan.nets.generator.seeded_dropout",
-                        lambda x, p, rng: F.dropout(x, p, training=True)):  # fmt: skip
+        with mock.patch(
+            "deblurgan.nets.generator.seeded_dropout",
+            lambda x, p, rng: F.dropout(x, p, training=True),
+        ):
             for blurred, sharp in batches[:5]:
                 with torch.no_grad():
                     fake = generator(blurred)
@@ -84,8 +89,11 @@ def main() -> None:
             loss.backward()
             opt_g.step()
 
-    variants = {"plain eager fp32 loop (reference)": plain, "ours, fp32": ours,
-                "ours, fp32 channels_last": lambda: ours(memory=torch.channels_last)}  # fmt: skip
+    variants = {
+        "plain eager fp32 loop (reference)": plain,
+        "ours, fp32": ours,
+        "ours, fp32 channels_last": lambda: ours(memory=torch.channels_last),
+    }
     if cpu_has_native_bf16():
         variants["ours, bf16 autocast"] = lambda: ours(autocast(torch.device("cpu"), "bf16"))
 
@@ -100,9 +108,11 @@ def main() -> None:
         times[name] = (time.perf_counter() - start) / args.repeats
 
     reference = times["plain eager fp32 loop (reference)"]
-    print(f"threads {torch.get_num_threads()}, {args.size}x{args.size}, batch 1; "
-          f"{flops / 1e9:.0f} GFLOP per iteration; fp32 matmul ceiling {ceiling:.0f} GFLOP/s; "
-          f"native bf16: {cpu_has_native_bf16()}")  # fmt: skip
+    print(
+        f"threads {torch.get_num_threads()}, {args.size}x{args.size}, batch 1; "
+        f"{flops / 1e9:.0f} GFLOP per iteration; fp32 matmul ceiling {ceiling:.0f} GFLOP/s; "
+        f"native bf16: {cpu_has_native_bf16()}"
+    )
     print(f"| {'variant':36} | s / iteration | vs reference | GFLOP/s | share of fp32 ceiling |")
     print(f"|{'-' * 38}|---------------|--------------|---------|-----------------------|")
     for name, seconds in times.items():

@@ -50,9 +50,13 @@ def main() -> None:
     args = parser.parse_args()
     labels = args.labels or [run.name for run in args.runs]
 
-    panels = [("content", "content (perceptual) loss"), ("pixel", "L1 pixel loss"),
-              ("wasserstein", "critic: Wasserstein estimate"), ("gp", "critic: gradient penalty"),
-              ("adversarial", "generator: adversarial loss")]  # fmt: skip
+    panels = [
+        ("content", "content (perceptual) loss"),
+        ("pixel", "L1 pixel loss"),
+        ("wasserstein", "critic: Wasserstein estimate"),
+        ("gp", "critic: gradient penalty"),
+        ("adversarial", "generator: adversarial loss"),
+    ]
     fig, axes = plt.subplots(2, 3, figsize=(13, 7))
     for run, label in zip(args.runs, labels):
         log = read_log(run)
@@ -64,8 +68,14 @@ def main() -> None:
         if "val" in log:
             val = log["val"]
             line = axes.flat[5].plot(val["iteration"], val["psnr"], marker="o", label=label)[0]
-            axes.flat[5].plot(val["iteration"], val["blurred_psnr"], ls="--", marker="x",
-                              color=line.get_color(), label=f"{label}: blurred input")  # fmt: skip
+            axes.flat[5].plot(
+                val["iteration"],
+                val["blurred_psnr"],
+                ls="--",
+                marker="x",
+                color=line.get_color(),
+                label=f"{label}: blurred input",
+            )
     axes.flat[5].set_title("validation PSNR (dB)")
     for ax in axes.flat:
         ax.set_xlabel("iteration")

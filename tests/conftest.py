@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from deblurgan.detection.darknet import load_darknet
 from deblurgan.nets import Generator, init_weights
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -49,3 +50,13 @@ def _converted_model_cache(tmp_path_factory):
         del os.environ["DEBLURGAN_CACHE"]
     else:
         os.environ["DEBLURGAN_CACHE"] = previous
+
+
+@pytest.fixture(scope="module")
+def yolo(request):
+    """YOLOv3-tiny from ../shared: (model, parameter count, class names, folder)."""
+    root = request.config.rootpath.parent / "shared" / "weights" / "yolov3-tiny"
+    if not (root / "yolov3-tiny.weights").is_file():
+        pytest.skip("../shared/weights/yolov3-tiny is not available")
+    model, count = load_darknet(root / "yolov3-tiny.cfg", root / "yolov3-tiny.weights")
+    return model, count, (root / "coco.names").read_text().split("\n"), root

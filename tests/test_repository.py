@@ -9,8 +9,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.skipif(shutil.which("git") is None or not (ROOT / ".git").exists(),
-                    reason="not a git checkout")  # fmt: skip
+@pytest.mark.skipif(
+    shutil.which("git") is None or not (ROOT / ".git").exists(), reason="not a git checkout"
+)
 def test_quick_start_output_is_ignored_by_git():
     readme = (ROOT / "README.md").read_text()
     assert "-o out/" in readme

@@ -1,5 +1,8 @@
 """deblurgan: blind motion deblurring with DeblurGAN (Kupyn et al., CVPR 2018).
 
+The names below are imported on first use, so that importing a part of the
+package (``deblurgan.train.config``, ``deblurgan.blur``) loads only that part.
+
 Examples:
     >>> from deblurgan import Deblurrer, read_image, write_image  # doctest: +SKIP
     >>> deblur = Deblurrer.from_checkpoint()  # the bundled model  # doctest: +SKIP
@@ -7,24 +10,39 @@ Examples:
     >>> write_image("photo_sharp.png", image.with_rgb(deblur(image.rgb)))  # doctest: +SKIP
 """
 
-__version__ = "0.1.0"
+from __future__ import annotations
 
-from deblurgan.checkpoint import CheckpointError, load_generator, save_generator  # noqa: E402
-from deblurgan.inference.deblurrer import Deblurrer, restore  # noqa: E402
-from deblurgan.io.images import ImageData, ImageReadError, read_image, write_image  # noqa: E402
-from deblurgan.nets import Critic, Generator, init_weights  # noqa: E402
+import importlib
+from typing import Any
 
-__all__ = [
-    "CheckpointError",
-    "Critic",
-    "Deblurrer",
-    "Generator",
-    "ImageData",
-    "ImageReadError",
-    "init_weights",
-    "load_generator",
-    "read_image",
-    "restore",
-    "save_generator",
-    "write_image",
-]
+from deblurgan.version import __version__
+
+# public name -> module that defines it
+_EXPORTS = {
+    "CheckpointError": "deblurgan.checkpoint",
+    "load_generator": "deblurgan.checkpoint",
+    "save_generator": "deblurgan.checkpoint",
+    "Deblurrer": "deblurgan.inference.deblurrer",
+    "restore": "deblurgan.inference.deblurrer",
+    "ImageData": "deblurgan.io.images",
+    "ImageReadError": "deblurgan.io.images",
+    "read_image": "deblurgan.io.images",
+    "write_image": "deblurgan.io.images",
+    "Critic": "deblurgan.nets",
+    "Generator": "deblurgan.nets",
+    "init_weights": "deblurgan.nets",
+}
+
+__all__ = ["__version__", *sorted(_EXPORTS)]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'deblurgan' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -35,9 +35,9 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load as load_safetensors_bytes
 from safetensors.torch import save as save_safetensors_bytes
 
-from deblurgan import __version__
 from deblurgan.io.atomic import atomic_write_bytes
 from deblurgan.nets.generator import Generator
+from deblurgan.version import __version__
 
 FORMAT_TAG = "deblurgan.generator"
 _NORM_BUFFERS = ("running_mean", "running_var", "num_batches_tracked")

@@ -77,13 +77,6 @@ def cpu_has_native_bf16() -> bool:
         return False
 
 
-def preferred_memory_format(device: torch.device) -> torch.memory_format:
-    """The faster layout for convolutions on ``device``: channels_last on CUDA (cuDNN's
-    tensor-core kernels are NHWC), contiguous NCHW elsewhere (channels_last was 1.36x slower
-    for eager inference at 720p on a 2-core AVX2 CPU)."""
-    return torch.channels_last if device.type == "cuda" else torch.contiguous_format
-
-
 def autocast(device: torch.device, precision: Precision) -> contextlib.AbstractContextManager:
     """Autocast context for ``precision``; a no-op for fp32."""
     if precision == "fp32":

@@ -15,8 +15,12 @@ STILL_CAMERA = dict(speed=(0.0, 0.0), rotation=0.0, zoom=0.0, perspective=0.0, a
 
 def _translation(frames: int, speed: float) -> SceneMotion:
     """A pure camera translation at a fixed speed (random direction), nothing else moving."""
-    return SceneMotion(**{**STILL_CAMERA, "speed": (speed, speed)}, frames=(frames, frames),
-                       objects=(0, 0), still_fraction=0.0)  # fmt: skip
+    return SceneMotion(
+        **{**STILL_CAMERA, "speed": (speed, speed)},
+        frames=(frames, frames),
+        objects=(0, 0),
+        still_fraction=0.0,
+    )
 
 
 def _image(shape=(48, 64, 3), seed=0):
@@ -65,8 +69,12 @@ def test_a_known_translation_gives_the_box_blur_averaged_in_linear_light():
         x, y = 4 + t * shift[0], 4 + t * shift[1]
         x0, y0 = int(np.floor(x)), int(np.floor(y))
         fx, fy = x - x0, y - y0
-        for dy, dx, w in ((0, 0, (1 - fx) * (1 - fy)), (0, 1, fx * (1 - fy)),
-                          (1, 0, (1 - fx) * fy), (1, 1, fx * fy)):  # fmt: skip
+        for dy, dx, w in (
+            (0, 0, (1 - fx) * (1 - fy)),
+            (0, 1, fx * (1 - fy)),
+            (1, 0, (1 - fx) * fy),
+            (1, 1, fx * fy),
+        ):
             if w:
                 kernel[y0 + dy, x0 + dx] += w / 7
     expected = blur_image(image, kernel, linear_light=True)
@@ -123,9 +131,12 @@ def test_gray_images_and_layers_of_the_wrong_channel_count():
     pair = synthesize_scene_pair(gray, np.random.default_rng(0))
     assert pair.blurred.shape == (30, 40)
     with pytest.raises(ValueError, match="channels"):
-        synthesize_scene_pair(_image(), np.random.default_rng(0),
-                              SceneMotion(objects=(1, 1), still_fraction=0.0),
-                              layer_sources=(gray,))  # fmt: skip
+        synthesize_scene_pair(
+            _image(),
+            np.random.default_rng(0),
+            SceneMotion(objects=(1, 1), still_fraction=0.0),
+            layer_sources=(gray,),
+        )
     with pytest.raises(ValueError, match="at least 2x2"):
         synthesize_scene_pair(np.zeros((1, 5)), np.random.default_rng(0))
 
@@ -150,9 +161,12 @@ def test_bad_motion_settings_name_the_field(kwargs, field):
 
 @pytest.mark.parametrize(
     ("kwargs", "field"),
-    [({"noise_probability": 2.0}, "noise_probability"), ({"highlight_gain": (0.5, 2.0)},
-     "highlight_gain"), ({"jpeg_quality": (50, 120)}, "jpeg_quality")],
-)  # fmt: skip
+    [
+        ({"noise_probability": 2.0}, "noise_probability"),
+        ({"highlight_gain": (0.5, 2.0)}, "highlight_gain"),
+        ({"jpeg_quality": (50, 120)}, "jpeg_quality"),
+    ],
+)
 def test_bad_effect_settings_name_the_field(kwargs, field):
     with pytest.raises(ValueError, match=f"^{field}:"):
         CameraEffects(**kwargs)
@@ -160,8 +174,9 @@ def test_bad_effect_settings_name_the_field(kwargs, field):
 
 def test_camera_path_is_the_identity_at_the_middle_and_smooth():
     times = np.arange(11) - 5
-    homographies, record = random_camera_path(times, (100, 200), SceneMotion(),
-                                              np.random.default_rng(3))  # fmt: skip
+    homographies, record = random_camera_path(
+        times, (100, 200), SceneMotion(), np.random.default_rng(3)
+    )
     assert np.array_equal(homographies[5], np.eye(3))
     shifts = homographies[:, :2, 2]  # nearly quadratic in time: tiny third differences
     assert np.abs(np.diff(shifts, 3, axis=0)).max() < 1e-3 * np.abs(shifts).max()
@@ -174,8 +189,14 @@ def test_highlights_are_boosted_only_where_clipped_and_jpeg_roundtrip_is_close()
     assert np.allclose(boosted[0, 0], 0.2) and np.allclose(boosted[0, 1], 3.0)
     assert np.allclose(boosted[1, 0], 0.5) and np.allclose(boosted[1, 1], 3.0)
     ramp = np.linspace(0, 1, 32, dtype=np.float32)
-    image = np.stack([ramp[None, :].repeat(32, 0), ramp[:, None].repeat(32, 1),
-                      np.full((32, 32), 0.5, np.float32)], axis=2)  # fmt: skip
+    image = np.stack(
+        [
+            ramp[None, :].repeat(32, 0),
+            ramp[:, None].repeat(32, 1),
+            np.full((32, 32), 0.5, np.float32),
+        ],
+        axis=2,
+    )
     assert np.abs(jpeg_roundtrip(image, 95) - image).mean() < 0.01
     assert (
         np.abs(jpeg_roundtrip(image, 10) - image).mean()

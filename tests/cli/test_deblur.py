@@ -10,6 +10,7 @@ from PIL import Image
 
 from deblurgan.checkpoint import save_generator
 from deblurgan.cli import main
+from deblurgan.inference.deblurrer import Deblurrer
 from deblurgan.io.video import VideoInfo, probe_video, read_frames, video_writer
 
 
@@ -202,7 +203,6 @@ def test_video_in_video_out_same_rate_size_and_frame_count(tmp_path, weights):
 
 def test_video_frames_in_batches_equal_frames_one_by_one(tmp_path, tiny_generator):
     from deblurgan.inference.batch import deblur_video_file
-    from deblurgan.inference.deblurrer import Deblurrer
 
     rng = np.random.default_rng(0)
     with video_writer(tmp_path / "clip.mp4", VideoInfo(Fraction(24), 40, 24, None)) as write:
@@ -272,8 +272,9 @@ def test_symlink_loops_are_failed_inputs_and_the_batch_goes_on(tmp_path, weights
     (src / "loop.png").symlink_to("loop.png")
     (tmp_path / "self.jpg").symlink_to("self.jpg")
     out = tmp_path / "out"
-    status = main(["deblur", str(src), str(tmp_path / "self.jpg"), "-o", str(out),
-                   "--weights", weights, "-q"])  # fmt: skip
+    status = main(
+        ["deblur", str(src), str(tmp_path / "self.jpg"), "-o", str(out), "--weights", weights, "-q"]
+    )
     err = capsys.readouterr().err
     assert status == 1 and "1 written, 0 skipped, 2 failed" in err
     assert "loop.png: cannot resolve the path" in err and "self.jpg: cannot resolve" in err
@@ -291,8 +292,12 @@ def test_outputs_in_the_input_folder_are_never_inputs(tmp_path, weights, capsys)
     for _ in range(2):  # a second and third run find nothing new to do
         assert main(args) == 0
         assert "0 written, 2 skipped, 0 failed" in capsys.readouterr().out
-    assert sorted(p.name for p in folder.iterdir()) == ["a.png", "a_sharp.png", "b.jpg",
-                                                        "b_sharp.jpg"]  # fmt: skip
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "a.png",
+        "a_sharp.png",
+        "b.jpg",
+        "b_sharp.jpg",
+    ]
 
 
 @pytest.mark.parametrize("kind", ["file", "proc"])
@@ -315,11 +320,18 @@ def test_unwritable_output_stops_before_any_work(tmp_path, capsys, kind):
 
 def test_animated_gif_is_deblurred_frame_by_frame(tmp_path, weights):
     frames = [Image.fromarray(np.full((10, 14, 3), 50 * k + 10, np.uint8)) for k in range(4)]
-    frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:],
-                   duration=[40, 60, 80, 100], loop=0)  # fmt: skip
+    frames[0].save(
+        tmp_path / "anim.gif",
+        save_all=True,
+        append_images=frames[1:],
+        duration=[40, 60, 80, 100],
+        loop=0,
+    )
     out = tmp_path / "out"
-    assert main(["deblur", str(tmp_path / "anim.gif"), "-o", str(out), "--weights", weights,
-                 "-q"]) == 0  # fmt: skip
+    assert (
+        main(["deblur", str(tmp_path / "anim.gif"), "-o", str(out), "--weights", weights, "-q"])
+        == 0
+    )
     with Image.open(out / "anim.gif") as result:
         assert result.n_frames == 4 and result.info["loop"] == 0
         durations = []
@@ -336,13 +348,25 @@ def test_exif_is_kept_and_pixel_limit_is_an_option(tmp_path, weights, capsys):
     exif[0x0112] = 8
     Image.fromarray(np.full((30, 40, 3), 128, np.uint8)).save(tmp_path / "cam.jpg", exif=exif)
     out = tmp_path / "out"
-    assert main(["deblur", str(tmp_path / "cam.jpg"), "-o", str(out), "--weights", weights,
-                 "-q"]) == 0  # fmt: skip
+    assert (
+        main(["deblur", str(tmp_path / "cam.jpg"), "-o", str(out), "--weights", weights, "-q"]) == 0
+    )
     with Image.open(out / "cam.jpg") as result:
         assert result.size == (30, 40) and result.getexif()[0x010F] == "PhotoCam"
         assert result.getexif()[0x0112] == 1
-    status = main(["deblur", str(tmp_path / "cam.jpg"), "-o", str(tmp_path / "o2"),
-                   "--weights", weights, "--max-pixels", "1000", "-q"])  # fmt: skip
+    status = main(
+        [
+            "deblur",
+            str(tmp_path / "cam.jpg"),
+            "-o",
+            str(tmp_path / "o2"),
+            "--weights",
+            weights,
+            "--max-pixels",
+            "1000",
+            "-q",
+        ]
+    )
     err = capsys.readouterr().err
     assert status == 1 and "above the limit" in err and "--max-pixels" in err
 
@@ -354,6 +378,37 @@ def test_temp_files_of_killed_runs_are_removed(tmp_path, weights):
     stale.write_bytes(b"half")
     os.utime(stale, (1e9, 1e9))
     _photo(tmp_path / "a.png")
-    assert main(["deblur", str(tmp_path / "a.png"), "-o", str(out), "--weights", weights,
-                 "-q"]) == 0  # fmt: skip
+    assert (
+        main(["deblur", str(tmp_path / "a.png"), "-o", str(out), "--weights", weights, "-q"]) == 0
+    )
     assert sorted(p.name for p in out.iterdir()) == ["a.png"]
+
+
+def test_cli_backend_option(tmp_path, tiny_generator):
+    from PIL import Image
+
+    save_generator(tiny_generator, tmp_path / "g.safetensors")
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (20, 24, 3), dtype=np.uint8)).save(
+        tmp_path / "a.png"
+    )
+    for backend in ("torch", "onnxruntime"):
+        assert (
+            main(
+                [
+                    "deblur",
+                    str(tmp_path / "a.png"),
+                    "-o",
+                    str(tmp_path / backend),
+                    "--backend",
+                    backend,
+                    "--weights",
+                    str(tmp_path / "g.safetensors"),
+                    "-q",
+                ]
+            )
+            == 0
+        )
+    a, b = (
+        np.asarray(Image.open(tmp_path / n / "a.png")).astype(int) for n in ("torch", "onnxruntime")
+    )
+    assert np.abs(a - b).max() <= 1

@@ -15,10 +15,11 @@ def test_every_option_has_help_and_shows_its_default():
         text = " ".join(sub.format_help().split())
         for action in sub._actions:
             assert action.help, (name, action.option_strings)
-            if action.option_strings and action.default not in (None, False, "",
-                                                                argparse.SUPPRESS):  # fmt: skip
+            if action.option_strings and action.default not in (None, False, "", argparse.SUPPRESS):
                 assert "default" in sub._get_formatter()._get_help_string(action), (
-                    name, action.option_strings)  # fmt: skip
+                    name,
+                    action.option_strings,
+                )
         assert "%(default)" not in text
 
 

@@ -1,3 +1,5 @@
+import zlib
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -11,12 +13,11 @@ from deblurgan.data.pairs import (
     split_validation,
 )
 
-RNG = np.random.default_rng(0)
-
 
 def _save(path, size=(40, 50)):
+    rng = np.random.default_rng(zlib.crc32(str(path).encode()))
     path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(RNG.integers(0, 256, (*size, 3), dtype=np.uint8)).save(path)
+    Image.fromarray(rng.integers(0, 256, (*size, 3), dtype=np.uint8)).save(path)
 
 
 def test_gopro_layout_pairs_and_reports_missing_partners(tmp_path):

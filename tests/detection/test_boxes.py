@@ -29,11 +29,15 @@ def test_matching_by_hand():
         [[0, 0, 10, 10], [20, 0, 30, 10], [40, 0, 50, 10]], [0.9, 0.9, 0.9], [0, 0, 1]
     )
     found = _dets(
-        [[1, 0, 11, 10],     # matches reference 0 (IoU 0.82)
-         [0, 0, 10, 10],     # duplicate of reference 0: false positive
-         [20, 0, 30, 10],    # right place, wrong class: false positive
-         [40, 0, 50, 10]],   # matches reference 2
-        [0.9, 0.5, 0.8, 0.7], [0, 0, 2, 1])  # fmt: skip
+        [
+            [1, 0, 11, 10],  # matches reference 0 (IoU 0.82)
+            [0, 0, 10, 10],  # duplicate of reference 0: false positive
+            [20, 0, 30, 10],  # right place, wrong class: false positive
+            [40, 0, 50, 10],
+        ],  # matches reference 2
+        [0.9, 0.5, 0.8, 0.7],
+        [0, 0, 2, 1],
+    )
     tp, fp, fn = match(found, reference)
     assert (tp, fp, fn) == (2, 2, 1)  # reference 1 (class 0 at x=20) is missed
     scores = precision_recall_f1(tp, fp, fn)

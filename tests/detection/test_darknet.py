@@ -2,19 +2,9 @@ import numpy as np
 import pytest
 import torch
 
-from deblurgan.cli import main
 from deblurgan.detection.boxes import detect
 from deblurgan.detection.darknet import DarknetError, letterbox, load_darknet, parse_cfg
 from deblurgan.io.images import read_image
-
-
-@pytest.fixture(scope="module")
-def yolo(request):
-    root = request.config.rootpath.parent / "shared" / "weights" / "yolov3-tiny"
-    if not (root / "yolov3-tiny.weights").is_file():
-        pytest.skip("../shared/weights/yolov3-tiny is not available")
-    model, count = load_darknet(root / "yolov3-tiny.cfg", root / "yolov3-tiny.weights")
-    return model, count, (root / "coco.names").read_text().split("\n"), root
 
 
 def test_real_cfg_and_weights_parse_to_the_expected_size(yolo):
@@ -68,46 +58,3 @@ def test_short_or_long_weights_files_are_refused(tmp_path):
     (tmp_path / "bad.cfg").write_text("[convolutional]\nfilters=2\n")
     with pytest.raises(DarknetError, match=r"\[net\]"):
         parse_cfg(tmp_path / "bad.cfg")
-
-
-def test_detect_bench_cli_on_built_frame_pairs(yolo, shared, tmp_path, identity_generator):
-    from deblurgan.checkpoint import save_generator
-
-    _, _, _, root = yolo
-    frames = tmp_path / "frames"
-    frames.mkdir()
-    for path in sorted((shared / "data" / "gopro_raw240fps" / "GOPR0477_11_00").glob("*.png"))[:14]:
-        (frames / path.name).symlink_to(path)
-    save_generator(identity_generator, tmp_path / "id.safetensors")
-    out = tmp_path / "det"
-    assert (
-        main(
-            [
-                "detect-bench",
-                "--frames",
-                str(frames),
-                "--n-avg",
-                "7",
-                "--weights",
-                str(tmp_path / "id.safetensors"),
-                "--detector-cfg",
-                str(root / "yolov3-tiny.cfg"),
-                "--detector-weights",
-                str(root / "yolov3-tiny.weights"),
-                "--detector-names",
-                str(root / "coco.names"),
-                "-o",
-                str(out),
-                "-q",
-                "--pictures",
-                "1",
-            ]
-        )
-        == 0
-    )
-    import json
-
-    report = json.loads((out / "detection.json").read_text())
-    assert report["settings"]["pairs"] == 2 and report["settings"]["match_iou"] == 0.5
-    assert report["summary"]["ours"] == report["summary"]["no deblur"]  # identity model
-    assert len(list((out / "pictures").iterdir())) == 1

@@ -34,8 +34,9 @@ def _golden_input() -> np.ndarray:
     return rgb[150:222, 250:346]
 
 
-def _golden_output() -> np.ndarray:
-    restored = Deblurrer.from_checkpoint(device="cpu")(_golden_input())
+def _golden_output(backend: str = "torch") -> np.ndarray:
+    """The bundled model's 8-bit output on the golden crop (the reference: plain PyTorch)."""
+    restored = Deblurrer.from_checkpoint(device="cpu", backend=backend)(_golden_input())
     return np.round(restored * 255).astype(np.uint8)
 
 
@@ -47,30 +48,24 @@ def test_bundled_model_is_fp16_safetensors_under_25_mb_and_rebuilds_itself():
     assert {"ngf", "n_blocks", "learn_residual"} <= set(read_metadata(path)["config"])
 
 
-def test_bundled_model_reproduces_its_golden_output():
+@pytest.mark.parametrize("backend", ["torch", "openvino"])  # the reference, and the default
+def test_bundled_model_reproduces_its_golden_output(backend):
     expected = np.asarray(read_image(GOLDEN).rgb * 255 + 0.5, dtype=np.uint8)
-    actual = _golden_output()
+    actual = _golden_output(backend)
     difference = np.abs(actual.astype(int) - expected.astype(int))
-    # Allow one 8-bit level where float rounding differs between CPUs.
+    # Allow one 8-bit level where float rounding differs between CPUs and runtimes.
     assert difference.max() <= 1 and (difference > 0).mean() < 0.01
 
 
 def test_bundled_model_improves_held_out_gopro_pairs(shared):
     pairs = shared / "data" / "gopro_pairs"
-    deblur = Deblurrer.from_checkpoint(device="cpu")
+    deblur = Deblurrer.from_checkpoint(device="cpu", backend="torch")
     gains = []
     for name in HELD_OUT:
         blurred = read_image(pairs / "blur" / name).rgb
         sharp = read_image(pairs / "sharp" / name).rgb
         gains.append(psnr(deblur(blurred), sharp) - psnr(blurred, sharp))
     assert np.mean(gains) > 0, gains
-
-
-if __name__ == "__main__":
-    from deblurgan.io.images import ImageData, write_image
-
-    write_image(GOLDEN, ImageData(rgb=_golden_output().astype(np.float32) / 255))
-    print(f"wrote {GOLDEN}")
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the TorchScript ONNX exporter
@@ -82,3 +77,10 @@ def test_fast_backends_agree_with_pytorch_on_a_real_photo(backend):
     reference = Deblurrer.from_checkpoint(backend="torch")(rgb)
     fast = Deblurrer.from_checkpoint(backend=backend)(rgb)
     assert psnr(fast, reference) > 60  # measured 82-96 dB; the project's floor is 45 dB
+
+
+if __name__ == "__main__":
+    from deblurgan.io.images import ImageData, write_image
+
+    write_image(GOLDEN, ImageData(rgb=_golden_output().astype(np.float32) / 255))
+    print(f"wrote {GOLDEN}")

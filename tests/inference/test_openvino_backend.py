@@ -1,9 +1,11 @@
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
 
 from deblurgan import Deblurrer
-from deblurgan.inference import deblurrer as deblurrer_module
+from deblurgan.inference.backends import BACKENDS
 from deblurgan.inference.deblurrer import whole_image_peak_bytes
 from deblurgan.inference.openvino_backend import cache_dir, compile_openvino, model_key
 
@@ -22,7 +24,9 @@ def test_openvino_matches_pytorch_at_odd_sizes(tiny_generator, size):
 def test_auto_backend_picks_openvino_only_where_it_applies(tiny_generator):
     assert Deblurrer(tiny_generator).backend == "openvino"
     assert Deblurrer(tiny_generator, stochastic=True).backend == "torch"
-    with pytest.raises(ValueError, match="openvino backend is deterministic"):
+    with pytest.raises(
+        ValueError, match="openvino backend runs on cpu in fp32/bf16, deterministic"
+    ):
         Deblurrer(tiny_generator, backend="openvino", stochastic=True)
     rgb = np.random.default_rng(1).random((30, 30, 3), dtype=np.float32)
     tiled = Deblurrer(tiny_generator, tile=16)  # tiles always run in PyTorch, exactly
@@ -60,14 +64,15 @@ def test_failed_conversion_falls_back_to_pytorch_under_auto_only(tiny_generator,
     def broken(*args):
         raise RuntimeError("converter exploded")
 
-    monkeypatch.setattr(deblurrer_module, "exported_forward", broken)
+    working = BACKENDS["openvino"]
     rgb = np.random.default_rng(0).random((12, 20, 3), dtype=np.float32)
     budget = whole_image_peak_bytes(4, 4000, 4000) - 1  # enough for OpenVINO, not PyTorch
-    auto = Deblurrer(tiny_generator, max_memory=budget)
-    assert auto.backend == "openvino" and auto.plan(4000, 4000)[0] is None
+    assert Deblurrer(tiny_generator, max_memory=budget).plan(4000, 4000)[0] is None
+    monkeypatch.setitem(BACKENDS, "openvino", dataclasses.replace(working, build=broken))
     with pytest.warns(UserWarning, match="converter exploded.*using PyTorch"):
-        out = auto(rgb)
-    np.testing.assert_array_equal(out, Deblurrer(tiny_generator, backend="torch")(rgb))
-    assert auto.backend == "torch" and auto.plan(4000, 4000)[0] == 256  # PyTorch's memory now
+        auto = Deblurrer(tiny_generator, max_memory=budget)  # converted here, once
+    assert auto.backend == "torch" and auto.plan(4000, 4000)[0] == 256  # PyTorch's memory
+    np.testing.assert_array_equal(auto(rgb), Deblurrer(tiny_generator, backend="torch")(rgb))
+    assert auto.backend == "torch" and auto.plan(4000, 4000)[0] == 256  # and it stays so
     with pytest.raises(RuntimeError, match="converter exploded"):
-        Deblurrer(tiny_generator, backend="openvino")(rgb)
+        Deblurrer(tiny_generator, backend="openvino")

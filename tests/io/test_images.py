@@ -19,15 +19,15 @@ from deblurgan.io.images import (
     write_image,
 )
 
-RNG = np.random.default_rng(0)
-
 
 def _u8(*shape):
-    return RNG.integers(0, 256, shape, dtype=np.uint8)
+    rng = np.random.default_rng(list(shape))
+    return rng.integers(0, 256, shape, dtype=np.uint8)
 
 
 def _u16(*shape):
-    return RNG.integers(0, 65536, shape, dtype=np.uint16)
+    rng = np.random.default_rng([16, *shape])
+    return rng.integers(0, 65536, shape, dtype=np.uint16)
 
 
 def test_rgb_png_round_trip_is_lossless(tmp_path):

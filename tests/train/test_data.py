@@ -1,6 +1,7 @@
 import os
 import subprocess
 import sys
+import zlib
 from collections import Counter
 
 import numpy as np
@@ -14,12 +15,11 @@ from deblurgan.data.recipe import BlurSettings, KernelBlur
 from deblurgan.train.config import DataConfig
 from deblurgan.train.data import EpochPlan, TrainingPairs
 
-RNG = np.random.default_rng(0)
-
 
 def _save(path, size=(40, 50)):
+    rng = np.random.default_rng(zlib.crc32(str(path).encode()))
     path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(RNG.integers(0, 256, (*size, 3), dtype=np.uint8)).save(path)
+    Image.fromarray(rng.integers(0, 256, (*size, 3), dtype=np.uint8)).save(path)
 
 
 def test_epoch_plan_is_deterministic_sharded_and_keeps_the_ratio():
@@ -59,8 +59,9 @@ def test_training_pairs_crop_flip_and_synthetic_blur_are_seeded(tmp_path):
 def test_scene_mode_samples_are_seeded_and_use_other_sources_for_moving_layers(tmp_path):
     for name in ("p.png", "q.png"):
         _save(tmp_path / "photos" / name, (60, 70))
-    blur = BlurSettings(kernel_weight=0.0, scene_weight=1.0,
-                        scene=SceneMotion(still_fraction=0.0, objects=(1, 1)))  # fmt: skip
+    blur = BlurSettings(
+        kernel_weight=0.0, scene_weight=1.0, scene=SceneMotion(still_fraction=0.0, objects=(1, 1))
+    )
     sources = sorted((tmp_path / "photos").iterdir())
     dataset = TrainingPairs([], sources, DataConfig(crop=32, blur=blur))
     blurred, sharp, _ = dataset[(0, 9)]
@@ -80,8 +81,9 @@ print(torch.get_num_threads(), cv2.getNumThreads(), numba.get_num_threads(), max
 
 def test_data_workers_run_on_one_thread_each():
     env = {**os.environ, "OMP_NUM_THREADS": "2", "NUMBA_NUM_THREADS": "2"}
-    out = subprocess.run([sys.executable, "-c", WORKER_THREADS], capture_output=True, text=True,
-                         env=env, check=True).stdout  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", WORKER_THREADS], capture_output=True, text=True, env=env, check=True
+    ).stdout
     assert out.split() == ["1", "1", "1", "1"]
 
 

@@ -2,6 +2,7 @@ import pytest
 import torch
 
 from deblurgan.nets import Critic, Generator, init_weights
+from deblurgan.train.config import LossConfig
 from deblurgan.train.steps import critic_step, generator_step
 
 
@@ -29,9 +30,8 @@ def test_critic_step_updates_only_the_critic():
         critic,
         torch.optim.Adam(critic.parameters(), 1e-3),
         *_batch(),
-        "wgan-gp",
-        10.0,
-        torch.Generator().manual_seed(1),
+        loss=LossConfig(gan="wgan-gp", gp_weight=10.0),
+        rng=torch.Generator().manual_seed(1),
     )
     assert set(logs) == {"critic_loss", "wasserstein", "gp"}
     assert all(torch.equal(a, b) for a, b in zip(before_g, generator.parameters()))
@@ -47,10 +47,8 @@ def test_generator_step_updates_only_the_generator_and_unfreezes_the_critic():
         critic,
         torch.optim.Adam(generator.parameters(), 1e-3),
         *_batch(),
-        "wgan-gp",
-        "l1",
-        100.0,
-        torch.Generator().manual_seed(1),
+        loss=LossConfig(gan="wgan-gp", content="l1", content_weight=100.0),
+        rng=torch.Generator().manual_seed(1),
     )
     assert logs["generator_loss"] == pytest.approx(
         logs["adversarial"] + 100 * logs["content"], rel=1e-5
@@ -69,11 +67,8 @@ def test_generator_step_adds_a_weighted_l1_pixel_term():
         torch.optim.SGD(generator.parameters(), 0.0),
         blurred,
         sharp,
-        "none",
-        "mse",
-        2.0,
-        torch.Generator().manual_seed(1),
-        pixel_weight=3.0,
+        loss=LossConfig(gan="none", content="mse", content_weight=2.0, pixel_weight=3.0),
+        rng=torch.Generator().manual_seed(1),
     )
     restored = generator(blurred, dropout_rng=torch.Generator().manual_seed(1))
     assert logs["pixel"] == pytest.approx((restored - sharp).abs().mean().item(), rel=1e-5)

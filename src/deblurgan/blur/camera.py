@@ -46,12 +46,19 @@ class CameraEffects:
         for name in ("highlight_probability", "noise_probability", "jpeg_probability"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name}: must be in [0, 1], got {getattr(self, name)}")
-        bounds = {"highlight_gain": (1.0, None), "photons": (1e-6, None),
-                  "read_noise": (0.0, 1.0), "jpeg_quality": (1, 100)}  # fmt: skip
+        bounds = {
+            "highlight_gain": (1.0, None),
+            "photons": (1e-6, None),
+            "read_noise": (0.0, 1.0),
+            "jpeg_quality": (1, 100),
+        }
         for name, (low, high) in bounds.items():
             value = getattr(self, name)
-            if (len(value) != 2 or not low <= value[0] <= value[1]
-                    or (high is not None and value[1] > high)):  # fmt: skip
+            if (
+                len(value) != 2
+                or not low <= value[0] <= value[1]
+                or (high is not None and value[1] > high)
+            ):
                 raise ValueError(f"{name}: expected {low} <= LOW <= HIGH, got {value}")
 
     def draw_highlight_gain(self, rng: np.random.Generator) -> float:
@@ -86,8 +93,9 @@ def develop(
     if effects.noise_probability and rng.random() < effects.noise_probability:
         low, high = np.log(effects.photons[0]), np.log(effects.photons[1])
         photons = float(np.exp(rng.uniform(low, high)))
-        linear = add_noise(np.clip(linear, 0.0, None), float(rng.uniform(*effects.read_noise)),
-                           photons, rng)  # fmt: skip
+        linear = add_noise(
+            np.clip(linear, 0.0, None), float(rng.uniform(*effects.read_noise)), photons, rng
+        )
     encoded = np.clip(linear, 0.0, 1.0) ** np.float32(1.0 / gamma)
     if effects.jpeg_probability and rng.random() < effects.jpeg_probability:
         quality = int(rng.integers(effects.jpeg_quality[0], effects.jpeg_quality[1] + 1))

@@ -27,8 +27,9 @@ from deblurgan.blur.apply import integer_scale
 from deblurgan.blur.camera import CameraEffects, boost_highlights, develop
 
 
-def _check_range(name: str, value: tuple, low: float, high: float | None = None,
-                 integer: bool = False) -> None:  # fmt: skip
+def _check_range(
+    name: str, value: tuple, low: float, high: float | None = None, integer: bool = False
+) -> None:
     if (
         len(value) != 2
         or value[0] > value[1]
@@ -140,8 +141,12 @@ def synthesize_scene_pair(
     Examples:
         >>> sharp = np.random.default_rng(0).random((32, 48, 3), dtype=np.float32)
         >>> pair = synthesize_scene_pair(sharp, np.random.default_rng(1))
-        >>> pair.blurred.shape, bool(np.array_equal(pair.sharp, sharp))
-        ((32, 48, 3), True)
+        >>> pair.blurred.shape, pair.record["objects"]  # one layer moved: the target moved too
+        ((32, 48, 3), 1)
+        >>> still = SceneMotion(objects=(0, 0))  # camera motion only
+        >>> pair = synthesize_scene_pair(sharp, np.random.default_rng(1), still)
+        >>> bool(np.array_equal(pair.sharp, sharp))  # the target is the middle frame: the input
+        True
     """
     if image.ndim not in (2, 3) or min(image.shape[:2]) < 2:
         raise ValueError(f"image must be (H, W) or (H, W, C) of at least 2x2, got {image.shape}")
@@ -199,18 +204,24 @@ def random_camera_path(
     side = max(shape)
     tilt = on * motion.perspective / side * rng.uniform(-1, 1, (2, 2))  # [x, y] x [v, a]
     t = times.astype(np.float64)
-    homographies = np.stack([
-        _homography(
-            shape,
-            shift=velocity * ti + accel * ti**2 / 2,
-            angle=rotation[0] * ti + rotation[1] * ti**2 / 2,
-            log_zoom=zoom[0] * ti + zoom[1] * ti**2 / 2,
-            tilt=tilt[:, 0] * ti + tilt[:, 1] * ti**2 / 2,
-        )
-        for ti in t
-    ])  # fmt: skip
-    record = {"speed": speed, "direction": angle, "rotation": float(rotation[0]),
-              "zoom": float(zoom[0])}  # fmt: skip
+    homographies = np.stack(
+        [
+            _homography(
+                shape,
+                shift=velocity * ti + accel * ti**2 / 2,
+                angle=rotation[0] * ti + rotation[1] * ti**2 / 2,
+                log_zoom=zoom[0] * ti + zoom[1] * ti**2 / 2,
+                tilt=tilt[:, 0] * ti + tilt[:, 1] * ti**2 / 2,
+            )
+            for ti in t
+        ]
+    )
+    record = {
+        "speed": speed,
+        "direction": angle,
+        "rotation": float(rotation[0]),
+        "zoom": float(zoom[0]),
+    }
     return homographies, record
 
 
@@ -289,9 +300,7 @@ def _random_layer(
     velocity = speed * np.array([math.cos(angle), math.sin(angle)])
     spin = math.radians(4 * motion.rotation) * rng.uniform(-1, 1)
     centre = ((y + (lh - 1) / 2), (x + (lw - 1) / 2))
-    path = np.stack([
-        _about(centre, velocity * t, spin * t) for t in times.astype(np.float64)
-    ])  # fmt: skip
+    path = np.stack([_about(centre, velocity * t, spin * t) for t in times.astype(np.float64)])
     return canvas, mask, path
 
 

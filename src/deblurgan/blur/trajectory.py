@@ -130,8 +130,18 @@ def trajectories_from_draws(draws: TrajectoryDraws, max_length: float = 60.0) ->
     n, steps = draws.kick.shape[0], draws.kick.shape[1] + 1
     out = np.empty((n, steps), np.complex128)
     d = draws
-    _recurrence(d.angle, d.inertia, d.big_shake, d.gaussian, d.impulsiveness, d.shake_test,
-                d.shake_turn, d.kick, max_length / (steps - 1), out)  # fmt: skip
+    _recurrence(
+        d.angle,
+        d.inertia,
+        d.big_shake,
+        d.gaussian,
+        d.impulsiveness,
+        d.shake_test,
+        d.shake_turn,
+        d.kick,
+        max_length / (steps - 1),
+        out,
+    )
     return out
 
 

@@ -6,8 +6,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from deblurgan import __version__
 from deblurgan.cli import compare, deblur, detect_bench, evaluate, export, synth, train
+from deblurgan.version import __version__
 
 # name -> module with add_arguments(parser) and run(args) -> exit status
 SUBCOMMANDS = {

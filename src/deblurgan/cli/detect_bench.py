@@ -10,12 +10,16 @@ from pathlib import Path
 import numpy as np
 
 from deblurgan.checkpoint import CheckpointError
-from deblurgan.cli.synth import int_range
+from deblurgan.cli.options import (
+    add_inference_arguments,
+    deblurrer_from_args,
+    inference_settings,
+    int_range,
+)
+from deblurgan.data.eval_sets import find_eval_items
 from deblurgan.data.synthesize import synthesize_frame_pairs
 from deblurgan.detection.bench import detection_benchmark
 from deblurgan.detection.darknet import DarknetError, load_darknet
-from deblurgan.evaluation.datasets import find_eval_items
-from deblurgan.inference.deblurrer import Deblurrer
 from deblurgan.io.atomic import atomic_write_bytes
 from deblurgan.io.images import ImageData, write_image
 
@@ -36,19 +40,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--detector-names", type=Path, help="class names, one per line (coco.names)"
     )
-    parser.add_argument("--weights", type=Path, help="our generator (default: the bundled model)")
     parser.add_argument("--no-model", action="store_true", help="only no-deblur and --pred")
     parser.add_argument("--pred", type=Path, help="another method's outputs")
     parser.add_argument("--pred-name", default="other", help="label of --pred outputs")
     parser.add_argument("--conf", type=float, default=0.25, help="detection confidence threshold")
     parser.add_argument("--match-iou", type=float, default=0.5, help="IoU for a match (paper: 0.5)")
     parser.add_argument("--nms-iou", type=float, default=0.45, help="IoU of class-wise NMS")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     parser.add_argument("--pictures", type=int, default=6, help="pairs drawn with boxes")
     parser.add_argument(
         "-o", "--output", type=Path, default=Path("detection"), help="report folder"
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    add_inference_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -60,27 +63,42 @@ def run(args: argparse.Namespace) -> int:
             data = args.output / "pairs"
             synthesize_frame_pairs(args.frames, data, args.n_avg, progress=not args.quiet)
         items, _ = find_eval_items(data, args.pred)
-        deblurrer = (
-            None if args.no_model else Deblurrer.from_checkpoint(args.weights, device=args.device)
-        )
+        deblurrer = None if args.no_model else deblurrer_from_args(args)
         summary, per_image, pictures = detection_benchmark(
-            items, model, deblurrer, args.pred_name, args.conf, args.match_iou, args.nms_iou,
-            names, args.pictures, progress=not args.quiet,
-        )  # fmt: skip
+            items,
+            model,
+            deblurrer,
+            other_name=args.pred_name,
+            confidence=args.conf,
+            match_iou=args.match_iou,
+            nms_iou=args.nms_iou,
+            names=names,
+            pictures=args.pictures,
+            progress=not args.quiet,
+        )
     except (CheckpointError, DarknetError, FileNotFoundError, OSError, ValueError) as err:
         print(f"deblurgan detect-bench: error: {err}", file=sys.stderr)
         return 2
-    settings = {"data": str(data), "pairs": len(items), "detector": str(args.detector_cfg),
-                "confidence": args.conf, "match_iou": args.match_iou, "nms_iou": args.nms_iou,
-                "weights": "none" if args.no_model else str(args.weights or "bundled")}  # fmt: skip
+    settings = {
+        "data": str(data),
+        "pairs": len(items),
+        "detector": str(args.detector_cfg),
+        "confidence": args.conf,
+        "match_iou": args.match_iou,
+        "nms_iou": args.nms_iou,
+        **inference_settings(deblurrer, args),
+    }
     report = {"settings": settings, "summary": summary, "images": per_image}
     atomic_write_bytes(args.output / "detection.json", json.dumps(report, indent=2).encode())
     for key, picture in pictures:
-        write_image(args.output / "pictures" / f"{key}.png",
-                    ImageData(rgb=picture.astype(np.float32) / 255))  # fmt: skip
+        write_image(
+            args.output / "pictures" / f"{key}.png", ImageData(rgb=picture.astype(np.float32) / 255)
+        )
     print(f"{'method':16} precision  recall    F1   (TP/FP/FN)")
     for method, m in summary.items():
-        print(f"{method:16} {m['precision']:9.3f} {m['recall']:7.3f} {m['f1']:6.3f}   "
-              f"({m['tp']}/{m['fp']}/{m['fn']})")  # fmt: skip
+        print(
+            f"{method:16} {m['precision']:9.3f} {m['recall']:7.3f} {m['f1']:6.3f}   "
+            f"({m['tp']}/{m['fp']}/{m['fn']})"
+        )
     print(f"report: {args.output / 'detection.json'}")
     return 0

@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 
 from deblurgan.checkpoint import CheckpointError
-from deblurgan.evaluation.datasets import find_eval_items
+from deblurgan.cli.options import add_inference_arguments, deblurrer_from_args, inference_settings
+from deblurgan.data.eval_sets import find_eval_items
 from deblurgan.evaluation.evaluate import evaluate, summarise
 from deblurgan.evaluation.report import write_report
-from deblurgan.inference.deblurrer import Deblurrer
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,9 +19,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         required=True,
         type=Path,
         help="GoPro-layout root, crops folder (X_in/X_gt[/X_pred]), Levin folder, or list file",
-    )
-    parser.add_argument(
-        "--weights", type=Path, help="score this generator (default: the bundled model)"
     )
     parser.add_argument(
         "--pred", type=Path, help="also score another method's outputs in this folder"
@@ -48,13 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="Levin: add Richardson-Lucy and Wiener with the TRUE kernel (non-blind)",
     )
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
-    parser.add_argument(
-        "--precision",
-        default="fp32",
-        choices=["fp32", "bf16", "fp16"],
-        help="fp32; bf16 on CPU/CUDA; fp16 on CUDA/MPS",
-    )
+    add_inference_arguments(parser)
     parser.add_argument("--gallery", type=int, default=12, help="images shown in the gallery")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
@@ -62,23 +53,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         items, layout = find_eval_items(args.data, args.pred)
-        deblurrer = None
-        if not args.no_model:
-            deblurrer = Deblurrer.from_checkpoint(
-                args.weights, device=args.device, precision=args.precision
-            )
+        deblurrer = None if args.no_model else deblurrer_from_args(args)
         align = args.align if args.align is not None else (8 if layout == "levin" else 0)
         results = evaluate(
-            items, deblurrer, args.pred_name, args.y_channel, args.border, args.nonblind, align,
+            items,
+            deblurrer,
+            other_name=args.pred_name,
+            y_channel=args.y_channel,
+            border=args.border,
+            nonblind=args.nonblind,
+            align=align,
             progress=not args.quiet,
-        )  # fmt: skip
+        )
     except (CheckpointError, FileNotFoundError, ValueError) as err:
         print(f"deblurgan evaluate: error: {err}", file=sys.stderr)
         return 2
-    settings = {"data": str(args.data), "layout": layout, "images": len(items),
-                "weights": str(args.weights or ("none" if args.no_model else "bundled")),
-                "device": str(deblurrer.device) if deblurrer else "-", "precision": args.precision,
-                "y_channel": args.y_channel, "border": args.border, "align": align}  # fmt: skip
+    settings = {
+        "data": str(args.data),
+        "layout": layout,
+        "images": len(items),
+        **inference_settings(deblurrer, args),
+        "y_channel": args.y_channel,
+        "border": args.border,
+        "align": align,
+    }
     timed = [r.seconds for r in results if r.seconds is not None]
     if timed:
         settings["seconds_per_image"] = sum(timed) / len(timed)
@@ -87,7 +85,9 @@ def run(args: argparse.Namespace) -> int:
         psnr, ssim, gain = values["psnr"], values["ssim"], values["psnr_gain"]
         print(f"{method:28} PSNR {psnr:6.2f} dB  SSIM {ssim:.4f}  gain {gain:+.2f} dB")
     if timed:
-        seconds, device = settings["seconds_per_image"], settings["device"]
-        print(f"runtime {seconds:.3f} s per image ({device}, {args.precision})")
+        print(
+            f"runtime {settings['seconds_per_image']:.3f} s per image ({settings['device']}, "
+            f"{settings['precision']}, {settings['backend']})"
+        )
     print(f"report: {report}")
     return 0

@@ -10,20 +10,12 @@ from typing import Any
 import yaml
 
 from deblurgan.blur.trajectory import PRESETS
+from deblurgan.cli.options import int_range
 from deblurgan.data.pairs import collect_inputs
 from deblurgan.data.recipe import BlurSettings, KernelBlur
 from deblurgan.data.synthesize import synthesize_frame_pairs, synthesize_pairs
 from deblurgan.io.images import IMAGE_SUFFIXES
 from deblurgan.schema import ConfigError, apply_overrides, from_dict
-
-
-def int_range(text: str) -> tuple[int, int]:
-    """argparse type for ``N`` or ``LOW:HIGH`` (inclusive)."""
-    low, _, high = text.partition(":")
-    try:
-        return int(low), int(high or low)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(f"expected N or LOW:HIGH, got {text!r}") from err
 
 
 def _fractions(text: str) -> tuple[float, ...]:
@@ -146,8 +138,14 @@ def run(args: argparse.Namespace) -> int:
             images = [(p, n) for p, n in inputs if p.suffix.lower() in IMAGE_SUFFIXES]
             if not images:
                 raise ValueError(f"{args.sharp}: no images found")
-            report = synthesize_pairs(images, args.output, blur_settings(args), args.per_image,
-                                      args.seed, progress=not args.quiet)  # fmt: skip
+            report = synthesize_pairs(
+                images,
+                args.output,
+                blur_settings(args),
+                args.per_image,
+                args.seed,
+                progress=not args.quiet,
+            )
     except ValueError as err:
         print(f"deblurgan synth: error: {err}", file=sys.stderr)
         return 2
@@ -166,10 +164,14 @@ def blur_settings(args: argparse.Namespace) -> BlurSettings:
         raw.update(
             kernel_weight=float(args.mode == "kernel"), scene_weight=float(args.mode == "scene")
         )
-    shortcuts = {"preset": args.preset, "kernel_size": args.kernel_size,
-                 "exposures": args.exposures and list(args.exposures),
-                 "linear_light": args.linear_light or None, "noise_std": args.noise_std,
-                 "poisson_peak": args.poisson_peak}  # fmt: skip
+    shortcuts = {
+        "preset": args.preset,
+        "kernel_size": args.kernel_size,
+        "exposures": args.exposures and list(args.exposures),
+        "linear_light": args.linear_light or None,
+        "noise_std": args.noise_std,
+        "poisson_peak": args.poisson_peak,
+    }
     kernel = raw.setdefault("kernel", {})
     if not isinstance(kernel, dict):
         raise ConfigError("kernel: expected a mapping")

@@ -58,8 +58,13 @@ def run(args: argparse.Namespace) -> int:
             config = resume_config(run_dir, args.config, args.overrides)
         else:
             config = load_config(args.config, args.overrides)
-        train(config, resume=bool(args.resume), progress=not args.quiet, stop_at=args.stop_at,
-              overwrite=args.overwrite)  # fmt: skip
+        train(
+            config,
+            resume=bool(args.resume),
+            progress=not args.quiet,
+            stop_at=args.stop_at,
+            overwrite=args.overwrite,
+        )
     except (ConfigError, VGGWeightsError, FileNotFoundError, ValueError) as err:
         print(f"deblurgan train: error: {err}", file=sys.stderr)
         return 2

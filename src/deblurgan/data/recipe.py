@@ -90,8 +90,9 @@ class BlurSettings:
         """Settings that use one mode: ``BlurSettings.only("scene", scene=SceneMotion(...))``."""
         if mode not in MODES:
             raise ValueError(f"mode: {mode!r} is not one of {', '.join(MODES)}")
-        return cls(kernel_weight=float(mode == "kernel"), scene_weight=float(mode == "scene"),
-                   **parts)  # fmt: skip
+        return cls(
+            kernel_weight=float(mode == "kernel"), scene_weight=float(mode == "scene"), **parts
+        )
 
     def draw_mode(self, rng: np.random.Generator) -> str:
         """``"kernel"`` or ``"scene"``, in proportion to the weights."""
@@ -141,7 +142,8 @@ def synthetic_pair(
     batch = sample_kernels(1, rng, k.preset, k.kernel_size, k.exposures)
     choice = int(rng.integers(len(k.exposures)))
     kernel = batch.kernels[0, choice]
-    blurred = blur_image(sharp, kernel, k.linear_light, noise_std=k.noise_std,
-                         poisson_peak=k.poisson_peak, rng=rng)  # fmt: skip
+    blurred = blur_image(
+        sharp, kernel, k.linear_light, noise_std=k.noise_std, poisson_peak=k.poisson_peak, rng=rng
+    )
     record = {"mode": mode, **plain(k), "exposure": k.exposures[choice], **batch.record(0)}
     return SyntheticPair(blurred, sharp, kernel, record)

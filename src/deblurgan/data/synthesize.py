@@ -85,8 +85,15 @@ def synthesize_pairs(
             except Exception as err:  # noqa: BLE001 - one bad image must not stop the batch
                 report.failed.append((str(source), str(err).removeprefix(f"{source}: ")))
                 break
-            records.append({"name": f"{sample}.png", "source": str(source), "k": k,
-                            "seed": pair_seed, **pair.record})  # fmt: skip
+            records.append(
+                {
+                    "name": f"{sample}.png",
+                    "source": str(source),
+                    "k": k,
+                    "seed": pair_seed,
+                    **pair.record,
+                }
+            )
             report.written.append(targets[0])
     _write_manifest(out, records)
     return report
@@ -127,10 +134,16 @@ def synthesize_frame_pairs(
         centre = start + length // 2
         label = paths[centre].stem if paths is not None else f"{centre:06d}"
         sample = f"{frames_source.stem}_{label}_n{length}"
-        records.append({
-            "name": f"{sample}.png", "source": str(frames_source), "first_frame": start,
-            "n_avg": length, "sharp_frame": centre, "gamma": gamma,
-        })  # fmt: skip
+        records.append(
+            {
+                "name": f"{sample}.png",
+                "source": str(frames_source),
+                "first_frame": start,
+                "n_avg": length,
+                "sharp_frame": centre,
+                "gamma": gamma,
+            }
+        )
         targets = _targets(out, sample, kernels=False)
         if all(t.exists() for t in targets):
             report.skipped.append(targets[0])

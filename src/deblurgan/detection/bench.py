@@ -14,9 +14,9 @@ import numpy as np
 from PIL import Image, ImageDraw
 from tqdm import tqdm
 
+from deblurgan.data.eval_sets import EvalItem
 from deblurgan.detection.boxes import Detections, detect, match, precision_recall_f1
 from deblurgan.detection.darknet import Darknet
-from deblurgan.evaluation.datasets import EvalItem
 from deblurgan.io.images import read_image
 
 
@@ -24,6 +24,7 @@ def detection_benchmark(
     items: list[EvalItem],
     model: Darknet,
     deblur: Callable[[np.ndarray], np.ndarray] | None = None,
+    *,
     other_name: str = "other",
     confidence: float = 0.25,
     match_iou: float = 0.5,

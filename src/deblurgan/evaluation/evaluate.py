@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from deblurgan.evaluation.datasets import EvalItem
+from deblurgan.data.eval_sets import EvalItem
 from deblurgan.evaluation.scoring import nonblind_references, oriented_kernel, score
 from deblurgan.io.images import read_image
 
@@ -28,8 +28,12 @@ class EvalResult:
 
     def row(self) -> dict[str, Any]:
         """Flat record: key, size, seconds, and METHOD_psnr / METHOD_ssim / METHOD_psnr_gain."""
-        record: dict[str, Any] = {"key": self.key, "height": self.height, "width": self.width,
-                                  "seconds": self.seconds}  # fmt: skip
+        record: dict[str, Any] = {
+            "key": self.key,
+            "height": self.height,
+            "width": self.width,
+            "seconds": self.seconds,
+        }
         base = self.scores["blurred"]["psnr"]
         for method, values in self.scores.items():
             record[f"{method}_psnr"] = values["psnr"]
@@ -42,6 +46,7 @@ class EvalResult:
 def evaluate(
     items: list[EvalItem],
     deblur: Callable[[np.ndarray], np.ndarray] | None = None,
+    *,
     other_name: str = "other",
     y_channel: bool = False,
     border: int = 0,
@@ -52,7 +57,7 @@ def evaluate(
     """Score the blurred input, our restoration and another method's on every item.
 
     Args:
-        items: From :func:`deblurgan.evaluation.datasets.find_eval_items`.
+        items: From :func:`deblurgan.data.eval_sets.find_eval_items`.
         deblur: RGB [0, 1] -> RGB [0, 1] (a :class:`~deblurgan.Deblurrer`); None to skip.
         other_name: Label of the other method's outputs (``item.other``).
         y_channel, border: See :func:`deblurgan.evaluation.scoring.score`.
@@ -103,7 +108,10 @@ def summarise(results: list[EvalResult]) -> dict[str, dict[str, float]]:
     for method in methods:
         psnrs = [r.scores[method]["psnr"] for r in results]
         gains = [r.scores[method]["psnr"] - r.scores["blurred"]["psnr"] for r in results]
-        summary[method] = {"psnr": float(np.mean(psnrs)),
-                           "ssim": float(np.mean([r.scores[method]["ssim"] for r in results])),
-                           "psnr_gain": float(np.mean(gains)), "images": len(results)}  # fmt: skip
+        summary[method] = {
+            "psnr": float(np.mean(psnrs)),
+            "ssim": float(np.mean([r.scores[method]["ssim"] for r in results])),
+            "psnr_gain": float(np.mean(gains)),
+            "images": len(results),
+        }
     return summary

@@ -52,13 +52,16 @@ def write_report(
     for result in results[:gallery]:
         panels = {name: image for name, image in result.images.items() if name != "sharp"}
         panels["sharp"] = result.images["sharp"]
-        labelled = {f"{n} {result.scores[n]['psnr']:.2f} dB" if n in result.scores else n: im
-                    for n, im in panels.items()}  # fmt: skip
+        labelled = {
+            f"{n} {result.scores[n]['psnr']:.2f} dB" if n in result.scores else n: im
+            for n, im in panels.items()
+        }
         path = out / "gallery" / f"{result.key}.png"
         write_image(path, ImageData(rgb=side_by_side(labelled).astype(np.float32) / 255))
         pictures.append(path.relative_to(out).as_posix())
-    page = _html(summary, rows, {p: _data_uri(out / p) for p in ["psnr_gain.png", *pictures]},
-                 settings)  # fmt: skip
+    page = _html(
+        summary, rows, {p: _data_uri(out / p) for p in ["psnr_gain.png", *pictures]}, settings
+    )
     atomic_write_bytes(out / "report.html", page.encode())
     return out / "report.html"
 

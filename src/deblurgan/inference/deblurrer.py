@@ -1,59 +1,40 @@
 """Deblurring at full resolution, any size: whole image or exact tiles; PyTorch, OpenVINO or
-onnxruntime."""
+onnxruntime.
+
+A :class:`Deblurrer` settles everything at construction (device, precision,
+runtime, the exported model) and never changes afterwards: the same instance
+gives the same answer to :meth:`Deblurrer.plan` before and after its first image.
+"""
 
 from __future__ import annotations
 
-import functools
 import os
-import tempfile
 import warnings
-from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from deblurgan.checkpoint import load_generator
-from deblurgan.inference.export import export_onnx, onnx_forward, onnx_session
-from deblurgan.inference.openvino_backend import compile_openvino, openvino_available
-from deblurgan.inference.tensors import (
-    crop_padding,
-    pad_to_multiple,
-    rgb_to_tensor,
-    run_exported,
-    tensors_to_rgb,
-)
+from deblurgan.inference.backends import BACKENDS, ForwardFn, check_backend, choose_backend
 from deblurgan.inference.tiled import PROCESS_BYTES, tiled_forward, tiled_peak_bytes
 from deblurgan.inference.weights import default_weights_path
 from deblurgan.nets.generator import Generator
+from deblurgan.nets.tensors import crop_padding, pad_to_multiple, rgb_to_tensor, tensors_to_rgb
 from deblurgan.runtime import (
     Precision,
     autocast,
     check_precision,
-    cpu_has_native_bf16,
-    preferred_memory_format,
     resolve_device,
 )
 
 DEFAULT_MAX_MEMORY = 4 * 2**30
 
 
-# Bytes per ngf x H x W value at the peak of a whole-image fp32 pass, and the runtime's own
-# memory: fitted to benchmarks/inference.py (both generators, 256x256 to 4K; the estimates
-# fall between 1% below and 34% above the measured peaks, 12% above at most from 1080p up).
-_WHOLE_IMAGE_BYTES = {
-    "torch": (16, 0),
-    "openvino": (12, 100 * 2**20),
-    "onnxruntime": (40, 100 * 2**20),
-}
-
-
 def whole_image_peak_bytes(ngf: int, height: int, width: int, backend: str = "torch") -> int:
     """Approximate peak memory of a whole-image fp32 pass in ``backend`` (process included):
-    a few full-resolution ``ngf``-channel activations alive at once (eager PyTorch, paper's
-    generator: 1.22 GB measured at 720p; OpenVINO: 1.02 GB)."""
-    per_value, runtime = _WHOLE_IMAGE_BYTES[backend]
-    return per_value * ngf * height * width + runtime + PROCESS_BYTES
+    a few full-resolution ``ngf``-channel activations alive at once."""
+    runtime = BACKENDS[backend]
+    return runtime.bytes_per_value * ngf * height * width + runtime.runtime_bytes + PROCESS_BYTES
 
 
 def restore(
@@ -86,7 +67,6 @@ def restore(
     padded, pads = pad_to_multiple(blurred)
     with torch.inference_mode(), autocast(blurred.device, precision):
         if tile is None:
-            padded = padded.contiguous(memory_format=preferred_memory_format(padded.device))
             out = generator(padded, dropout_rng=dropout_rng)
         elif dropout_rng is not None:
             raise ValueError("tiled inference is deterministic: it cannot apply test-time dropout")
@@ -112,24 +92,27 @@ class Deblurrer:
         precision: ``"fp32"`` (default), ``"bf16"`` (CPU, CUDA) or ``"fp16"`` (CUDA, MPS).
         stochastic: Apply dropout at test time, as in the paper.
         seed: Seed of the dropout masks when ``stochastic``.
-        tile: Always use exact tiled inference with this tile side.
+        tile: Always use exact tiled inference (in PyTorch) with this tile side.
         max_memory: Bytes the whole-image pass may use; larger images are tiled
             automatically (float16 layer storage if float32 would not fit either).
-        backend: Runtime of whole-image passes on the CPU. ``"auto"`` (default):
-            OpenVINO where it applies (installed, CPU, deterministic, fp32 or bf16),
-            else PyTorch. ``"openvino"`` (on a 2-core AVX2 CPU 1.4-2.3x eager
-            PyTorch for the bundled model, 1.2-1.6x for the paper's, 256x256 to 4K;
-            converted once per checkpoint, then cached), ``"onnxruntime"`` (CPU, fp32,
-            1.0-1.6x), ``"torch"``.
-            Tiled images and GPUs always run in PyTorch. On CUDA the weights and
-            images are channels_last; set ``torch.backends.cudnn.benchmark = True``
-            when many images share a size (``deblurgan deblur`` does).
+        backend: Runtime of whole-image passes, a key of
+            :data:`~deblurgan.inference.backends.BACKENDS` or ``"auto"``
+            (:func:`~deblurgan.inference.backends.choose_backend`: OpenVINO where it
+            applies, else PyTorch). The model is converted here, once (cached on disk
+            for OpenVINO); if that fails under ``"auto"``, PyTorch is used with a
+            warning. Tiled images always run in PyTorch.
+
+    Attributes:
+        device, precision: As resolved from the arguments.
+        backend: The runtime actually used for whole images.
 
     Examples:
         >>> import numpy as np
-        >>> deblur = Deblurrer(Generator(ngf=8, n_blocks=1))
+        >>> deblur = Deblurrer(Generator(ngf=8, n_blocks=1), backend="torch")
         >>> deblur(np.zeros((5, 7, 3), np.float32)).shape
         (5, 7, 3)
+        >>> deblur.plan(720, 1280)  # whole image, float32 layers
+        (None, torch.float32)
     """
 
     def __init__(
@@ -143,31 +126,33 @@ class Deblurrer:
         max_memory: int = DEFAULT_MAX_MEMORY,
         backend: str = "auto",
     ) -> None:
+        if tile is not None and (tile < 8 or stochastic):
+            raise ValueError(
+                "tile must be >= 8, and tiling cannot be combined with stochastic=True"
+            )
         self.device = resolve_device(device)
         self.precision = check_precision(precision, self.device)
-        memory_format = preferred_memory_format(self.device)
-        self.generator = generator.to(self.device, memory_format=memory_format).eval()
-        self.stochastic = stochastic
-        self.seed = seed
-        if tile is not None and (tile < 8 or stochastic):
-            raise ValueError("tile must be >= 8, and tiling cannot be combined with --stochastic")
-        self.tile, self.max_memory = tile, max_memory
-        if backend not in ("auto", "torch", "openvino", "onnxruntime"):
-            raise ValueError(
-                f"unknown backend {backend!r}; use auto, torch, openvino or onnxruntime"
-            )
-        exportable = not stochastic and self.device.type == "cpu"
-        self._auto = backend == "auto"
+        self.stochastic, self.seed, self.tile, self.max_memory = stochastic, seed, tile, max_memory
+        self.generator = generator.to(self.device).eval()
         if backend == "auto":
-            fits = self.precision == "fp32" or (self.precision == "bf16" and cpu_has_native_bf16())
-            backend = "openvino" if exportable and fits and openvino_available() else "torch"
-        elif backend != "torch" and not (
-            exportable and self.precision in BACKEND_PRECISIONS[backend]
-        ):
-            raise ValueError(f"the {backend} backend is deterministic, CPU and "
-                             f"{'/'.join(BACKEND_PRECISIONS[backend])} only")  # fmt: skip
-        self.backend = backend
-        self._forward = None  # the exported model, built on the first pass
+            chosen = choose_backend(self.device, self.precision, stochastic)
+        else:
+            check_backend(backend, self.device, self.precision, stochastic)
+            chosen = backend
+        self.backend, self._exported = self._build(chosen, fallback=backend == "auto")
+
+    def _build(self, name: str, fallback: bool) -> tuple[str, ForwardFn | None]:
+        """The runtime's forward function (None for PyTorch), converting the model once."""
+        build = BACKENDS[name].build
+        if build is None or self.tile is not None:
+            return ("torch" if self.tile is not None else name), None
+        try:
+            return name, build(self.generator, self.precision)
+        except Exception as err:  # noqa: BLE001 - any converter failure: PyTorch, if allowed
+            if not fallback:
+                raise
+            warnings.warn(f"{name} failed ({err}); using PyTorch", stacklevel=3)
+            return "torch", None
 
     def plan(self, height: int, width: int) -> tuple[int | None, torch.dtype]:
         """Tile side (None: whole image) and layer storage dtype for an image of this size."""
@@ -200,20 +185,10 @@ class Deblurrer:
             - Input: :math:`(B, 3, H, W)`.
             - Output: :math:`(B, 3, H, W)`, float32.
         """
-        rng = None
-        if self.stochastic:
-            rng = torch.Generator(self.device).manual_seed(self.seed)
-        if self.backend != "torch" and self.tile is None and self._forward is None:
-            try:
-                self._forward = exported_forward(self.backend, self.generator, self.precision)
-            except Exception as err:  # noqa: BLE001 - any converter failure: use PyTorch
-                if not self._auto:
-                    raise
-                warnings.warn(f"{self.backend} failed ({err}); using PyTorch", stacklevel=2)
-                self.backend = "torch"
-        tile, storage = self.plan(*blurred.shape[-2:])  # after a fallback: PyTorch's memory
-        if self._forward is not None and tile is None:
-            return self._forward(blurred)
+        tile, storage = self.plan(*blurred.shape[-2:])
+        if self._exported is not None and tile is None:
+            return self._exported(blurred)
+        rng = torch.Generator(self.device).manual_seed(self.seed) if self.stochastic else None
         return restore(self.generator, blurred.to(self.device), self.precision, rng, tile, storage)
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
@@ -237,21 +212,14 @@ class Deblurrer:
         return restored[0] if rgb.ndim == 3 else restored
 
 
-BACKEND_PRECISIONS = {"openvino": ("fp32", "bf16"), "onnxruntime": ("fp32",)}
-
-
-def exported_forward(
-    backend: str, generator: Generator, precision: str = "fp32"
-) -> Callable[[torch.Tensor], torch.Tensor]:
+def exported_forward(backend: str, generator: Generator, precision: str = "fp32") -> ForwardFn:
     """``generator`` converted to ``backend`` (``"openvino"`` or ``"onnxruntime"``), as a
     function of images in [-1, 1] of any size, like :func:`restore` (deterministic).
 
     Shape:
         - Input: :math:`(B, 3, H, W)`; output the same shape, float32, on the CPU.
     """
-    if backend == "openvino":
-        compiled = compile_openvino(generator, precision)
-        return functools.partial(run_exported, lambda image: compiled(image)[0])
-    with tempfile.TemporaryDirectory() as folder:
-        session = onnx_session(export_onnx(generator, Path(folder) / "generator.onnx"))
-    return functools.partial(onnx_forward, session)
+    build = BACKENDS[backend].build
+    if build is None:
+        raise ValueError(f"{backend} runs the generator itself; use restore()")
+    return build(generator, precision)

@@ -9,16 +9,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from deblurgan.inference.tensors import rgb_to_tensor, run_exported, tensor_to_rgb
 from deblurgan.io.atomic import atomic_path
 from deblurgan.nets.generator import Generator
+from deblurgan.nets.tensors import rgb_to_tensor, run_exported, tensor_to_rgb
 
 
 def export_onnx(generator: Generator, path: str | os.PathLike, opset: int = 17) -> Path:
     """Write the deterministic generator as ONNX; input ``blurred`` (1, 3, H, W) in [-1, 1].
 
     H and W are dynamic but, as for the network itself, must be multiples of 4
-    and at least 8: pad first (:func:`deblurgan.inference.tensors.pad_to_multiple`).
+    and at least 8: pad first (:func:`deblurgan.nets.tensors.pad_to_multiple`).
     """
     path = Path(path)
     model = generator.eval()

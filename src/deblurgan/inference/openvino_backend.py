@@ -4,9 +4,8 @@ The generator is converted once per checkpoint (a few seconds: PyTorch tracing),
 with dynamic height and width, and the converted model is cached on disk under
 ``$DEBLURGAN_CACHE`` (default ``~/.cache/deblurgan``), keyed by a hash of the
 weights, the architecture and the OpenVINO version. Later runs load it in well
-under a second. Measured on a 2-core AVX2 CPU (256x256 to 4K): 1.4-2.3x eager PyTorch fp32
-for the bundled model and 1.2-1.6x for the paper's, with 8-bit outputs agreeing with
-PyTorch's to 66-96 dB PSNR.
+under a second. Speed and agreement with PyTorch: ``benchmarks/inference.py`` (figures in
+the README).
 """
 
 from __future__ import annotations
@@ -21,15 +20,6 @@ from pathlib import Path
 import torch
 
 from deblurgan.nets.generator import Generator
-
-
-def openvino_available() -> bool:
-    """Whether the ``openvino`` package can be imported."""
-    try:
-        import openvino  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def cache_dir() -> Path:

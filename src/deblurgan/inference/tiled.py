@@ -12,9 +12,8 @@ the whole network; with ``storage=torch.float16`` those buffers take half the ro
 
 With float32 storage the result equals whole-image inference to float
 rounding (tested on odd sizes); float16 storage adds the rounding of the
-stored activations (8-bit output against fp32, measured in the inference
-benchmark on a real photo: 75 dB PSNR for the bundled model, 57 dB for the
-paper's generator with random weights).
+stored activations (its agreement with fp32 is measured by
+``benchmarks/inference.py``; figures in the README).
 """
 
 from __future__ import annotations
@@ -102,8 +101,9 @@ def _conv_tiled(
     return out, stats
 
 
-def _conv_transpose_tiled(conv: nn.ConvTranspose2d, read: Reader, size: tuple[int, int], tile: int,
-                          storage: torch.dtype):  # fmt: skip
+def _conv_transpose_tiled(
+    conv: nn.ConvTranspose2d, read: Reader, size: tuple[int, int], tile: int, storage: torch.dtype
+):
     """Apply a stride-2 transposed conv (padding p, output padding) over tiles of its output."""
     k, s, p = conv.kernel_size[0], conv.stride[0], conv.padding[0]
     height, width = size
@@ -129,8 +129,9 @@ def _conv_transpose_tiled(conv: nn.ConvTranspose2d, read: Reader, size: tuple[in
 
 
 @torch.no_grad()
-def tiled_forward(generator: Generator, x: torch.Tensor, tile: int = 256,
-                  storage: torch.dtype = torch.float32) -> torch.Tensor:  # fmt: skip
+def tiled_forward(
+    generator: Generator, x: torch.Tensor, tile: int = 256, storage: torch.dtype = torch.float32
+) -> torch.Tensor:
     """The generator's deterministic output for ``x``, computed layer by layer over tiles.
 
     Args:
@@ -153,23 +154,27 @@ def tiled_forward(generator: Generator, x: torch.Tensor, tile: int = 256,
         buffer, stats = run(conv, read, size, tile, storage)
         return _buffer_reader(buffer, stats, relu=True), tuple(buffer.shape[-2:])
 
-    # Only readers are kept: a buffer is freed as soon as no later layer reads it.
-    read, size = stage(generator.stem[0], read, size)
-    for down in generator.down:
-        read, size = stage(down[0], read, size)
-    for block in generator.blocks:
-        read = _res_block_tiled(block, read, size, tile, storage)
-    for up in generator.up:
-        read, size = stage(up[0], read, size)
-    residual, _ = _conv_tiled(generator.head, read, size, tile, torch.float32)
-    out = torch.tanh(residual)
+    # The generator's own layer list; only readers are kept, so a buffer is freed as soon
+    # as no later layer reads it.
+    for layer in generator.layers():
+        if layer.kind == "conv_norm_relu":
+            read, size = stage(layer.module[0], read, size)
+        elif layer.kind == "res_block":
+            read = _res_block_tiled(layer.module, read, size, tile, storage)
+        elif layer.kind == "tanh_head":
+            residual, _ = _conv_tiled(layer.module, read, size, tile, torch.float32)
+            read = _buffer_reader(torch.tanh(residual), None, relu=False)
+        else:
+            raise ValueError(f"tiling has no rule for a {layer.kind!r} layer")
+    out = read(0, size[0], 0, size[1])
     if generator.learn_residual:
         out = torch.clamp(x.float() + out, -1.0, 1.0)
     return out
 
 
-def _res_block_tiled(block: nn.Module, read: Reader, size: tuple[int, int], tile: int,
-                     storage: torch.dtype) -> Reader:  # fmt: skip
+def _res_block_tiled(
+    block: nn.Module, read: Reader, size: tuple[int, int], tile: int, storage: torch.dtype
+) -> Reader:
     """A ResBlock's output reader. Its buffers live only as long as the reader: kept in loop
     variables instead, three of them stayed alive through the upsampling path (0.8 GB at 4K)."""
     block_input = _materialise(
@@ -202,9 +207,8 @@ def tiled_peak_bytes(
 
     A full-resolution ``ngf``-channel layer output and the half-resolution one it is
     computed from (1.5 units of ``ngf x H x W`` values), plus the float32/float64
-    temporaries of one ``4 ngf``-channel tile. Measured for the paper's generator with
-    float16 storage and 256 px tiles, the tiled pass alone: 1.03 GB at 1920x1080,
-    2.13 GB at 3840x2160 (this formula: 1.04 and 2.23 GB).
+    temporaries of one ``4 ngf``-channel tile; calibrated against the peaks that
+    ``benchmarks/inference.py`` measures.
     """
     itemsize = torch.empty((), dtype=storage).element_size()
     tile_work = 16 * ngf * tile * tile * 4

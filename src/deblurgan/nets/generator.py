@@ -7,7 +7,8 @@ blurred input, and the sum is clamped to the image range [-1, 1].
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
@@ -43,6 +44,21 @@ def seeded_dropout(x: torch.Tensor, p: float, generator: torch.Generator | None)
         return x * keep * 2.0
     keep = torch.rand(x.shape, generator=generator, device=x.device) >= p
     return x * keep.to(x.dtype) * (1.0 / (1.0 - p))
+
+
+@dataclasses.dataclass(frozen=True)
+class Layer:
+    """One step of the generator, as both its forward pass and exact tiling read it.
+
+    Attributes:
+        kind: ``"conv_norm_relu"``: ``module`` is ``Sequential(conv, InstanceNorm, ReLU)``;
+            ``"res_block"``: a :class:`ResBlock`; ``"tanh_head"``: the last convolution,
+            followed by tanh.
+        module: The layer's module (its parameters are the checkpoint's).
+    """
+
+    kind: Literal["conv_norm_relu", "res_block", "tanh_head"]
+    module: nn.Module
 
 
 def _conv_norm_relu(conv: nn.Module, channels: int) -> nn.Sequential:
@@ -145,15 +161,30 @@ class Generator(nn.Module):
         )
         self.head = nn.Conv2d(ngf, out_channels, 7, padding=3, padding_mode="reflect")
 
+    def layers(self) -> tuple[Layer, ...]:
+        """The network from input to residual, in order: what :meth:`forward` runs and what
+        :func:`deblurgan.inference.tiled.tiled_forward` runs tile by tile."""
+        return (
+            Layer("conv_norm_relu", self.stem),
+            *(Layer("conv_norm_relu", layer) for layer in self.down),
+            *(Layer("res_block", block) for block in self.blocks),
+            *(Layer("conv_norm_relu", layer) for layer in self.up),
+            Layer("tanh_head", self.head),
+        )
+
     def forward(self, x: torch.Tensor, dropout_rng: torch.Generator | None = None) -> torch.Tensor:
         """Restore ``x``; ``dropout_rng`` turns on seeded dropout outside training."""
-        h = self.down(self.stem(x))
-        for block in self.blocks:
-            h = block(h, dropout_rng)
-        residual = torch.tanh(self.head(self.up(h)))
+        h = x
+        for layer in self.layers():
+            if layer.kind == "res_block":
+                h = layer.module(h, dropout_rng)
+            elif layer.kind == "tanh_head":
+                h = torch.tanh(layer.module(h))
+            else:
+                h = layer.module(h)
         if not self.learn_residual:
-            return residual
-        return torch.clamp(x + residual, -1.0, 1.0)
+            return h
+        return torch.clamp(x + h, -1.0, 1.0)
 
 
 def _upconv(in_channels: int, out_channels: int) -> nn.ConvTranspose2d:

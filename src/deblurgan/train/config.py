@@ -100,10 +100,12 @@ class DataConfig:
 
     def __post_init__(self) -> None:
         _positive(self, "crop", "val_max_side")
-        _require(self.synthetic_ratio >= 0,
-                 f"synthetic_ratio: must be >= 0, got {self.synthetic_ratio}")  # fmt: skip
-        _require(0 <= self.val_fraction < 1,
-                 f"val_fraction: must be in [0, 1), got {self.val_fraction}")  # fmt: skip
+        _require(
+            self.synthetic_ratio >= 0, f"synthetic_ratio: must be >= 0, got {self.synthetic_ratio}"
+        )
+        _require(
+            0 <= self.val_fraction < 1, f"val_fraction: must be in [0, 1), got {self.val_fraction}"
+        )
         _require(self.workers >= 0, f"workers: must be >= 0, got {self.workers}")
 
 
@@ -142,11 +144,14 @@ class OptimConfig:
     def __post_init__(self) -> None:
         _positive(self, "lr", "batch_size", "epochs", "iterations")
         _require(self.critic_steps >= 0, f"critic_steps: must be >= 0, got {self.critic_steps}")
-        _require(0 <= self.decay_start <= 1,
-                 f"decay_start: must be in [0, 1], got {self.decay_start}")  # fmt: skip
+        _require(
+            0 <= self.decay_start <= 1, f"decay_start: must be in [0, 1], got {self.decay_start}"
+        )
         _require(all(0 <= b < 1 for b in self.betas), f"betas: must be in [0, 1), got {self.betas}")
-        _require(self.iterations is not None or self.epochs is not None,
-                 "iterations / epochs: set one of the two")  # fmt: skip
+        _require(
+            self.iterations is not None or self.epochs is not None,
+            "iterations / epochs: set one of the two",
+        )
 
 
 @dataclasses.dataclass(frozen=True)

@@ -17,8 +17,8 @@ import torch
 
 from deblurgan.data.pairs import Pair, load_pair
 from deblurgan.data.recipe import synthetic_pair
-from deblurgan.inference.tensors import rgb_to_tensor
 from deblurgan.io.images import ImageReadError, read_image
+from deblurgan.nets.tensors import rgb_to_tensor
 from deblurgan.train.config import DataConfig
 
 
@@ -70,8 +70,9 @@ class TrainingPairs(torch.utils.data.Dataset):
         inner = (slice(margin, margin + c.crop), slice(margin, margin + c.crop))
         return pair.blurred[inner], pair.sharp[inner]
 
-    def _augment(self, rng: np.random.Generator, size: int, *images: np.ndarray
-                 ) -> list[np.ndarray]:  # fmt: skip
+    def _augment(
+        self, rng: np.random.Generator, size: int, *images: np.ndarray
+    ) -> list[np.ndarray]:
         """The same random ``size`` x ``size`` crop (and flip) of each image."""
         c = self.config
         if c.downscale:
@@ -100,8 +101,16 @@ class EpochPlan:
     number of whole batches, so no sample is seen twice in an epoch.
     """
 
-    def __init__(self, n_real: int, n_synthetic: int, ratio: float, seed: int,
-                 batch_size: int, rank: int = 0, world: int = 1) -> None:  # fmt: skip
+    def __init__(
+        self,
+        n_real: int,
+        n_synthetic: int,
+        ratio: float,
+        seed: int,
+        batch_size: int,
+        rank: int = 0,
+        world: int = 1,
+    ) -> None:
         if n_real + n_synthetic == 0:
             raise ValueError(
                 "no training pairs: configure data.paired, aligned, lists or synthetic"

@@ -35,12 +35,11 @@ from deblurgan.data.pairs import (
     read_pair_list,
     split_validation,
 )
-from deblurgan.inference.deblurrer import restore
-from deblurgan.inference.tensors import rgb_to_tensor, tensor_to_rgb
 from deblurgan.io.atomic import atomic_write_bytes, remove_stale_temp_files
 from deblurgan.io.images import ImageReadError
 from deblurgan.metrics import psnr, ssim
 from deblurgan.nets import Critic, Generator, init_weights
+from deblurgan.nets.tensors import rgb_to_tensor, run_padded, tensor_to_rgb
 from deblurgan.runtime import autocast, check_precision, resolve_device
 from deblurgan.train.config import Config, ConfigError
 from deblurgan.train.data import EpochPlan, PlanSampler, TrainingPairs, limit_worker_threads
@@ -99,8 +98,14 @@ def _readable(items: list, problems: list[str]) -> list:
     return kept
 
 
-RUN_OUTPUTS = ("checkpoints", "tensorboard", "log.jsonl", "config.json", "generator.safetensors",
-               "best_generator.safetensors")  # fmt: skip
+RUN_OUTPUTS = (
+    "checkpoints",
+    "tensorboard",
+    "log.jsonl",
+    "config.json",
+    "generator.safetensors",
+    "best_generator.safetensors",
+)
 
 
 class RunExistsError(ValueError):
@@ -153,8 +158,9 @@ def train(
         try:
             generator.load_state_dict(load_generator(m.init_from, m.learn_residual).state_dict())
         except RuntimeError as err:
-            raise ConfigError(f"model.init_from: {m.init_from} does not match ngf={m.ngf}, "
-                              f"n_blocks={m.n_blocks}") from err  # fmt: skip
+            raise ConfigError(
+                f"model.init_from: {m.init_from} does not match ngf={m.ngf}, n_blocks={m.n_blocks}"
+            ) from err
     critic = init_weights(Critic(ndf=m.ndf, n_layers=m.n_layers), generator=init_rng)
     memory = torch.channels_last if config.run.channels_last else torch.contiguous_format
     generator.to(device, memory_format=memory).train()
@@ -170,8 +176,9 @@ def train(
     if rank == 0:
         for problem in problems:
             tqdm.write(f"data: {problem}")
-    plan = EpochPlan(len(real), len(synthetic), config.data.synthetic_ratio, seed, o.batch_size,
-                     rank, world)  # fmt: skip
+    plan = EpochPlan(
+        len(real), len(synthetic), config.data.synthetic_ratio, seed, o.batch_size, rank, world
+    )
     critic_steps = o.critic_steps if loss.gan != "none" else 0
     total = o.iterations or max(
         1, math.ceil(o.epochs * plan.batches_per_epoch / (critic_steps + 1))
@@ -215,8 +222,13 @@ def train(
     batches = iter(loader)
 
     log = _Logger(run_dir, config, enabled=rank == 0)
-    bar = tqdm(total=total, initial=iteration, desc="training", unit="it",
-               disable=not progress or rank != 0)  # fmt: skip
+    bar = tqdm(
+        total=total,
+        initial=iteration,
+        desc="training",
+        unit="it",
+        disable=not progress or rank != 0,
+    )
     amp = autocast(device, precision)
     end = total if stop_at is None else min(total, stop_at)
     skipped = 0  # samples replaced because a file could not be decoded
@@ -226,14 +238,25 @@ def train(
         for _ in range(critic_steps):
             blurred, sharp, skips = _to(next(batches), device, memory)
             skipped += int(skips.sum())
-            critic_logs.append(critic_step(g_train, d_train, opt_d, blurred, sharp, loss.gan,
-                                           loss.gp_weight, rng, amp, loss.gp_variant))  # fmt: skip
+            critic_logs.append(
+                critic_step(
+                    g_train, d_train, opt_d, blurred, sharp, loss=loss, rng=rng, autocast=amp
+                )
+            )
         consumed += critic_steps
         blurred, sharp, skips = _to(next(batches), device, memory)
         skipped += int(skips.sum())
-        logs = generator_step(g_train, critic, opt_g, blurred, sharp, loss.gan, loss.content,
-                              loss.content_weight, rng, features, amp,
-                              loss.pixel_weight)  # fmt: skip
+        logs = generator_step(
+            g_train,
+            critic,
+            opt_g,
+            blurred,
+            sharp,
+            loss=loss,
+            rng=rng,
+            features=features,
+            autocast=amp,
+        )
         consumed += 1
         schedules[0].step()
         if critic_steps:
@@ -250,24 +273,46 @@ def train(
             bar.set_postfix({k: f"{v:.3g}" for k, v in logs.items() if k != "seconds"})
             log.scalars(iteration, "train", logs)
         if val and rank == 0 and (iteration % config.run.val_every == 0 or done):
-            metrics = validate(generator, val, device, config.data.val_max_side, log, iteration,
-                               images=iteration % config.run.image_every == 0 or done)  # fmt: skip
+            metrics = validate(
+                generator,
+                val,
+                device,
+                config.data.val_max_side,
+                log,
+                iteration,
+                images=iteration % config.run.image_every == 0 or done,
+            )
             if metrics["psnr"] > best_psnr:
                 best_psnr = metrics["psnr"]
-                save_generator(generator, run_dir / "best_generator.safetensors",
-                               training=_summary(config, iteration, metrics))  # fmt: skip
+                save_generator(
+                    generator,
+                    run_dir / "best_generator.safetensors",
+                    training=_summary(config, iteration, metrics),
+                )
         if iteration % config.run.checkpoint_every == 0 or done:
             rng_states = _gather(rng.get_state(), world)
             if rank == 0:
-                save_training_state(run_dir, {
-                    "iteration": iteration, "batches": consumed, "best_psnr": best_psnr,
-                    "generator": generator.state_dict(), "critic": critic.state_dict(),
-                    "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
-                    "schedules": [s.state_dict() for s in schedules], "rng": rng_states,
-                    "config": config.to_dict(),
-                }, config.run.keep_last)  # fmt: skip
-                save_generator(generator, run_dir / "generator.safetensors",
-                               training=_summary(config, iteration, {}))  # fmt: skip
+                save_training_state(
+                    run_dir,
+                    {
+                        "iteration": iteration,
+                        "batches": consumed,
+                        "best_psnr": best_psnr,
+                        "generator": generator.state_dict(),
+                        "critic": critic.state_dict(),
+                        "opt_g": opt_g.state_dict(),
+                        "opt_d": opt_d.state_dict(),
+                        "schedules": [s.state_dict() for s in schedules],
+                        "rng": rng_states,
+                        "config": config.to_dict(),
+                    },
+                    config.run.keep_last,
+                )
+                save_generator(
+                    generator,
+                    run_dir / "generator.safetensors",
+                    training=_summary(config, iteration, {}),
+                )
     bar.close()
     log.close()
     if world > 1:
@@ -277,8 +322,15 @@ def train(
 
 
 @torch.no_grad()
-def validate(generator: Generator, pairs: list, device: torch.device, max_side: int,
-             log: _Logger, iteration: int, images: bool = False) -> dict[str, float]:  # fmt: skip
+def validate(
+    generator: Generator,
+    pairs: list,
+    device: torch.device,
+    max_side: int,
+    log: _Logger,
+    iteration: int,
+    images: bool = False,
+) -> dict[str, float]:
     """PSNR/SSIM of deterministic restorations (and of the blurred inputs) on ``pairs``.
 
     A pair that cannot be decoded is skipped with a warning and counted.
@@ -298,7 +350,7 @@ def validate(generator: Generator, pairs: list, device: torch.device, max_side: 
             warnings.warn(f"validation: skipped a pair: {err}", stacklevel=2)
             skipped += 1
             continue
-        restored = tensor_to_rgb(restore(generator, rgb_to_tensor(blurred).to(device)))
+        restored = tensor_to_rgb(run_padded(generator, rgb_to_tensor(blurred).to(device)))
         scores["psnr"].append(psnr(restored, sharp))
         scores["ssim"].append(ssim(restored, sharp))
         scores["blurred_psnr"].append(psnr(blurred, sharp))
@@ -369,8 +421,9 @@ def _gather(state: torch.Tensor, world: int) -> list[torch.Tensor]:
 
 def _to(batch, device: torch.device, memory: torch.memory_format) -> list[torch.Tensor]:
     blurred, sharp, skipped = batch
-    images = [t.to(device, non_blocking=True).contiguous(memory_format=memory)
-              for t in (blurred, sharp)]  # fmt: skip
+    images = [
+        t.to(device, non_blocking=True).contiguous(memory_format=memory) for t in (blurred, sharp)
+    ]
     return [*images, skipped]
 
 

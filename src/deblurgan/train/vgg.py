@@ -28,10 +28,24 @@ import torch
 from torch import nn
 
 # torchvision's vgg19.features indices up to relu3_3: conv, relu, conv, relu, pool, ...
-_LAYOUT = [(0, 3, 64), (2, 64, 64), (5, 64, 128), (7, 128, 128), (10, 128, 256), (12, 256, 256),
-           (14, 256, 256)]  # fmt: skip
-_CAFFE_NAMES = ["block1_conv1", "block1_conv2", "block2_conv1", "block2_conv2", "block3_conv1",
-                "block3_conv2", "block3_conv3"]  # fmt: skip
+_LAYOUT = [
+    (0, 3, 64),
+    (2, 64, 64),
+    (5, 64, 128),
+    (7, 128, 128),
+    (10, 128, 256),
+    (12, 256, 256),
+    (14, 256, 256),
+]
+_CAFFE_NAMES = [
+    "block1_conv1",
+    "block1_conv2",
+    "block2_conv1",
+    "block2_conv2",
+    "block3_conv1",
+    "block3_conv2",
+    "block3_conv3",
+]
 _CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
 _CAFFE_FEATURE_SCALE = 1.0 / (255.0 * 0.226)
 _IMAGENET_MEAN = (0.485, 0.456, 0.406)

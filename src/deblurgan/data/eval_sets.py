@@ -81,8 +81,12 @@ def _crop_item(blurred: Path) -> EvalItem:
 
 def _levin_item(root: Path, blurred: Path) -> EvalItem:
     image, kernel = _LEVIN.match(blurred.stem).groups()
-    return EvalItem(blurred.stem.removesuffix("_img"), blurred, root / "gt" / f"im{image}.png",
-                    kernel=root / "gt" / f"kernel{kernel}.png")  # fmt: skip
+    return EvalItem(
+        blurred.stem.removesuffix("_img"),
+        blurred,
+        root / "gt" / f"im{image}.png",
+        kernel=root / "gt" / f"kernel{kernel}.png",
+    )
 
 
 def _find_prediction(folder: Path, item: EvalItem) -> Path | None:

@@ -1,4 +1,16 @@
-"""The network's tensor convention: RGB in [-1, 1], (B, 3, H, W), sides padded to multiples of 4."""
+"""The network's tensor convention: RGB in [-1, 1], (B, 3, H, W), sides padded to multiples of 4.
+
+Examples:
+    >>> import numpy as np
+    >>> x = rgb_to_tensor(np.full((5, 7, 3), 0.5, np.float32))
+    >>> x.shape, float(x.mean())
+    (torch.Size([1, 3, 5, 7]), 0.0)
+    >>> padded, pads = pad_to_multiple(x)
+    >>> padded.shape, pads
+    (torch.Size([1, 3, 8, 8]), (0, 1, 1, 2))
+    >>> crop_padding(padded, pads).shape
+    torch.Size([1, 3, 5, 7])
+"""
 
 from __future__ import annotations
 
@@ -73,6 +85,18 @@ def crop_padding(x: torch.Tensor, pads: tuple[int, int, int, int]) -> torch.Tens
     """Undo :func:`pad_to_multiple`."""
     left, right, top, bottom = pads
     return x[..., top : x.shape[-2] - bottom, left : x.shape[-1] - right]
+
+
+def run_padded(
+    generator: torch.nn.Module, blurred: torch.Tensor, dropout_rng: torch.Generator | None = None
+) -> torch.Tensor:
+    """Run the generator on images of any size: padded by :func:`pad_to_multiple`, cropped back.
+
+    Shape:
+        - blurred: :math:`(B, 3, H, W)` in [-1, 1], any ``H, W >= 1``; output the same shape.
+    """
+    padded, pads = pad_to_multiple(blurred)
+    return crop_padding(generator(padded, dropout_rng=dropout_rng), pads)
 
 
 def run_exported(run: Callable[[np.ndarray], np.ndarray], blurred: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,119 @@
+"""Options shared by several subcommands: argument types, and the inference options that
+``deblur``, ``evaluate`` and ``detect-bench`` all take (one definition, one Deblurrer)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from deblurgan.inference.backends import BACKENDS
+from deblurgan.inference.deblurrer import DEFAULT_MAX_MEMORY, Deblurrer
+
+_UNITS = {"": 1, "B": 1, "K": 2**10, "KB": 2**10, "M": 2**20, "MB": 2**20, "G": 2**30, "GB": 2**30}
+
+
+def int_range(text: str) -> tuple[int, int]:
+    """argparse type for ``N`` or ``LOW:HIGH`` (inclusive)."""
+    low, _, high = text.partition(":")
+    try:
+        return int(low), int(high or low)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"expected N or LOW:HIGH, got {text!r}") from err
+
+
+def positive_int(text: str) -> int:
+    """argparse type for an integer >= 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def byte_size(text: str) -> int:
+    """argparse type for sizes like ``3GB``, ``512MB`` or ``1.5G`` (binary units)."""
+    number = text.upper().rstrip("BGKMI ")
+    unit = text.upper()[len(number) :].replace("I", "").strip()
+    try:
+        return int(float(number) * _UNITS[unit])
+    except (KeyError, ValueError) as err:
+        raise argparse.ArgumentTypeError(
+            f"expected a size like 3GB or 512MB, got {text!r}"
+        ) from err
+
+
+def add_inference_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options that build a :class:`Deblurrer` (see :func:`deblurrer_from_args`)."""
+    group = parser.add_argument_group("model and runtime")
+    group.add_argument(
+        "--weights",
+        type=Path,
+        default=None,
+        help="generator checkpoint (.safetensors, or the authors' .pth); "
+        "default: the bundled model",
+    )
+    group.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    group.add_argument(
+        "--precision",
+        default="fp32",
+        choices=["fp32", "bf16", "fp16"],
+        help="fp32; bf16 on CPU/CUDA; fp16 on CUDA/MPS",
+    )
+    group.add_argument(
+        "--backend",
+        choices=["auto", *BACKENDS],
+        default="auto",
+        help="runtime of whole images: auto (OpenVINO on a CPU where it applies, else "
+        "PyTorch), torch, openvino, onnxruntime (needs onnxruntime)",
+    )
+    group.add_argument(
+        "--stochastic", action="store_true", help="the paper's test-time dropout (seeded)"
+    )
+    group.add_argument("--seed", type=int, default=0, help="dropout seed for --stochastic")
+    group.add_argument(
+        "--tile",
+        type=int,
+        default=None,
+        metavar="PX",
+        help="always use exact tiled inference with PX tiles (same result, less memory)",
+    )
+    group.add_argument(
+        "--max-memory",
+        type=byte_size,
+        default=DEFAULT_MAX_MEMORY,
+        metavar="SIZE",
+        help="memory for a whole-image pass, e.g. 3GB; larger images are tiled exactly "
+        "(default: 4GB)",
+    )
+
+
+def deblurrer_from_args(args: argparse.Namespace, device: str | None = None) -> Deblurrer:
+    """The :class:`Deblurrer` that :func:`add_inference_arguments`' options describe.
+
+    Args:
+        device: Overrides ``--device`` (one GPU per process under torchrun).
+    """
+    return Deblurrer.from_checkpoint(
+        args.weights,
+        device=device or args.device,
+        precision=args.precision,
+        stochastic=args.stochastic,
+        seed=args.seed,
+        tile=args.tile,
+        backend=args.backend,
+        max_memory=args.max_memory,
+    )
+
+
+def inference_settings(deblurrer: Deblurrer | None, args: argparse.Namespace) -> dict[str, Any]:
+    """What a report records of the model and runtime it ran with."""
+    if deblurrer is None:
+        return {"weights": "none"}
+    return {
+        "weights": str(args.weights or "bundled"),
+        "device": str(deblurrer.device),
+        "precision": deblurrer.precision,
+        "backend": deblurrer.backend,
+        "stochastic": deblurrer.stochastic,
+        **({"seed": deblurrer.seed} if deblurrer.stochastic else {}),
+    }

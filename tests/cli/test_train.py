@@ -1,0 +1,81 @@
+"""deblurgan train: config errors, resume from the saved config."""
+
+import json
+
+import torch
+
+from deblurgan.cli import main
+from deblurgan.train.state import load_training_state
+from tests.train.test_loop import _dataset, _records
+
+
+def test_cli_train_and_config_errors(tmp_path, capsys):
+    assert main(["train", "--set", "optim.lrr=1"]) == 2
+    assert "unknown key 'optim.lrr'" in capsys.readouterr().err
+    assert (
+        main(
+            [
+                "train",
+                "--resume",
+                "--set",
+                f"run.dir={tmp_path / 'none'}",
+                "--set",
+                "data.paired=[]",
+                "--set",
+                f"data.synthetic=[{_dataset(tmp_path / 'd') / 'sharp'}]",
+                "--set",
+                "loss.content=l1",
+                "-q",
+            ]
+        )
+        == 2
+    )
+    assert "nothing to resume" in capsys.readouterr().err
+
+
+def test_resume_continues_with_the_saved_config(tmp_path, capsys):
+    data = _dataset(tmp_path / "data")
+    run = tmp_path / "run"
+    start = [
+        "train",
+        "--set",
+        f"data.paired=[{data}]",
+        "--set",
+        "data.crop=32",
+        "--set",
+        "model.ngf=4",
+        "--set",
+        "model.n_blocks=1",
+        "--set",
+        "model.ndf=4",
+        "--set",
+        "loss.content=l1",
+        "--set",
+        "optim.batch_size=2",
+        "--set",
+        "optim.critic_steps=1",
+        "--set",
+        "optim.iterations=4",
+        "--set",
+        "run.device=cpu",
+        "--set",
+        f"run.dir={run}",
+        "--set",
+        "run.checkpoint_every=2",
+        "--set",
+        "run.log_every=1",
+        "-q",
+    ]
+    assert main([*start, "--stop-at", "2"]) == 0
+    with (run / "log.jsonl").open("a") as log:  # written after the checkpoint, then killed
+        log.write(json.dumps({"iteration": 3, "group": "train"}) + "\n" + '{"iterat')
+    assert main(["train", "--resume", str(run), "--set", "optim.lr=1e-3", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "optim.lr (saved 0.0001, given 0.001)" in err and "start a new run.dir" in err
+    assert main(["train", "--resume", str(run), "-q"]) == 0  # none of the --set items repeated
+    assert load_training_state(run)["iteration"] == 4
+    assert [r["iteration"] for r in _records(run) if r["group"] == "train"] == [1, 2, 3, 4]
+    assert main([*start, "--resume", "--set", "optim.iterations=6"]) == 0  # the same command
+    assert load_training_state(run)["iteration"] == 6
+    saved = load_training_state(run)["rng"]
+    assert all(s.device.type == "cpu" and s.dtype == torch.uint8 for s in saved)

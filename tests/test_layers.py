@@ -1,0 +1,63 @@
+"""The package's layers: imports flow one way, from the command line down to the basics.
+
+    cli -> {train, inference, evaluation, detection} -> {checkpoint, data}
+        -> {nets, blur} -> {io, metrics, runtime, schema, version}
+
+A module imports its own package or a lower layer, never a higher one or a sibling.
+"""
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "deblurgan"
+LAYERS = [
+    {"io", "metrics", "runtime", "schema", "version"},
+    {"nets", "blur"},
+    {"checkpoint", "data"},
+    {"train", "inference", "evaluation", "detection"},
+    {"cli"},
+]
+RANK = {part: rank for rank, parts in enumerate(LAYERS) for part in parts}
+
+
+def _part(module: str) -> str:
+    return module.split(".")[1]
+
+
+def _imports(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return {name for name in found if name == "deblurgan" or name.startswith("deblurgan.")}
+
+
+def test_imports_flow_downward():
+    wrong = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        relative = path.relative_to(PACKAGE)
+        if len(relative.parts) == 1 and relative.stem in ("__init__", "__main__"):
+            continue  # the package's front door
+        part = relative.parts[0].removesuffix(".py")
+        assert part in RANK, f"{relative}: place {part!r} in a layer of tests/test_layers.py"
+        for name in _imports(path):
+            if name == "deblurgan":  # the front door imports everything: never from inside
+                wrong.append(f"{relative} imports the package root")
+                continue
+            target = _part(name)
+            if target != part and RANK[target] >= RANK[part]:
+                wrong.append(f"{relative} imports {name}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_training_config_loads_neither_inference_nor_openvino():
+    code = (
+        "import sys, deblurgan.train.config; "
+        "print([m for m in sys.modules if m.startswith(('openvino', 'deblurgan.inference'))])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
