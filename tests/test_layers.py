@@ -1,6 +1,6 @@
 """The package's layers: imports flow one way, from the command line down to the basics.
 
-    cli -> {train, inference, evaluation, detection} -> {checkpoint, data}
+    cli -> serve -> {train, inference, evaluation, detection} -> {checkpoint, data}
         -> {nets, blur} -> {io, metrics, runtime, schema, version}
 
 A module imports its own package or a lower layer, never a higher one or a sibling.
@@ -17,6 +17,7 @@ LAYERS = [
     {"nets", "blur"},
     {"checkpoint", "data"},
     {"train", "inference", "evaluation", "detection"},
+    {"serve"},
     {"cli"},
 ]
 RANK = {part: rank for rank, parts in enumerate(LAYERS) for part in parts}

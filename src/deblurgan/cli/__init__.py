@@ -6,7 +6,16 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from deblurgan.cli import compare, deblur, detect_bench, evaluate, export, synth, train
+from deblurgan.cli import (
+    compare,
+    deblur,
+    detect_bench,
+    evaluate,
+    export,
+    serve,
+    synth,
+    train,
+)
 from deblurgan.version import __version__
 
 # name -> module with add_arguments(parser) and run(args) -> exit status
@@ -18,6 +27,7 @@ SUBCOMMANDS = {
     "detect-bench": detect_bench,
     "compare": compare,
     "export": export,
+    "serve": serve,
 }
 
 

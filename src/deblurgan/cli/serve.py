@@ -1,0 +1,133 @@
+"""Serve a local web page to deblur photos and videos without the terminal."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from deblurgan.cli.options import byte_size
+from deblurgan.io.images import DEFAULT_MAX_PIXELS
+from deblurgan.runtime import cpu_has_native_bf16, resolve_device
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on; anything but this computer shows a warning",
+    )
+    parser.add_argument("--port", type=int, default=8000, help="port to listen on")
+    parser.add_argument(
+        "--weights",
+        action="append",
+        default=[],
+        metavar="[NAME=]PATH",
+        help="offer this generator checkpoint on the page beside the bundled model "
+        "(repeatable; models are never uploaded)",
+    )
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    parser.add_argument(
+        "--precision",
+        choices=["fp32", "bf16", "fp16"],
+        default=None,
+        help="the page's default precision (default: fp32; the page also offers bf16 where "
+        "it is fast: native-bf16 CPUs and GPUs)",
+    )
+    parser.add_argument(
+        "--backend",
+        choices=["auto", "torch", "openvino", "onnxruntime"],
+        default="auto",
+        help="runtime of whole images (see deblurgan deblur)",
+    )
+    parser.add_argument(
+        "--max-upload",
+        type=byte_size,
+        default=512 * 2**20,
+        metavar="SIZE",
+        help="largest upload accepted; larger ones get HTTP 413 (default: 512MB)",
+    )
+    parser.add_argument(
+        "--max-pixels",
+        type=int,
+        default=DEFAULT_MAX_PIXELS,
+        metavar="N",
+        help="largest image accepted, in pixels (default: Pillow's limit)",
+    )
+
+
+def offered_precisions(device: str, default: str | None) -> tuple[str, ...]:
+    """fp32, plus the faster precisions this device runs well; ``default`` first."""
+    kind = resolve_device(device).type
+    offered = ["fp32"]
+    if kind == "cuda":
+        offered += ["fp16", "bf16"]
+    elif kind == "mps":
+        offered += ["fp16"]
+    elif cpu_has_native_bf16():
+        offered += ["bf16"]
+    if default is not None:
+        offered = [default, *(p for p in offered if p != default)]
+    return tuple(offered)
+
+
+def model_table(specs: list[str]) -> dict[str, str | None]:
+    """``{"bundled": None, NAME: PATH, ...}`` from ``[NAME=]PATH`` items."""
+    models: dict[str, str | None] = {"bundled": None}
+    for spec in specs:
+        name, sep, path = spec.partition("=")
+        if not sep:
+            name, path = Path(spec).stem, spec
+        if not Path(path).is_file():
+            raise ValueError(f"--weights {spec}: no such file")
+        models[name] = path
+    return models
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        import uvicorn
+
+        from deblurgan.serve.app import ServeSettings, create_app
+        from deblurgan.serve.jobs import JobQueue
+    except ModuleNotFoundError as err:
+        print(
+            f"deblurgan serve: error: {err.name} is missing; install the web page's "
+            'dependencies with: pip install -e ".[serve]"',
+            file=sys.stderr,
+        )
+        return 2
+    from deblurgan.inference.deblurrer import Deblurrer
+
+    try:
+        models = model_table(args.weights)
+        precisions = offered_precisions(args.device, args.precision)
+        for path in models.values():  # refuse bad checkpoints now, not on the first upload
+            Deblurrer.from_checkpoint(path, device=args.device, backend="torch")
+    except ValueError as err:
+        print(f"deblurgan serve: error: {err}", file=sys.stderr)
+        return 2
+
+    def make_deblurrer(options):
+        return Deblurrer.from_checkpoint(
+            models[options.model],
+            device=args.device,
+            precision=options.precision,
+            tile=options.tile,
+            backend=args.backend,
+        )
+
+    settings = ServeSettings(models, precisions, args.max_upload, args.max_pixels)
+    app = create_app(JobQueue(make_deblurrer, args.max_pixels), settings)
+    if args.host not in LOOPBACK:
+        print(
+            f"warning: listening on {args.host}: other computers can reach this page and "
+            "use this computer to deblur",
+            file=sys.stderr,
+        )
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"deblurgan: open http://{host}:{args.port}/ in a browser (Ctrl-C stops)", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0

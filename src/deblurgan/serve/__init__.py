@@ -1,0 +1,1 @@
+"""``deblurgan serve``: a local web page to deblur photos without the terminal."""

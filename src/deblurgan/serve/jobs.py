@@ -1,0 +1,284 @@
+"""The job queue behind ``deblurgan serve``: one worker, one model in memory, jobs in order.
+
+Uploads are saved under a private temporary folder with names this module
+makes up (never a name or path from the client) and deleted once their job
+has run. Each finished image job keeps its result and two JPEG previews
+(before and after, upright) until it is removed or the queue is closed, when
+the whole folder goes. Only one :class:`~deblurgan.inference.Deblurrer` exists
+at a time: a job asking for another model or precision replaces it, so
+several tabs or uploads never run two models at once or multiply the memory.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import secrets
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from PIL import Image
+
+from deblurgan.data.pairs import MEDIA_SUFFIXES
+from deblurgan.inference.batch import deblur_animation_file, deblur_video_file
+from deblurgan.inference.deblurrer import Deblurrer
+from deblurgan.io.images import (
+    DEFAULT_MAX_PIXELS,
+    ImageData,
+    frame_count,
+    read_image,
+    write_image,
+)
+from deblurgan.io.video import VIDEO_SUFFIXES, probe_video
+
+Status = Literal["queued", "running", "done", "failed", "cancelled"]
+MakeDeblurrer = Callable[["JobOptions"], Deblurrer]
+PREVIEW_SIDE = 2048  # longest side of the before/after previews
+
+
+class Cancelled(Exception):
+    """Raised inside a running job when it was cancelled."""
+
+
+@dataclasses.dataclass(frozen=True)
+class JobOptions:
+    """What a user picks on the page; ``model`` is a name given at start-up, never a path."""
+
+    model: str = "bundled"
+    precision: str = "fp32"
+    tile: int | None = None
+
+
+@dataclasses.dataclass
+class Job:
+    """One uploaded file and what became of it."""
+
+    id: str
+    name: str
+    source: Path
+    options: JobOptions
+    kind: Literal["image", "animation", "video"] = "image"
+    status: Status = "queued"
+    progress: float = 0.0
+    error: str | None = None
+    result: Path | None = None
+    previews: tuple[Path, Path] | None = None
+    cancel_requested: bool = False
+
+    def public(self) -> dict:
+        """What the page sees (no server paths)."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "kind": self.kind,
+            "status": self.status,
+            "progress": round(self.progress, 4),
+            "error": self.error,
+            "options": dataclasses.asdict(self.options),
+            "download_name": self.download_name(),
+            "has_previews": self.previews is not None,
+        }
+
+    def download_name(self) -> str:
+        stem, suffix = Path(self.name).stem, Path(self.name).suffix.lower()
+        return f"{stem}_sharp{suffix}"
+
+
+def safe_display_name(name: str | None) -> str:
+    """The client's file name reduced to something printable, for display only."""
+    base = Path((name or "upload").replace("\\", "/")).name
+    cleaned = "".join(c for c in base if c.isprintable() and c not in '<>:"/\\|?*')
+    return cleaned[:200] or "upload"
+
+
+class JobQueue:
+    """Runs deblurring jobs one at a time in a background thread.
+
+    Args:
+        make_deblurrer: Builds the model for a job's options (called only when the
+            options differ from the previous job's).
+        max_pixels: Images above this are refused with a message.
+        workdir: Parent of the private temporary folder (default: the system's).
+    """
+
+    def __init__(
+        self,
+        make_deblurrer: MakeDeblurrer,
+        max_pixels: int | None = DEFAULT_MAX_PIXELS,
+        workdir: Path | None = None,
+    ) -> None:
+        self.make_deblurrer, self.max_pixels = make_deblurrer, max_pixels
+        self.folder = Path(tempfile.mkdtemp(prefix="deblurgan-serve-", dir=workdir))
+        self._jobs: dict[str, Job] = {}
+        self._order = itertools.count()
+        self._ready = threading.Condition()
+        self._closed = False
+        self._model: tuple[JobOptions, Deblurrer] | None = None
+        self._worker = threading.Thread(target=self._run, name="deblurgan-jobs", daemon=True)
+        self._worker.start()
+
+    def new_upload_path(self, name: str) -> Path:
+        """A fresh path in the private folder with the upload's suffix (if it is a media one)."""
+        suffix = Path(name).suffix.lower()
+        return self.folder / f"{secrets.token_hex(8)}{suffix if suffix in MEDIA_SUFFIXES else ''}"
+
+    def submit(self, name: str, upload: Path, options: JobOptions) -> Job:
+        """Queue ``upload`` (already in :attr:`folder`) under the display ``name``."""
+        job = Job(
+            id=f"{next(self._order):05d}-{secrets.token_hex(4)}",
+            name=name,
+            source=upload,
+            options=options,
+        )
+        suffix = upload.suffix.lower()
+        if suffix not in MEDIA_SUFFIXES:
+            job.status, job.error = "failed", f"unsupported format {Path(name).suffix or '(none)'}"
+            upload.unlink(missing_ok=True)
+        elif suffix in VIDEO_SUFFIXES:
+            job.kind = "video"
+        with self._ready:
+            self._jobs[job.id] = job
+            self._ready.notify()
+        return job
+
+    def get(self, job_id: str) -> Job | None:
+        with self._ready:
+            return self._jobs.get(job_id)
+
+    def jobs(self) -> list[Job]:
+        with self._ready:
+            return list(self._jobs.values())
+
+    def cancel(self, job_id: str) -> bool:
+        """Cancel a queued or running job; False if there is no such job or it has ended."""
+        with self._ready:
+            job = self._jobs.get(job_id)
+            if job is None or job.status not in ("queued", "running"):
+                return False
+            job.cancel_requested = True
+            if job.status == "queued":
+                self._finish(job, "cancelled")
+            return True
+
+    def remove(self, job_id: str) -> bool:
+        """Forget a job and delete its files (cancelling it first if needed)."""
+        self.cancel(job_id)
+        with self._ready:
+            job = self._jobs.pop(job_id, None)
+        if job is None:
+            return False
+        if job.status != "running":
+            self._delete_files(job)
+        return True
+
+    def close(self) -> None:
+        """Stop the worker and delete every file the queue made."""
+        with self._ready:
+            self._closed = True
+            for job in self._jobs.values():
+                job.cancel_requested = True
+            self._ready.notify_all()
+        self._worker.join(timeout=30)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def wait_idle(self, timeout: float = 60.0) -> bool:
+        """Block until no job is queued or running (for tests and scripts)."""
+        with self._ready:
+            return self._ready.wait_for(
+                lambda: all(j.status not in ("queued", "running") for j in self._jobs.values()),
+                timeout,
+            )
+
+    def _run(self) -> None:
+        while True:
+            with self._ready:
+                self._ready.wait_for(lambda: self._closed or self._next() is not None)
+                if self._closed:
+                    return
+                job = self._next()
+                job.status = "running"
+            try:
+                self._process(job)
+                status, error = "done", None
+            except Cancelled:
+                status, error = "cancelled", None
+            except Exception as err:  # noqa: BLE001 - reported on the page; the queue goes on
+                status, error = "failed", str(err).replace(str(job.source), job.name)
+            with self._ready:
+                if job.cancel_requested and status == "done":
+                    status = "cancelled"
+                job.error = error
+                self._finish(job, status)
+                if job.id not in self._jobs:  # removed while running
+                    self._delete_files(job)
+
+    def _next(self) -> Job | None:
+        return next((j for j in self._jobs.values() if j.status == "queued"), None)
+
+    def _finish(self, job: Job, status: Status) -> None:
+        job.status = status
+        if status == "done":
+            job.progress = 1.0
+        else:
+            for path in (job.result, *(job.previews or ())):
+                if path is not None:
+                    path.unlink(missing_ok=True)
+            job.result, job.previews = None, None
+        job.source.unlink(missing_ok=True)  # uploads are deleted once their job has run
+        self._ready.notify_all()
+
+    def _delete_files(self, job: Job) -> None:
+        for path in (job.source, job.result, *(job.previews or ())):
+            if path is not None:
+                path.unlink(missing_ok=True)
+
+    def _deblurrer(self, options: JobOptions) -> Deblurrer:
+        if self._model is None or self._model[0] != options:
+            self._model = None  # free the old model before building the next
+            self._model = (options, self.make_deblurrer(options))
+        return self._model[1]
+
+    def _process(self, job: Job) -> None:
+        deblurrer = self._deblurrer(job.options)
+        target = self.folder / f"{job.id}-result{job.source.suffix}"
+
+        def deblur(rgb: np.ndarray) -> np.ndarray:
+            if job.cancel_requested:
+                raise Cancelled
+            return deblurrer(rgb)
+
+        if job.kind == "video":
+            frames = max(probe_video(job.source).frames, 1)
+            done = itertools.count(1)
+
+            def deblur_frame(rgb: np.ndarray) -> np.ndarray:
+                restored = deblur(rgb)
+                job.progress = min(next(done) / frames, 0.99)
+                return restored
+
+            deblur_video_file(deblur_frame, job.source, target, progress=False)
+        elif frame_count(job.source) > 1:
+            job.kind = "animation"
+            deblur_animation_file(deblur, job.source, target, self.max_pixels)
+        else:
+            image = read_image(job.source, self.max_pixels)
+            restored = image.with_rgb(deblur(image.rgb))
+            write_image(target, restored)
+            job.previews = (
+                self._preview(job, "before", image),
+                self._preview(job, "after", restored),
+            )
+        job.result = target
+
+    def _preview(self, job: Job, which: str, image: ImageData) -> Path:
+        """An upright 8-bit JPEG no larger than :data:`PREVIEW_SIDE`, for the page's slider."""
+        pixels = Image.fromarray(np.clip(np.rint(image.rgb * 255), 0, 255).astype(np.uint8))
+        pixels.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE), Image.Resampling.LANCZOS)
+        path = self.folder / f"{job.id}-{which}.jpg"
+        write_image(path, ImageData(rgb=np.asarray(pixels, np.float32) / 255), jpeg_quality=92)
+        return path

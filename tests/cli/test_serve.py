@@ -1,0 +1,55 @@
+"""deblurgan serve: arguments, the warning for other hosts, and the missing-extra message
+(the server itself is tested in tests/serve)."""
+
+import builtins
+
+import pytest
+
+from deblurgan.cli import main
+from deblurgan.cli.serve import model_table, offered_precisions
+from deblurgan.runtime import cpu_has_native_bf16
+
+uvicorn = pytest.importorskip("uvicorn")
+
+
+def test_models_and_precisions_offered(tmp_path):
+    (tmp_path / "mine.safetensors").write_bytes(b"x")
+    models = model_table(
+        [str(tmp_path / "mine.safetensors"), f"other={tmp_path / 'mine.safetensors'}"]
+    )
+    assert list(models) == ["bundled", "mine", "other"] and models["bundled"] is None
+    with pytest.raises(ValueError, match="no such file"):
+        model_table([str(tmp_path / "missing.safetensors")])
+    expected = ("fp32", "bf16") if cpu_has_native_bf16() else ("fp32",)
+    assert offered_precisions("cpu", None) == expected
+    assert offered_precisions("cpu", "bf16")[0] == "bf16"
+
+
+def test_listening_beyond_this_computer_warns_and_binds_where_asked(monkeypatch, capsys):
+    calls = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: calls.append(kwargs))
+    assert main(["serve", "--host", "0.0.0.0", "--port", "8123", "--device", "cpu"]) == 0
+    out, err = capsys.readouterr()
+    assert "warning: listening on 0.0.0.0" in err and "http://0.0.0.0:8123/" in out
+    assert main(["serve", "--device", "cpu"]) == 0
+    assert "warning" not in capsys.readouterr().err
+    assert [(c["host"], c["port"]) for c in calls] == [("0.0.0.0", 8123), ("127.0.0.1", 8000)]
+
+
+def test_missing_extra_names_the_install_command(monkeypatch, capsys):
+    real_import = builtins.__import__
+
+    def no_fastapi(name, *args, **kwargs):
+        if name == "uvicorn":
+            raise ModuleNotFoundError("No module named 'uvicorn'", name="uvicorn")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_fastapi)
+    assert main(["serve"]) == 2
+    assert 'pip install -e ".[serve]"' in capsys.readouterr().err
+
+
+def test_a_bad_checkpoint_is_refused_at_start(tmp_path, capsys):
+    (tmp_path / "bad.safetensors").write_bytes(b"not a checkpoint")
+    assert main(["serve", "--weights", str(tmp_path / "bad.safetensors"), "--device", "cpu"]) == 2
+    assert "bad.safetensors" in capsys.readouterr().err
