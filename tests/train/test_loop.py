@@ -1,11 +1,13 @@
 import json
 import os
 import socket
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-import torch.multiprocessing as mp
 from PIL import Image
 from scipy.ndimage import uniform_filter
 
@@ -14,6 +16,8 @@ from deblurgan.nets import Generator, init_weights
 from deblurgan.train.config import ConfigError, load_config
 from deblurgan.train.loop import RunExistsError, lr_factor, train
 from deblurgan.train.state import load_training_state
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _dataset(root, count=4, size=48, seed=0):
@@ -28,11 +32,13 @@ def _dataset(root, count=4, size=48, seed=0):
     return root
 
 
-def _config(tmp_path, *overrides, count=4):
+def _config(tmp_path, *overrides, count=4, write_data=True):
+    if write_data:
+        _dataset(tmp_path / "data", count)
     return load_config(
         None,
         [
-            f"data.paired=[{_dataset(tmp_path / 'data', count)}]",
+            f"data.paired=[{tmp_path / 'data'}]",
             f"data.val=[{tmp_path / 'data'}]",
             "data.crop=32",
             "data.val_fraction=0.0",
@@ -194,8 +200,6 @@ def test_unreadable_training_files_are_reported_or_skipped(tmp_path, capsys):
 
 
 def _ddp_worker(rank, world, port, tmp_path):
-    import os
-
     os.environ.update(
         MASTER_ADDR="127.0.0.1",
         MASTER_PORT=str(port),
@@ -204,10 +208,21 @@ def _ddp_worker(rank, world, port, tmp_path):
         LOCAL_RANK=str(rank),
     )
     torch.set_num_threads(1)
-    generator = train(
-        _config(tmp_path, "optim.iterations=2", "run.checkpoint_every=2"), progress=False
+    config = _config(
+        Path(tmp_path), "optim.iterations=2", "run.checkpoint_every=2", write_data=False
     )
-    torch.save(generator.state_dict(), tmp_path / f"rank{rank}.pt")
+    generator = train(config, progress=False)
+    torch.save(generator.state_dict(), Path(tmp_path) / f"rank{rank}.pt")
+
+
+# Two processes spawned from a separate interpreter, so that nothing of the test process
+# (its output capture, libraries it loaded) is inherited, and a crash is reported, not fatal.
+DDP_LAUNCH = """
+import sys
+import torch.multiprocessing as mp
+from tests.train.test_loop import _ddp_worker
+mp.spawn(_ddp_worker, args=(2, int(sys.argv[1]), sys.argv[2]), nprocs=2, join=True)
+"""
 
 
 def test_two_process_ddp_on_cpu_keeps_ranks_identical(tmp_path):
@@ -215,12 +230,14 @@ def test_two_process_ddp_on_cpu_keeps_ranks_identical(tmp_path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     _dataset(tmp_path / "data", count=8)
-    mp.spawn(_ddp_worker, args=(2, port, tmp_path), nprocs=2, join=True)
+    launch = [sys.executable, "-c", DDP_LAUNCH, str(port), str(tmp_path)]
+    done = subprocess.run(launch, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
     rank0 = torch.load(tmp_path / "rank0.pt", weights_only=True)
     rank1 = torch.load(tmp_path / "rank1.pt", weights_only=True)
     for key in rank0:
         assert torch.equal(rank0[key], rank1[key]), key
-    m = _config(tmp_path).model  # the weights moved away from the seeded initialisation
+    m = _config(tmp_path, write_data=False).model  # weights moved from the seeded start
     start = Generator(ngf=m.ngf, n_blocks=m.n_blocks, dropout=m.dropout)
     start = init_weights(start, generator=torch.Generator().manual_seed(0)).state_dict()
     assert start.keys() == rank0.keys()
