@@ -20,7 +20,7 @@ def test_models_and_precisions_offered(tmp_path):
     assert list(models) == ["bundled", "mine", "other"] and models["bundled"] is None
     with pytest.raises(ValueError, match="no such file"):
         model_table([str(tmp_path / "missing.safetensors")])
-    expected = ("fp32", "bf16") if cpu_has_native_bf16() else ("fp32",)
+    expected = ("auto", "fp32", "bf16") if cpu_has_native_bf16() else ("auto", "fp32")
     assert offered_precisions("cpu", None) == expected
     assert offered_precisions("cpu", "bf16")[0] == "bf16"
 

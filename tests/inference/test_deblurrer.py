@@ -3,8 +3,11 @@ import pytest
 import torch
 
 from deblurgan.checkpoint import CheckpointError, save_generator
-from deblurgan.inference.deblurrer import Deblurrer, restore
+from deblurgan.inference import deblurrer as deblurrer_module
+from deblurgan.inference.backends import BACKENDS
+from deblurgan.inference.deblurrer import Deblurrer, agreement_image, eight_bit_psnr, restore
 from deblurgan.nets.tensors import crop_padding, pad_to_multiple
+from deblurgan.runtime import cpu_has_native_bf16
 
 
 @pytest.mark.parametrize("size", [(1, 1), (3, 517), (721, 1283), (8, 8), (5, 4)])
@@ -99,3 +102,32 @@ def test_a_stack_of_images_equals_one_by_one(tiny_generator):
             np.testing.assert_allclose(restored, deblur(image), atol=1e-6)
     with pytest.raises(ValueError, match=r"\(N, H, W, 3\)"):
         Deblurrer(tiny_generator)(stack[..., :2])
+
+
+def test_auto_precision_is_bf16_in_openvino_only_on_cpus_with_native_bf16(tiny_generator):
+    auto = Deblurrer(tiny_generator)
+    if cpu_has_native_bf16() and BACKENDS["openvino"].available():
+        assert (auto.precision, auto.backend) == ("bf16", "openvino")
+    else:
+        assert auto.precision == "fp32"
+    assert Deblurrer(tiny_generator, stochastic=True).precision == "fp32"
+    assert Deblurrer(tiny_generator, tile=32).precision == "fp32"  # tiles run in PyTorch
+    assert Deblurrer(tiny_generator, backend="torch").precision == "fp32"
+    assert Deblurrer(tiny_generator, precision="fp32").precision == "fp32"  # explicit wins
+
+
+def test_auto_precision_falls_back_to_fp32_when_it_disagrees(tiny_generator, monkeypatch):
+    monkeypatch.setattr(deblurrer_module, "cpu_has_native_bf16", lambda: True)
+    monkeypatch.setattr(deblurrer_module, "eight_bit_psnr", lambda a, b: 31.5)
+    with pytest.warns(UserWarning, match="agrees with fp32 to only 31.5 dB.*using fp32"):
+        deblur = Deblurrer(tiny_generator)
+    assert deblur.precision == "fp32"
+
+
+def test_eight_bit_psnr_and_the_check_image():
+    image = agreement_image()
+    assert image.shape == (96, 128, 3) and 0 <= image.min() and image.max() <= 1
+    assert image.std(axis=(0, 1)).min() > 0.1  # texture in every channel
+    assert eight_bit_psnr(image, image) == float("inf")
+    shifted = np.clip(image + 1 / 255, 0, 1)  # one level everywhere (but where clipped)
+    assert 48.1 < eight_bit_psnr(image, shifted) < 49

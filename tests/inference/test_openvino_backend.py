@@ -15,7 +15,7 @@ pytest.importorskip("openvino")
 @pytest.mark.parametrize("size", [(8, 8), (27, 42), (64, 33)])
 def test_openvino_matches_pytorch_at_odd_sizes(tiny_generator, size):
     rgb = np.random.default_rng(sum(size)).random((*size, 3), dtype=np.float32)
-    fast = Deblurrer(tiny_generator, backend="openvino")
+    fast = Deblurrer(tiny_generator, backend="openvino", precision="fp32")
     np.testing.assert_allclose(
         fast(rgb), Deblurrer(tiny_generator, backend="torch")(rgb), atol=1e-5
     )
@@ -67,12 +67,14 @@ def test_failed_conversion_falls_back_to_pytorch_under_auto_only(tiny_generator,
     working = BACKENDS["openvino"]
     rgb = np.random.default_rng(0).random((12, 20, 3), dtype=np.float32)
     budget = whole_image_peak_bytes(4, 4000, 4000) - 1  # enough for OpenVINO, not PyTorch
-    assert Deblurrer(tiny_generator, max_memory=budget).plan(4000, 4000)[0] is None
+    assert (
+        Deblurrer(tiny_generator, max_memory=budget, precision="fp32").plan(4000, 4000)[0] is None
+    )
     monkeypatch.setitem(BACKENDS, "openvino", dataclasses.replace(working, build=broken))
     with pytest.warns(UserWarning, match="converter exploded.*using PyTorch"):
-        auto = Deblurrer(tiny_generator, max_memory=budget)  # converted here, once
+        auto = Deblurrer(tiny_generator, max_memory=budget, precision="fp32")  # converted here
     assert auto.backend == "torch" and auto.plan(4000, 4000)[0] == 256  # PyTorch's memory
     np.testing.assert_array_equal(auto(rgb), Deblurrer(tiny_generator, backend="torch")(rgb))
     assert auto.backend == "torch" and auto.plan(4000, 4000)[0] == 256  # and it stays so
     with pytest.raises(RuntimeError, match="converter exploded"):
-        Deblurrer(tiny_generator, backend="openvino")
+        Deblurrer(tiny_generator, backend="openvino", precision="fp32")

@@ -82,6 +82,8 @@ def test_cli_tile_and_memory_options(tmp_path, net):
                     str(tmp_path / name),
                     "--weights",
                     str(tmp_path / "g.safetensors"),
+                    "--precision",
+                    "fp32",
                     "-q",
                     *extra,
                 ]

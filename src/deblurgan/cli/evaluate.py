@@ -45,7 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="Levin: add Richardson-Lucy and Wiener with the TRUE kernel (non-blind)",
     )
-    add_inference_arguments(parser)
+    add_inference_arguments(parser, precision="fp32")  # reported numbers: fp32 by default
     parser.add_argument("--gallery", type=int, default=12, help="images shown in the gallery")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 

@@ -42,8 +42,12 @@ def byte_size(text: str) -> int:
         ) from err
 
 
-def add_inference_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options that build a :class:`Deblurrer` (see :func:`deblurrer_from_args`)."""
+def add_inference_arguments(parser: argparse.ArgumentParser, precision: str = "auto") -> None:
+    """The options that build a :class:`Deblurrer` (see :func:`deblurrer_from_args`).
+
+    Args:
+        precision: The default of ``--precision`` (``"fp32"`` where numbers are reported).
+    """
     group = parser.add_argument_group("model and runtime")
     group.add_argument(
         "--weights",
@@ -55,9 +59,11 @@ def add_inference_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     group.add_argument(
         "--precision",
-        default="fp32",
-        choices=["fp32", "bf16", "fp16"],
-        help="fp32; bf16 on CPU/CUDA; fp16 on CUDA/MPS",
+        default=precision,
+        choices=["auto", "fp32", "bf16", "fp16"],
+        help="auto: bf16 (OpenVINO) on CPUs with native bf16, fp16 on CUDA, else fp32, each "
+        "only after it agrees with fp32 on a check image; fp32; bf16 on CPU/CUDA; fp16 on "
+        "CUDA/MPS",
     )
     group.add_argument(
         "--backend",

@@ -31,10 +31,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     parser.add_argument(
         "--precision",
-        choices=["fp32", "bf16", "fp16"],
+        choices=["auto", "fp32", "bf16", "fp16"],
         default=None,
-        help="the page's default precision (default: fp32; the page also offers bf16 where "
-        "it is fast: native-bf16 CPUs and GPUs)",
+        help="the page's default precision (default: auto, as deblurgan deblur; the page also "
+        "offers fp32, and bf16/fp16 where they are fast: native-bf16 CPUs and GPUs)",
     )
     parser.add_argument(
         "--backend",
@@ -59,9 +59,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def offered_precisions(device: str, default: str | None) -> tuple[str, ...]:
-    """fp32, plus the faster precisions this device runs well; ``default`` first."""
+    """auto and fp32, plus the faster precisions this device runs well; ``default`` first."""
     kind = resolve_device(device).type
-    offered = ["fp32"]
+    offered = ["auto", "fp32"]
     if kind == "cuda":
         offered += ["fp16", "bf16"]
     elif kind == "mps":

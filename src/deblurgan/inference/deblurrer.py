@@ -24,10 +24,33 @@ from deblurgan.runtime import (
     Precision,
     autocast,
     check_precision,
+    cpu_has_native_bf16,
     resolve_device,
 )
 
 DEFAULT_MAX_MEMORY = 4 * 2**30
+AGREEMENT_DB = 50.0  # an automatic precision must agree with fp32 to this 8-bit PSNR
+
+
+def agreement_image(height: int = 96, width: int = 128) -> np.ndarray:
+    """A fixed textured RGB test image in [0, 1] (edges, gradients, fine stripes), on which an
+    automatic precision is checked against fp32 before it is used.
+
+    Shape:
+        - Output: :math:`(H, W, 3)`, float32.
+    """
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    stripes = 0.5 + 0.5 * np.sin(x * 0.9 + y * 0.3)
+    rings = 0.5 + 0.5 * np.cos(np.hypot(x - width / 3, y - height / 2) * 0.35)
+    blocks = ((x // 16 + y // 16) % 2).astype(np.float32)
+    return np.stack([stripes, 0.6 * rings + 0.4 * blocks, (x + y) / (height + width)], axis=-1)
+
+
+def eight_bit_psnr(a: np.ndarray, b: np.ndarray) -> float:
+    """PSNR between two [0, 1] images after rounding both to 8 bits (inf if equal)."""
+    a8, b8 = (np.rint(np.clip(im, 0, 1) * 255) for im in (a, b))
+    mse = float(np.mean((a8 - b8) ** 2))
+    return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
 
 
 def whole_image_peak_bytes(ngf: int, height: int, width: int, backend: str = "torch") -> int:
@@ -89,7 +112,11 @@ class Deblurrer:
     Args:
         generator: A trained generator.
         device: ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"`` or a device.
-        precision: ``"fp32"`` (default), ``"bf16"`` (CPU, CUDA) or ``"fp16"`` (CUDA, MPS).
+        precision: ``"auto"`` (default), ``"fp32"``, ``"bf16"`` (CPU, CUDA) or ``"fp16"``
+            (CUDA, MPS). ``"auto"``: bf16 through OpenVINO on a CPU with native bf16,
+            fp16 autocast on CUDA, else fp32; a reduced precision is used only if its
+            output on :func:`agreement_image` agrees with fp32 to :data:`AGREEMENT_DB`
+            (8-bit PSNR), otherwise fp32 with a warning.
         stochastic: Apply dropout at test time, as in the paper.
         seed: Seed of the dropout masks when ``stochastic``.
         tile: Always use exact tiled inference (in PyTorch) with this tile side.
@@ -103,7 +130,7 @@ class Deblurrer:
             warning. Tiled images always run in PyTorch.
 
     Attributes:
-        device, precision: As resolved from the arguments.
+        device, precision: As resolved from the arguments (``precision`` is never "auto").
         backend: The runtime actually used for whole images.
 
     Examples:
@@ -119,7 +146,7 @@ class Deblurrer:
         self,
         generator: Generator,
         device: str | torch.device = "cpu",
-        precision: str = "fp32",
+        precision: str = "auto",
         stochastic: bool = False,
         seed: int = 0,
         tile: int | None = None,
@@ -131,15 +158,53 @@ class Deblurrer:
                 "tile must be >= 8, and tiling cannot be combined with stochastic=True"
             )
         self.device = resolve_device(device)
-        self.precision = check_precision(precision, self.device)
         self.stochastic, self.seed, self.tile, self.max_memory = stochastic, seed, tile, max_memory
         self.generator = generator.to(self.device).eval()
+        automatic = precision == "auto"
+        self.precision = self._automatic_precision(backend) if automatic else precision
+        check_precision(self.precision, self.device)
+        self.backend, self._exported = self._runtime(backend)
+        if automatic and self.precision != "fp32":
+            agreement = self._agreement()
+            if agreement < AGREEMENT_DB:
+                warnings.warn(
+                    f"{self.precision} agrees with fp32 to only {agreement:.1f} dB on "
+                    "the check image; using fp32",
+                    stacklevel=2,
+                )
+                self.precision = "fp32"
+                self.backend, self._exported = self._runtime(backend)
+
+    def _automatic_precision(self, backend: str) -> str:
+        """What ``precision="auto"`` means here, before the agreement check."""
+        if self.device.type == "cuda":
+            return "fp16"
+        openvino = backend in ("auto", "openvino") and BACKENDS["openvino"].available()
+        if (
+            self.device.type == "cpu"
+            and cpu_has_native_bf16()
+            and openvino
+            and not self.stochastic
+            and self.tile is None
+        ):
+            return "bf16"
+        return "fp32"
+
+    def _runtime(self, backend: str) -> tuple[str, ForwardFn | None]:
         if backend == "auto":
-            chosen = choose_backend(self.device, self.precision, stochastic)
-        else:
-            check_backend(backend, self.device, self.precision, stochastic)
-            chosen = backend
-        self.backend, self._exported = self._build(chosen, fallback=backend == "auto")
+            return self._build(choose_backend(self.device, self.precision, self.stochastic), True)
+        check_backend(backend, self.device, self.precision, self.stochastic)
+        return self._build(backend, fallback=False)
+
+    def _agreement(self) -> float:
+        """8-bit PSNR of this Deblurrer's output against eager fp32 on the check image."""
+        x = rgb_to_tensor(agreement_image())
+        reference = restore(self.generator, x.to(self.device))
+        if self._exported is not None:
+            reduced = self._exported(x)
+        else:  # deterministic even for a stochastic Deblurrer: the check is about numerics
+            reduced = restore(self.generator, x.to(self.device), self.precision)
+        return eight_bit_psnr(tensors_to_rgb(reduced), tensors_to_rgb(reference))
 
     def _build(self, name: str, fallback: bool) -> tuple[str, ForwardFn | None]:
         """The runtime's forward function (None for PyTorch), converting the model once."""
