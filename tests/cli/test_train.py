@@ -36,36 +36,22 @@ def test_cli_train_and_config_errors(tmp_path, capsys):
 def test_resume_continues_with_the_saved_config(tmp_path, capsys):
     data = _dataset(tmp_path / "data")
     run = tmp_path / "run"
-    start = [
-        "train",
-        "--set",
+    settings = (
         f"data.paired=[{data}]",
-        "--set",
         "data.crop=32",
-        "--set",
         "model.ngf=4",
-        "--set",
         "model.n_blocks=1",
-        "--set",
         "model.ndf=4",
-        "--set",
         "loss.content=l1",
-        "--set",
         "optim.batch_size=2",
-        "--set",
         "optim.critic_steps=1",
-        "--set",
         "optim.iterations=4",
-        "--set",
         "run.device=cpu",
-        "--set",
         f"run.dir={run}",
-        "--set",
         "run.checkpoint_every=2",
-        "--set",
         "run.log_every=1",
-        "-q",
-    ]
+    )
+    start = ["train", *(arg for item in settings for arg in ("--set", item)), "-q"]
     assert main([*start, "--stop-at", "2"]) == 0
     with (run / "log.jsonl").open("a") as log:  # written after the checkpoint, then killed
         log.write(json.dumps({"iteration": 3, "group": "train"}) + "\n" + '{"iterat')

@@ -10,33 +10,21 @@ from deblurgan.train.config import load_config
 from deblurgan.train.state import load_training_state
 
 ROOT = Path(__file__).resolve().parents[2]
-TINY = [
-    "--set",
+TINY_SETTINGS = (
     "model.ngf=4",
-    "--set",
     "model.n_blocks=1",
-    "--set",
     "model.ndf=4",
-    "--set",
     "data.crop=32",
-    "--set",
     "data.workers=0",
-    "--set",
     "optim.batch_size=2",
-    "--set",
     "optim.iterations=2",
-    "--set",
     "run.device=cpu",
-    "--set",
     "run.precision=fp32",
-    "--set",
     "loss.content=l1",
-    "--set",
     "data.val_max_side=64",
-    "--set",
     "run.val_every=2",
-    "-q",
-]
+)
+TINY = [arg for item in TINY_SETTINGS for arg in ("--set", item)] + ["-q"]
 
 
 def test_gpu_config_is_the_paper_generator_with_the_chosen_recipe():
