@@ -3,6 +3,7 @@
 import io
 import time
 import zipfile
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 
 from deblurgan.inference.deblurrer import Deblurrer  # noqa: E402
 from deblurgan.io.images import read_image, write_image  # noqa: E402
+from deblurgan.io.video import VideoInfo, read_frames, video_writer  # noqa: E402
 from deblurgan.serve.app import STATIC, ServeSettings, create_app  # noqa: E402
 from deblurgan.serve.jobs import JobQueue  # noqa: E402
 
@@ -161,3 +163,26 @@ def test_page_and_assets_are_served_from_the_package_and_work_offline(served):
         assert "http://" not in text and "https://" not in text  # no CDN, no fonts from outside
     info = client.get("/api/info").json()
     assert info["models"] == ["bundled"] and info["precisions"] == ["fp32", "bf16"]
+
+
+def test_a_video_and_an_animated_gif_are_deblurred_whole(served, tmp_path):
+    client, _, _ = served
+    y, x = np.mgrid[0:36, 0:52]
+    with video_writer(tmp_path / "clip.mp4", VideoInfo(Fraction(24), 52, 36, None)) as write:
+        for i in range(5):
+            write(np.stack([x * 4, y * 6, x + y + 30 * i], -1).clip(0, 255).astype(np.uint8))
+    frames = [Image.fromarray(np.full((10, 14, 3), 40 * k, np.uint8)) for k in range(3)]
+    gif = io.BytesIO()
+    frames[0].save(gif, format="GIF", save_all=True, append_images=frames[1:], duration=80)
+    files = [
+        ("files", ("clip.mp4", (tmp_path / "clip.mp4").read_bytes())),
+        ("files", ("anim.gif", gif.getvalue())),
+    ]
+    video, animation = client.post("/api/jobs", files=files).json()
+    assert video["kind"] == "video"
+    assert _wait(client, video["id"])["status"] == "done"
+    assert _wait(client, animation["id"])["kind"] == "animation"
+    (tmp_path / "out.mp4").write_bytes(client.get(f"/api/jobs/{video['id']}/result").content)
+    assert len(list(read_frames(tmp_path / "out.mp4"))) == 5
+    result = Image.open(io.BytesIO(client.get(f"/api/jobs/{animation['id']}/result").content))
+    assert result.n_frames == 3
