@@ -116,11 +116,15 @@ def main() -> None:
     parser.add_argument("--data", type=Path, required=True, help="output of prepare_data.sh")
     parser.add_argument("--shared", type=Path, default=SHARED)
     parser.add_argument("--json", type=Path, help="also write the tables as JSON")
+    parser.add_argument("--precision", default="fp32", help="fp32 (default), bf16 or int8")
+    parser.add_argument("--backend", default="torch", help="torch (default) or openvino")
     args = parser.parse_args()
     tables = {}
     for weights in args.weights:
         deblur = Deblurrer.from_checkpoint(
-            None if weights == "bundled" else weights, backend="torch"
+            None if weights == "bundled" else weights,
+            backend=args.backend,
+            precision=args.precision,
         )
         tables[weights] = report(deblur, args.data, args.shared)
         print_table(weights, tables[weights])

@@ -9,11 +9,11 @@ from typing import Literal
 
 import torch
 
-Precision = Literal["fp32", "bf16", "fp16"]
+Precision = Literal["fp32", "bf16", "fp16", "int8"]
 
 # Which reduced precisions are verified on which device type.
 SUPPORTED_PRECISIONS: dict[str, tuple[str, ...]] = {
-    "cpu": ("fp32", "bf16"),
+    "cpu": ("fp32", "bf16", "int8"),  # int8: OpenVINO only
     "cuda": ("fp32", "bf16", "fp16"),
     "mps": ("fp32", "fp16"),
 }
@@ -79,6 +79,6 @@ def cpu_has_native_bf16() -> bool:
 
 def autocast(device: torch.device, precision: Precision) -> contextlib.AbstractContextManager:
     """Autocast context for ``precision``; a no-op for fp32."""
-    if precision == "fp32":
+    if precision in ("fp32", "int8"):  # int8 runs in OpenVINO; PyTorch paths stay fp32
         return contextlib.nullcontext()
     return torch.autocast(device.type, dtype=_DTYPES[precision])

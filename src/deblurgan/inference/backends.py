@@ -76,7 +76,9 @@ def _onnxruntime(generator: Generator, precision: str) -> ForwardFn:
 
 BACKENDS: dict[str, Backend] = {
     "torch": Backend(("cpu", "cuda", "mps"), ("fp32", "bf16", "fp16"), True, None, 16, 0),
-    "openvino": Backend(("cpu",), ("fp32", "bf16"), False, "openvino", 12, 100 * 2**20, _openvino),
+    "openvino": Backend(
+        ("cpu",), ("fp32", "bf16", "int8"), False, "openvino", 12, 100 * 2**20, _openvino
+    ),
     "onnxruntime": Backend(
         ("cpu",), ("fp32",), False, "onnxruntime", 40, 100 * 2**20, _onnxruntime
     ),
@@ -85,7 +87,7 @@ BACKENDS: dict[str, Backend] = {
 
 def choose_backend(device: torch.device, precision: str, stochastic: bool) -> str:
     """The runtime ``"auto"`` means: OpenVINO where it applies and is installed (bf16 only on
-    CPUs with native bf16, where it is fast), else PyTorch."""
+    CPUs with native bf16, where it is fast; int8 only there), else PyTorch."""
     openvino = BACKENDS["openvino"]
     if (
         openvino.supports(device, precision, stochastic)

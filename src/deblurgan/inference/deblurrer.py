@@ -112,11 +112,13 @@ class Deblurrer:
     Args:
         generator: A trained generator.
         device: ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"`` or a device.
-        precision: ``"auto"`` (default), ``"fp32"``, ``"bf16"`` (CPU, CUDA) or ``"fp16"``
-            (CUDA, MPS). ``"auto"``: bf16 through OpenVINO on a CPU with native bf16,
-            fp16 autocast on CUDA, else fp32; a reduced precision is used only if its
-            output on :func:`agreement_image` agrees with fp32 to :data:`AGREEMENT_DB`
-            (8-bit PSNR), otherwise fp32 with a warning.
+        precision: ``"auto"`` (default), ``"fp32"``, ``"bf16"`` (CPU, CUDA), ``"fp16"``
+            (CUDA, MPS) or ``"int8"`` (OpenVINO with NNCF post-training quantisation, opt-in;
+            images tiled for memory run fp32 in PyTorch). ``"auto"``: bf16 through
+            OpenVINO on a CPU with native bf16, fp16 autocast on CUDA, else fp32; a
+            reduced precision is used only if its output on :func:`agreement_image`
+            agrees with fp32 to :data:`AGREEMENT_DB` (8-bit PSNR), otherwise fp32 with a
+            warning.
         stochastic: Apply dropout at test time, as in the paper.
         seed: Seed of the dropout masks when ``stochastic``.
         tile: Always use exact tiled inference (in PyTorch) with this tile side.
@@ -192,7 +194,12 @@ class Deblurrer:
 
     def _runtime(self, backend: str) -> tuple[str, ForwardFn | None]:
         if backend == "auto":
-            return self._build(choose_backend(self.device, self.precision, self.stochastic), True)
+            chosen = choose_backend(self.device, self.precision, self.stochastic)
+            if self.precision == "int8" and chosen != "openvino":
+                raise ValueError(
+                    "int8 runs in OpenVINO on a CPU, deterministic only (pip install openvino nncf)"
+                )
+            return self._build(chosen, True)
         check_backend(backend, self.device, self.precision, self.stochastic)
         return self._build(backend, fallback=False)
 

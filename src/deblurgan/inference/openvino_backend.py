@@ -19,7 +19,10 @@ from pathlib import Path
 
 import torch
 
+from deblurgan.inference.int8 import quantize_int8
 from deblurgan.nets.generator import Generator
+
+_LATENCY = {"PERFORMANCE_HINT": "LATENCY"}
 
 
 def cache_dir() -> Path:
@@ -48,7 +51,9 @@ def compile_openvino(generator: Generator, precision: str = "fp32", cache: Path 
 
     Args:
         generator: The network; converted in eval mode (no dropout).
-        precision: ``"fp32"`` or ``"bf16"`` (the CPU must support bf16 natively).
+        precision: ``"fp32"``, ``"bf16"`` (the CPU must support bf16 natively) or
+            ``"int8"`` (quantised by :func:`~deblurgan.inference.int8.quantize_int8` on first
+            use, then cached).
         cache: Folder for converted models; ``None`` for :func:`cache_dir`. An unwritable
             cache only costs the conversion time.
     """
@@ -56,7 +61,11 @@ def compile_openvino(generator: Generator, precision: str = "fp32", cache: Path 
 
     core = ov.Core()
     folder = cache or cache_dir()
-    xml = folder / model_key(generator) / "generator.xml"
+    key = model_key(generator)
+    quantized = folder / f"{key}-int8" / "generator.xml"
+    if precision == "int8" and quantized.is_file():
+        return core.compile_model(core.read_model(str(quantized)), "CPU", _LATENCY)
+    xml = folder / key / "generator.xml"
     if xml.is_file():
         model = core.read_model(str(xml))
     else:
@@ -65,10 +74,12 @@ def compile_openvino(generator: Generator, precision: str = "fp32", cache: Path 
                 generator.eval(), example_input=torch.zeros(1, 3, 64, 64), input=[(1, 3, -1, -1)]
             )
         _save(model, xml)
+    if precision == "int8":
+        model = quantize_int8(model)
+        _save(model, quantized)
+        return core.compile_model(model, "CPU", _LATENCY)
     hint = {"fp32": "f32", "bf16": "bf16"}[precision]
-    return core.compile_model(
-        model, "CPU", {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": hint}
-    )
+    return core.compile_model(model, "CPU", {**_LATENCY, "INFERENCE_PRECISION_HINT": hint})
 
 
 def _save(model, xml: Path) -> None:

@@ -1,0 +1,41 @@
+"""int8 through OpenVINO and NNCF: fixed calibration, agreement with fp32, the cache."""
+
+import numpy as np
+import pytest
+
+from deblurgan import Deblurrer
+from deblurgan.inference.deblurrer import eight_bit_psnr
+from deblurgan.inference.int8 import PHOTOS, calibration_inputs
+from deblurgan.inference.openvino_backend import cache_dir, model_key
+from deblurgan.io.images import read_image
+from tests.inference.test_bundled_model import REPO
+
+pytest.importorskip("openvino")
+pytest.importorskip("nncf")
+
+
+def test_calibration_set_is_fixed_and_in_range():
+    first, again = calibration_inputs(), calibration_inputs()
+    assert len(first) == 4 * len(PHOTOS)
+    assert all(a.shape == (1, 3, 256, 256) and a.dtype == np.float32 for a in first)
+    assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))
+    assert min(a.min() for a in first) >= -1 and max(a.max() for a in first) <= 1
+
+
+def test_int8_bundled_model_agrees_with_fp32_and_is_cached():
+    rgb = read_image(REPO / "examples" / "blurry_coffee.jpg").rgb
+    quantized = Deblurrer.from_checkpoint(precision="int8")
+    assert (quantized.backend, quantized.precision) == ("openvino", "int8")
+    fp32 = Deblurrer.from_checkpoint(precision="fp32", backend="torch")
+    out = quantized(rgb)
+    assert eight_bit_psnr(out, fp32(rgb)) > 38  # measured 41.9 dB
+    key = model_key(quantized.generator)
+    assert (cache_dir() / f"{key}-int8" / "generator.xml").is_file()
+    np.testing.assert_array_equal(Deblurrer.from_checkpoint(precision="int8")(rgb), out)
+
+
+def test_int8_needs_openvino_and_determinism(tiny_generator):
+    with pytest.raises(ValueError, match="torch backend runs on .* in fp32/bf16/fp16"):
+        Deblurrer(tiny_generator, precision="int8", backend="torch")
+    with pytest.raises(ValueError, match="int8 runs in OpenVINO"):
+        Deblurrer(tiny_generator, precision="int8", stochastic=True)
