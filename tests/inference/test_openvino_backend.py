@@ -25,7 +25,7 @@ def test_auto_backend_picks_openvino_only_where_it_applies(tiny_generator):
     assert Deblurrer(tiny_generator).backend == "openvino"
     assert Deblurrer(tiny_generator, stochastic=True).backend == "torch"
     with pytest.raises(
-        ValueError, match="openvino backend runs on cpu in fp32/bf16, deterministic"
+        ValueError, match="openvino backend runs on cpu in fp32/bf16/int8, deterministic"
     ):
         Deblurrer(tiny_generator, backend="openvino", stochastic=True)
     rgb = np.random.default_rng(1).random((30, 30, 3), dtype=np.float32)
