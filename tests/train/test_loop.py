@@ -146,9 +146,8 @@ def test_resume_reproduces_an_uninterrupted_run(tmp_path):
     assert len(list((tmp_path / "b" / "run" / "checkpoints").glob("iter_*.pt"))) == 1  # keep_last
 
 
-def test_resume_with_on_the_fly_blur_in_a_worker_process(tmp_path):
-    # Resuming uses OpenMP in the parent before the loader starts; a forked worker then hung
-    # in numba's parallel kernel sampling. Workers are spawned now.
+def _resume_with_a_worker(tmp_path: str) -> None:
+    tmp_path = Path(tmp_path)
     sharp = _dataset(tmp_path / "d") / "sharp"
     config = _config(
         tmp_path,
@@ -160,6 +159,18 @@ def test_resume_with_on_the_fly_blur_in_a_worker_process(tmp_path):
     )
     train(config, progress=False, stop_at=1)
     train(config, resume=True, progress=False)
+
+
+def test_resume_with_on_the_fly_blur_in_a_worker_process(tmp_path):
+    # Resuming uses OpenMP in the parent before the loader starts; a forked worker then hung
+    # in numba's parallel kernel sampling. Workers are spawned now. The run has its own
+    # interpreter: data-worker processes and two OpenMP runtimes stay out of the test process.
+    code = "from tests.train.test_loop import _resume_with_a_worker as run; run({!r})"
+    code = code.format(str(tmp_path))
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
     state = torch.load(tmp_path / "run" / "checkpoints" / "latest.pt", weights_only=True)
     assert state["iteration"] == 2
 
