@@ -35,7 +35,7 @@ def main() -> None:
     parser.add_argument("--backend", default="auto")
     args = parser.parse_args()
     width, height = map(int, args.size.split("x"))
-    deblur = Deblurrer.from_checkpoint(args.weights, backend=args.backend)
+    deblur = Deblurrer.from_checkpoint(args.weights, backend=args.backend, precision="fp32")
     rng = np.random.default_rng(0)
     with tempfile.TemporaryDirectory() as root:
         source = Path(root, "in")

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import argparse
 import math
-import time
 
 import numpy as np
 import torch
+from timing import best_of  # benchmarks/timing.py
 
 from deblurgan.blur.apply import blur_image
 from deblurgan.blur.kernels import sample_kernels
@@ -74,15 +74,6 @@ def literal_psfs(x: np.ndarray, size: int = 64, exposures=DEFAULT_EXPOSURES):
     return np.stack(psfs)
 
 
-def _best_of(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kernels", type=int, default=4096, help="kernels per vectorised batch")
@@ -92,22 +83,22 @@ def main() -> None:
     torch.set_num_threads(torch.get_num_threads())
     rng = np.random.default_rng(0)
 
-    literal_s = _best_of(
+    literal_s = best_of(
         lambda: [literal_psfs(literal_trajectory(rng)) for _ in range(args.literal)], 2
     )
     literal_rate = args.literal / literal_s
     sample_kernels(64, rng)  # warm-up
-    ours_s = _best_of(lambda: sample_kernels(args.kernels, rng), 3)
+    ours_s = best_of(lambda: sample_kernels(args.kernels, rng), 3)
     ours_rate = args.kernels / ours_s
 
     image = rng.random((720, 1280, 3), dtype=np.float32)
     kernels = sample_kernels(args.images, rng).kernels[:, -1]
     blur_image(image, kernels[0])
-    numpy_s = _best_of(lambda: [blur_image(image, k) for k in kernels], 2) / args.images
+    numpy_s = best_of(lambda: [blur_image(image, k) for k in kernels], 2) / args.images
     batch = torch.from_numpy(image).permute(2, 0, 1)[None].repeat(args.images, 1, 1, 1)
     torch_kernels = torch.from_numpy(kernels).float()
     blur_batch(batch[:1], torch_kernels[:1])
-    torch_s = _best_of(lambda: blur_batch(batch, torch_kernels), 2) / args.images
+    torch_s = best_of(lambda: blur_batch(batch, torch_kernels), 2) / args.images
 
     print(f"threads: {torch.get_num_threads()}")
     print(f"| {'what':58} | {'per second':>11} | {'ms each':>9} | {'vs literal':>10} |")

@@ -20,19 +20,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from scipy.ndimage import map_coordinates
+from timing import best_of  # benchmarks/timing.py
 
 from deblurgan.blur.camera import CameraEffects
 from deblurgan.blur.scene import SceneMotion
 from deblurgan.data.recipe import BlurSettings, synthetic_pair
-
-
-def best_of(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:
@@ -78,7 +70,7 @@ def main() -> None:
     start = time.perf_counter()
     count = 4 * args.repeats
     for _ in range(count):
-        synthetic_pair(image, settings, rng, sources)
+        synthetic_pair(image, settings, rng, lambda: sources)
     rate = count / (time.perf_counter() - start)
     print(
         f"scene-mode samples (all effects, 0-2 layers, 7-13 sub-frames): {rate:.1f} / s on one core"

@@ -79,7 +79,7 @@ def main() -> None:
             save_generator(net, args.save, training={"pilot_l1_iterations": args.iterations})
     fit_s = time.perf_counter() - start
 
-    plain = Deblurrer(net)
+    plain = Deblurrer(net, precision="fp32")
     fp_bf = Deblurrer(net, precision="bf16") if cpu_has_native_bf16() else None
     rows = []
     for name, (blurred, sharp) in zip(names[-HELD_OUT:], test):

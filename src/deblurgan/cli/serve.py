@@ -99,13 +99,15 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    from deblurgan.checkpoint import load_generator
     from deblurgan.inference.deblurrer import Deblurrer
+    from deblurgan.inference.weights import default_weights_path
 
     try:
         models = model_table(args.weights)
         precisions = offered_precisions(args.device, args.precision)
         for path in models.values():  # refuse bad checkpoints now, not on the first upload
-            Deblurrer.from_checkpoint(path, device=args.device, backend="torch")
+            load_generator(path or default_weights_path())
     except ValueError as err:
         print(f"deblurgan serve: error: {err}", file=sys.stderr)
         return 2
