@@ -186,14 +186,6 @@ class JobQueue:
         self._worker.join(timeout=30)
         shutil.rmtree(self.folder, ignore_errors=True)
 
-    def wait_idle(self, timeout: float = 60.0) -> bool:
-        """Block until no job is queued or running (for tests and scripts)."""
-        with self._ready:
-            return self._ready.wait_for(
-                lambda: all(j.status not in ("queued", "running") for j in self._jobs.values()),
-                timeout,
-            )
-
     def _run(self) -> None:
         while True:
             with self._ready:
