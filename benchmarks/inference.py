@@ -15,19 +15,24 @@ fp32 at the same size.
     python benchmarks/inference.py [--sizes 256x256 1280x720 1920x1080 3840x2160] [--repeats 3]
         [--weights bundled] [--onnx] [--compile] [--device cpu|cuda]
 
-CPU variants: ``eager-fp32`` (whole image), ``bf16`` (autocast; only on CPUs with
-native bf16), ``openvino`` (fp32, the default CPU runtime) and ``openvino-bf16``
-(native bf16 only), ``onnxruntime`` (with --onnx), ``compile`` (torch.compile, fp32,
-with --compile), ``tiled-fp16`` (exact tiled inference storing layer outputs in
-float16, 256 px tiles), ``tiled-fp32``. Sizes too large for a whole-image pass
-within --max-gb are run tiled only. CUDA variants (cudnn.benchmark on):
-``eager-fp32`` (the network as it is, NCHW) and ``fp32``, ``fp16``, ``bf16`` the way
-:class:`deblurgan.Deblurrer` runs them (channels_last; autocast for fp16/bf16).
+CPU variants: ``eager-fp32`` (whole image), ``default`` (what ``deblurgan deblur`` runs
+with no options: :class:`deblurgan.Deblurrer`'s defaults, precision ``auto`` included),
+``bf16`` (autocast; only on CPUs with native bf16), ``openvino`` (fp32) and
+``openvino-bf16`` (native bf16 only), ``openvino-int8`` (NNCF, when installed),
+``onnxruntime`` (with --onnx), ``compile-fp32`` (torch.compile, with --compile),
+``tiled-fp16`` (exact tiled inference storing layer outputs in float16, 256 px tiles),
+``tiled-fp32``. Sizes too large for a whole-image pass within --max-gb are run tiled only.
+CUDA variants (cudnn.benchmark on): ``eager-fp32`` (the network as it is), ``default``,
+``fp32``, ``fp16``, ``bf16`` (autocast), ``compile-fp16`` (with --compile: torch.compile in
+``max-autotune-no-cudagraphs`` mode under fp16 autocast) and ``batch8-fp16`` (8 copies of
+the frame in one batch; seconds per frame). "setup s" includes OpenVINO conversion and
+quantisation (into an empty cache), compilation and the first call.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import resource
@@ -36,6 +41,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -45,7 +51,12 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from deblurgan.checkpoint import load_generator
 from deblurgan.inference.backends import BACKENDS
-from deblurgan.inference.deblurrer import exported_forward, restore, whole_image_peak_bytes
+from deblurgan.inference.deblurrer import (
+    Deblurrer,
+    exported_forward,
+    restore,
+    whole_image_peak_bytes,
+)
 from deblurgan.inference.weights import default_weights_path
 from deblurgan.metrics import psnr
 from deblurgan.nets import Generator, init_weights
@@ -66,27 +77,35 @@ def _photo(path: str, width: int, height: int) -> torch.Tensor:
     return rgb_to_tensor(np.asarray(rgb, np.float32) / 255)
 
 
-def _runner(net: Generator, x: torch.Tensor, variant: str):
-    """A function computing ``net``'s output for ``x`` the way ``variant`` does."""
+def _runner(net: Generator, x: torch.Tensor, variant: str) -> tuple[Callable[[], object], int]:
+    """A function computing ``net``'s output for ``x`` the way ``variant`` does, and the
+    number of frames each call computes."""
     if variant == "eager-fp32":  # the plain reference: the network itself, fp32, NCHW
 
         def plain() -> torch.Tensor:
             with torch.inference_mode():
                 return net(x)
 
-        return plain
+        return plain, 1
+    if variant == "default":
+        deblur = Deblurrer(net, device=x.device)
+        print(f"default: {deblur.backend} {deblur.precision}", file=sys.stderr)
+        return lambda: deblur.restore_tensor(x), 1
+    if variant.startswith("compile"):  # compile-fp32 (CPU), compile-fp16 (CUDA)
+        deblur = Deblurrer(net, x.device, variant.removeprefix("compile-"), compile=True)
+        return lambda: deblur.restore_tensor(x), 1
+    if variant == "batch8-fp16":
+        batch = x.expand(8, -1, -1, -1).contiguous()
+        return lambda: restore(net, batch, precision="fp16"), 8
     if variant.startswith(("openvino", "onnxruntime")):
         backend, _, precision = variant.partition("-")
         forward = exported_forward(backend, net, precision or "fp32")
-        return lambda: forward(x)
-    if variant == "compile":
-        compiled = torch.compile(net)
-        return lambda: restore(compiled, x)
+        return lambda: forward(x), 1
     if variant.startswith("tiled"):
         storage = torch.float16 if variant == "tiled-fp16" else torch.float32
-        return lambda: restore(net, x, tile=256, tile_storage=storage)
-    # "bf16" on the CPU; "fp32", "fp16", "bf16" on CUDA, in Deblurrer's memory format
-    return lambda: restore(net, x, precision=variant)
+        return lambda: restore(net, x, tile=256, tile_storage=storage), 1
+    # "bf16" on the CPU; "fp32", "fp16", "bf16" on CUDA, as Deblurrer runs them
+    return lambda: restore(net, x, precision=variant), 1
 
 
 def _one(args: argparse.Namespace, size: str, variant: str, output: str) -> dict:
@@ -98,7 +117,7 @@ def _one(args: argparse.Namespace, size: str, variant: str, output: str) -> dict
     x = _photo(args.image, width, height).to(device)
     sync = torch.cuda.synchronize if device.type == "cuda" else lambda: None
     start = time.perf_counter()
-    run = _runner(net, x, variant)
+    run, frames = _runner(net, x, variant)
     result = run()  # warm-up: conversion, compilation, cudnn autotuning
     sync()
     setup = time.perf_counter() - start
@@ -107,8 +126,8 @@ def _one(args: argparse.Namespace, size: str, variant: str, output: str) -> dict
         start = time.perf_counter()
         run()
         sync()
-        times.append(time.perf_counter() - start)
-    np.save(output, tensor_to_rgb(result.cpu()))
+        times.append((time.perf_counter() - start) / frames)
+    np.save(output, tensor_to_rgb(result[:1].cpu()))
     peak = torch.cuda.max_memory_allocated(device) if device.type == "cuda" else _peak_rss()
     return {
         "seconds": statistics.median(times),
@@ -154,14 +173,15 @@ def _ceiling(dtype: torch.dtype, device: torch.device, n: int) -> float:
 
 def _variants(args: argparse.Namespace, whole_fits: bool, pixels: int) -> list[str]:
     if args.device.startswith("cuda"):
-        return ["eager-fp32", "fp32", "fp16", "bf16"] if whole_fits else []
+        cuda = ["eager-fp32", "default", "fp32", "fp16", "bf16", "batch8-fp16"]
+        return (cuda + ["compile-fp16"] * args.compile) if whole_fits else []
     bf16 = ["bf16"] if cpu_has_native_bf16() else []  # ~100x slower than fp32 otherwise
-    whole = ["eager-fp32", *bf16]
-    whole += (
-        ["openvino", *(f"openvino-{p}" for p in bf16)] if BACKENDS["openvino"].available() else []
-    )
+    whole = ["eager-fp32", "default", *bf16]
+    if BACKENDS["openvino"].available():
+        int8 = ["int8"] if importlib.util.find_spec("nncf") else []
+        whole += ["openvino", *(f"openvino-{p}" for p in bf16 + int8)]
     whole += ["onnxruntime"] if args.onnx else []
-    whole += ["compile"] if args.compile else []
+    whole += ["compile-fp32"] if args.compile else []
     tiled = ["tiled-fp16"] if pixels >= 1280 * 720 else ["tiled-fp32"]
     return (whole if whole_fits else []) + tiled
 
@@ -176,7 +196,7 @@ def main() -> None:
         "--max-gb", type=float, default=8.0, help="largest whole-image pass to attempt"
     )
     parser.add_argument("--onnx", action="store_true", help="also time onnxruntime (fp32)")
-    parser.add_argument("--compile", action="store_true", help="also time torch.compile (fp32)")
+    parser.add_argument("--compile", action="store_true", help="also time torch.compile")
     parser.add_argument("--weights", help="a generator checkpoint, or 'bundled'")
     parser.add_argument("--image", default=str(EXAMPLE), help="photo resized to each size")
     parser.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
@@ -211,6 +231,7 @@ def main() -> None:
     folder = tempfile.mkdtemp()
     # A fresh OpenVINO cache, so that "setup s" includes converting the model.
     env = {**os.environ, "DEBLURGAN_CACHE": f"{folder}/cache"}
+    notes = set()
     for size in args.sizes:
         width, height = map(int, size.split("x"))
         large = width * height > 1920 * 1080
@@ -243,6 +264,9 @@ def main() -> None:
                 print(f"| {size:9} | {variant:13} | failed: {done.stderr.strip().splitlines()[-1]}")
                 continue
             r = json.loads(done.stdout.strip().splitlines()[-1])
+            if variant == "default":
+                chosen = next(line for line in done.stderr.splitlines() if "default:" in line)
+                notes.add(f"{size}: {chosen} (Deblurrer's defaults)")
             rate = flops / r["seconds"] / 1e9
             if variant == "eager-fp32":
                 baseline, reference = r["seconds"], np.load(output)
@@ -254,6 +278,7 @@ def main() -> None:
                 f"{flops / 1e12:5.2f} | {rate:7.0f} | {rate / fp32_ceiling:12.0%} | {bf16_share} | "
                 f"{r['peak_gb']:5.2f} GB | {agreement:>13} | {ratio:>13} |"
             )
+    print("\n".join(sorted(notes)))
 
 
 if __name__ == "__main__":

@@ -55,10 +55,25 @@ def test_imports_flow_downward():
     assert not wrong, "\n".join(wrong)
 
 
-def test_training_config_loads_neither_inference_nor_openvino():
-    code = (
-        "import sys, deblurgan.train.config; "
-        "print([m for m in sys.modules if m.startswith(('openvino', 'deblurgan.inference'))])"
+def _loaded(code: str, prefixes: tuple[str, ...]) -> list[str]:
+    """The modules starting with ``prefixes`` that a fresh interpreter has after ``code``."""
+    check = (
+        f"{code}\nimport sys; print(sorted(m for m in sys.modules if m.startswith({prefixes!r})))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    out = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True)
+    return eval(out.stdout.strip().splitlines()[-1])
+
+
+def test_training_config_loads_neither_inference_nor_openvino():
+    assert _loaded("import deblurgan.train.config", ("openvino", "deblurgan.inference")) == []
+
+
+def test_the_deblur_command_loads_only_what_it_runs():
+    """Start-up is part of every ``deblurgan deblur``: no blur synthesis (SciPy's signal
+    package, numba), training, evaluation or other subcommands."""
+    code = (
+        "import contextlib\nfrom deblurgan.cli import main\n"
+        "with contextlib.suppress(SystemExit): main(['deblur', '--help'])"
+    )
+    unwanted = ("scipy.signal", "numba", "deblurgan.blur", "deblurgan.train", "deblurgan.cli.")
+    assert _loaded(code, unwanted) == ["deblurgan.cli.deblur", "deblurgan.cli.options"]

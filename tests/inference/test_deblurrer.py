@@ -131,3 +131,20 @@ def test_eight_bit_psnr_and_the_check_image():
     assert eight_bit_psnr(image, image) == float("inf")
     shifted = np.clip(image + 1 / 255, 0, 1)  # one level everywhere (but where clipped)
     assert 48.1 < eight_bit_psnr(image, shifted) < 49
+
+
+def test_compiled_network_agrees_with_eager_and_tiles_stay_eager(tiny_generator):
+    image = np.random.default_rng(4).random((36, 52, 3), dtype=np.float32)
+    eager = Deblurrer(tiny_generator, backend="torch", precision="fp32")
+    compiled = Deblurrer(tiny_generator, precision="fp32", compile=True)  # auto -> torch
+    assert (compiled.backend, compiled.compiled, eager.compiled) == ("torch", True, False)
+    np.testing.assert_allclose(compiled(image), eager(image), atol=1e-5)
+    tiled = Deblurrer(tiny_generator, precision="fp32", compile=True, tile=16)
+    assert tiled(image).tobytes() == Deblurrer(tiny_generator, tile=16)(image).tobytes()
+
+
+def test_compile_needs_the_deterministic_pytorch_network(tiny_generator):
+    with pytest.raises(ValueError, match="backend auto or torch, stochastic=False"):
+        Deblurrer(tiny_generator, compile=True, stochastic=True)
+    with pytest.raises(ValueError, match="backend auto or torch"):
+        Deblurrer(tiny_generator, compile=True, backend="openvino")

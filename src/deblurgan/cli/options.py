@@ -73,6 +73,13 @@ def add_inference_arguments(parser: argparse.ArgumentParser, precision: str = "a
         "PyTorch), torch, openvino, onnxruntime (needs onnxruntime)",
     )
     group.add_argument(
+        "--compile",
+        action="store_true",
+        help="run PyTorch through torch.compile (implies --backend torch): each new image "
+        "size compiles first (about a minute on a GPU), so it pays off on videos and folders "
+        "of same-size frames; deterministic only",
+    )
+    group.add_argument(
         "--stochastic", action="store_true", help="the paper's test-time dropout (seeded)"
     )
     group.add_argument("--seed", type=int, default=0, help="dropout seed for --stochastic")
@@ -108,6 +115,7 @@ def deblurrer_from_args(args: argparse.Namespace, device: str | None = None) -> 
         tile=args.tile,
         backend=args.backend,
         max_memory=args.max_memory,
+        compile=args.compile,
     )
 
 
@@ -121,5 +129,6 @@ def inference_settings(deblurrer: Deblurrer | None, args: argparse.Namespace) ->
         "precision": deblurrer.precision,
         "backend": deblurrer.backend,
         "stochastic": deblurrer.stochastic,
+        "compiled": deblurrer.compiled,
         **({"seed": deblurrer.seed} if deblurrer.stochastic else {}),
     }

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 from PIL import Image, ImageDraw
-from scipy.ndimage import uniform_filter
 
 
 def detail_region(image: np.ndarray, size: int) -> tuple[int, int, int]:
@@ -18,10 +17,14 @@ def detail_region(image: np.ndarray, size: int) -> tuple[int, int, int]:
     energy = np.abs(np.diff(gray, axis=0, append=gray[-1:])) + np.abs(
         np.diff(gray, axis=1, append=gray[:, -1:])
     )
-    density = uniform_filter(energy, size=side, mode="constant")
-    half = side // 2
-    valid = density[half : gray.shape[0] - side + half + 1, half : gray.shape[1] - side + half + 1]
-    top, left = np.unravel_index(np.argmax(valid), valid.shape)
+    integral = np.pad(energy.cumsum(axis=0).cumsum(axis=1), ((1, 0), (1, 0)))
+    window_sums = (  # energy of the side x side window at each top-left corner
+        integral[side:, side:]
+        - integral[:-side, side:]
+        - integral[side:, :-side]
+        + integral[:-side, :-side]
+    )
+    top, left = np.unravel_index(np.argmax(window_sums), window_sums.shape)
     return int(top), int(left), side
 
 

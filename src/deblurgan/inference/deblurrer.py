@@ -30,6 +30,9 @@ from deblurgan.runtime import (
 
 DEFAULT_MAX_MEMORY = 4 * 2**30
 AGREEMENT_DB = 50.0  # an automatic precision must agree with fp32 to this 8-bit PSNR
+# torch.compile mode per device type (default mode elsewhere); on an H100 the paper
+# generator in fp16 ran 4.74 ms per 720p frame compiled so, against 15.0 ms eager
+COMPILE_MODES = {"cuda": "max-autotune-no-cudagraphs"}
 
 
 def agreement_image(height: int = 96, width: int = 128) -> np.ndarray:
@@ -130,10 +133,15 @@ class Deblurrer:
             applies, else PyTorch). The model is converted here, once (cached on disk
             for OpenVINO); if that fails under ``"auto"``, PyTorch is used with a
             warning. Tiled images always run in PyTorch.
+        compile: Run whole images through ``torch.compile`` (PyTorch backend; on CUDA in
+            mode ``max-autotune-no-cudagraphs``). Each new image size is compiled on first
+            sight (about a minute on a GPU), so it pays off on videos and folders of
+            same-size frames; deterministic only.
 
     Attributes:
         device, precision: As resolved from the arguments (``precision`` is never "auto").
         backend: The runtime actually used for whole images.
+        compiled: Whether whole images run through ``torch.compile``.
 
     Examples:
         >>> import numpy as np
@@ -154,11 +162,17 @@ class Deblurrer:
         tile: int | None = None,
         max_memory: int = DEFAULT_MAX_MEMORY,
         backend: str = "auto",
+        compile: bool = False,
     ) -> None:
         if tile is not None and (tile < 8 or stochastic):
             raise ValueError(
                 "tile must be >= 8, and tiling cannot be combined with stochastic=True"
             )
+        if compile and (stochastic or backend not in ("auto", "torch")):
+            raise ValueError(
+                "compile=True compiles the PyTorch network: backend auto or torch, stochastic=False"
+            )
+        backend = "torch" if compile else backend
         self.device = resolve_device(device)
         self.stochastic, self.seed, self.tile, self.max_memory = stochastic, seed, tile, max_memory
         self.generator = generator.to(self.device).eval()
@@ -176,6 +190,12 @@ class Deblurrer:
                 )
                 self.precision = "fp32"
                 self.backend, self._exported = self._runtime(backend)
+        self.compiled = compile
+        self._network = (
+            torch.compile(self.generator, mode=COMPILE_MODES.get(self.device.type))
+            if compile
+            else self.generator
+        )
 
     def _automatic_precision(self, backend: str) -> str:
         """What ``precision="auto"`` means here, before the agreement check."""
@@ -261,7 +281,8 @@ class Deblurrer:
         if self._exported is not None and tile is None:
             return self._exported(blurred)
         rng = torch.Generator(self.device).manual_seed(self.seed) if self.stochastic else None
-        return restore(self.generator, blurred.to(self.device), self.precision, rng, tile, storage)
+        network = self.generator if tile is not None else self._network
+        return restore(network, blurred.to(self.device), self.precision, rng, tile, storage)
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
         """Deblur one RGB image, or a stack of same-size images in one batch.

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import torch
 
-from deblurgan.inference.int8 import quantize_int8
 from deblurgan.nets.generator import Generator
 
 _LATENCY = {"PERFORMANCE_HINT": "LATENCY"}
@@ -75,6 +74,10 @@ def compile_openvino(generator: Generator, precision: str = "fp32", cache: Path 
             )
         _save(model, xml)
     if precision == "int8":
+        # imported here: its calibration set needs the blur synthesis (scipy, numba), a second
+        # of imports that every other run would pay at start-up
+        from deblurgan.inference.int8 import quantize_int8
+
         model = quantize_int8(model)
         _save(model, quantized)
         return core.compile_model(model, "CPU", _LATENCY)
