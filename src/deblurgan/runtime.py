@@ -77,6 +77,19 @@ def cpu_has_native_bf16() -> bool:
         return False
 
 
+@functools.cache
+def cpu_has_int8_dot_product() -> bool:
+    """Whether this CPU has int8 dot-product instructions (AVX512-VNNI, AVX-VNNI or AMX), which
+    make OpenVINO's int8 convolutions fast. Read from ``/proc/cpuinfo``; False where that
+    does not exist (int8 speed is not verified there)."""
+    try:
+        with open("/proc/cpuinfo") as info:
+            flags = next((line.split() for line in info if line.startswith("flags")), [])
+    except OSError:
+        return False
+    return bool({"avx512_vnni", "avx_vnni", "amx_int8"} & set(flags))
+
+
 def autocast(device: torch.device, precision: Precision) -> contextlib.AbstractContextManager:
     """Autocast context for ``precision``; a no-op for fp32."""
     if precision in ("fp32", "int8"):  # int8 runs in OpenVINO; PyTorch paths stay fp32

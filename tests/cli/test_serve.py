@@ -7,7 +7,7 @@ import pytest
 
 from deblurgan.cli import main
 from deblurgan.cli.serve import model_table, offered_precisions
-from deblurgan.runtime import cpu_has_native_bf16
+from deblurgan.runtime import cpu_has_int8_dot_product, cpu_has_native_bf16
 
 uvicorn = pytest.importorskip("uvicorn")
 
@@ -20,7 +20,8 @@ def test_models_and_precisions_offered(tmp_path):
     assert list(models) == ["bundled", "mine", "other"] and models["bundled"] is None
     with pytest.raises(ValueError, match="no such file"):
         model_table([str(tmp_path / "missing.safetensors")])
-    expected = ("auto", "fp32", "bf16") if cpu_has_native_bf16() else ("auto", "fp32")
+    expected = ("auto", "fp32") + ("int8",) * cpu_has_int8_dot_product()
+    expected += ("bf16",) * cpu_has_native_bf16()
     assert offered_precisions("cpu", None) == expected
     assert offered_precisions("cpu", "bf16")[0] == "bf16"
 

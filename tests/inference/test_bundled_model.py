@@ -70,9 +70,14 @@ def test_bundled_model_improves_held_out_gopro_pairs(shared):
     assert np.mean(gains) > 0, gains
 
 
+# 8-bit PSNR to fp32 PyTorch that each precision auto may pick must reach on real photos
+# (measured on an AVX512-BF16/VNNI CPU: bf16 64-67 dB, int8 42.6-46.6 dB)
+REAL_PHOTO_AGREEMENT_DB = {"fp32": 60, "bf16": 50, "int8": 40}
+
+
 def test_default_precision_agrees_with_fp32_on_real_photos(shared):
-    """What `deblurgan deblur` runs by default (precision auto: OpenVINO bf16 on CPUs with
-    native bf16) against plain fp32 PyTorch; measured 64-67 dB on an AVX512-BF16 CPU."""
+    """What `deblurgan deblur` runs by default (precision auto: OpenVINO int8 on CPUs with
+    VNNI, bf16 on CPUs with native bf16, else fp32) against plain fp32 PyTorch."""
     photos = [
         REPO / "examples" / "blurry_coffee.jpg",
         shared / "data" / "blurry_real" / "licenseplate_motion.jpg",
@@ -81,9 +86,10 @@ def test_default_precision_agrees_with_fp32_on_real_photos(shared):
         Deblurrer.from_checkpoint(),
         Deblurrer.from_checkpoint(precision="fp32", backend="torch"),
     )
+    bound = REAL_PHOTO_AGREEMENT_DB[default.precision]
     for photo in photos:
         rgb = read_image(photo).rgb
-        assert eight_bit_psnr(default(rgb), fp32(rgb)) >= 50, (photo, default.precision)
+        assert eight_bit_psnr(default(rgb), fp32(rgb)) >= bound, (photo, default.precision)
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the TorchScript ONNX exporter

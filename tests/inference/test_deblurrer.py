@@ -7,7 +7,7 @@ from deblurgan.inference import deblurrer as deblurrer_module
 from deblurgan.inference.backends import BACKENDS
 from deblurgan.inference.deblurrer import Deblurrer, agreement_image, eight_bit_psnr, restore
 from deblurgan.nets.tensors import crop_padding, pad_to_multiple
-from deblurgan.runtime import cpu_has_native_bf16
+from deblurgan.runtime import cpu_has_int8_dot_product, cpu_has_native_bf16
 
 
 @pytest.mark.parametrize("size", [(1, 1), (3, 517), (721, 1283), (8, 8), (5, 4)])
@@ -34,7 +34,7 @@ def test_padding_mirrors_the_image():
 
 def test_identity_model_returns_the_image(identity_generator):
     rgb = np.random.default_rng(0).random((13, 22, 3), dtype=np.float32)
-    out = Deblurrer(identity_generator)(rgb)
+    out = Deblurrer(identity_generator, precision="fp32")(rgb)  # int8: see test_int8.py
     assert out.dtype == np.float32 and out.shape == rgb.shape
     np.testing.assert_allclose(out, rgb, atol=1e-6)
 
@@ -104,24 +104,52 @@ def test_a_stack_of_images_equals_one_by_one(tiny_generator):
         Deblurrer(tiny_generator)(stack[..., :2])
 
 
-def test_auto_precision_is_bf16_in_openvino_only_on_cpus_with_native_bf16(tiny_generator):
+@pytest.mark.parametrize(
+    ("int8", "bf16", "expected"),
+    [(True, True, "int8"), (True, False, "int8"), (False, True, "bf16"), (False, False, "fp32")],
+)
+def test_auto_precision_is_the_fastest_one_this_cpu_runs_natively(
+    tiny_generator, monkeypatch, int8, bf16, expected
+):
+    pytest.importorskip("openvino")
+    pytest.importorskip("nncf")
+    monkeypatch.setattr(deblurrer_module, "cpu_has_int8_dot_product", lambda: int8)
+    monkeypatch.setattr(deblurrer_module, "cpu_has_native_bf16", lambda: bf16)
+    monkeypatch.setattr(deblurrer_module, "eight_bit_psnr", lambda a, b: 99.0)
     auto = Deblurrer(tiny_generator)
-    if cpu_has_native_bf16() and BACKENDS["openvino"].available():
-        assert (auto.precision, auto.backend) == ("bf16", "openvino")
-    else:
-        assert auto.precision == "fp32"
+    assert (auto.precision, auto.backend) == (expected, "openvino")
+    # OpenVINO's precisions only for its deterministic whole-image passes
     assert Deblurrer(tiny_generator, stochastic=True).precision == "fp32"
     assert Deblurrer(tiny_generator, tile=32).precision == "fp32"  # tiles run in PyTorch
     assert Deblurrer(tiny_generator, backend="torch").precision == "fp32"
     assert Deblurrer(tiny_generator, precision="fp32").precision == "fp32"  # explicit wins
 
 
-def test_auto_precision_falls_back_to_fp32_when_it_disagrees(tiny_generator, monkeypatch):
+def test_auto_precision_on_this_cpu(tiny_generator):
+    auto = Deblurrer(tiny_generator)
+    native = {"int8": cpu_has_int8_dot_product(), "bf16": cpu_has_native_bf16()}
+    if auto.precision != "fp32":
+        assert native[auto.precision] and auto.backend == "openvino"
+    elif BACKENDS["openvino"].available():
+        assert not any(native.values())  # or the check image refused both (a warning)
+
+
+def test_auto_precision_falls_back_when_it_disagrees(tiny_generator, monkeypatch):
+    pytest.importorskip("nncf")
+    monkeypatch.setattr(deblurrer_module, "cpu_has_int8_dot_product", lambda: False)
     monkeypatch.setattr(deblurrer_module, "cpu_has_native_bf16", lambda: True)
+    monkeypatch.setattr(deblurrer_module, "eight_bit_psnr", lambda a, b: 40.0)
+    with pytest.warns(UserWarning, match="bf16 agrees with fp32 to only 40.0 dB.*not using it"):
+        assert Deblurrer(tiny_generator).precision == "fp32"
+    monkeypatch.setattr(deblurrer_module, "cpu_has_int8_dot_product", lambda: True)
+    assert Deblurrer(tiny_generator).precision == "int8"  # int8's own bound is 35 dB
     monkeypatch.setattr(deblurrer_module, "eight_bit_psnr", lambda a, b: 31.5)
-    with pytest.warns(UserWarning, match="agrees with fp32 to only 31.5 dB.*using fp32"):
-        deblur = Deblurrer(tiny_generator)
-    assert deblur.precision == "fp32"
+    with pytest.warns(UserWarning) as caught:
+        assert Deblurrer(tiny_generator).precision == "fp32"
+    assert [str(w.message)[:36] for w in caught] == [
+        "int8 agrees with fp32 to only 31.5 d",
+        "bf16 agrees with fp32 to only 31.5 d",
+    ]
 
 
 def test_eight_bit_psnr_and_the_check_image():

@@ -61,9 +61,9 @@ def add_inference_arguments(parser: argparse.ArgumentParser, precision: str = "a
         "--precision",
         default=precision,
         choices=["auto", "fp32", "bf16", "fp16", "int8"],
-        help="auto: bf16 (OpenVINO) on CPUs with native bf16, fp16 on CUDA, else fp32, each "
-        "only after it agrees with fp32 on a check image; fp32; bf16 on CPU/CUDA; fp16 on "
-        "CUDA/MPS; int8 on CPUs (OpenVINO + NNCF, opt-in: pip install nncf)",
+        help="auto: int8 (OpenVINO) on CPUs with VNNI/AMX, else bf16 (OpenVINO) on CPUs with "
+        "native bf16, fp16 on CUDA, else fp32, each only after it agrees with fp32 on a check "
+        "image; fp32; bf16 on CPU/CUDA; fp16 on CUDA/MPS; int8 on CPUs (OpenVINO + NNCF)",
     )
     group.add_argument(
         "--backend",

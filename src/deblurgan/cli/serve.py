@@ -8,7 +8,7 @@ from pathlib import Path
 
 from deblurgan.cli.options import byte_size
 from deblurgan.io.images import DEFAULT_MAX_PIXELS
-from deblurgan.runtime import cpu_has_native_bf16, resolve_device
+from deblurgan.runtime import cpu_has_int8_dot_product, cpu_has_native_bf16, resolve_device
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -31,10 +31,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     parser.add_argument(
         "--precision",
-        choices=["auto", "fp32", "bf16", "fp16"],
+        choices=["auto", "fp32", "bf16", "fp16", "int8"],
         default=None,
         help="the page's default precision (default: auto, as deblurgan deblur; the page also "
-        "offers fp32, and bf16/fp16 where they are fast: native-bf16 CPUs and GPUs)",
+        "offers fp32, and int8/bf16/fp16 where they are fast: VNNI or native-bf16 CPUs, GPUs)",
     )
     parser.add_argument(
         "--backend",
@@ -66,8 +66,8 @@ def offered_precisions(device: str, default: str | None) -> tuple[str, ...]:
         offered += ["fp16", "bf16"]
     elif kind == "mps":
         offered += ["fp16"]
-    elif cpu_has_native_bf16():
-        offered += ["bf16"]
+    else:  # CPU: OpenVINO's int8 where the CPU has VNNI/AMX, bf16 where it has native bf16
+        offered += ["int8"] * cpu_has_int8_dot_product() + ["bf16"] * cpu_has_native_bf16()
     if default is not None:
         offered = [default, *(p for p in offered if p != default)]
     return tuple(offered)

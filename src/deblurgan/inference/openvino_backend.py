@@ -19,6 +19,7 @@ from pathlib import Path
 
 import torch
 
+from deblurgan.inference.int8 import RECIPE, quantize_int8
 from deblurgan.nets.generator import Generator
 
 _LATENCY = {"PERFORMANCE_HINT": "LATENCY"}
@@ -61,7 +62,7 @@ def compile_openvino(generator: Generator, precision: str = "fp32", cache: Path 
     core = ov.Core()
     folder = cache or cache_dir()
     key = model_key(generator)
-    quantized = folder / f"{key}-int8" / "generator.xml"
+    quantized = folder / f"{key}-{RECIPE}" / "generator.xml"
     if precision == "int8" and quantized.is_file():
         return core.compile_model(core.read_model(str(quantized)), "CPU", _LATENCY)
     xml = folder / key / "generator.xml"
@@ -74,10 +75,6 @@ def compile_openvino(generator: Generator, precision: str = "fp32", cache: Path 
             )
         _save(model, xml)
     if precision == "int8":
-        # imported here: its calibration set needs the blur synthesis (scipy, numba), a second
-        # of imports that every other run would pay at start-up
-        from deblurgan.inference.int8 import quantize_int8
-
         model = quantize_int8(model)
         _save(model, quantized)
         return core.compile_model(model, "CPU", _LATENCY)

@@ -35,6 +35,10 @@ IMAGE_SUFFIXES = frozenset(
 )
 ANIMATION_SUFFIXES = frozenset({".gif", ".webp", ".png"})
 DEFAULT_MAX_PIXELS = 2 * 89_478_485  # where Pillow refuses an image as a decompression bomb
+# zlib level of 8-bit PNG outputs: on a 720p GoPro frame level 3 took 0.089 s and 890 KB,
+# Pillow's default 6 took 0.297 s and 816 KB (one core): a third of a 720p frame's int8
+# deblurring time, for 8% smaller files
+PNG_COMPRESS_LEVEL = 3
 _EXIF_ORIENTATION = 0x0112
 _EXIF_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp"})
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -384,6 +388,8 @@ def _pillow_save(
         options.update(quality=quality, subsampling=0)
     elif suffix == ".webp":
         options.update(quality=quality)
+    elif suffix == ".png":
+        options.update(compress_level=PNG_COMPRESS_LEVEL)
     im.save(path, **options)
 
 
