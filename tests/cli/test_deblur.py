@@ -412,3 +412,17 @@ def test_cli_backend_option(tmp_path, tiny_generator):
         np.asarray(Image.open(tmp_path / n / "a.png")).astype(int) for n in ("torch", "onnxruntime")
     )
     assert np.abs(a - b).max() <= 1
+
+
+def test_compile_option_builds_a_compiled_pytorch_deblurrer(tmp_path, tiny_generator):
+    from deblurgan.cli import build_parser
+    from deblurgan.cli.options import deblurrer_from_args
+
+    save_generator(tiny_generator, tmp_path / "g.safetensors")
+    args = build_parser(["deblur"]).parse_args(
+        ["deblur", "x.png", "-o", str(tmp_path), "--weights", str(tmp_path / "g.safetensors")]
+    )
+    assert not deblurrer_from_args(args).compiled
+    args.compile = True
+    compiled = deblurrer_from_args(args)  # compiles on the first image, not here
+    assert (compiled.compiled, compiled.backend) == (True, "torch")

@@ -34,7 +34,7 @@ def test_padding_mirrors_the_image():
 
 def test_identity_model_returns_the_image(identity_generator):
     rgb = np.random.default_rng(0).random((13, 22, 3), dtype=np.float32)
-    out = Deblurrer(identity_generator, precision="fp32")(rgb)  # int8: see test_int8.py
+    out = Deblurrer(identity_generator)(rgb)
     assert out.dtype == np.float32 and out.shape == rgb.shape
     np.testing.assert_allclose(out, rgb, atol=1e-6)
 
