@@ -12,9 +12,7 @@ Examples:
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from deblurgan.lazy import lazy_exports
 from deblurgan.version import __version__
 
 # public name -> module that defines it
@@ -36,13 +34,4 @@ _EXPORTS = {
 __all__ = ["__version__", *sorted(_EXPORTS)]
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'deblurgan' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_EXPORTS[name]), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -7,8 +7,7 @@ package, numba).
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from deblurgan.lazy import lazy_exports
 
 # public name -> module that defines it
 _EXPORTS = {
@@ -30,13 +29,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'deblurgan.blur' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_EXPORTS[name]), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
