@@ -127,8 +127,8 @@ class Deblurrer:
             through OpenVINO where the CPU has int8 dot products (VNNI/AMX), else bf16
             through OpenVINO where it has native bf16; fp16 autocast on CUDA; else fp32.
             A reduced precision is used only if its output on :func:`agreement_image`
-            agrees with fp32 to :data:`AGREEMENT_DB` (8-bit PSNR), otherwise fp32 with a
-            warning.
+            agrees with fp32 to :data:`AGREEMENT_DB` (8-bit PSNR); otherwise the next
+            candidate (fp32 last), with a warning.
         stochastic: Apply dropout at test time, as in the paper.
         seed: Seed of the dropout masks when ``stochastic``.
         tile: Always use exact tiled inference (in PyTorch) with this tile side.

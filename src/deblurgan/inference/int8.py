@@ -9,6 +9,7 @@ for the same weights. Quantised models are cached beside the fp32 conversion.
 from __future__ import annotations
 
 import functools
+import logging
 
 import numpy as np
 
@@ -63,6 +64,7 @@ def quantize_int8(model):
         import nncf
     except ModuleNotFoundError as err:
         raise ValueError("int8 needs NNCF: pip install nncf") from err
+    nncf.set_log_level(logging.WARNING)  # its progress bars stay; its INFO lines go
     from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters
     from nncf.quantization.range_estimator import RangeEstimatorParametersSet
 
