@@ -31,9 +31,12 @@ def test_gpu_config_is_the_paper_generator_with_the_chosen_recipe():
     config = load_config(ROOT / "configs" / "gpu.yaml")
     assert (config.model.ngf, config.model.n_blocks, config.data.crop) == (64, 9, 256)
     assert (config.optim.batch_size, config.run.precision) == (16, "bf16")
-    default = yaml.safe_load((ROOT / "configs" / "default-model.yaml").read_text())
-    assert config.loss.content_weight == default["loss"]["content_weight"]
+    default = yaml.safe_load((ROOT / "configs" / "default-model.yaml").read_text())["loss"]
+    # the bundled model's content terms, 10x stronger against the adversarial one (pilot P1)
+    assert config.loss.content_weight == 10 * default["content_weight"]
+    assert config.loss.pixel_weight == 10 * default["pixel_weight"]
     assert config.data.blur.scene_weight > 0 and config.data.blur.effects.noise_probability > 0
+    assert config.data.blur.scene.still_fraction == 0.85  # pilots P2-P5
 
 
 def test_train_gpu_script_prepares_trains_and_resumes(shared, tmp_path):
