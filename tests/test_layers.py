@@ -61,7 +61,7 @@ def _loaded(code: str, prefixes: tuple[str, ...]) -> list[str]:
         f"{code}\nimport sys; print(sorted(m for m in sys.modules if m.startswith({prefixes!r})))"
     )
     out = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True)
-    return eval(out.stdout.strip().splitlines()[-1])
+    return ast.literal_eval(out.stdout.strip().splitlines()[-1])
 
 
 def test_training_config_loads_neither_inference_nor_openvino():

@@ -87,7 +87,7 @@ BACKENDS: dict[str, Backend] = {
 
 def choose_backend(device: torch.device, precision: str, stochastic: bool) -> str:
     """The runtime ``"auto"`` means: OpenVINO where it applies and is installed (bf16 only on
-    CPUs with native bf16, where it is fast; int8 only there), else PyTorch."""
+    CPUs with native bf16, where it is fast; int8 always, PyTorch has none), else PyTorch."""
     openvino = BACKENDS["openvino"]
     if (
         openvino.supports(device, precision, stochastic)

@@ -1,4 +1,4 @@
-"""Post-training int8 quantisation of the OpenVINO model with NNCF (``pip install nncf``).
+"""Post-training int8 quantisation of the OpenVINO model with NNCF.
 
 Calibration uses a fixed set of blurred crops that ship with the dependencies: scikit-image's
 sample photos, each blurred by this package's own synthesis (camera-shake kernels and
