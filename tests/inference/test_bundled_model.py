@@ -7,7 +7,6 @@ example photo. After retraining the model on purpose, regenerate it with
 
 from __future__ import annotations
 
-import fnmatch
 from pathlib import Path
 
 import numpy as np
@@ -62,13 +61,14 @@ def test_bundled_model_reproduces_its_golden_output(backend):
     assert difference.max() <= 1 and (difference > 0).mean() < 0.01
 
 
-# Sets the bundled model never trained on, and what it must do there (MODEL_CARD.md's ship
-# rule): improve the set on average, and make no image worse than its input by more than
-# WORST_LOSS_DB. GOPR0477 is the training recording (other moments of it); GOPR0374 is another
-# recording; Levin 2009 is camera shake on other scenes (aligned before scoring).
+# Images the bundled model never trained on, and what it must do there (MODEL_CARD.md's ship
+# rule): improve each set on average, and make no image worse than its input by more than
+# WORST_LOSS_DB. The GOPR0477 pairs are other moments of a training recording; Levin 2009 is
+# camera shake on unseen scenes (aligned before scoring). GOPR0374's four shared pairs are not
+# here: the bundled model trained on them. gopro_crops256 is not either: the bundled model
+# loses 0.06 dB there on average, and 2.9 dB on its nearly sharp crop (MODEL_CARD.md).
 UNSEEN_SETS = {
     "GOPR0477 held-out moments": ("gopro_pairs", HELD_OUT, 0),
-    "GOPR0374": ("gopro_pairs", "GOPR0374_*.png", 0),
     "Levin 2009": ("levin2009", None, 8),
 }
 WORST_LOSS_DB = 0.3
@@ -78,9 +78,7 @@ WORST_LOSS_DB = 0.3
 def test_bundled_model_improves_sets_it_never_trained_on(shared, name):
     folder, names, align = UNSEEN_SETS[name]
     items, _ = find_eval_items(shared / "data" / folder)
-    if isinstance(names, str):
-        items = [i for i in items if fnmatch.fnmatch(i.blurred.name, names)]
-    elif names is not None:
+    if names is not None:
         items = [i for i in items if i.blurred.name in names]
     assert items, name
     deblur = Deblurrer.from_checkpoint(precision="fp32")  # OpenVINO: fast, 80 dB from PyTorch
