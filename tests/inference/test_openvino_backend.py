@@ -1,4 +1,8 @@
 import dataclasses
+import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -78,3 +82,50 @@ def test_failed_conversion_falls_back_to_pytorch_under_auto_only(tiny_generator,
     assert auto.backend == "torch" and auto.plan(4000, 4000)[0] == 256  # and it stays so
     with pytest.raises(RuntimeError, match="converter exploded"):
         Deblurrer(tiny_generator, backend="openvino", precision="fp32")
+
+
+TELEMETRY_PROBE = """
+import json, sys
+from pathlib import Path
+import torch
+from openvino_telemetry.utils.sender import TelemetrySender
+from deblurgan.nets import Generator
+
+sent = []
+TelemetrySender.send = lambda self, backend, message: sent.append(message)
+generator = Generator(ngf=4, n_blocks=1).eval()
+if sys.argv[1] == "deblurgan":
+    from deblurgan.inference.openvino_backend import compile_openvino
+
+    compile_openvino(generator, "int8", cache=Path.home() / "cache")
+else:  # OpenVINO's own default
+    import openvino as ov
+
+    with torch.no_grad():
+        ov.convert_model(generator, example_input=torch.zeros(1, 3, 16, 16))
+print(json.dumps([len(sent), (Path.home() / "intel").exists()]))
+"""
+
+
+def test_conversion_and_quantisation_send_no_usage_statistics(tmp_path):
+    """OpenVINO and NNCF send usage statistics unless opted out; deblurgan's import, conversion
+    and quantisation do not, and leave no client ID behind. Each probe runs in a fresh process
+    with its own home folder and no CI variables, as on a user's machine."""
+    pytest.importorskip("openvino_telemetry")
+    pytest.importorskip("nncf")
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "TF_BUILD", "JENKINS_URL")}
+    result = {}
+    for caller in ("deblurgan", "openvino"):
+        home = tmp_path / caller
+        home.mkdir()
+        done = subprocess.run(
+            [sys.executable, "-c", TELEMETRY_PROBE, caller],
+            env={**env, "HOME": str(home)},
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=True,
+        )
+        result[caller] = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["deblurgan"] == [0, False]
+    assert result["openvino"][0] > 0 and result["openvino"][1]  # what the probe would see

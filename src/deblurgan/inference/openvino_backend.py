@@ -6,10 +6,16 @@ with dynamic height and width, and the converted model is cached on disk under
 weights, the architecture and the OpenVINO version. Later runs load it in well
 under a second. Speed and agreement with PyTorch: ``benchmarks/inference.py`` (figures in
 the README).
+
+OpenVINO (on import and when converting) and NNCF send anonymous usage statistics (Google
+Analytics) and write a client ID under ``~/intel`` unless the user opted out; deblurgan imports,
+converts and quantises with that declined (:func:`telemetry_declined`), so deblurring a photo
+sends nothing and leaves no ID.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -25,6 +31,46 @@ from deblurgan.nets.generator import Generator
 _LATENCY = {"PERFORMANCE_HINT": "LATENCY"}
 
 
+@contextlib.contextmanager
+def telemetry_declined():
+    """Decline OpenVINO's usage statistics for this process while the block runs.
+
+    OpenVINO and NNCF ask ``openvino_telemetry`` for consent; without a consent file (the usual
+    case) it counts as given. Here every consent check answers "declined", and a telemetry
+    object created before is switched off until the block ends; one created inside the block
+    (it is one per process) stays declined. The user's own setting (``opt_in_out``) is neither
+    read nor changed.
+    """
+    try:
+        from openvino_telemetry import Telemetry
+        from openvino_telemetry.utils.opt_in_checker import ConsentCheckResult, OptInChecker
+    except ImportError:  # nothing would be sent
+        yield
+        return
+    try:
+        existing = Telemetry()  # the process's telemetry object, if one was created
+    except RuntimeError:
+        existing = None
+    check, consent = OptInChecker.check, getattr(existing, "consent", None)
+    OptInChecker.check = lambda self, *args, **kwargs: ConsentCheckResult.DECLINED
+    if existing is not None:
+        existing.consent = False
+    try:
+        yield
+    finally:
+        OptInChecker.check = check
+        if existing is not None:
+            existing.consent = consent
+
+
+def _openvino():
+    """The ``openvino`` module, imported with its usage statistics declined: importing it
+    creates the client ID."""
+    with telemetry_declined():
+        import openvino
+    return openvino
+
+
 def cache_dir() -> Path:
     """Where converted models are kept (``$DEBLURGAN_CACHE`` or ``~/.cache/deblurgan``)."""
     root = os.environ.get("DEBLURGAN_CACHE") or Path(
@@ -35,7 +81,7 @@ def cache_dir() -> Path:
 
 def model_key(generator: Generator) -> str:
     """Hash of the weights, the architecture and the OpenVINO version."""
-    import openvino as ov
+    ov = _openvino()
 
     digest = hashlib.sha256(json.dumps(generator.config, sort_keys=True).encode())
     digest.update(ov.__version__.encode())
@@ -57,7 +103,7 @@ def compile_openvino(generator: Generator, precision: str = "fp32", cache: Path 
         cache: Folder for converted models; ``None`` for :func:`cache_dir`. An unwritable
             cache only costs the conversion time.
     """
-    import openvino as ov
+    ov = _openvino()
 
     core = ov.Core()
     folder = cache or cache_dir()
@@ -69,13 +115,14 @@ def compile_openvino(generator: Generator, precision: str = "fp32", cache: Path 
     if xml.is_file():
         model = core.read_model(str(xml))
     else:
-        with torch.no_grad():
+        with torch.no_grad(), telemetry_declined():
             model = ov.convert_model(
                 generator.eval(), example_input=torch.zeros(1, 3, 64, 64), input=[(1, 3, -1, -1)]
             )
         _save(model, xml)
     if precision == "int8":
-        model = quantize_int8(model)
+        with telemetry_declined():
+            model = quantize_int8(model)
         _save(model, quantized)
         return core.compile_model(model, "CPU", _LATENCY)
     hint = {"fp32": "f32", "bf16": "bf16"}[precision]
@@ -84,7 +131,7 @@ def compile_openvino(generator: Generator, precision: str = "fp32", cache: Path 
 
 def _save(model, xml: Path) -> None:
     """Write ``generator.xml`` + ``.bin`` into a temporary folder, then rename it into place."""
-    import openvino as ov
+    ov = _openvino()
 
     try:
         xml.parent.parent.mkdir(parents=True, exist_ok=True)
