@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from deblurgan.checkpoint import CheckpointError, save_generator
+from deblurgan.inference import backends as backends_module
 from deblurgan.inference import deblurrer as deblurrer_module
 from deblurgan.inference.backends import BACKENDS
 from deblurgan.inference.deblurrer import Deblurrer, agreement_image, eight_bit_psnr, restore
@@ -104,6 +105,14 @@ def test_a_stack_of_images_equals_one_by_one(tiny_generator):
         Deblurrer(tiny_generator)(stack[..., :2])
 
 
+def _pretend_cpu(monkeypatch, int8: bool, bf16: bool) -> None:
+    """Make this CPU look as if it had (or lacked) int8 dot products and native bf16, both
+    where auto lists its candidates and where it picks their runtime."""
+    monkeypatch.setattr(deblurrer_module, "cpu_has_int8_dot_product", lambda: int8)
+    for module in (deblurrer_module, backends_module):
+        monkeypatch.setattr(module, "cpu_has_native_bf16", lambda: bf16)
+
+
 @pytest.mark.parametrize(
     ("int8", "bf16", "expected"),
     [(True, True, "int8"), (True, False, "int8"), (False, True, "bf16"), (False, False, "fp32")],
@@ -113,8 +122,7 @@ def test_auto_precision_is_the_fastest_one_this_cpu_runs_natively(
 ):
     pytest.importorskip("openvino")
     pytest.importorskip("nncf")
-    monkeypatch.setattr(deblurrer_module, "cpu_has_int8_dot_product", lambda: int8)
-    monkeypatch.setattr(deblurrer_module, "cpu_has_native_bf16", lambda: bf16)
+    _pretend_cpu(monkeypatch, int8=int8, bf16=bf16)
     monkeypatch.setattr(deblurrer_module, "eight_bit_psnr", lambda a, b: 99.0)
     auto = Deblurrer(tiny_generator)
     assert (auto.precision, auto.backend) == (expected, "openvino")
@@ -136,12 +144,11 @@ def test_auto_precision_on_this_cpu(tiny_generator):
 
 def test_auto_precision_falls_back_when_it_disagrees(tiny_generator, monkeypatch):
     pytest.importorskip("nncf")
-    monkeypatch.setattr(deblurrer_module, "cpu_has_int8_dot_product", lambda: False)
-    monkeypatch.setattr(deblurrer_module, "cpu_has_native_bf16", lambda: True)
+    _pretend_cpu(monkeypatch, int8=False, bf16=True)
     monkeypatch.setattr(deblurrer_module, "eight_bit_psnr", lambda a, b: 40.0)
     with pytest.warns(UserWarning, match="bf16 agrees with fp32 to only 40.0 dB.*not using it"):
         assert Deblurrer(tiny_generator).precision == "fp32"
-    monkeypatch.setattr(deblurrer_module, "cpu_has_int8_dot_product", lambda: True)
+    _pretend_cpu(monkeypatch, int8=True, bf16=True)
     assert Deblurrer(tiny_generator).precision == "int8"  # int8's own bound is 35 dB
     monkeypatch.setattr(deblurrer_module, "eight_bit_psnr", lambda a, b: 31.5)
     with pytest.warns(UserWarning) as caught:
