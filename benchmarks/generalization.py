@@ -12,10 +12,11 @@ Sets (from ``scripts/prepare_data.sh SHARED/data DATA``, and ``SHARED/data``):
   model, PSNR of the output against its own input (high is good).
 
 Per set: mean PSNR / SSIM of the input and the output, mean gain, and the worst single
-image's gain. Usage:
+image's gain. With ``--against REF`` it also checks each model against REF by the ship rule
+of the bundled model (MODEL_CARD.md): see :func:`ship_verdict`. Usage:
 
-    python benchmarks/generalization.py --weights RUN/best_generator.safetensors \
-        --data /work/data [--shared ../shared] [--json OUT.json]
+    python benchmarks/generalization.py --weights RUN/generator.safetensors \
+        --data /work/data [--shared ../shared] [--against bundled] [--json OUT.json]
 """
 
 from __future__ import annotations
@@ -84,6 +85,46 @@ def report(deblur: Deblurrer, data: Path, shared: Path) -> dict[str, dict]:
     return rows
 
 
+# The ship rule: a candidate replaces the bundled model only if it beats it on these sets, no
+# image of them loses more than WORST_LOSS_DB against its blurred input, and sharp photos come
+# out at least as intact as with the bundled model (mean and worst image).
+RULE_SETS = ("(b) GOPR0374 (val)", "(c) gopro_crops256", "(d) Levin 2009")
+HARM_SET = "(e) do no harm"
+WORST_LOSS_DB = 0.3
+
+
+def ship_verdict(candidate: dict[str, dict], reference: dict[str, dict]) -> list[tuple[str, bool]]:
+    """Each clause of the ship rule for ``candidate`` against ``reference`` (rows of
+    :func:`report`), as ``(clause with the figures, passed)``."""
+    clauses = []
+    for name in RULE_SETS:
+        new, old = candidate[name], reference[name]
+        clauses.append(
+            (
+                f"{name}: mean gain {new['gain']:+.2f} > {old['gain']:+.2f} dB",
+                new["gain"] > old["gain"],
+            )
+        )
+        clauses.append(
+            (
+                f"{name}: worst image {new['worst_gain']:+.2f} >= {-WORST_LOSS_DB:+.2f} dB",
+                new["worst_gain"] >= -WORST_LOSS_DB,
+            )
+        )
+    new, old = candidate[HARM_SET], reference[HARM_SET]
+    for key, label in (("psnr", "mean"), ("worst_psnr", "worst image")):
+        clauses.append(
+            (f"{HARM_SET}: {label} {new[key]:.2f} >= {old[key]:.2f} dB", new[key] >= old[key])
+        )
+    return clauses
+
+
+def print_verdict(label: str, clauses: list[tuple[str, bool]]) -> None:
+    print(f"\nship rule, {label}: {'PASS' if all(ok for _, ok in clauses) else 'FAIL'}")
+    for clause, ok in clauses:
+        print(f"  {'pass' if ok else 'FAIL'}  {clause}")
+
+
 def print_table(label: str, rows: dict[str, dict]) -> None:
     print(f"\n{label}")
     print(
@@ -116,11 +157,15 @@ def main() -> None:
     parser.add_argument("--data", type=Path, required=True, help="output of prepare_data.sh")
     parser.add_argument("--shared", type=Path, default=SHARED)
     parser.add_argument("--json", type=Path, help="also write the tables as JSON")
+    parser.add_argument(
+        "--against", help="check each model by the ship rule against this one ('bundled' too)"
+    )
     parser.add_argument("--precision", default="fp32", help="fp32 (default), bf16 or int8")
     parser.add_argument("--backend", default="torch", help="torch (default) or openvino")
     args = parser.parse_args()
     tables = {}
-    for weights in args.weights:
+    order = [args.against] if args.against and args.against not in args.weights else []
+    for weights in order + args.weights:
         deblur = Deblurrer.from_checkpoint(
             None if weights == "bundled" else weights,
             backend=args.backend,
@@ -128,6 +173,10 @@ def main() -> None:
         )
         tables[weights] = report(deblur, args.data, args.shared)
         print_table(weights, tables[weights])
+    if args.against:
+        for weights in args.weights:
+            if weights != args.against:
+                print_verdict(weights, ship_verdict(tables[weights], tables[args.against]))
     if args.json:
         args.json.write_text(json.dumps(tables, indent=2))
 
