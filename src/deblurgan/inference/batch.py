@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from tqdm import tqdm
@@ -33,6 +34,19 @@ from deblurgan.io.report import BatchReport
 from deblurgan.io.video import VIDEO_SUFFIXES, probe_video, read_frames, video_writer
 
 DeblurFn = Callable[[np.ndarray], np.ndarray]
+MediaKind = Literal["image", "animation", "video"]
+
+
+def media_kind(path: Path) -> MediaKind:
+    """How a file is deblurred: a video by its suffix, an animation by its frame count
+    (GIF, WebP, PNG; the header is read), anything else as one image.
+
+    Raises:
+        ImageReadError: An animation-capable file that cannot be opened.
+    """
+    if path.suffix.lower() in VIDEO_SUFFIXES:
+        return "video"
+    return "animation" if frame_count(path) > 1 else "image"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -147,21 +161,22 @@ def run_jobs(
 
         return record
 
-    def read(job: Job) -> tuple[Job, ImageData | None, Exception | None]:
-        """An image job's input; None for videos and animations (read while deblurred)."""
+    def read(job: Job) -> tuple[Job, MediaKind, ImageData | None, Exception | None]:
+        """A job's kind, and an image job's input (sequences are read while deblurred)."""
+        kind: MediaKind = "image"
         try:
-            if job.source.suffix.lower() in VIDEO_SUFFIXES or frame_count(job.source) > 1:
-                return job, None, None
-            return job, read_image(job.source, max_pixels), None
+            kind = media_kind(job.source)
+            image = read_image(job.source, max_pixels) if kind == "image" else None
+            return job, kind, image, None
         except Exception as err:  # noqa: BLE001 - reported against this file
-            return job, None, err
+            return job, kind, None, err
 
     with OrderedWriter() as writer:
-        for job, image, err in prefetch(map(read, todo)):
-            if err is None and image is None:  # a sequence, decoded and encoded as it goes
+        for job, kind, image, err in prefetch(map(read, todo)):
+            if err is None and kind != "image":  # a sequence, decoded and encoded as it goes
                 writer.settle()
                 try:
-                    if job.source.suffix.lower() in VIDEO_SUFFIXES:
+                    if kind == "video":
                         deblur_video_file(deblur, job.source, job.target, progress, batch)
                     else:
                         deblur_animation_file(deblur, job.source, job.target, max_pixels)

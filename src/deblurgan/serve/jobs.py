@@ -25,12 +25,11 @@ import numpy as np
 from PIL import Image
 
 from deblurgan.data.pairs import MEDIA_SUFFIXES
-from deblurgan.inference.batch import deblur_animation_file, deblur_video_file
+from deblurgan.inference.batch import deblur_animation_file, deblur_video_file, media_kind
 from deblurgan.inference.deblurrer import Deblurrer
 from deblurgan.io.images import (
     DEFAULT_MAX_PIXELS,
     ImageData,
-    frame_count,
     read_image,
     write_image,
 )
@@ -254,7 +253,7 @@ class JobQueue:
                 return restored
 
             deblur_video_file(deblur_frame, job.source, target, progress=False)
-        elif frame_count(job.source) > 1:
+        elif media_kind(job.source) == "animation":
             job.kind = "animation"
             deblur_animation_file(deblur, job.source, target, self.max_pixels)
         else:
