@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 import torch
@@ -19,6 +21,16 @@ def shared() -> Path:
     if not (SHARED / "data").is_dir():
         pytest.skip("../shared/data is not available")
     return SHARED
+
+
+@pytest.fixture(scope="session")
+def generalization_script() -> ModuleType:
+    """`benchmarks/generalization.py`, the home of the ship rule the tests check."""
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "generalization.py"
+    spec = importlib.util.spec_from_file_location("generalization_script", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture
