@@ -24,7 +24,7 @@ def shared() -> Path:
 
 
 @pytest.fixture(scope="session")
-def generalization_script() -> ModuleType:
+def ship_rule() -> ModuleType:
     """`benchmarks/generalization.py`, the home of the ship rule the tests check."""
     script = Path(__file__).resolve().parents[1] / "benchmarks" / "generalization.py"
     spec = importlib.util.spec_from_file_location("generalization_script", script)

@@ -75,7 +75,7 @@ UNSEEN_SETS = {
 
 
 @pytest.mark.parametrize("name", UNSEEN_SETS)
-def test_bundled_model_improves_sets_it_never_trained_on(shared, generalization_script, name):
+def test_bundled_model_improves_sets_it_never_trained_on(shared, ship_rule, name):
     folder, names, align = UNSEEN_SETS[name]
     items, _ = find_eval_items(shared / "data" / folder)
     if names is not None:
@@ -84,7 +84,7 @@ def test_bundled_model_improves_sets_it_never_trained_on(shared, generalization_
     deblur = Deblurrer.from_checkpoint(precision="fp32")  # OpenVINO: fast, 80 dB from PyTorch
     results = evaluate(items, deblur, align=align, progress=False)
     gains = [r.scores["ours"]["psnr"] - r.scores["blurred"]["psnr"] for r in results]
-    assert np.mean(gains) > 0 and min(gains) >= -generalization_script.WORST_LOSS_DB, (name, gains)
+    assert np.mean(gains) > 0 and min(gains) >= -ship_rule.WORST_LOSS_DB, (name, gains)
 
 
 # 8-bit PSNR to fp32 PyTorch that each precision auto may pick must reach on real photos
