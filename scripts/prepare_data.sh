@@ -8,7 +8,8 @@
 #   val:    the 4 pairs of another recording, GOPR0374 (model selection)
 #   still:  "still" pairs, a sharp frame as both input and target (the shared pairs' sharp
 #           frames and raw frames 5/25/45/65): an optional paired root that teaches the model
-#           to leave sharp input alone (MODEL_CARD.md, P10)
+#           to leave sharp input alone (MODEL_CARD.md, P10). It holds GOPR0374's sharp frames:
+#           train on it only when GOPR0374 is in training too (the final-run allowance)
 #   report: GOPR0477 pairs 198/659/792 and raw frames 81-120 (same recording, other moments),
 #           Kodak24 (do no harm); gopro_crops256 and Levin are read from SHARED_DATA_DIR
 #
@@ -17,6 +18,7 @@
 set -euo pipefail
 S=$(realpath "$1")
 D=$(realpath -m "$2")
+RAW="$S/gopro_raw240fps/GOPR0477_11_00"
 rm -rf "$D"/{gopro_train,gopro_val,gopro_same_scene,gopro_still,frames_train,frames_heldout} \
   "$D"/{avg_train,avg_heldout,sharp_train,sharp_heldout}
 mkdir -p "$D"/{gopro_train,gopro_val,gopro_same_scene,gopro_still}/{blur,sharp} "$D"/frames_train \
@@ -31,14 +33,14 @@ for f in "$S"/gopro_pairs/blur/*.png; do
   ln -s "$S/gopro_pairs/blur/$n" "$D/$t/blur/$n"
   ln -s "$S/gopro_pairs/sharp/$n" "$D/$t/sharp/$n"
 done
-for f in "$D"/{gopro_train,gopro_val}/sharp/*.png "$S"/gopro_raw240fps/GOPR0477_11_00/0000{05,25,45,65}.png; do
+for f in "$D"/{gopro_train,gopro_val}/sharp/*.png "$RAW"/0000{05,25,45,65}.png; do
   n=still_$(basename "$f")
   ln -s "$(realpath "$f")" "$D/gopro_still/blur/$n"
   ln -s "$(realpath "$f")" "$D/gopro_still/sharp/$n"
 done
 
-for i in $(seq -f "%06g" 1 80); do ln -s "$S/gopro_raw240fps/GOPR0477_11_00/$i.png" "$D/frames_train/$i.png"; done
-for i in $(seq -f "%06g" 81 120); do ln -s "$S/gopro_raw240fps/GOPR0477_11_00/$i.png" "$D/frames_heldout/$i.png"; done
+for i in $(seq -f "%06g" 1 80); do ln -s "$RAW/$i.png" "$D/frames_train/$i.png"; done
+for i in $(seq -f "%06g" 81 120); do ln -s "$RAW/$i.png" "$D/frames_heldout/$i.png"; done
 deblurgan synth --frames "$D/frames_train" -o "$D/avg_train" --n-avg 7:13 --seed 0 -q
 deblurgan synth --frames "$D/frames_heldout" -o "$D/avg_heldout" --n-avg 7:13 --seed 1 -q
 

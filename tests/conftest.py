@@ -12,7 +12,8 @@ import torch
 from deblurgan.detection.darknet import load_darknet
 from deblurgan.nets import Generator, init_weights
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
 
 
 @pytest.fixture
@@ -26,7 +27,7 @@ def shared() -> Path:
 @pytest.fixture(scope="session")
 def ship_rule() -> ModuleType:
     """`benchmarks/generalization.py`, the home of the ship rule the tests check."""
-    script = Path(__file__).resolve().parents[1] / "benchmarks" / "generalization.py"
+    script = REPO / "benchmarks" / "generalization.py"
     spec = importlib.util.spec_from_file_location("generalization_script", script)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
