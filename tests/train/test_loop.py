@@ -133,6 +133,20 @@ def test_identity_init_starts_at_the_input_and_init_from_fine_tunes(tmp_path):
         train(_config(tmp_path / "c", f"model.init_from={exported}", "model.ngf=8"), progress=False)
 
 
+def test_a_fine_tune_resumes_after_its_init_from_file_is_gone(tmp_path):
+    start = tmp_path / "start.safetensors"
+    train(_config(tmp_path / "a", "optim.iterations=1"), progress=False)
+    (tmp_path / "a" / "run" / "generator.safetensors").rename(start)
+    config = _config(tmp_path / "b", f"model.init_from={start}")
+    train(config, progress=False, stop_at=3)
+    start.unlink()  # moved, replaced or relative to another folder: the checkpoint has the weights
+    resumed = train(config, resume=True, progress=False)
+    state = load_training_state(tmp_path / "b" / "run")
+    assert state["iteration"] == 6
+    for (name, a), b in zip(resumed.state_dict().items(), state["generator"].values()):
+        torch.testing.assert_close(a, b, msg=name)
+
+
 def test_resume_reproduces_an_uninterrupted_run(tmp_path):
     straight = train(_config(tmp_path / "a"), progress=False)
     _config(tmp_path / "b")  # same data

@@ -154,7 +154,7 @@ def train(
     init_weights(generator, generator=init_rng)
     if m.identity_init:  # a residual generator then starts as G(x) = x
         nn.init.zeros_(generator.head.weight)
-    if m.init_from:  # fine-tuning
+    if m.init_from and not resume:  # fine-tuning; a resumed run has its weights in its checkpoint
         try:
             generator.load_state_dict(load_generator(m.init_from, m.learn_residual).state_dict())
         except RuntimeError as err:
