@@ -14,7 +14,8 @@ from scipy.ndimage import uniform_filter
 from deblurgan.checkpoint import load_generator
 from deblurgan.nets import Generator, init_weights
 from deblurgan.train.config import ConfigError, load_config
-from deblurgan.train.loop import RunExistsError, lr_factor, train
+from deblurgan.train.loop import lr_factor, train
+from deblurgan.train.run_folder import RunExistsError
 from deblurgan.train.state import load_training_state
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,4 +1,4 @@
-"""Training samples: deterministic sampling, crops and on-the-fly synthetic blur.
+"""Training samples: finding them, deterministic sampling, crops and on-the-fly synthetic blur.
 
 Every sample is addressed by ``(index, seed)``: its crop position, flip and
 (for synthetic pairs) blur kernel and noise come from ``seed`` alone, so the
@@ -15,11 +15,56 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from deblurgan.data.pairs import Pair, load_pair
+from deblurgan.data.pairs import (
+    Pair,
+    drop_unreadable,
+    find_aligned,
+    find_paired,
+    find_sharp_images,
+    load_pair,
+    read_pair_list,
+    split_validation,
+)
 from deblurgan.data.recipe import synthetic_pair
 from deblurgan.io.images import ImageReadError, read_image
 from deblurgan.nets.tensors import rgb_to_tensor
 from deblurgan.train.config import DataConfig
+
+
+def gather_pairs(data: DataConfig) -> tuple[list, list, list, list[str]]:
+    """Real training pairs, synthetic sources, validation pairs, and problems found.
+
+    Every file's image header is checked: unreadable ones (empty, truncated
+    header, not an image) are left out and reported among the problems.
+    """
+    real, problems = [], []
+    for root in data.paired:
+        found, issues = find_paired(root)
+        real += found
+        problems += issues
+    for folder in data.aligned:
+        real += find_aligned(folder)
+    for list_file in data.lists:
+        found, issues = read_pair_list(list_file)
+        real += found
+        problems += issues
+    synthetic = [p for folder in data.synthetic for p in find_sharp_images(folder)]
+    if data.val:
+        val = []
+        for root in data.val:
+            found, issues = find_paired(root)
+            val += found
+            problems += issues
+    else:
+        real, val = split_validation(real, data.val_fraction)
+    real, synthetic, val = (_readable(items, problems) for items in (real, synthetic, val))
+    return real, synthetic, val, problems
+
+
+def _readable(items: list, problems: list[str]) -> list:
+    kept, dropped = drop_unreadable(items)
+    problems += dropped
+    return kept
 
 
 class TrainingPairs(torch.utils.data.Dataset):

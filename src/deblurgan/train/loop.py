@@ -9,10 +9,8 @@ gloo on CPU); rank 0 alone logs, validates and writes checkpoints.
 
 from __future__ import annotations
 
-import json
 import math
 import os
-import shutil
 import time
 import warnings
 from pathlib import Path
@@ -26,23 +24,21 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from deblurgan.checkpoint import load_generator, save_generator
-from deblurgan.data.pairs import (
-    drop_unreadable,
-    find_aligned,
-    find_paired,
-    find_sharp_images,
-    load_pair,
-    read_pair_list,
-    split_validation,
-)
-from deblurgan.io.atomic import atomic_write_bytes, remove_stale_temp_files
+from deblurgan.data.pairs import load_pair
 from deblurgan.io.images import ImageReadError
 from deblurgan.metrics import psnr, ssim
 from deblurgan.nets import Critic, Generator, init_weights
 from deblurgan.nets.tensors import rgb_to_tensor, run_padded, tensor_to_rgb
 from deblurgan.runtime import autocast, check_precision, resolve_device
 from deblurgan.train.config import Config, ConfigError
-from deblurgan.train.data import EpochPlan, PlanSampler, TrainingPairs, limit_worker_threads
+from deblurgan.train.data import (
+    EpochPlan,
+    PlanSampler,
+    TrainingPairs,
+    gather_pairs,
+    limit_worker_threads,
+)
+from deblurgan.train.run_folder import RunLog, prepare_run_folder, truncate_log
 from deblurgan.train.state import load_training_state, save_training_state
 from deblurgan.train.steps import critic_step, generator_step
 from deblurgan.train.vgg import load_vgg19_conv33
@@ -59,57 +55,6 @@ def lr_factor(iteration: int, total: int, decay_start: float = 0.5) -> float:
     if iteration <= start:
         return 1.0
     return max(0.0, 1.0 - (iteration - start) / max(total - start, 1e-9))
-
-
-def gather_pairs(config: Config) -> tuple[list, list, list, list[str]]:
-    """Real training pairs, synthetic sources, validation pairs, and problems found.
-
-    Every file's image header is checked: unreadable ones (empty, truncated
-    header, not an image) are left out and reported among the problems.
-    """
-    data = config.data
-    real, problems = [], []
-    for root in data.paired:
-        found, issues = find_paired(root)
-        real += found
-        problems += issues
-    for folder in data.aligned:
-        real += find_aligned(folder)
-    for list_file in data.lists:
-        found, issues = read_pair_list(list_file)
-        real += found
-        problems += issues
-    synthetic = [p for folder in data.synthetic for p in find_sharp_images(folder)]
-    if data.val:
-        val = []
-        for root in data.val:
-            found, issues = find_paired(root)
-            val += found
-            problems += issues
-    else:
-        real, val = split_validation(real, data.val_fraction)
-    real, synthetic, val = (_readable(items, problems) for items in (real, synthetic, val))
-    return real, synthetic, val, problems
-
-
-def _readable(items: list, problems: list[str]) -> list:
-    kept, dropped = drop_unreadable(items)
-    problems += dropped
-    return kept
-
-
-RUN_OUTPUTS = (
-    "checkpoints",
-    "tensorboard",
-    "log.jsonl",
-    "config.json",
-    "generator.safetensors",
-    "best_generator.safetensors",
-)
-
-
-class RunExistsError(ValueError):
-    """A new run would write over the outputs of an earlier run in the same folder."""
 
 
 def train(
@@ -138,7 +83,7 @@ def train(
         RunExistsError: ``run.dir`` holds a run and neither ``resume`` nor ``overwrite``.
     """
     rank, world = _start_processes(config)
-    _prepare_run_dir(Path(config.run.dir), resume, overwrite, rank, world)
+    prepare_run_folder(Path(config.run.dir), resume, overwrite, rank, world)
     device = resolve_device(config.run.device)
     if device.type == "cuda" and world > 1:
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
@@ -172,7 +117,7 @@ def train(
     )
 
     # Data.
-    real, synthetic, val, problems = gather_pairs(config)
+    real, synthetic, val, problems = gather_pairs(config.data)
     if rank == 0:
         for problem in problems:
             tqdm.write(f"data: {problem}")
@@ -202,7 +147,7 @@ def train(
         rng.set_state(state["rng"][rank])
         iteration, consumed, best_psnr = state["iteration"], state["batches"], state["best_psnr"]
         if rank == 0:
-            _truncate_log(run_dir / "log.jsonl", iteration)
+            truncate_log(run_dir / "log.jsonl", iteration)
 
     g_train, d_train = generator, critic
     if world > 1:
@@ -221,7 +166,7 @@ def train(
     )
     batches = iter(loader)
 
-    log = _Logger(run_dir, config, enabled=rank == 0)
+    log = RunLog(run_dir, config, enabled=rank == 0)
     bar = tqdm(
         total=total,
         initial=iteration,
@@ -327,7 +272,7 @@ def validate(
     pairs: list,
     device: torch.device,
     max_side: int,
-    log: _Logger,
+    log: RunLog,
     iteration: int,
     images: bool = False,
 ) -> dict[str, float]:
@@ -367,38 +312,6 @@ def validate(
     return metrics
 
 
-class _Logger:
-    """TensorBoard scalars and images plus a JSONL log, on rank 0 only."""
-
-    def __init__(self, run_dir: Path, config: Config, enabled: bool) -> None:
-        self.enabled = enabled
-        if not enabled:
-            return
-        from torch.utils.tensorboard import SummaryWriter  # heavy import: only where used
-
-        run_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(run_dir / "config.json", json.dumps(config.to_dict(), indent=2).encode())
-        self.writer = SummaryWriter(str(run_dir / "tensorboard"))
-        self.jsonl = open(run_dir / "log.jsonl", "a")  # noqa: SIM115 - closed in close()
-
-    def scalars(self, iteration: int, group: str, values: dict[str, float]) -> None:
-        if not self.enabled:
-            return
-        for key, value in values.items():
-            self.writer.add_scalar(f"{group}/{key}", value, iteration)
-        self.jsonl.write(json.dumps({"iteration": iteration, "group": group, **values}) + "\n")
-        self.jsonl.flush()
-
-    def image(self, iteration: int, tag: str, image: np.ndarray) -> None:
-        if self.enabled:
-            self.writer.add_image(tag, image, iteration, dataformats="HWC")
-
-    def close(self) -> None:
-        if self.enabled:
-            self.writer.close()
-            self.jsonl.close()
-
-
 def _start_processes(config: Config) -> tuple[int, int]:
     world = int(os.environ.get("WORLD_SIZE", 1))
     if world == 1:
@@ -425,46 +338,6 @@ def _to(batch, device: torch.device, memory: torch.memory_format) -> list[torch.
         t.to(device, non_blocking=True).contiguous(memory_format=memory) for t in (blurred, sharp)
     ]
     return [*images, skipped]
-
-
-def _prepare_run_dir(run_dir: Path, resume: bool, overwrite: bool, rank: int, world: int) -> None:
-    """Refuse (or with ``overwrite`` clear) an earlier run's outputs; remove stale temp files."""
-    existing = [name for name in RUN_OUTPUTS if (run_dir / name).exists()]
-    if existing and not resume and not overwrite:
-        raise RunExistsError(
-            f"{run_dir} already holds a run ({', '.join(existing)}): continue it with "
-            "--resume, choose a new run.dir, or replace it with --overwrite"
-        )
-    if world > 1:
-        dist.barrier()  # every rank has looked before rank 0 deletes anything
-    if rank == 0:
-        if overwrite and not resume:
-            for path in (run_dir / name for name in existing):
-                if path.is_dir():
-                    shutil.rmtree(path)
-                else:
-                    path.unlink()
-        for folder in (run_dir, run_dir / "checkpoints"):
-            remove_stale_temp_files(folder)
-    if world > 1:
-        dist.barrier()
-
-
-def _truncate_log(path: Path, iteration: int) -> None:
-    """Drop log records past ``iteration`` (written after the checkpoint being resumed)."""
-    if not path.is_file():
-        return
-    lines = path.read_text().splitlines(keepends=True)
-    kept = [line for line in lines if _logged_iteration(line) <= iteration]
-    if len(kept) != len(lines):
-        atomic_write_bytes(path, "".join(kept).encode())
-
-
-def _logged_iteration(line: str) -> float:
-    try:
-        return json.loads(line)["iteration"]
-    except (ValueError, KeyError, TypeError):  # a line cut short when the run was killed
-        return math.inf
 
 
 def _centre_crop(image: np.ndarray, max_side: int) -> np.ndarray:

@@ -1,0 +1,112 @@
+"""A training run's folder: refuse, replace or resume it, and its log.
+
+``RUN/`` holds ``checkpoints/``, ``tensorboard/``, ``log.jsonl``,
+``config.json`` and the exported generators. A new run never writes into a
+folder that holds an earlier one unless told to replace it; a resumed run drops
+the log records written after the checkpoint it continues from.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import torch.distributed as dist
+
+from deblurgan.io.atomic import atomic_write_bytes, remove_stale_temp_files
+from deblurgan.train.config import Config
+
+RUN_OUTPUTS = (
+    "checkpoints",
+    "tensorboard",
+    "log.jsonl",
+    "config.json",
+    "generator.safetensors",
+    "best_generator.safetensors",
+)
+
+
+class RunExistsError(ValueError):
+    """A new run would write over the outputs of an earlier run in the same folder."""
+
+
+def prepare_run_folder(run_dir: Path, resume: bool, overwrite: bool, rank: int, world: int) -> None:
+    """Refuse (or with ``overwrite`` clear) an earlier run's outputs; remove stale temp files.
+
+    Raises:
+        RunExistsError: ``run_dir`` holds a run and neither ``resume`` nor ``overwrite``.
+    """
+    existing = [name for name in RUN_OUTPUTS if (run_dir / name).exists()]
+    if existing and not resume and not overwrite:
+        raise RunExistsError(
+            f"{run_dir} already holds a run ({', '.join(existing)}): continue it with "
+            "--resume, choose a new run.dir, or replace it with --overwrite"
+        )
+    if world > 1:
+        dist.barrier()  # every rank has looked before rank 0 deletes anything
+    if rank == 0:
+        if overwrite and not resume:
+            for path in (run_dir / name for name in existing):
+                if path.is_dir():
+                    shutil.rmtree(path)
+                else:
+                    path.unlink()
+        for folder in (run_dir, run_dir / "checkpoints"):
+            remove_stale_temp_files(folder)
+    if world > 1:
+        dist.barrier()
+
+
+def truncate_log(path: Path, iteration: int) -> None:
+    """Drop log records past ``iteration`` (written after the checkpoint being resumed)."""
+    if not path.is_file():
+        return
+    lines = path.read_text().splitlines(keepends=True)
+    kept = [line for line in lines if _logged_iteration(line) <= iteration]
+    if len(kept) != len(lines):
+        atomic_write_bytes(path, "".join(kept).encode())
+
+
+def _logged_iteration(line: str) -> float:
+    try:
+        return json.loads(line)["iteration"]
+    except (ValueError, KeyError, TypeError):  # a line cut short when the run was killed
+        return math.inf
+
+
+class RunLog:
+    """TensorBoard scalars and images plus ``log.jsonl``; a no-op unless ``enabled`` (rank 0).
+
+    Opening it writes the run's ``config.json``.
+    """
+
+    def __init__(self, run_dir: Path, config: Config, enabled: bool) -> None:
+        self.enabled = enabled
+        if not enabled:
+            return
+        from torch.utils.tensorboard import SummaryWriter  # heavy import: only where used
+
+        run_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(run_dir / "config.json", json.dumps(config.to_dict(), indent=2).encode())
+        self.writer = SummaryWriter(str(run_dir / "tensorboard"))
+        self.jsonl = open(run_dir / "log.jsonl", "a")  # noqa: SIM115 - closed in close()
+
+    def scalars(self, iteration: int, group: str, values: dict[str, float]) -> None:
+        if not self.enabled:
+            return
+        for key, value in values.items():
+            self.writer.add_scalar(f"{group}/{key}", value, iteration)
+        self.jsonl.write(json.dumps({"iteration": iteration, "group": group, **values}) + "\n")
+        self.jsonl.flush()
+
+    def image(self, iteration: int, tag: str, image: np.ndarray) -> None:
+        if self.enabled:
+            self.writer.add_image(tag, image, iteration, dataformats="HWC")
+
+    def close(self) -> None:
+        if self.enabled:
+            self.writer.close()
+            self.jsonl.close()
