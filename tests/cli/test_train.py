@@ -63,5 +63,7 @@ def test_resume_continues_with_the_saved_config(tmp_path, capsys):
     assert [r["iteration"] for r in _records(run) if r["group"] == "train"] == [1, 2, 3, 4]
     assert main([*start, "--resume", "--set", "optim.iterations=6"]) == 0  # the same command
     assert load_training_state(run)["iteration"] == 6
+    assert main([*start, "--resume", "--set", "optim.iterations=8", "--stop-after", "0"]) == 0
+    assert load_training_state(run)["iteration"] == 7  # out of time after one more iteration
     saved = load_training_state(run)["rng"]
     assert all(s.device.type == "cpu" and s.dtype == torch.uint8 for s in saved)

@@ -161,6 +161,17 @@ def test_resume_reproduces_an_uninterrupted_run(tmp_path):
     assert len(list((tmp_path / "b" / "run" / "checkpoints").glob("iter_*.pt"))) == 1  # keep_last
 
 
+def test_a_time_budget_ends_the_session_with_a_checkpoint_and_resume_finishes(tmp_path):
+    config = _config(tmp_path)
+    with pytest.raises(ValueError, match=">= 0 seconds"):
+        train(config, progress=False, stop_after_s=-1)
+    train(config, progress=False, stop_after_s=0)  # out of time once the first iteration ends
+    assert load_training_state(tmp_path / "run")["iteration"] == 1
+    assert (tmp_path / "run" / "generator.safetensors").is_file()
+    train(config, resume=True, progress=False, stop_after_s=3600)
+    assert load_training_state(tmp_path / "run")["iteration"] == 6
+
+
 def _resume_with_a_worker(tmp_path: str) -> None:
     tmp_path = Path(tmp_path)
     sharp = _dataset(tmp_path / "d") / "sharp"
@@ -237,7 +248,8 @@ def _ddp_worker(rank, world, port, tmp_path):
     config = _config(
         Path(tmp_path), "optim.iterations=2", "run.checkpoint_every=2", write_data=False
     )
-    generator = train(config, progress=False)
+    # Rank 0 is out of time after its first iteration, rank 1 never: both must stop there.
+    generator = train(config, progress=False, stop_after_s=0 if rank == 0 else 3600)
     torch.save(generator.state_dict(), Path(tmp_path) / f"rank{rank}.pt")
 
 
@@ -251,7 +263,7 @@ mp.spawn(_ddp_worker, args=(2, int(sys.argv[1]), sys.argv[2]), nprocs=2, join=Tr
 """
 
 
-def test_two_process_ddp_on_cpu_keeps_ranks_identical(tmp_path):
+def test_two_process_ddp_on_cpu_keeps_ranks_identical_and_stops_them_together(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -269,4 +281,4 @@ def test_two_process_ddp_on_cpu_keeps_ranks_identical(tmp_path):
     assert start.keys() == rank0.keys()
     moved = [key for key in rank0 if not torch.allclose(rank0[key], start[key], atol=1e-7)]
     assert "head.weight" in moved and len(moved) > len(rank0) // 2
-    assert (tmp_path / "run" / "checkpoints" / "latest.pt").is_file()
+    assert load_training_state(tmp_path / "run")["iteration"] == 1

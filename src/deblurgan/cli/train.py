@@ -44,6 +44,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="end this session after iteration N (checkpointed; resume later)",
     )
+    parser.add_argument(
+        "--stop-after",
+        type=float,
+        metavar="MINUTES",
+        help="end this session at the first iteration that finishes after MINUTES of wall "
+        "time (checkpointed; resume later): for a fixed time budget",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
@@ -64,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
             progress=not args.quiet,
             stop_at=args.stop_at,
             overwrite=args.overwrite,
+            stop_after_s=None if args.stop_after is None else args.stop_after * 60,
         )
     except (ConfigError, VGGWeightsError, FileNotFoundError, ValueError) as err:
         print(f"deblurgan train: error: {err}", file=sys.stderr)

@@ -63,6 +63,7 @@ def train(
     progress: bool = True,
     stop_at: int | None = None,
     overwrite: bool = False,
+    stop_after_s: float | None = None,
 ) -> Generator:
     """Train a DeblurGAN generator as configured.
 
@@ -74,6 +75,9 @@ def train(
             the schedule as configured; ``--resume`` continues from there.
         overwrite: Delete an earlier run's outputs in ``run.dir`` (without it, and
             without ``resume``, a folder holding a run is refused).
+        stop_after_s: End this session at the first iteration that finishes this many
+            seconds after the call (with a checkpoint; every process stops at the same
+            iteration), leaving the schedule as configured.
 
     Returns:
         The trained generator (this process's copy). Rank 0 also exports it to
@@ -82,6 +86,9 @@ def train(
     Raises:
         RunExistsError: ``run.dir`` holds a run and neither ``resume`` nor ``overwrite``.
     """
+    if stop_after_s is not None and not stop_after_s >= 0:
+        raise ValueError(f"stop_after_s must be >= 0 seconds, got {stop_after_s}")
+    deadline = None if stop_after_s is None else time.monotonic() + stop_after_s
     rank, world = _start_processes(config)
     prepare_run_folder(Path(config.run.dir), resume, overwrite, rank, world)
     device = resolve_device(config.run.device)
@@ -213,7 +220,7 @@ def train(
         if skipped:
             logs["skipped_samples"] = skipped
         bar.update()
-        done = iteration == end
+        done = iteration == end or _out_of_time(deadline, device, world)
         if rank == 0 and (iteration % config.run.log_every == 0 or done):
             bar.set_postfix({k: f"{v:.3g}" for k, v in logs.items() if k != "seconds"})
             log.scalars(iteration, "train", logs)
@@ -258,6 +265,8 @@ def train(
                     run_dir / "generator.safetensors",
                     training=_summary(config, iteration, {}),
                 )
+        if done:
+            break
     bar.close()
     log.close()
     if world > 1:
@@ -322,6 +331,15 @@ def _start_processes(config: Config) -> tuple[int, int]:
         )
         dist.init_process_group("nccl" if uses_cuda else "gloo")
     return dist.get_rank(), dist.get_world_size()
+
+
+def _out_of_time(deadline: float | None, device: torch.device, world: int) -> bool:
+    if deadline is None:
+        return False
+    late = torch.tensor(float(time.monotonic() >= deadline), device=device)
+    if world > 1:  # one clock for all: every rank stops after the same iteration
+        dist.all_reduce(late, op=dist.ReduceOp.MAX)
+    return bool(late)
 
 
 def _gather(state: torch.Tensor, world: int) -> list[torch.Tensor]:
