@@ -65,5 +65,7 @@ def test_resume_continues_with_the_saved_config(tmp_path, capsys):
     assert load_training_state(run)["iteration"] == 6
     assert main([*start, "--resume", "--set", "optim.iterations=8", "--stop-after", "0"]) == 0
     assert load_training_state(run)["iteration"] == 7  # out of time after one more iteration
+    assert main([*start, "--resume", "--stop-after", "-5"]) == 2
+    assert "--stop-after must be >= 0 minutes, got -5.0" in capsys.readouterr().err
     saved = load_training_state(run)["rng"]
     assert all(s.device.type == "cpu" and s.dtype == torch.uint8 for s in saved)

@@ -56,6 +56,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
+        if args.stop_after is not None and not args.stop_after >= 0:
+            raise ConfigError(f"--stop-after must be >= 0 minutes, got {args.stop_after}")
         if args.resume:
             if args.overwrite:
                 raise ConfigError("--resume and --overwrite contradict each other")
