@@ -12,8 +12,9 @@ def test_truncate_log_keeps_records_up_to_the_checkpoint_and_drops_a_cut_line(tm
     kept = [{"iteration": i, "group": "train", "loss": 1.0 / i} for i in (1, 2, 3)]
     later = [{"iteration": i, "group": "train", "loss": 0.1} for i in (4, 5)]
     lines = [json.dumps(r) + "\n" for r in kept + later]
-    log.write_text("".join(lines[:3]) + '{"iteration": 3, "group": "val"}\n' + "".join(lines[3:]))
-    log.write_text(log.read_text() + '{"iteration": 6, "gro')  # killed mid-write
+    val = '{"iteration": 3, "group": "val"}\n'
+    cut = '{"iteration": 6, "gro'  # killed mid-write
+    log.write_text("".join(lines[:3]) + val + "".join(lines[3:]) + cut)
     truncate_log(log, 3)
     records = [json.loads(line) for line in log.read_text().splitlines()]
     assert records == [*kept, {"iteration": 3, "group": "val"}]

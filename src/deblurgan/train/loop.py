@@ -336,10 +336,12 @@ def _start_processes(config: Config) -> tuple[int, int]:
 def _out_of_time(deadline: float | None, device: torch.device, world: int) -> bool:
     if deadline is None:
         return False
-    late = torch.tensor(float(time.monotonic() >= deadline), device=device)
-    if world > 1:  # one clock for all: every rank stops after the same iteration
-        dist.all_reduce(late, op=dist.ReduceOp.MAX)
-    return bool(late)
+    late = time.monotonic() >= deadline
+    if world == 1:
+        return late
+    flag = torch.tensor(float(late), device=device)  # one clock for all: every rank stops
+    dist.all_reduce(flag, op=dist.ReduceOp.MAX)  # after the same iteration
+    return bool(flag)
 
 
 def _gather(state: torch.Tensor, world: int) -> list[torch.Tensor]:
