@@ -28,13 +28,31 @@ def test_models_and_precisions_offered(tmp_path):
 
 def test_listening_beyond_this_computer_warns_and_binds_where_asked(monkeypatch, capsys):
     calls = []
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: calls.append(kwargs))
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: calls.append((app, kwargs)))
     assert main(["serve", "--host", "0.0.0.0", "--port", "8123", "--device", "cpu"]) == 0
     out, err = capsys.readouterr()
     assert "warning: listening on 0.0.0.0" in err and "http://0.0.0.0:8123/" in out
     assert main(["serve", "--device", "cpu"]) == 0
     assert "warning" not in capsys.readouterr().err
-    assert [(c["host"], c["port"]) for c in calls] == [("0.0.0.0", 8123), ("127.0.0.1", 8000)]
+    assert [(c["host"], c["port"]) for _, c in calls] == [("0.0.0.0", 8123), ("127.0.0.1", 8000)]
+    # the Host names each answers to follow --host and --port (DNS rebinding)
+    from fastapi.testclient import TestClient
+
+    answers = {}
+    for (app, _), hosts in zip(calls, (("192.168.1.5:8123", "evil.example:8123"), LOCAL_TRIES)):
+        with TestClient(app) as client:  # its shutdown deletes the queue's folder
+            for host in hosts:
+                answers[host] = client.get("/api/info", headers={"host": host}).status_code
+    assert answers == {
+        "192.168.1.5:8123": 200,  # listening everywhere: this computer's addresses
+        "evil.example:8123": 421,
+        "127.0.0.1:8000": 200,
+        "192.168.1.5:8000": 421,
+        "localhost:8123": 421,
+    }
+
+
+LOCAL_TRIES = ("127.0.0.1:8000", "192.168.1.5:8000", "localhost:8123")
 
 
 def test_missing_extra_names_the_install_command(monkeypatch, capsys):

@@ -1,6 +1,13 @@
-"""The web page's API, through the framework's test client, with a tiny model."""
+"""The web page's API, through the framework's test client, with a tiny model; the
+protections against other websites (Host, Origin, upload size, headers) and browser-scoped
+jobs; and, with a real server, an over-limit chunked upload."""
 
+import contextlib
 import io
+import re
+import select
+import socket
+import tempfile
 import time
 import zipfile
 from fractions import Fraction
@@ -17,7 +24,13 @@ from deblurgan.inference.deblurrer import Deblurrer  # noqa: E402
 from deblurgan.io.images import read_image, write_image  # noqa: E402
 from deblurgan.io.video import VideoInfo, read_frames, video_writer  # noqa: E402
 from deblurgan.serve.app import STATIC, ServeSettings, create_app  # noqa: E402
+from deblurgan.serve.guard import host_allowed  # noqa: E402
 from deblurgan.serve.jobs import JobQueue  # noqa: E402
+from deblurgan.serve.work import Progress  # noqa: E402
+
+from .conftest import free_port, serving  # noqa: E402
+
+BASE = "http://127.0.0.1:8000"  # the settings' default host and port
 
 
 @pytest.fixture
@@ -32,7 +45,7 @@ def served(tiny_generator, tmp_path):
     settings = ServeSettings(
         {"bundled": None}, ("fp32", "bf16"), max_upload_bytes=200_000, max_pixels=100_000
     )
-    with TestClient(create_app(queue, settings)) as client:
+    with TestClient(create_app(queue, settings), base_url=BASE) as client:
         yield client, queue, built
     assert not queue.folder.exists()  # everything the server stored is gone when it stops
 
@@ -159,10 +172,23 @@ def test_page_and_assets_are_served_from_the_package_and_work_offline(served):
     page = client.get("/")
     assert page.status_code == 200 and "/static/app.js" in page.text
     for asset in STATIC.iterdir():
-        text = client.get(f"/static/{asset.name}").text
+        text = client.get(f"/static/{asset.name}").text.replace(SVG_NAMESPACE, "")
         assert "http://" not in text and "https://" not in text  # no CDN, no fonts from outside
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"] == "image/svg+xml"
+
+
+SVG_NAMESPACE = 'xmlns="http://www.w3.org/2000/svg"'  # a name, not a download
+
+
+def test_options_are_offered_in_plain_words_with_the_codes_as_details(served):
+    client, _, _ = served
     info = client.get("/api/info").json()
-    assert info["models"] == ["bundled"] and info["precisions"] == ["fp32", "bf16"]
+    assert [p["value"] for p in info["precisions"]] == ["fp32", "bf16"]
+    assert [p["label"] for p in info["precisions"]] == ["Most exact", "Faster"]
+    assert info["precisions"][1]["detail"].startswith("bf16")
+    assert [m["value"] for m in info["models"]] == ["bundled"]
+    assert "bundled" not in info["models"][0]["label"] and "Built-in" in info["models"][0]["label"]
 
 
 def test_a_video_and_an_animated_gif_are_deblurred_whole(served, tmp_path):
@@ -186,3 +212,280 @@ def test_a_video_and_an_animated_gif_are_deblurred_whole(served, tmp_path):
     assert len(list(read_frames(tmp_path / "out.mp4"))) == 5
     result = Image.open(io.BytesIO(client.get(f"/api/jobs/{animation['id']}/result").content))
     assert result.n_frames == 3
+
+
+# --- other websites in the same browser ---------------------------------------------------
+
+FOREIGN_HOSTS = (
+    "evil.example:8000",  # a DNS-rebinding page: its name now points at 127.0.0.1
+    "evil.example",
+    "127.0.0.1.evil.example:8000",
+    "localhost.evil.example:8000",
+    "localhost:8001",  # this computer, but another port
+    "192.168.1.5:8000",  # an address this server does not listen on
+    "",
+    "127.0.0.1:80x",
+)
+
+
+def _every_request(app, job_id):
+    """(method, path) for every route of the app, with real ids in its parameters."""
+    for route in app.routes:
+        if hasattr(route, "methods"):
+            path = route.path.replace("{job_id}", job_id).replace("{which}", "after")
+            yield from ((method, path) for method in sorted(route.methods))
+        else:  # the static files
+            yield "GET", f"{route.path}/app.js"
+    yield "GET", "/no-such-page"
+
+
+def test_a_foreign_host_is_refused_on_every_route(served):
+    client, queue, _ = served
+    (job,) = client.post("/api/jobs", files={"files": ("secret-name.png", _png())}).json()
+    assert _wait(client, job["id"])["status"] == "done"
+    requests = list(_every_request(client.app, job["id"]))
+    assert ("DELETE", f"/api/jobs/{job['id']}") in requests
+    assert ("GET", "/static/app.js") in requests and ("GET", "/favicon.ico") in requests
+    for host in FOREIGN_HOSTS:
+        for method, path in requests:
+            response = client.request(method, path, headers={"host": host})
+            assert response.status_code == 421, (host, method, path)
+            assert "secret-name" not in response.text and b"PNG" not in response.content
+    assert [j["status"] for j in client.get("/api/jobs").json()] == ["done"]  # untouched
+    for host in ("127.0.0.1:8000", "localhost:8000", "[::1]:8000", "LOCALHOST:8000"):
+        assert client.get("/api/jobs", headers={"host": host}).json()[0]["id"] == job["id"]
+
+
+def test_host_names_answered_depend_on_where_the_server_listens():
+    assert host_allowed("localhost", "127.0.0.1", 80) and not host_allowed("localhost", "::1", 81)
+    assert host_allowed("[::1]:8000", "127.0.0.1", 8000)
+    assert host_allowed("photos.lan:8000", "photos.lan", 8000)
+    assert not host_allowed("192.168.1.5:8000", "127.0.0.1", 8000)
+    assert host_allowed("192.168.1.5:8000", "0.0.0.0", 8000)  # listening on every address
+    assert host_allowed("[fe80::1]:8000", "::", 8000)
+    assert not host_allowed("evil.example:8000", "0.0.0.0", 8000)  # names still refused
+
+
+def test_state_changing_requests_from_another_site_are_refused(served):
+    client, queue, _ = served
+    (job,) = client.post("/api/jobs", files={"files": ("a.png", _png())}).json()
+    assert _wait(client, job["id"])["status"] == "done"
+    changing = [
+        (method, path)
+        for method, path in _every_request(client.app, job["id"])
+        if method not in ("GET", "HEAD")
+    ]
+    assert {m for m, _ in changing} == {"POST", "DELETE"} and len(changing) == 3
+    foreign = (
+        {"origin": "https://evil.example"},
+        {"origin": "http://evil.example:8000"},
+        {"origin": "null"},  # sandboxed frames, files
+        {"origin": "http://127.0.0.1:8001"},  # another server on this computer
+        {"origin": "http://localhost:8000"},  # the same server under another origin
+        {"sec-fetch-site": "cross-site"},
+        {"sec-fetch-site": "same-site"},
+        {"origin": BASE, "sec-fetch-site": "cross-site"},
+    )
+    for headers in foreign:
+        for method, path in changing:
+            files = {"files": ("b.png", _png())} if path == "/api/jobs" else None
+            response = client.request(method, path, headers=headers, files=files)
+            assert response.status_code == 403, (headers, method, path)
+        # reading the API from another site is refused too (the page's own reads are not)
+        assert client.get("/api/jobs", headers=headers).status_code == 403
+    assert [j["id"] for j in client.get("/api/jobs").json()] == [job["id"]]  # nothing queued
+    assert len(queue.jobs()) == 1 and queue.jobs()[0].status == "done"  # nor removed
+    own = {"origin": BASE, "sec-fetch-site": "same-origin"}
+    response = client.post("/api/jobs", headers=own, files={"files": ("c.png", _png())})
+    assert response.status_code == 200  # the page itself
+    assert client.get("/", headers={"sec-fetch-site": "cross-site"}).status_code == 200  # a link
+
+
+def test_every_response_carries_the_security_headers(served):
+    client, _, _ = served
+    for method, path, host in (
+        ("GET", "/", "127.0.0.1:8000"),
+        ("GET", "/static/app.js", "127.0.0.1:8000"),
+        ("GET", "/api/jobs", "127.0.0.1:8000"),
+        ("GET", "/api/jobs/nope", "127.0.0.1:8000"),
+        ("GET", "/", "evil.example"),
+    ):
+        headers = client.request(method, path, headers={"host": host}).headers
+        policy = dict(
+            d.strip().split(" ", 1) for d in headers["content-security-policy"].split(";")
+        )
+        assert policy["default-src"] == "'none'" and policy["frame-ancestors"] == "'none'"
+        assert policy["script-src"] == "'self'" and policy["style-src"] == "'self'"
+        assert headers["x-content-type-options"] == "nosniff"
+        assert headers["referrer-policy"] == "no-referrer"
+        assert headers["cross-origin-resource-policy"] == "same-origin"
+    page = client.get("/").text
+    assert "<script>" not in page and "style=" not in page and "onclick" not in page  # no inline
+
+
+def test_a_chunked_upload_over_the_limit_gets_413_and_nothing_is_stored(served):
+    client, queue, _ = served
+
+    def body():
+        yield b"--b\r\nContent-Disposition: form-data; name=files; filename=big.png\r\n\r\n"
+        for _ in range(40):
+            yield b"\0" * 10_000  # 400 kB in all, twice the limit, without a Content-Length
+        yield b"\r\n--b--\r\n"
+
+    response = client.post(
+        "/api/jobs", content=body(), headers={"content-type": "multipart/form-data; boundary=b"}
+    )
+    assert response.status_code == 413 and "limit" in response.json()["detail"]
+    assert client.get("/api/jobs").json() == [] and not list(queue.folder.iterdir())
+
+
+class _LargestSpool(tempfile.SpooledTemporaryFile):
+    """Records the largest size any multipart temporary file reached."""
+
+    largest = 0
+
+    def write(self, data):
+        written = super().write(data)
+        _LargestSpool.largest = max(_LargestSpool.largest, self.tell())
+        return written
+
+
+def test_a_real_chunked_upload_is_cut_off_at_the_limit(tiny_generator, tmp_path, monkeypatch):
+    """A real server and socket, so the body arrives in pieces as it is sent: the server
+    stops reading it at the limit, and no file (temporary ones included) grows past it."""
+    formparsers = pytest.importorskip("starlette.formparsers")
+    monkeypatch.setattr(formparsers, "SpooledTemporaryFile", _LargestSpool)
+    _LargestSpool.largest = 0
+    limit, port, pulled = 1 << 20, free_port(), [0]
+    queue = JobQueue(lambda options: lambda rgb: rgb, workdir=tmp_path)
+    app = create_app(queue, ServeSettings({"bundled": None}, max_upload_bytes=limit, port=port))
+
+    async def counting(scope, receive, send):  # what the server hands the application
+        async def counted():
+            message = await receive()
+            pulled[0] += len(message.get("body", b""))
+            return message
+
+        await app(scope, counted, send)
+
+    with serving(counting, port):
+        status = _send_chunked(port, total=20 * limit)
+        jobs_left = list(queue.jobs())
+    assert status in (413, None)  # None: the server closed before the reply could be read
+    assert pulled[0] <= limit + 512 * 1024, pulled[0]  # one socket read past it, not 20 MiB
+    assert _LargestSpool.largest <= limit, _LargestSpool.largest
+    assert jobs_left == [] and not queue.folder.exists()
+
+
+def _send_chunked(port: int, total: int) -> int | None:
+    """POST a multipart upload with Transfer-Encoding: chunked; the reply's status, if any."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(
+            f"POST /api/jobs HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            "Transfer-Encoding: chunked\r\n"
+            "Content-Type: multipart/form-data; boundary=b\r\n\r\n".encode()
+        )
+        pieces = [b"--b\r\nContent-Disposition: form-data; name=files; filename=big.png\r\n\r\n"]
+        pieces += [b"\0" * 65536] * (total // 65536) + [b"\r\n--b--\r\n", b""]  # b"": the end
+        reply = b""
+        try:
+            for piece in pieces:
+                sock.sendall(b"%x\r\n%s\r\n" % (len(piece), piece))
+                if select.select([sock], [], [], 0)[0]:
+                    break
+            reply = sock.recv(4096)
+        except (BrokenPipeError, ConnectionResetError):
+            with contextlib.suppress(OSError):
+                reply = sock.recv(4096)
+    match = re.match(rb"HTTP/1.1 (\d+)", reply)
+    return int(match.group(1)) if match else None
+
+
+# --- each browser its own jobs ------------------------------------------------------------
+
+
+def test_jobs_belong_to_the_browser_that_made_them(served):
+    client, queue, _ = served
+    first = client.get("/")
+    cookie = first.headers["set-cookie"]
+    assert "httponly" in cookie.lower() and "samesite=lax" in cookie.lower()
+    assert "set-cookie" not in client.get("/").headers  # set once, kept after a reload
+    mine = client.post("/api/jobs", files={"files": ("mine.png", _png())}).json()[0]
+    other = TestClient(client.app, base_url=BASE)  # another browser (no lifespan of its own)
+    other.get("/")
+    theirs = other.post("/api/jobs", files={"files": ("theirs.png", _png(seed=1))}).json()[0]
+    script = TestClient(client.app, base_url=BASE)  # curl: no cookie
+    scripted = script.post("/api/jobs", files={"files": ("curl.png", _png(seed=2))}).json()[0]
+    for c, job in ((client, mine), (other, theirs), (script, scripted)):
+        assert _wait(c, job["id"])["status"] == "done"
+    assert [j["name"] for j in client.get("/api/jobs").json()] == ["mine.png"]  # after a reload
+    assert [j["name"] for j in other.get("/api/jobs").json()] == ["theirs.png"]
+    assert [j["name"] for j in script.get("/api/jobs").json()] == ["curl.png"]
+    for path in ("", "/result", "/after", "/cancel", "DELETE"):
+        method, path = ("DELETE", "") if path == "DELETE" else ("POST" if path else "GET", path)
+        method = "GET" if path in ("/result", "/after") else method
+        assert other.request(method, f"/api/jobs/{mine['id']}{path}").status_code == 404
+    assert {j.name for j in queue.jobs()} == {"mine.png", "theirs.png", "curl.png"}
+    archive = zipfile.ZipFile(io.BytesIO(client.get("/api/results.zip").content))
+    assert archive.namelist() == ["mine_sharp.png"]
+    forged = TestClient(client.app, base_url=BASE, cookies={"deblurgan_browser": "x"})
+    assert forged.get("/api/jobs").json() == [j.public() for j in queue.jobs() if not j.owner]
+
+
+# --- clear while it works -----------------------------------------------------------------
+
+
+def test_progress_is_elapsed_time_and_an_estimate_from_the_measured_speed():
+    progress = Progress(started=100.0, estimate_s=10.0, model_started=102.0)
+    assert progress.public(done=False, now=107.0) == {
+        "progress": 0.5,
+        "basis": "estimate",
+        "elapsed_s": 7.0,
+        "remaining_s": 5.0,
+    }
+    late = progress.public(done=False, now=130.0)  # slower than estimated: it waits, stays below 1
+    assert late["progress"] == 0.95 and late["remaining_s"] == 0.0
+    frames = Progress(started=0.0, frames=10, frames_done=4).public(done=False, now=8.0)
+    assert frames == {"progress": 0.4, "basis": "frames", "elapsed_s": 8.0, "remaining_s": 12.0}
+    unknown = Progress().public(done=False, now=1.0)
+    assert unknown == {"progress": 0.0, "basis": None, "elapsed_s": None, "remaining_s": None}
+    finished = Progress(started=0.0, ended=3.0, estimate_s=1.0, model_started=0.5)
+    assert finished.public(done=True, now=50.0)["elapsed_s"] == 3.0  # time stops when it ends
+    assert Progress(started=0, ended=3.0).public(done=False, now=9)["progress"] == 0.0  # failed
+
+
+def test_a_single_photo_reports_moving_progress_and_elapsed_time(tmp_path):
+    """A model that takes 1 s per 200,000 pixels: the first photo is estimated from the
+    check image timed when the model is loaded, the second from the first photo."""
+    pixels_per_s = 200_000
+
+    def slow(rgb):
+        time.sleep(rgb.shape[0] * rgb.shape[1] / pixels_per_s)
+        return rgb
+
+    queue = JobQueue(lambda options: slow, workdir=tmp_path)
+    settings = ServeSettings({"bundled": None})
+    with TestClient(create_app(queue, settings), base_url=BASE) as client:
+        for round_ in range(2):
+            files = {"files": ("big.png", _png(size=(400, 500)))}  # 1 s of "work"
+            (job,) = client.post("/api/jobs", files=files).json()
+            seen = []
+            while (state := client.get(f"/api/jobs/{job['id']}").json())["status"] in (
+                "queued",
+                "running",
+            ):
+                if state["status"] == "running":
+                    seen.append(state)
+                time.sleep(0.1)
+            assert state["status"] == "done" and state["progress"] == 1
+            moving = [s["progress"] for s in seen if 0 < s["progress"] < 1]
+            assert len(set(moving)) >= 3 and moving == sorted(moving), (round_, moving)
+            bases = [s["basis"] for s in seen]  # None while the model loads and the photo is read
+            assert "estimate" in bases and set(bases[bases.index("estimate") :]) == {"estimate"}
+            elapsed = [s["elapsed_s"] for s in seen]
+            assert elapsed == sorted(elapsed) and elapsed[-1] > 0.5
+            assert 0.8 < state["elapsed_s"] < 5
+            estimated = seen[len(seen) // 2]
+            assert estimated["remaining_s"] is not None
+        measured = queue._speeds[queue._model[0]]
+        assert 0.5 * pixels_per_s < measured < 1.05 * pixels_per_s  # the photo's own speed

@@ -121,7 +121,9 @@ def run(args: argparse.Namespace) -> int:
             backend=args.backend,
         )
 
-    settings = ServeSettings(models, precisions, args.max_upload, args.max_pixels)
+    settings = ServeSettings(
+        models, precisions, args.max_upload, args.max_pixels, host=args.host, port=args.port
+    )
     app = create_app(JobQueue(make_deblurrer, args.max_pixels), settings)
     if args.host not in LOOPBACK:
         print(

@@ -1,12 +1,17 @@
 """The web application of ``deblurgan serve``: a page and a small JSON API over a JobQueue.
 
-Routes: ``/`` (the page) and ``/static/*`` (its script and style, served from the
-package: it works offline); ``GET /api/info`` (models, precisions, limits);
-``POST /api/jobs`` (multipart ``files`` plus ``model``, ``precision``, ``tile``);
-``GET /api/jobs``; ``GET/DELETE /api/jobs/{id}``; ``POST /api/jobs/{id}/cancel``;
+Routes: ``/`` (the page), ``/favicon.ico`` and ``/static/*`` (its script, style and
+icon, served from the package: it works offline); ``GET /api/info`` (models,
+precisions and their plain-word labels, limits); ``POST /api/jobs`` (multipart
+``files`` plus ``model``, ``precision``, ``tile``); ``GET /api/jobs``;
+``GET/DELETE /api/jobs/{id}``; ``POST /api/jobs/{id}/cancel``;
 ``GET /api/jobs/{id}/result`` (download), ``/before`` and ``/after`` (JPEG
-previews); ``GET /api/results.zip``. Requests larger than the upload limit get
-413 before anything is stored.
+previews); ``GET /api/results.zip``.
+
+Jobs belong to the browser that made them: the page sets a random cookie, and the API
+lists, shows, cancels, removes and zips only the jobs made with the same cookie (clients
+without one, such as curl, share one list). :class:`~deblurgan.serve.guard.Guard` checks
+the Host, the Origin and the upload size of every request first.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import io
+import re
+import secrets
 import zipfile
 from pathlib import Path
 
@@ -21,10 +28,21 @@ from fastapi import FastAPI, Form, HTTPException, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 
+from deblurgan.serve.guard import Guard
 from deblurgan.serve.jobs import Job, JobOptions, JobQueue, safe_display_name
 
 STATIC = Path(__file__).with_name("static")
 CHUNK = 1 << 20
+COOKIE = "deblurgan_browser"
+TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
+BUNDLED_LABEL = "Built-in model (small DeblurGAN, for camera shake)"
+PRECISION_LABELS = {  # what each precision means to a photographer; the code is the detail
+    "auto": ("Automatic", "the fastest setting checked on this computer"),
+    "fp32": ("Most exact", "fp32: full precision, the slowest"),
+    "int8": ("Fastest", "int8: differences too small to see on most photos"),
+    "bf16": ("Faster", "bf16: differences too small to see on most photos"),
+    "fp16": ("Faster", "fp16 on the graphics card: differences too small to see"),
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,12 +54,17 @@ class ServeSettings:
         precisions: Precisions offered on the page; the first is the default.
         max_upload_bytes: Larger requests are refused with 413.
         max_pixels: Larger images fail with a message (the queue's limit).
+        host: The address listened on (``--host``); with ``port``, the host names
+            answered (see :func:`~deblurgan.serve.guard.host_allowed`).
+        port: The port listened on.
     """
 
     models: dict[str, str | None]
     precisions: tuple[str, ...] = ("fp32",)
     max_upload_bytes: int = 512 * 2**20
     max_pixels: int | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
 
 
 def create_app(queue: JobQueue, settings: ServeSettings) -> FastAPI:
@@ -56,29 +79,41 @@ def create_app(queue: JobQueue, settings: ServeSettings) -> FastAPI:
         title="deblurgan", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
     )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-
-    @app.middleware("http")
-    async def limit_upload_size(request: Request, call_next):
-        length = request.headers.get("content-length")
-        if request.method == "POST" and length and int(length) > settings.max_upload_bytes:
-            return _too_large(settings)
-        return await call_next(request)
+    app.add_middleware(
+        Guard, host=settings.host, port=settings.port, max_body=settings.max_upload_bytes
+    )
 
     @app.get("/", include_in_schema=False)
-    def page() -> FileResponse:
-        return FileResponse(STATIC / "index.html", media_type="text/html")
+    def page(request: Request) -> FileResponse:
+        response = FileResponse(STATIC / "index.html", media_type="text/html")
+        if _owner(request) is None:
+            response.set_cookie(
+                COOKIE, secrets.token_urlsafe(24), httponly=True, samesite="lax", path="/"
+            )
+        return response
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> FileResponse:
+        return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")
 
     @app.get("/api/info")
     def info() -> dict:
         return {
-            "models": list(settings.models),
-            "precisions": list(settings.precisions),
+            "models": [
+                {"value": name, "label": BUNDLED_LABEL if path is None else f"{name} (your model)"}
+                for name, path in settings.models.items()
+            ],
+            "precisions": [
+                dict(zip(("value", "label", "detail"), (p, *PRECISION_LABELS.get(p, (p, p)))))
+                for p in settings.precisions
+            ],
             "max_upload_bytes": settings.max_upload_bytes,
             "max_pixels": settings.max_pixels,
         }
 
     @app.post("/api/jobs")
     async def submit(
+        request: Request,
         files: list[UploadFile],
         model: str = Form("bundled"),
         precision: str = Form(""),
@@ -92,56 +127,53 @@ def create_app(queue: JobQueue, settings: ServeSettings) -> FastAPI:
         if tile and tile < 64:
             raise HTTPException(400, "tile must be 0 (automatic) or at least 64 pixels")
         options = JobOptions(model=model, precision=precision, tile=tile or None)
-        stored, budget = [], settings.max_upload_bytes
-        try:
-            for upload in files:
-                name = safe_display_name(upload.filename)
-                path = queue.new_upload_path(name)
-                budget -= await _save(upload, path, budget)
-                stored.append((name, path))
-        except _TooLarge:
-            for _, path in stored:
-                path.unlink(missing_ok=True)
-            return _too_large(settings)
-        return [queue.submit(name, path, options).public() for name, path in stored]
+        stored = []  # the Guard has already refused bodies over the limit
+        for upload in files:
+            name = safe_display_name(upload.filename)
+            path = queue.new_upload_path(name)
+            await _save(upload, path)
+            stored.append((name, path))
+        owner = _owner(request)
+        return [queue.submit(name, path, options, owner).public() for name, path in stored]
 
     @app.get("/api/jobs")
-    def jobs() -> list[dict]:
-        return [job.public() for job in queue.jobs()]
+    def jobs(request: Request) -> list[dict]:
+        return [job.public() for job in _own_jobs(queue, request)]
 
     @app.get("/api/jobs/{job_id}")
-    def job(job_id: str) -> dict:
-        return _job(queue, job_id).public()
+    def job(request: Request, job_id: str) -> dict:
+        return _job(queue, request, job_id).public()
 
     @app.post("/api/jobs/{job_id}/cancel")
-    def cancel(job_id: str) -> dict:
-        job = _job(queue, job_id)
+    def cancel(request: Request, job_id: str) -> dict:
+        job = _job(queue, request, job_id)
         queue.cancel(job_id)
         return job.public()
 
     @app.delete("/api/jobs/{job_id}")
-    def remove(job_id: str) -> dict:
+    def remove(request: Request, job_id: str) -> dict:
+        _job(queue, request, job_id)
         if not queue.remove(job_id):
             raise HTTPException(404, "no such job")
         return {"removed": job_id}
 
     @app.get("/api/jobs/{job_id}/result")
-    def result(job_id: str) -> FileResponse:
-        job = _job(queue, job_id)
+    def result(request: Request, job_id: str) -> FileResponse:
+        job = _job(queue, request, job_id)
         if job.status != "done" or job.result is None:
             raise HTTPException(409, f"job is {job.status}")
         return FileResponse(job.result, filename=job.download_name())
 
     @app.get("/api/jobs/{job_id}/{which}")
-    def preview(job_id: str, which: str) -> FileResponse:
-        job = _job(queue, job_id)
+    def preview(request: Request, job_id: str, which: str) -> FileResponse:
+        job = _job(queue, request, job_id)
         if which not in ("before", "after") or job.previews is None:
             raise HTTPException(404, "no such preview")
         return FileResponse(job.previews[which == "after"], media_type="image/jpeg")
 
     @app.get("/api/results.zip")
-    def results_zip() -> Response:
-        done = [j for j in queue.jobs() if j.status == "done" and j.result is not None]
+    def results_zip(request: Request) -> Response:
+        done = [j for j in _own_jobs(queue, request) if j.status == "done" and j.result]
         if not done:
             return JSONResponse({"detail": "no finished results yet"}, status_code=404)
         buffer = io.BytesIO()
@@ -155,35 +187,27 @@ def create_app(queue: JobQueue, settings: ServeSettings) -> FastAPI:
     return app
 
 
-class _TooLarge(Exception):
-    pass
-
-
-async def _save(upload: UploadFile, path: Path, budget: int) -> int:
-    """Copy an upload to ``path``, at most ``budget`` bytes; returns the bytes written."""
-    written = 0
+async def _save(upload: UploadFile, path: Path) -> None:
     with open(path, "wb") as out:
         while chunk := await upload.read(CHUNK):
-            written += len(chunk)
-            if written > budget:
-                out.close()
-                path.unlink(missing_ok=True)
-                raise _TooLarge
             out.write(chunk)
-    return written
 
 
-def _too_large(settings: ServeSettings) -> JSONResponse:
-    limit = settings.max_upload_bytes / 2**20
-    return JSONResponse(
-        {"detail": f"upload larger than the server's limit of {limit:.0f} MiB (--max-upload)"},
-        status_code=413,
-    )
+def _owner(request: Request) -> str | None:
+    """The browser's cookie (None: no cookie, or not one this server makes)."""
+    token = request.cookies.get(COOKIE)
+    return token if token and TOKEN.fullmatch(token) else None
 
 
-def _job(queue: JobQueue, job_id: str) -> Job:
+def _own_jobs(queue: JobQueue, request: Request) -> list[Job]:
+    owner = _owner(request)
+    return [job for job in queue.jobs() if job.owner == owner]
+
+
+def _job(queue: JobQueue, request: Request, job_id: str) -> Job:
+    """The job, if it exists and belongs to this browser (another's is 404 as well)."""
     job = queue.get(job_id)
-    if job is None:
+    if job is None or job.owner != _owner(request):
         raise HTTPException(404, "no such job")
     return job
 

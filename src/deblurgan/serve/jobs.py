@@ -7,6 +7,9 @@ has run. Each finished image job keeps its result and two JPEG previews
 the whole folder goes. Only one :class:`~deblurgan.inference.Deblurrer` exists
 at a time: a job asking for another model or precision replaces it, so
 several tabs or uploads never run two models at once or multiply the memory.
+Each job belongs to an ``owner`` (the page's browser cookie; None for clients
+without one), which the web application uses to show each browser its own jobs.
+What a job does, and how its progress is counted, is in :mod:`deblurgan.serve.work`.
 """
 
 from __future__ import annotations
@@ -17,31 +20,18 @@ import secrets
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
-import numpy as np
-from PIL import Image
-
 from deblurgan.data.pairs import MEDIA_SUFFIXES
-from deblurgan.inference.batch import deblur_animation_file, deblur_video_file, media_kind
-from deblurgan.inference.deblurrer import Deblurrer
-from deblurgan.io.images import (
-    DEFAULT_MAX_PIXELS,
-    ImageData,
-    read_image,
-    write_image,
-)
-from deblurgan.io.video import VIDEO_SUFFIXES, probe_video
+from deblurgan.io.images import DEFAULT_MAX_PIXELS
+from deblurgan.io.video import VIDEO_SUFFIXES
+from deblurgan.serve.work import Cancelled, DeblurFn, Progress, deblur_upload, measure_speed
 
 Status = Literal["queued", "running", "done", "failed", "cancelled"]
-MakeDeblurrer = Callable[["JobOptions"], Deblurrer]
-PREVIEW_SIDE = 2048  # longest side of the before/after previews
-
-
-class Cancelled(Exception):
-    """Raised inside a running job when it was cancelled."""
+MakeDeblurrer = Callable[["JobOptions"], DeblurFn]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,9 +51,10 @@ class Job:
     name: str
     source: Path
     options: JobOptions
+    owner: str | None = None
     kind: Literal["image", "animation", "video"] = "image"
     status: Status = "queued"
-    progress: float = 0.0
+    progress: Progress = dataclasses.field(default_factory=Progress)
     error: str | None = None
     result: Path | None = None
     previews: tuple[Path, Path] | None = None
@@ -76,7 +67,7 @@ class Job:
             "name": self.name,
             "kind": self.kind,
             "status": self.status,
-            "progress": round(self.progress, 4),
+            **self.progress.public(done=self.status == "done"),
             "error": self.error,
             "options": dataclasses.asdict(self.options),
             "download_name": self.download_name(),
@@ -117,7 +108,8 @@ class JobQueue:
         self._order = itertools.count()
         self._ready = threading.Condition()
         self._closed = False
-        self._model: tuple[JobOptions, Deblurrer] | None = None
+        self._model: tuple[JobOptions, DeblurFn] | None = None
+        self._speeds: dict[JobOptions, float] = {}  # pixels per second, last measured
         self._worker = threading.Thread(target=self._run, name="deblurgan-jobs", daemon=True)
         self._worker.start()
 
@@ -126,13 +118,14 @@ class JobQueue:
         suffix = Path(name).suffix.lower()
         return self.folder / f"{secrets.token_hex(8)}{suffix if suffix in MEDIA_SUFFIXES else ''}"
 
-    def submit(self, name: str, upload: Path, options: JobOptions) -> Job:
+    def submit(self, name: str, upload: Path, options: JobOptions, owner: str | None = None) -> Job:
         """Queue ``upload`` (already in :attr:`folder`) under the display ``name``."""
         job = Job(
             id=f"{next(self._order):05d}-{secrets.token_hex(4)}",
             name=name,
             source=upload,
             options=options,
+            owner=owner,
         )
         suffix = upload.suffix.lower()
         if suffix not in MEDIA_SUFFIXES:
@@ -193,6 +186,7 @@ class JobQueue:
                     return
                 job = self._next()
                 job.status = "running"
+                job.progress.started = time.monotonic()
             try:
                 self._process(job)
                 status, error = "done", None
@@ -213,9 +207,9 @@ class JobQueue:
 
     def _finish(self, job: Job, status: Status) -> None:
         job.status = status
-        if status == "done":
-            job.progress = 1.0
-        else:
+        if job.progress.started is not None:
+            job.progress.ended = time.monotonic()
+        if status != "done":
             for path in (job.result, *(job.previews or ())):
                 if path is not None:
                     path.unlink(missing_ok=True)
@@ -228,48 +222,27 @@ class JobQueue:
             if path is not None:
                 path.unlink(missing_ok=True)
 
-    def _deblurrer(self, options: JobOptions) -> Deblurrer:
+    def _deblurrer(self, options: JobOptions) -> DeblurFn:
         if self._model is None or self._model[0] != options:
             self._model = None  # free the old model before building the next
             self._model = (options, self.make_deblurrer(options))
+            if options not in self._speeds:  # so that the first photo has an estimate too
+                self._speeds[options] = measure_speed(self._model[1])
         return self._model[1]
 
     def _process(self, job: Job) -> None:
         deblurrer = self._deblurrer(job.options)
-        target = self.folder / f"{job.id}-result{job.source.suffix}"
-
-        def deblur(rgb: np.ndarray) -> np.ndarray:
-            if job.cancel_requested:
-                raise Cancelled
-            return deblurrer(rgb)
-
-        if job.kind == "video":
-            frames = max(probe_video(job.source).frames, 1)
-            done = itertools.count(1)
-
-            def deblur_frame(rgb: np.ndarray) -> np.ndarray:
-                restored = deblur(rgb)
-                job.progress = min(next(done) / frames, 0.99)
-                return restored
-
-            deblur_video_file(deblur_frame, job.source, target, progress=False)
-        elif media_kind(job.source) == "animation":
-            job.kind = "animation"
-            deblur_animation_file(deblur, job.source, target, self.max_pixels)
-        else:
-            image = read_image(job.source, self.max_pixels)
-            restored = image.with_rgb(deblur(image.rgb))
-            write_image(target, restored)
-            job.previews = (
-                self._preview(job, "before", image),
-                self._preview(job, "after", restored),
-            )
-        job.result = target
-
-    def _preview(self, job: Job, which: str, image: ImageData) -> Path:
-        """An upright 8-bit JPEG no larger than :data:`PREVIEW_SIDE`, for the page's slider."""
-        pixels = Image.fromarray(np.clip(np.rint(image.rgb * 255), 0, 255).astype(np.uint8))
-        pixels.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE), Image.Resampling.LANCZOS)
-        path = self.folder / f"{job.id}-{which}.jpg"
-        write_image(path, ImageData(rgb=np.asarray(pixels, np.float32) / 255), jpeg_quality=92)
-        return path
+        job.result = self.folder / f"{job.id}-result{job.source.suffix}"  # deleted if it fails
+        outcome = deblur_upload(
+            deblurrer,
+            job.source,
+            job.result,
+            job.progress,
+            self._speeds.get(job.options),
+            self.max_pixels,
+            cancelled=lambda: job.cancel_requested,
+            previews=(self.folder / f"{job.id}-before.jpg", self.folder / f"{job.id}-after.jpg"),
+        )
+        job.kind, job.previews = outcome.kind, outcome.previews
+        if outcome.speed is not None:
+            self._speeds[job.options] = outcome.speed

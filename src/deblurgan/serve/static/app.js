@@ -1,19 +1,40 @@
-// The page of `deblurgan serve`: uploads files one request each, polls the job list, and shows
-// each finished photo on a before/after slider with zoom. No external scripts or fonts.
+// The page of `deblurgan serve`: uploads files one request each, polls this browser's job list
+// (the server scopes it with a cookie, so a reload shows the same jobs), and shows each finished
+// photo on a before/after slider with zoom. No external scripts or fonts, nothing inline (the
+// server's Content-Security-Policy allows only this file).
 "use strict";
 
 const $ = (selector, root = document) => root.querySelector(selector);
 const cards = new Map(); // job id -> card element
+const removed = new Set(); // ids removed here, ignored if a poll still lists them
 let polling = null;
 
 async function loadInfo() {
   const info = await (await fetch("/api/info")).json();
-  for (const [select, values] of [[$("#model"), info.models], [$("#precision"), info.precisions]]) {
-    for (const value of values) select.add(new Option(value, value));
+  for (const model of info.models) $("#model").add(new Option(model.label, model.value));
+  for (const precision of info.precisions) {
+    const text = precision.value === "auto" ? precision.label : `${precision.label} (${precision.value})`;
+    const option = new Option(text, precision.value);
+    option.dataset.detail = precision.detail;
+    $("#precision").add(option);
   }
+  const showDetail = () => {
+    const option = $("#precision").selectedOptions[0];
+    $("#precision-detail").textContent = option ? option.dataset.detail : "";
+  };
+  $("#precision").onchange = showDetail;
+  showDetail();
   const mb = Math.round(info.max_upload_bytes / 2 ** 20);
   const mp = info.max_pixels ? `, at most ${Math.round(info.max_pixels / 1e6)} megapixels` : "";
   $("#limits").textContent = `Up to ${mb} MiB per upload${mp}. JPEG, PNG, TIFF, WebP, GIF, BMP; MP4, MOV, AVI, MKV, WebM.`;
+}
+
+async function showEarlierJobs() {
+  // After a reload: the jobs this browser made, oldest first so that the newest ends on top.
+  const jobs = await (await fetch("/api/jobs")).json();
+  for (const job of jobs) if (!cards.has(job.id)) adopt(makeCard(job), job);
+  refreshZip();
+  if (jobs.some(active)) poll();
 }
 
 function upload(file) {
@@ -33,17 +54,22 @@ function upload(file) {
     if (request.status !== 200) {
       let detail = request.statusText;
       try { detail = JSON.parse(request.responseText).detail; } catch (_) { /* keep statusText */ }
-      update(card, { name: file.name, status: "failed", progress: 0, error: `${request.status}: ${detail}` });
+      update(card, { name: file.name, status: "failed", error: `${request.status}: ${detail}` });
       return;
     }
     const [job] = JSON.parse(request.responseText);
-    card.dataset.id = job.id;
-    cards.set(job.id, card);
-    update(card, job);
+    if (cards.has(job.id)) card.remove(); // a poll was quicker and made its card
+    else adopt(card, job);
     poll();
   };
   request.onerror = () => update(card, { name: file.name, status: "failed", error: "upload failed" });
   request.send(form);
+}
+
+function adopt(card, job) {
+  card.dataset.id = job.id;
+  cards.set(job.id, card);
+  update(card, job);
 }
 
 function makeCard(job) {
@@ -51,24 +77,74 @@ function makeCard(job) {
   $("#jobs").prepend(card);
   $(".cancel", card).onclick = () => card.dataset.id && fetch(`/api/jobs/${card.dataset.id}/cancel`, { method: "POST" }).then(poll);
   $(".remove", card).onclick = () => {
-    if (card.dataset.id) fetch(`/api/jobs/${card.dataset.id}`, { method: "DELETE" });
+    if (card.dataset.id) {
+      removed.add(card.dataset.id);
+      fetch(`/api/jobs/${card.dataset.id}`, { method: "DELETE" });
+    }
     cards.delete(card.dataset.id);
     card.remove();
+    refreshZip();
   };
   update(card, job);
   return card;
 }
 
+const active = (job) => ["queued", "running"].includes(job.status);
+
 function update(card, job) {
   $(".name", card).textContent = job.name;
-  $(".status", card).textContent = job.status;
+  $(".status", card).textContent = job.status === "queued" ? "waiting" : job.status;
   card.dataset.status = job.status;
-  $("progress", card).value = job.status === "done" ? 1 : job.progress || 0;
+  const bar = $("progress", card);
+  if (job.status === "running" && !job.basis) bar.removeAttribute("value"); // moving stripes
+  else bar.value = job.status === "done" ? 1 : job.progress || 0;
+  $(".timing", card).textContent = timing(job);
   $(".error", card).textContent = job.error || "";
-  $(".cancel", card).hidden = !["queued", "running"].includes(job.status);
+  $(".cancel", card).hidden = !active(job);
   if (job.status === "done" && !card.dataset.shown) {
     card.dataset.shown = "yes";
     showResult(card, job);
+  }
+  refreshZip();
+}
+
+function timing(job) {
+  if (job.status === "queued") return "waiting for the files before it";
+  if (job.status === "done" && job.elapsed_s != null) return `took ${duration(job.elapsed_s)}`;
+  if (job.status !== "running" || job.elapsed_s == null) return "";
+  const parts = [`${duration(job.elapsed_s)} so far`];
+  if (job.basis === "estimate") {
+    parts.push(job.remaining_s > 0
+      ? `about ${duration(job.remaining_s)} left (an estimate from the speed measured on this computer)`
+      : "taking longer than estimated");
+  } else if (job.basis === "frames") {
+    const left = job.remaining_s != null ? `, about ${duration(job.remaining_s)} left` : "";
+    parts.push(`${Math.round(job.progress * 100)}% of the frames${left}`);
+  } else {
+    parts.push("loading the model and the file");
+  }
+  return parts.join(" · ");
+}
+
+function duration(seconds) {
+  const s = Math.round(seconds);
+  return s < 90 ? `${s} s` : `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, "0")} s`;
+}
+
+function refreshZip() {
+  // Only finished jobs of this browser are zipped; with none, say why instead of linking.
+  const done = document.querySelectorAll(".job[data-status=done][data-id]").length;
+  const zip = $("#zip");
+  if (done) {
+    zip.href = "/api/results.zip";
+    zip.removeAttribute("aria-disabled");
+    zip.textContent = `Download all ${done} result${done > 1 ? "s" : ""} (zip)`;
+    $("#zip-hint").textContent = "";
+  } else {
+    zip.removeAttribute("href");
+    zip.setAttribute("aria-disabled", "true");
+    zip.textContent = "Download all results (zip)";
+    $("#zip-hint").textContent = "Nothing has finished yet: results can be downloaded once a file is done.";
   }
 }
 
@@ -92,7 +168,9 @@ function showResult(card, job) {
   result.append(link);
 }
 
-function compareWidget(before, after) {
+function compareWidget(beforeUrl, afterUrl) {
+  // At zoom 1 the whole photo fits the view (portrait ones too); dragging on it moves the
+  // divider; zooming keeps the point under the pointer (or the view's centre) in place.
   const widget = document.createElement("div");
   widget.className = "compare";
   widget.innerHTML = `
@@ -104,13 +182,69 @@ function compareWidget(before, after) {
       <label>before | after <input class="slider" type="range" min="0" max="100" value="50" step="0.5"></label>
       <label>zoom <input class="zoom" type="range" min="1" max="8" value="1" step="0.25"></label>
     </div>`;
-  $("img.after", widget).src = after;
-  $("img.before", widget).src = before;
+  const viewport = $(".viewport", widget);
   const stage = $(".stage", widget);
+  const after = $("img.after", widget);
   const slider = $("input.slider", widget);
   const zoom = $("input.zoom", widget);
-  slider.oninput = () => stage.style.setProperty("--pos", `${slider.value}%`);
-  zoom.oninput = () => stage.style.setProperty("--zoom", zoom.value);
+  let focus = null; // where the pointer last was, in viewport coordinates
+
+  const innerWidth = () => viewport.offsetWidth - 2 * viewport.clientLeft; // scrollbars or not
+  const fitWidth = () => {
+    const aspect = after.naturalWidth / after.naturalHeight || 1;
+    const maxHeight = parseFloat(getComputedStyle(viewport).maxHeight) || Infinity;
+    return Math.min(innerWidth(), (maxHeight - 2 * viewport.clientTop) * aspect);
+  };
+  const setZoom = (value, at) => {
+    at = at || { x: viewport.clientWidth / 2, y: viewport.clientHeight / 2 };
+    const oldWidth = stage.offsetWidth || 1;
+    const oldHeight = stage.offsetHeight || 1;
+    const fx = (viewport.scrollLeft + at.x - stage.offsetLeft) / oldWidth;
+    const fy = (viewport.scrollTop + at.y - stage.offsetTop) / oldHeight;
+    stage.style.setProperty("--zoom", String(value));
+    stage.style.width = `${fitWidth() * value}px`;
+    viewport.scrollLeft = fx * stage.offsetWidth + stage.offsetLeft - at.x;
+    viewport.scrollTop = fy * stage.offsetHeight + stage.offsetTop - at.y;
+  };
+  const setDivider = (percent) => {
+    slider.value = Math.min(100, Math.max(0, percent));
+    stage.style.setProperty("--pos", `${slider.value}%`);
+  };
+  const dividerAt = (event) => {
+    const box = stage.getBoundingClientRect();
+    setDivider(((event.clientX - box.left) / box.width) * 100);
+  };
+
+  after.onload = () => setZoom(Number(zoom.value));
+  let width = 0;
+  new ResizeObserver(() => { // refit when the page gets narrower or wider
+    if (innerWidth() !== width) setZoom(Number(zoom.value));
+    width = innerWidth();
+  }).observe(viewport);
+  slider.oninput = () => setDivider(Number(slider.value));
+  zoom.oninput = () => setZoom(Number(zoom.value), focus);
+  stage.onpointerdown = (event) => {
+    stage.setPointerCapture(event.pointerId);
+    dividerAt(event);
+  };
+  stage.onpointermove = (event) => {
+    if (stage.hasPointerCapture(event.pointerId)) dividerAt(event);
+  };
+  viewport.onpointermove = (event) => {
+    const box = viewport.getBoundingClientRect();
+    focus = { x: event.clientX - box.left, y: event.clientY - box.top };
+  };
+  viewport.onpointerleave = () => { focus = null; };
+  viewport.onwheel = (event) => {
+    if (!event.ctrlKey) return; // a pinch on a touchpad, or Ctrl + wheel: zoom there
+    event.preventDefault();
+    const box = viewport.getBoundingClientRect();
+    focus = { x: event.clientX - box.left, y: event.clientY - box.top };
+    zoom.value = Math.min(8, Math.max(1, Number(zoom.value) * Math.exp(-event.deltaY / 300)));
+    setZoom(Number(zoom.value), focus);
+  };
+  $("img.before", widget).src = beforeUrl;
+  after.src = afterUrl;
   return widget;
 }
 
@@ -119,10 +253,12 @@ async function poll() {
   polling = setInterval(async () => {
     const jobs = await (await fetch("/api/jobs")).json();
     for (const job of jobs) {
+      if (removed.has(job.id)) continue;
       const card = cards.get(job.id);
       if (card) update(card, job);
+      else adopt(makeCard(job), job); // made in another tab of this browser
     }
-    if (!jobs.some((job) => ["queued", "running"].includes(job.status))) {
+    if (!jobs.some(active)) {
       clearInterval(polling);
       polling = null;
     }
@@ -141,5 +277,6 @@ function setUpDrop() {
   $("#files").onchange = (event) => { [...event.target.files].forEach(upload); event.target.value = ""; };
 }
 
-loadInfo();
+refreshZip();
+loadInfo().then(showEarlierJobs);
 setUpDrop();
