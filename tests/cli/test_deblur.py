@@ -416,13 +416,13 @@ def test_cli_backend_option(tmp_path, tiny_generator):
 
 def test_compile_option_builds_a_compiled_pytorch_deblurrer(tmp_path, tiny_generator):
     from deblurgan.cli import build_parser
-    from deblurgan.cli.options import deblurrer_from_args
+    from deblurgan.cli.options import method_from_args
 
     save_generator(tiny_generator, tmp_path / "g.safetensors")
     args = build_parser(["deblur"]).parse_args(
         ["deblur", "x.png", "-o", str(tmp_path), "--weights", str(tmp_path / "g.safetensors")]
     )
-    assert not deblurrer_from_args(args).compiled
+    assert not method_from_args(args).compiled
     args.compile = True
-    compiled = deblurrer_from_args(args)  # compiles on the first image, not here
+    compiled = method_from_args(args)  # compiles on the first image, not here
     assert (compiled.compiled, compiled.backend) == (True, "torch")

@@ -12,7 +12,7 @@ import numpy as np
 from deblurgan.checkpoint import CheckpointError
 from deblurgan.cli.options import (
     add_inference_arguments,
-    deblurrer_from_args,
+    method_from_args,
     inference_settings,
     int_range,
 )
@@ -63,11 +63,11 @@ def run(args: argparse.Namespace) -> int:
             data = args.output / "pairs"
             synthesize_frame_pairs(args.frames, data, args.n_avg, progress=not args.quiet)
         items, _ = find_eval_items(data, args.pred)
-        deblurrer = None if args.no_model else deblurrer_from_args(args)
+        method = None if args.no_model else method_from_args(args)
         summary, per_image, pictures = detection_benchmark(
             items,
             model,
-            deblurrer,
+            method,
             other_name=args.pred_name,
             confidence=args.conf,
             match_iou=args.match_iou,
@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
         "confidence": args.conf,
         "match_iou": args.match_iou,
         "nms_iou": args.nms_iou,
-        **inference_settings(deblurrer, args),
+        **inference_settings(method),
     }
     report = {"settings": settings, "summary": summary, "images": per_image}
     atomic_write_bytes(args.output / "detection.json", json.dumps(report, indent=2).encode())
@@ -95,9 +95,9 @@ def run(args: argparse.Namespace) -> int:
             args.output / "pictures" / f"{key}.png", ImageData(rgb=picture.astype(np.float32) / 255)
         )
     print(f"{'method':16} precision  recall    F1   (TP/FP/FN)")
-    for method, m in summary.items():
+    for name, m in summary.items():
         print(
-            f"{method:16} {m['precision']:9.3f} {m['recall']:7.3f} {m['f1']:6.3f}   "
+            f"{name:16} {m['precision']:9.3f} {m['recall']:7.3f} {m['f1']:6.3f}   "
             f"({m['tp']}/{m['fp']}/{m['fn']})"
         )
     print(f"report: {args.output / 'detection.json'}")

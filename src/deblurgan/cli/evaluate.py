@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from deblurgan.checkpoint import CheckpointError
-from deblurgan.cli.options import add_inference_arguments, deblurrer_from_args, inference_settings
+from deblurgan.cli.options import add_inference_arguments, method_from_args, inference_settings
 from deblurgan.data.eval_sets import find_eval_items
 from deblurgan.evaluation.evaluate import evaluate, summarise
 from deblurgan.evaluation.report import write_report
@@ -53,11 +53,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         items, layout = find_eval_items(args.data, args.pred)
-        deblurrer = None if args.no_model else deblurrer_from_args(args)
+        method = None if args.no_model else method_from_args(args)
         align = args.align if args.align is not None else (8 if layout == "levin" else 0)
         results = evaluate(
             items,
-            deblurrer,
+            method,
             other_name=args.pred_name,
             y_channel=args.y_channel,
             border=args.border,
@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         "data": str(args.data),
         "layout": layout,
         "images": len(items),
-        **inference_settings(deblurrer, args),
+        **inference_settings(method),
         "y_channel": args.y_channel,
         "border": args.border,
         "align": align,
@@ -85,9 +85,10 @@ def run(args: argparse.Namespace) -> int:
         psnr, ssim, gain = values["psnr"], values["ssim"], values["psnr_gain"]
         print(f"{method:28} PSNR {psnr:6.2f} dB  SSIM {ssim:.4f}  gain {gain:+.2f} dB")
     if timed:
-        print(
-            f"runtime {settings['seconds_per_image']:.3f} s per image ({settings['device']}, "
-            f"{settings['precision']}, {settings['backend']})"
+        runtime = ", ".join(
+            str(settings[key]) for key in ("method", "device", "precision", "backend")
+            if key in settings
         )
+        print(f"runtime {settings['seconds_per_image']:.3f} s per image ({runtime})")
     print(f"report: {report}")
     return 0

@@ -1,5 +1,5 @@
-"""Options shared by several subcommands: argument types, and the inference options that
-``deblur``, ``evaluate`` and ``detect-bench`` all take (one definition, one Deblurrer)."""
+"""Options shared by several subcommands: argument types, and the method options that
+``deblur``, ``evaluate`` and ``detect-bench`` all take (one definition, one method)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from deblurgan.inference.backends import BACKENDS
-from deblurgan.inference.deblurrer import DEFAULT_MAX_MEMORY, Deblurrer
+from deblurgan.inference.deblurrer import DEFAULT_MAX_MEMORY
+from deblurgan.methods import METHODS, DeblurMethod, MethodOptions, build_method
 
 _UNITS = {"": 1, "B": 1, "K": 2**10, "KB": 2**10, "M": 2**20, "MB": 2**20, "G": 2**30, "GB": 2**30}
 
@@ -42,13 +43,36 @@ def byte_size(text: str) -> int:
         ) from err
 
 
+def odd_kernel_size(text: str) -> int:
+    """argparse type for a kernel side: an odd integer >= 3."""
+    value = int(text)
+    if value < 3 or value % 2 == 0:
+        raise argparse.ArgumentTypeError(f"must be odd and at least 3, got {value}")
+    return value
+
+
 def add_inference_arguments(parser: argparse.ArgumentParser, precision: str = "auto") -> None:
-    """The options that build a :class:`Deblurrer` (see :func:`deblurrer_from_args`).
+    """The options that build a deblurring method (see :func:`method_from_args`).
 
     Args:
         precision: The default of ``--precision`` (``"fp32"`` where numbers are reported).
     """
-    group = parser.add_argument_group("model and runtime")
+    parser.add_argument(
+        "--method",
+        choices=list(METHODS),
+        default="network",
+        help="; ".join(f"{name}: {entry.summary}" for name, entry in METHODS.items())
+        + " (default: network)",
+    )
+    parser.add_argument(
+        "--kernel-size",
+        type=odd_kernel_size,
+        default=None,
+        metavar="PX",
+        help="l0: blur kernel side in pixels, odd (default: automatic, 31 px up to about 1 MP, "
+        "2.5%% of the longer side above, at most a third of the shorter side)",
+    )
+    group = parser.add_argument_group("network model and runtime")
     group.add_argument(
         "--weights",
         type=Path,
@@ -100,14 +124,17 @@ def add_inference_arguments(parser: argparse.ArgumentParser, precision: str = "a
     )
 
 
-def deblurrer_from_args(args: argparse.Namespace, device: str | None = None) -> Deblurrer:
-    """The :class:`Deblurrer` that :func:`add_inference_arguments`' options describe.
+def method_from_args(
+    args: argparse.Namespace, device: str | None = None, progress: bool = False
+) -> DeblurMethod:
+    """The method that :func:`add_inference_arguments`' options describe.
 
     Args:
         device: Overrides ``--device`` (one GPU per process under torchrun).
+        progress: Progress bars for the stages of one image (blind deconvolution).
     """
-    return Deblurrer.from_checkpoint(
-        args.weights,
+    options = MethodOptions(
+        weights=args.weights,
         device=device or args.device,
         precision=args.precision,
         stochastic=args.stochastic,
@@ -116,19 +143,12 @@ def deblurrer_from_args(args: argparse.Namespace, device: str | None = None) -> 
         backend=args.backend,
         max_memory=args.max_memory,
         compile=args.compile,
+        kernel_size=args.kernel_size,
+        progress=progress,
     )
+    return build_method(args.method, options)
 
 
-def inference_settings(deblurrer: Deblurrer | None, args: argparse.Namespace) -> dict[str, Any]:
-    """What a report records of the model and runtime it ran with."""
-    if deblurrer is None:
-        return {"weights": "none"}
-    return {
-        "weights": str(args.weights or "bundled"),
-        "device": str(deblurrer.device),
-        "precision": deblurrer.precision,
-        "backend": deblurrer.backend,
-        "stochastic": deblurrer.stochastic,
-        "compiled": deblurrer.compiled,
-        **({"seed": deblurrer.seed} if deblurrer.stochastic else {}),
-    }
+def inference_settings(method: DeblurMethod | None) -> dict[str, Any]:
+    """What a report records of the method and runtime it ran with."""
+    return {"method": "none"} if method is None else method.settings()

@@ -19,6 +19,7 @@ from deblurgan.checkpoint import load_generator
 from deblurgan.inference.backends import BACKENDS, ForwardFn, check_backend, choose_backend
 from deblurgan.inference.tiled import PROCESS_BYTES, tiled_forward, tiled_peak_bytes
 from deblurgan.inference.weights import default_weights_path
+from deblurgan.methods.interface import Restoration
 from deblurgan.nets.generator import Generator
 from deblurgan.nets.tensors import crop_padding, pad_to_multiple, rgb_to_tensor, tensors_to_rgb
 from deblurgan.runtime import (
@@ -149,6 +150,8 @@ class Deblurrer:
         device, precision: As resolved from the arguments (``precision`` is never "auto").
         backend: The runtime actually used for whole images.
         compiled: Whether whole images run through ``torch.compile``.
+        weights: What the model was loaded from, for reports (``"bundled"``, a path, or
+            ``"(in memory)"``).
 
     Examples:
         >>> import numpy as np
@@ -158,6 +161,8 @@ class Deblurrer:
         >>> deblur.plan(720, 1280)  # whole image, float32 layers
         (None, torch.float32)
     """
+
+    name = "network"
 
     def __init__(
         self,
@@ -203,6 +208,7 @@ class Deblurrer:
                     stacklevel=2,
                 )
         self.compiled = compile
+        self.weights = "(in memory)"
         self._network = (
             torch.compile(self.generator, mode=COMPILE_MODES.get(self.device.type))
             if compile
@@ -279,9 +285,28 @@ class Deblurrer:
                 ``None`` for the model bundled with the package.
             **kwargs: Passed to :class:`Deblurrer`.
         """
-        return cls(
+        deblurrer = cls(
             load_generator(weights if weights is not None else default_weights_path()), **kwargs
         )
+        deblurrer.weights = str(weights) if weights is not None else "bundled"
+        return deblurrer
+
+    def settings(self) -> dict:
+        """What a report records about the model and runtime."""
+        return {
+            "method": self.name,
+            "weights": self.weights,
+            "device": str(self.device),
+            "precision": self.precision,
+            "backend": self.backend,
+            "stochastic": self.stochastic,
+            "compiled": self.compiled,
+            **({"seed": self.seed} if self.stochastic else {}),
+        }
+
+    def restore(self, rgb: np.ndarray) -> Restoration:
+        """Deblur one ``(H, W, 3)`` image (the method interface; see :meth:`__call__`)."""
+        return Restoration(self(rgb))
 
     def restore_tensor(self, blurred: torch.Tensor) -> torch.Tensor:
         """Deblur a batch in [-1, 1]; see :func:`restore`.

@@ -9,16 +9,19 @@ from pathlib import Path
 
 @dataclasses.dataclass
 class BatchReport:
-    """What a batch did: outputs written, outputs skipped, and failures with causes."""
+    """What a batch did: outputs written, outputs skipped, failures with causes, and notes
+    about files that were processed (e.g. no blur found)."""
 
     written: list[Path] = dataclasses.field(default_factory=list)
     skipped: list[Path] = dataclasses.field(default_factory=list)
     failed: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+    notes: list[tuple[str, str]] = dataclasses.field(default_factory=list)
 
     def summary(self) -> str:
         lines = [
             f"{len(self.written)} written, {len(self.skipped)} skipped, {len(self.failed)} failed"
         ]
+        lines += [f"  note {name}: {note}" for name, note in self.notes]
         lines += [f"  FAILED {name}: {cause}" for name, cause in self.failed]
         return "\n".join(lines)
 

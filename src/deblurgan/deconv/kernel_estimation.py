@@ -1,0 +1,272 @@
+"""Blind kernel estimation with an L0 gradient prior (Xu, Zheng and Jia, CVPR 2013), coarse to
+fine, in the form popularised by Pan et al. (2014): alternate
+
+- a latent-image step, :math:`\\min_S \\|k * S - B\\|^2 + \\lambda \\|\\nabla S\\|_0`, by
+  half-quadratic splitting with closed-form FFT solutions (:func:`l0_latent`), which keeps
+  only the salient edges of the image, and
+- a kernel step in the gradient domain, :math:`\\min_k \\|\\nabla S * k - \\nabla B\\|^2 +
+  \\gamma \\|k\\|^2`, by FFT least squares (:func:`kernel_step`), then non-negativity, small
+  values and small disconnected pieces removed, normalisation and re-centring
+  (:func:`clean_kernel`),
+
+over an image pyramid whose coarsest kernel is about 5 pixels. Everything is deterministic.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import cv2
+import numpy as np
+import scipy.ndimage
+
+from deblurgan.deconv.fourier import (
+    difference_otfs,
+    divergence,
+    gradients,
+    irfft2,
+    otf_to_psf,
+    periodic_extension,
+    psf_to_otf,
+    rfft2,
+)
+
+LEVEL_RATIO = math.sqrt(0.5)  # kernel (and image) scale between pyramid levels
+COARSEST_KERNEL = 5  # kernel side at the coarsest level, pixels
+Progress = Callable[[int, int], None]  # (levels done, levels in all)
+
+
+def l0_latent(
+    blurred: np.ndarray,
+    kernel_otf: np.ndarray,
+    weight: float,
+    beta_max: float = 1e5,
+    kappa: float = 2.0,
+) -> np.ndarray:
+    """The latent image with an L0 gradient prior: :math:`\\min_S \\|k * S - B\\|^2 +
+    \\lambda \\|\\nabla S\\|_0`, by half-quadratic splitting (Xu et al. 2011/2013).
+
+    The auxiliary gradients are hard-thresholded (kept where :math:`|g|^2 \\ge \\lambda /
+    \\beta`) and the image solved in closed form, for :math:`\\beta = 2\\lambda, 2\\kappa
+    \\lambda, \\dots` up to ``beta_max``. Boundaries are circular: extend the input first
+    (:func:`~deblurgan.deconv.fourier.periodic_extension`).
+
+    Args:
+        blurred: The blurred image (gray, [0, 1]).
+        kernel_otf: :func:`~deblurgan.deconv.fourier.psf_to_otf` of the kernel on its shape.
+        weight: :math:`\\lambda`, the price of one non-zero gradient (about 4e-3).
+
+    Shape:
+        - Input: :math:`(H, W)`; output the same, float32.
+    """
+    shape = blurred.shape
+    otf_dx, otf_dy = difference_otfs(shape)
+    data_numerator = np.conj(kernel_otf) * rfft2(blurred)
+    data_denominator = np.abs(kernel_otf) ** 2
+    smooth_denominator = np.abs(otf_dx) ** 2 + np.abs(otf_dy) ** 2
+    latent = blurred.astype(np.float32)
+    beta = 2 * weight
+    while beta < beta_max:
+        gx, gy = gradients(latent)
+        small = gx * gx + gy * gy < weight / beta
+        gx[small], gy[small] = 0.0, 0.0
+        numerator = data_numerator + beta * rfft2(divergence(gx, gy))
+        latent = irfft2(numerator / (data_denominator + beta * smooth_denominator), shape)
+        latent = latent.astype(np.float32, copy=False)
+        beta *= kappa
+    return latent
+
+
+def kernel_step(
+    latent: tuple[np.ndarray, np.ndarray],
+    blurred: tuple[np.ndarray, np.ndarray],
+    size: int,
+    tikhonov: float,
+    valid: np.ndarray | None = None,
+    start: np.ndarray | None = None,
+    cg_iterations: int = 20,
+) -> np.ndarray:
+    """Least-squares kernel in the gradient domain: :math:`\\min_k \\sum_{d \\in \\{x, y\\}}
+    \\|\\partial_d S * k - \\partial_d B\\|^2 + \\gamma \\|k\\|^2` over kernels supported on
+    ``size x size`` pixels, by conjugate gradients whose operator is applied with FFTs
+    (the normal equations' Gram matrix is a correlation, diagonal in Fourier space).
+
+    Args:
+        latent, blurred: Gradients ``(x, y)`` of the latent and the blurred image (the
+            extended ones of :func:`l0_latent`), all the same shape.
+        size: Odd kernel side.
+        tikhonov: :math:`\\gamma` relative to the latent's gradient energy.
+        valid: Optional 0/1 weights; gradients outside are ignored (the synthetic border
+            extension is no evidence about the blur).
+        start: Initial kernel for the iterations (default: flat).
+        cg_iterations: Conjugate-gradient iterations.
+
+    Shape:
+        - Input: four :math:`(H, W)` gradient images.
+        - Output: :math:`(size, size)`, float32, not normalised.
+    """
+    shape = latent[0].shape
+    numerator = 0
+    gram = 0
+    for s, b in zip(latent, blurred):
+        if valid is not None:
+            s, b = s * valid, b * valid
+        fs = rfft2(s)
+        numerator = numerator + np.conj(fs) * rfft2(b)
+        gram = gram + (fs.real**2 + fs.imag**2)
+    gamma = tikhonov * float(np.mean(gram))
+
+    def apply(k: np.ndarray) -> np.ndarray:
+        return otf_to_psf(irfft2(gram * psf_to_otf(k, shape), shape), size) + gamma * k
+
+    rhs = otf_to_psf(irfft2(numerator, shape), size)
+    k = np.full((size, size), 1.0 / size**2, np.float32) if start is None else start.astype(np.float32)
+    residual = rhs - apply(k)
+    direction = residual.copy()
+    norm = float(np.sum(residual * residual))
+    for _ in range(cg_iterations):
+        if norm <= 1e-20:
+            break
+        applied = apply(direction)
+        step = norm / float(np.sum(direction * applied))
+        k = k + step * direction
+        residual = residual - step * applied
+        new_norm = float(np.sum(residual * residual))
+        direction = residual + (new_norm / norm) * direction
+        norm = new_norm
+    return k.astype(np.float32)
+
+
+def clean_kernel(
+    kernel: np.ndarray, floor: float = 0.05, min_piece: float = 0.1
+) -> np.ndarray:
+    """Make a raw kernel estimate a blur kernel: negative values and values below ``floor``
+    times the maximum become 0, 8-connected pieces holding less than ``min_piece`` of the
+    mass are removed (the largest always stays), the rest is normalised to sum 1 and
+    shifted (whole pixels) so that its centre of mass is the centre pixel.
+
+    Examples:
+        >>> k = np.zeros((5, 5), np.float32); k[0, 0] = 1.0
+        >>> centred = clean_kernel(k)
+        >>> float(centred[2, 2]), float(centred.sum())
+        (1.0, 1.0)
+    """
+    k = np.where(kernel >= floor * max(float(kernel.max()), 0.0), kernel, 0.0)
+    k = np.maximum(k, 0.0).astype(np.float32)
+    total = float(k.sum())
+    if total <= 0:
+        return delta_kernel(kernel.shape[0])
+    labels, count = scipy.ndimage.label(k > 0, structure=np.ones((3, 3)))
+    if count > 1:
+        mass = scipy.ndimage.sum(k, labels, index=np.arange(1, count + 1)) / total
+        keep = (mass >= min_piece) | (mass == mass.max())
+        k = np.where(keep[labels - 1] & (labels > 0), k, 0.0).astype(np.float32)
+    return centre_kernel(k / k.sum())
+
+
+def centre_kernel(kernel: np.ndarray) -> np.ndarray:
+    """Shift ``kernel`` by whole pixels so that its centre of mass is the centre pixel
+    (mass shifted past the edge is dropped and the rest renormalised)."""
+    size = kernel.shape[0]
+    y, x = np.mgrid[0:size, 0:size]
+    total = float(kernel.sum())
+    dy = int(round(size // 2 - float((y * kernel).sum()) / total))
+    dx = int(round(size // 2 - float((x * kernel).sum()) / total))
+    if dy == 0 and dx == 0:
+        return kernel
+    shifted = scipy.ndimage.shift(kernel, (dy, dx), order=0, mode="constant", cval=0.0)
+    return (shifted / max(float(shifted.sum()), 1e-12)).astype(np.float32)
+
+
+def delta_kernel(size: int) -> np.ndarray:
+    """The identity kernel: 1 at the centre pixel of a ``size x size`` square."""
+    k = np.zeros((size, size), np.float32)
+    k[size // 2, size // 2] = 1.0
+    return k
+
+
+def pyramid_sizes(size: int) -> list[int]:
+    """Odd kernel sides from the coarsest level (about :data:`COARSEST_KERNEL`) to ``size``.
+
+    Examples:
+        >>> pyramid_sizes(31)
+        [5, 7, 11, 15, 21, 31]
+    """
+    levels = max(int(math.floor(math.log(COARSEST_KERNEL / size) / math.log(LEVEL_RATIO))), 0)
+    sizes = [2 * round((size * LEVEL_RATIO**level - 1) / 2) + 1 for level in range(levels, -1, -1)]
+    sizes[-1] = size
+    return sizes
+
+
+def resize_kernel(kernel: np.ndarray, size: int) -> np.ndarray:
+    """``kernel`` resampled (bilinear) to ``size x size``, non-negative, summing to 1."""
+    resized = cv2.resize(kernel, (size, size), interpolation=cv2.INTER_LINEAR)
+    resized = np.maximum(resized, 0.0)
+    return centre_kernel((resized / max(float(resized.sum()), 1e-12)).astype(np.float32))
+
+
+def estimate_kernel(
+    gray: np.ndarray,
+    size: int,
+    iterations: int = 5,
+    weight: float = 4e-3,
+    tikhonov: float = 0.02,
+    progress: Progress | None = None,
+) -> np.ndarray:
+    """Estimate a uniform blur kernel from a blurred gray image, coarse to fine.
+
+    At each pyramid level (:func:`pyramid_sizes`) the image is resized by the ratio of the
+    level's kernel side to ``size``, extended periodically, and ``iterations`` rounds of
+    :func:`l0_latent` and :func:`kernel_step` + :func:`clean_kernel` refine the kernel,
+    with the L0 weight decreasing by 1.1 each round (down to 1e-4); the kernel is then
+    resampled to the next level.
+
+    Args:
+        gray: The blurred image in [0, 1] (luminance).
+        size: Odd kernel side at full resolution.
+        iterations: Latent/kernel rounds per level.
+        weight: Initial L0 weight :math:`\\lambda`.
+        tikhonov: Relative Tikhonov weight of the kernel step.
+        progress: Called with (levels done, levels) after each level.
+
+    Returns:
+        The kernel, ``size x size``, non-negative, summing to 1, centred.
+
+    Shape:
+        - Input: :math:`(H, W)` with :math:`H, W \\ge size`.
+        - Output: :math:`(size, size)`, float32.
+    """
+    if size < 3 or size % 2 == 0:
+        raise ValueError(f"kernel size must be odd and at least 3, got {size}")
+    if min(gray.shape) < size:
+        raise ValueError(f"kernel size {size} is larger than the image {gray.shape}")
+    sizes = pyramid_sizes(size)
+    kernel = delta_kernel(sizes[0])
+    for level, level_size in enumerate(sizes):
+        if level:
+            kernel = resize_kernel(kernel, level_size)
+        scale = level_size / size
+        height, width = (max(int(round(n * scale)), level_size) for n in gray.shape)
+        image = gray if (height, width) == gray.shape else _resize(gray, height, width)
+        extended, (oy, ox) = periodic_extension(image, level_size)
+        valid = np.zeros(extended.shape, np.float32)
+        margin = level_size // 2
+        valid[oy + margin : oy + height - margin, ox + margin : ox + width - margin] = 1.0
+        blurred_gradients = gradients(extended)
+        lam = weight
+        for _ in range(iterations):
+            latent = l0_latent(extended, psf_to_otf(kernel, extended.shape), lam)
+            raw = kernel_step(gradients(latent), blurred_gradients, level_size, tikhonov, valid)
+            kernel = clean_kernel(raw)
+            lam = max(lam / 1.1, 1e-4)
+        if progress is not None:
+            progress(level + 1, len(sizes))
+    return kernel
+
+
+def _resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Area-averaged down-sampling (bilinear when enlarging)."""
+    shrink = height < image.shape[0]
+    method = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
+    return cv2.resize(image.astype(np.float32), (width, height), interpolation=method)

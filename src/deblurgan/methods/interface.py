@@ -1,0 +1,135 @@
+"""One interface for deblurring methods, and the table that builds them by name.
+
+A method is anything with :meth:`DeblurMethod.restore` (one RGB image in, a
+:class:`Restoration` out) and ``__call__`` (an image or a stack of video frames in, the
+same shape out). The batch runner, videos, ``evaluate`` and ``serve`` only use this
+interface; :data:`METHODS` maps each name to a builder and a plain-words summary, so a
+new method is one table entry.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+
+@dataclasses.dataclass(frozen=True)
+class Restoration:
+    """What a method made of one image.
+
+    Attributes:
+        rgb: The deblurred image, float32 in [0, 1], the input's shape.
+        kernel: The blur kernel the method estimated (non-negative, sums to 1), if it
+            estimates one.
+        note: Something the user should know about this image (e.g. no blur was found
+            and the image is returned unchanged), or None.
+    """
+
+    rgb: np.ndarray
+    kernel: np.ndarray | None = None
+    note: str | None = None
+
+
+class DeblurMethod(Protocol):
+    """The interface every deblurring method offers."""
+
+    name: str
+
+    def restore(self, rgb: np.ndarray) -> Restoration:
+        """Deblur one ``(H, W, 3)`` float image in [0, 1]."""
+        ...
+
+    def __call__(self, rgb: np.ndarray) -> np.ndarray:
+        """Deblur an ``(H, W, 3)`` image or an ``(N, H, W, 3)`` stack; the input's shape."""
+        ...
+
+    def settings(self) -> dict[str, Any]:
+        """What a report records about how this method ran."""
+        ...
+
+
+@dataclasses.dataclass(frozen=True)
+class MethodOptions:
+    """Everything a user can choose about a method (each method reads its own fields).
+
+    Attributes:
+        weights, device, precision, stochastic, seed, tile, backend, max_memory, compile:
+            The network's options (:class:`~deblurgan.inference.Deblurrer`); ``weights``
+            None is the bundled model.
+        kernel_size: Blind deconvolution's kernel side in pixels (odd); None: automatic.
+        progress: Show progress bars for the stages of one image.
+    """
+
+    weights: str | Path | None = None
+    device: str = "auto"
+    precision: str = "auto"
+    stochastic: bool = False
+    seed: int = 0
+    tile: int | None = None
+    backend: str = "auto"
+    max_memory: int | None = None
+    compile: bool = False
+    kernel_size: int | None = None
+    progress: bool = False
+
+
+def _network(options: MethodOptions) -> DeblurMethod:
+    from deblurgan.inference.deblurrer import DEFAULT_MAX_MEMORY, Deblurrer
+
+    return Deblurrer.from_checkpoint(
+        options.weights,
+        device=options.device,
+        precision=options.precision,
+        stochastic=options.stochastic,
+        seed=options.seed,
+        tile=options.tile,
+        backend=options.backend,
+        max_memory=options.max_memory or DEFAULT_MAX_MEMORY,
+        compile=options.compile,
+    )
+
+
+def _l0(options: MethodOptions) -> DeblurMethod:
+    from deblurgan.deconv.blind import BlindDeconvolution
+
+    return BlindDeconvolution(kernel_size=options.kernel_size, progress=options.progress)
+
+
+@dataclasses.dataclass(frozen=True)
+class MethodEntry:
+    """A row of :data:`METHODS`: how to build the method, and what it is in plain words."""
+
+    build: Callable[[MethodOptions], DeblurMethod]
+    summary: str
+
+
+METHODS: dict[str, MethodEntry] = {
+    "network": MethodEntry(
+        _network,
+        "DeblurGAN network (the bundled model or --weights): fast, learned from data",
+    ),
+    "l0": MethodEntry(
+        _l0,
+        "blind deconvolution (L0 prior, Xu et al. 2013): estimates one camera-shake kernel "
+        "per image; best for a still scene blurred by a shaking camera",
+    ),
+}
+
+
+def build_method(name: str, options: MethodOptions | None = None) -> DeblurMethod:
+    """The method called ``name`` (a key of :data:`METHODS`), built with ``options``.
+
+    Raises:
+        ValueError: ``name`` is not a method.
+
+    Examples:
+        >>> build_method("l0").name
+        'l0'
+    """
+    if name not in METHODS:
+        raise ValueError(f"unknown method {name!r}; choose one of {', '.join(METHODS)}")
+    return METHODS[name].build(options or MethodOptions())
