@@ -17,6 +17,7 @@ of the bundled model (MODEL_CARD.md): see :func:`ship_verdict`. Usage:
 
     python benchmarks/generalization.py --weights RUN/generator.safetensors \
         --data /work/data [--shared ../shared] [--against bundled] [--json OUT.json]
+    python benchmarks/generalization.py --method l0 --data /work/data   # blind deconvolution
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ import numpy as np
 
 from deblurgan.data.eval_sets import find_eval_items
 from deblurgan.evaluation.evaluate import evaluate, summarise
-from deblurgan.inference.deblurrer import Deblurrer
 from deblurgan.io.images import read_image
+from deblurgan.methods import METHODS, DeblurMethod, MethodOptions, build_method
 from deblurgan.metrics import psnr, ssim
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -46,7 +47,7 @@ def paired_sets(data: Path, shared: Path) -> dict[str, tuple[list[Path], int]]:
     }
 
 
-def report(deblur: Deblurrer, data: Path, shared: Path) -> dict[str, dict]:
+def report(deblur: DeblurMethod, data: Path, shared: Path) -> dict[str, dict]:
     rows = {}
     for name, (roots, align) in paired_sets(data, shared).items():
         results = []
@@ -162,21 +163,30 @@ def main() -> None:
     )
     parser.add_argument("--precision", default="fp32", help="fp32 (default), bf16 or int8")
     parser.add_argument("--backend", default="torch", help="torch (default) or openvino")
+    parser.add_argument(
+        "--method",
+        choices=list(METHODS),
+        default="network",
+        help="network (one table per --weights) or another method (one table)",
+    )
     args = parser.parse_args()
     tables = {}
-    order = [args.against] if args.against and args.against not in args.weights else []
-    for weights in order + args.weights:
-        deblur = Deblurrer.from_checkpoint(
-            None if weights == "bundled" else weights,
+    names = args.weights if args.method == "network" else [args.method]
+    order = [args.against] if args.against and args.against not in names else []
+    for name in order + names:
+        network = args.method == "network" or name == args.against
+        options = MethodOptions(
+            weights=name if network and name != "bundled" else None,
             backend=args.backend,
             precision=args.precision,
         )
-        tables[weights] = report(deblur, args.data, args.shared)
-        print_table(weights, tables[weights])
+        method = build_method("network" if network else args.method, options)
+        tables[name] = report(method, args.data, args.shared)
+        print_table(name, tables[name])
     if args.against:
-        for weights in args.weights:
-            if weights != args.against:
-                print_verdict(weights, ship_verdict(tables[weights], tables[args.against]))
+        for name in names:
+            if name != args.against:
+                print_verdict(name, ship_verdict(tables[name], tables[args.against]))
     if args.json:
         args.json.write_text(json.dumps(tables, indent=2))
 

@@ -9,7 +9,8 @@ The steps, each a plain function:
    :data:`ESTIMATION_LONG_SIDE` pixels when larger (the kernel is scaled back up);
 3. :func:`kernel_spread`: a kernel that collapsed to (nearly) one pixel means no blur was
    found, and the photo is returned unchanged: deconvolving a sharp photo with an invented
-   kernel only adds ringing;
+   kernel only adds ringing; a diffuse cloud instead of a path means the estimate failed,
+   and the photo is returned unchanged too;
 4. :func:`deconvolve_rgb`: hyper-Laplacian deconvolution per channel
    (:func:`~deblurgan.deconv.nonblind.deconvolve`), in overlapping tiles for large images.
 """
@@ -32,23 +33,24 @@ ESTIMATION_WINDOW = 400  # side of the region the kernel is estimated on, pixels
 ESTIMATION_LONG_SIDE = 1600  # larger images are reduced to this for the kernel estimate
 TILE = 1024  # deconvolution tile side for large images
 MIN_SIDE = 32  # smaller images are returned unchanged
-MIN_BLUR_SPREAD = 5.0  # kernel_spread below this: no blur found (sharp training photos: 2.6-4.5)
+MAX_SPREAD_PER_SIDE = 3.0  # kernel_spread above this times the side: a diffuse, failed estimate
+MIN_BLUR_SPREAD = 5.0  # kernel_spread below this: no blur (sharp training photos: 2.6-4.5)
 MIN_CONTRAST = 2.0 / 255  # luminance standard deviation below this: nothing to estimate from
 
 
 def automatic_kernel_size(height: int, width: int) -> int:
     """The kernel side used when none is given: 31 pixels (enough for the camera shake of
     Levin et al.'s benchmark, up to 27 pixels, and of most hand-held photos up to about
-    1 MP), 2.5% of the longer side for larger images, and never more than a third of the
-    shorter side; always odd.
+    1 MP), 2.5% of the longer side for larger images, and never more than a seventh of the
+    shorter side (the estimate needs several kernel widths of image); always odd.
 
     Examples:
         >>> automatic_kernel_size(255, 255), automatic_kernel_size(720, 1280)
         (31, 33)
         >>> automatic_kernel_size(3000, 4000), automatic_kernel_size(40, 60)
-        (101, 13)
+        (101, 5)
     """
-    cap = min(height, width) // 3
+    cap = min(height, width) // 7
     cap -= cap % 2 == 0
     return max(min(max(31, int(round(0.025 * max(height, width)))) | 1, cap), 3)
 
@@ -209,6 +211,9 @@ class BlindDeconvolution:
             return Restoration(
                 rgb, kernel, f"no blur found (kernel spread {spread:.1f} px); returned unchanged"
             )
+        if spread > MAX_SPREAD_PER_SIDE * kernel.shape[0]:
+            note = f"the kernel estimate is diffuse (spread {spread:.0f} px), not a camera shake"
+            return Restoration(rgb, kernel, f"{note}; returned unchanged")
         weight = data_weight(estimate_noise(rgb @ LUMA))
         return Restoration(deconvolve_rgb(rgb, kernel, weight, self.progress), kernel)
 

@@ -1,0 +1,109 @@
+import numpy as np
+import pytest
+
+from deblurgan.blur.apply import blur_image
+from deblurgan.deconv.blind import (
+    MIN_BLUR_SPREAD,
+    BlindDeconvolution,
+    automatic_kernel_size,
+    deconvolve_rgb,
+    edge_window,
+    kernel_spread,
+)
+from deblurgan.evaluation.scoring import score
+from deblurgan.metrics import psnr
+
+from .conftest import line_kernel, shapes_scene
+
+
+def colour_scene(size: int = 128) -> np.ndarray:
+    return np.stack([shapes_scene(size, seed) for seed in (0, 1, 2)], axis=-1)
+
+
+def test_blurred_colour_image_gets_sharper_and_the_kernel_back():
+    sharp = colour_scene()
+    kernel = line_kernel(15, 11, 4)
+    rng = np.random.default_rng(0)
+    blurred = np.clip(blur_image(sharp, kernel, noise_std=0.003, rng=rng), 0, 1)
+    result = BlindDeconvolution(kernel_size=15).restore(blurred.astype(np.float32))
+    assert result.note is None and result.kernel.shape == (15, 15)
+    assert kernel_spread(result.kernel) >= MIN_BLUR_SPREAD
+    gain = score(result.rgb, sharp, align=3)["psnr"] - score(blurred, sharp, align=3)["psnr"]
+    assert gain > 3.0  # aligned: a blind estimate may put the kernel's origin a pixel off
+    assert np.isfinite(result.rgb).all() and result.rgb.dtype == np.float32
+
+
+def test_a_sharp_photo_comes_back_unchanged():
+    sharp = colour_scene()
+    result = BlindDeconvolution(kernel_size=15).restore(sharp)
+    assert np.array_equal(result.rgb, sharp)
+    assert "no blur found" in result.note and kernel_spread(result.kernel) < MIN_BLUR_SPREAD
+
+
+def test_same_input_same_output():
+    blurred = blur_image(colour_scene(), line_kernel()).astype(np.float32)
+    method = BlindDeconvolution()
+    assert np.array_equal(method(blurred), method(blurred))
+
+
+def test_stacks_are_deblurred_image_by_image():
+    blurred = blur_image(colour_scene(64), line_kernel(9, 7, 2)).astype(np.float32)
+    method = BlindDeconvolution(kernel_size=9)
+    stack = method(np.stack([blurred, blurred[::-1]]))
+    assert np.array_equal(stack[0], method(blurred)) and stack.shape == (2, 64, 64, 3)
+
+
+@pytest.mark.parametrize(
+    "image, reason",
+    [
+        (np.full((64, 64, 3), 0.4, np.float32), "flat"),
+        (np.zeros((64, 64, 3), np.float32), "flat"),
+        (np.random.default_rng(0).random((20, 30, 3)).astype(np.float32), "too small"),
+    ],
+)
+def test_nothing_to_estimate_returns_the_input_with_a_note(image, reason):
+    result = BlindDeconvolution().restore(image)
+    assert np.array_equal(result.rgb, image) and reason in result.note
+
+
+def test_pure_noise_is_not_turned_into_nans():
+    noise = np.random.default_rng(1).random((96, 96, 3)).astype(np.float32)
+    out = BlindDeconvolution().restore(noise).rgb
+    assert np.isfinite(out).all() and out.min() >= 0 and out.max() <= 1
+
+
+def test_a_kernel_larger_than_the_image_is_refused():
+    with pytest.raises(ValueError, match="larger than the image"):
+        BlindDeconvolution(kernel_size=51).restore(np.zeros((40, 60, 3), np.float32))
+    with pytest.raises(ValueError, match="odd"):
+        BlindDeconvolution(kernel_size=8)
+
+
+def test_tiled_deconvolution_matches_whole_image(monkeypatch):
+    import deblurgan.deconv.blind as blind
+
+    blurred = blur_image(colour_scene(160), line_kernel(9, 7, 2)).astype(np.float32)
+    kernel = line_kernel(9, 7, 2)
+    whole = deconvolve_rgb(blurred, kernel, 2000.0)
+    monkeypatch.setattr(blind, "TILE", 96)
+    tiled = deconvolve_rgb(blurred, kernel, 2000.0)
+    assert psnr(tiled, whole) > 40.0  # tiles agree with the whole image up to border effects
+
+
+def test_gray_images_are_deconvolved_once_and_stay_gray():
+    gray = np.repeat(shapes_scene(96)[..., None], 3, axis=2)
+    out = deconvolve_rgb(blur_image(gray, line_kernel()), line_kernel(), 2000.0)
+    assert np.array_equal(out[..., 0], out[..., 1]) and np.array_equal(out[..., 0], out[..., 2])
+
+
+def test_automatic_kernel_size_is_odd_and_fits():
+    for shape in [(255, 255), (720, 1280), (3000, 4000), (40, 60), (9, 2000)]:
+        size = automatic_kernel_size(*shape)
+        assert size % 2 == 1 and size >= 3 and (size <= min(shape) // 7 or size == 3)
+
+
+def test_edge_window_finds_the_textured_corner():
+    image = np.zeros((100, 120), np.float32)
+    image[60:, 80:] = np.random.default_rng(0).random((40, 40))
+    y, x = edge_window(image, 40)
+    assert (y, x) == (60, 80)

@@ -1,0 +1,89 @@
+import numpy as np
+import pytest
+import scipy.signal
+
+from deblurgan.blur.apply import blur_image
+from deblurgan.deconv.fourier import gradients, periodic_extension
+from deblurgan.deconv.kernel_estimation import (
+    centre_kernel,
+    clean_kernel,
+    delta_kernel,
+    estimate_kernel,
+    kernel_step,
+    pyramid_sizes,
+)
+
+from .conftest import line_kernel, shapes_scene
+
+
+def similarity(a: np.ndarray, b: np.ndarray) -> float:
+    """Peak normalised cross-correlation over all shifts (1: the same kernel, anywhere)."""
+    c = scipy.signal.correlate2d(a, b, mode="full")
+    return float(c.max() / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
+def test_kernel_step_recovers_the_kernel_from_the_sharp_image(scene, kernel):
+    blurred = blur_image(scene[..., None], kernel)[..., 0]
+    sharp_ext, (oy, ox) = periodic_extension(scene, 15)
+    blurred_ext, _ = periodic_extension(blurred, 15)
+    valid = np.zeros(sharp_ext.shape, np.float32)
+    valid[oy + 7 : oy + 128 - 7, ox + 7 : ox + 128 - 7] = 1  # the extension is no evidence
+    raw = kernel_step(gradients(sharp_ext), gradients(blurred_ext), 15, 1e-3, valid)
+    assert np.abs(clean_kernel(raw) - kernel).sum() < 0.1  # L1 distance of two unit masses
+    unmasked = kernel_step(gradients(sharp_ext), gradients(blurred_ext), 15, 1e-3)
+    assert np.abs(clean_kernel(unmasked) - kernel).sum() > 0.2  # why the mask is there
+
+
+def test_blind_estimate_recovers_a_motion_kernel(scene, kernel):
+    rng = np.random.default_rng(0)
+    blurred = blur_image(scene[..., None], kernel, noise_std=0.003, rng=rng)[..., 0]
+    estimate = estimate_kernel(blurred.astype(np.float32), 15)
+    assert estimate.shape == (15, 15) and np.isclose(estimate.sum(), 1.0) and estimate.min() >= 0
+    assert similarity(estimate, kernel) > 0.85
+    assert similarity(delta_kernel(15), kernel) < 0.5  # the bar is not met by doing nothing
+
+
+def test_a_sharp_image_gives_a_nearly_single_pixel_kernel():
+    sharp = shapes_scene(128, seed=4)
+    estimate = estimate_kernel(sharp, 15)
+    assert estimate.max() > 0.5  # most of the mass on one pixel
+
+
+def test_estimation_is_deterministic(scene, kernel):
+    blurred = blur_image(scene[..., None], kernel)[..., 0].astype(np.float32)
+    assert np.array_equal(estimate_kernel(blurred, 11), estimate_kernel(blurred, 11))
+
+
+def test_a_shifted_kernel_is_recentred():
+    shifted = np.roll(line_kernel(15, 7, 2), (3, -4), axis=(0, 1))
+    centred = centre_kernel(shifted)
+    y, x = np.mgrid[0:15, 0:15]
+    assert np.isclose(centred.sum(), 1.0)
+    assert abs((y * centred).sum() - 7) <= 0.5 and abs((x * centred).sum() - 7) <= 0.5
+    assert similarity(centred, shifted) > 0.999  # the same shape, moved
+
+
+def test_clean_kernel_removes_negatives_floor_and_small_pieces():
+    raw = np.zeros((9, 9), np.float32)
+    raw[4, 2:7] = 1.0  # the kernel
+    raw[0, 0] = 0.3  # a detached speck: 6% of the mass
+    raw[8, 8] = -0.5
+    raw[4, 7] = 0.01  # below 5% of the peak
+    cleaned = clean_kernel(raw)
+    assert np.isclose(cleaned.sum(), 1.0) and cleaned.min() >= 0
+    assert cleaned[0, 0] == 0 and cleaned[8, 8] == 0 and cleaned[4, 7] == 0
+    assert np.allclose(cleaned[4, 2:7], 0.2)
+
+
+def test_pyramid_goes_from_about_five_pixels_to_the_size():
+    for size in (7, 15, 31, 101):
+        sizes = pyramid_sizes(size)
+        assert sizes[-1] == size and 3 <= sizes[0] <= 7
+        assert all(s % 2 == 1 for s in sizes) and sizes == sorted(sizes)
+
+
+def test_bad_kernel_sizes_are_refused(scene):
+    with pytest.raises(ValueError, match="odd"):
+        estimate_kernel(scene, 10)
+    with pytest.raises(ValueError, match="larger than the image"):
+        estimate_kernel(scene[:9, :9], 11)
