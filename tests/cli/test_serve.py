@@ -72,3 +72,36 @@ def test_a_bad_checkpoint_is_refused_at_start(tmp_path, capsys):
     (tmp_path / "bad.safetensors").write_bytes(b"not a checkpoint")
     assert main(["serve", "--weights", str(tmp_path / "bad.safetensors"), "--device", "cpu"]) == 2
     assert "bad.safetensors" in capsys.readouterr().err
+
+
+def test_the_page_offers_every_method_and_builds_them_by_name(monkeypatch):
+    """The page's jobs are built with deblurgan.methods.build_method: here blind
+    deconvolution, which needs no network."""
+    import io
+    import time
+
+    import numpy as np
+    from fastapi.testclient import TestClient
+    from PIL import Image
+
+    from deblurgan.methods import METHODS
+
+    apps = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: apps.append(app))
+    assert main(["serve", "--device", "cpu"]) == 0
+    png = io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (24, 32, 3), np.uint8)).save(
+        png, "PNG"
+    )
+    with TestClient(apps[0], base_url="http://127.0.0.1:8000") as client:
+        methods = client.get("/api/info").json()["methods"]
+        assert [m["value"] for m in methods] == list(METHODS) and methods[0]["value"] == "network"
+        (job,) = client.post(
+            "/api/jobs", data={"method": "l0"}, files={"files": ("a.png", png.getvalue())}
+        ).json()
+        deadline = time.time() + 120
+        while job["status"] in ("queued", "running") and time.time() < deadline:
+            time.sleep(0.1)
+            job = client.get(f"/api/jobs/{job['id']}").json()
+        assert job["status"] == "done" and job["options"]["method"] == "l0"
+        assert job["note"] and "returned unchanged" in job["note"]  # noise: no blur found

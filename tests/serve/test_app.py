@@ -23,6 +23,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 from deblurgan.inference.deblurrer import Deblurrer  # noqa: E402
 from deblurgan.io.images import read_image, write_image  # noqa: E402
 from deblurgan.io.video import VideoInfo, read_frames, video_writer  # noqa: E402
+from deblurgan.methods import METHODS, build_method  # noqa: E402
 from deblurgan.serve.app import STATIC, ServeSettings, create_app  # noqa: E402
 from deblurgan.serve.guard import host_allowed  # noqa: E402
 from deblurgan.serve.jobs import JobQueue  # noqa: E402
@@ -39,11 +40,17 @@ def served(tiny_generator, tmp_path):
 
     def make(options):
         built.append(options)
+        if options.method != "network":
+            return build_method(options.method)
         return Deblurrer(tiny_generator, precision=options.precision, tile=options.tile)
 
     queue = JobQueue(make, max_pixels=100_000, workdir=tmp_path)
     settings = ServeSettings(
-        {"bundled": None}, ("fp32", "bf16"), max_upload_bytes=200_000, max_pixels=100_000
+        {"bundled": None},
+        ("fp32", "bf16"),
+        max_upload_bytes=200_000,
+        max_pixels=100_000,
+        methods=("network", "l0"),
     )
     with TestClient(create_app(queue, settings), base_url=BASE) as client:
         yield client, queue, built
@@ -189,6 +196,35 @@ def test_options_are_offered_in_plain_words_with_the_codes_as_details(served):
     assert info["precisions"][1]["detail"].startswith("bf16")
     assert [m["value"] for m in info["models"]] == ["bundled"]
     assert "bundled" not in info["models"][0]["label"] and "Built-in" in info["models"][0]["label"]
+    assert [(m["value"], m["summary"]) for m in info["methods"]] == [
+        (name, METHODS[name].summary) for name in ("network", "l0")
+    ]
+
+
+def test_a_job_with_blind_deconvolution_runs(served, tmp_path):
+    client, _, built = served
+    y, x = np.mgrid[0:48, 0:64]
+    sharp = (((x // 8) + (y // 8)) % 2 * 200 + 30).astype(np.uint8)
+    blurred = np.stack([np.roll(sharp, s, axis=1) for s in range(5)]).mean(0)  # shake along x
+    buffer = io.BytesIO()
+    Image.fromarray(np.repeat(blurred[..., None], 3, -1).astype(np.uint8)).save(buffer, "PNG")
+    response = client.post(
+        "/api/jobs", data={"method": "l0"}, files={"files": ("shaken.png", buffer.getvalue())}
+    )
+    (job,) = response.json()
+    assert job["options"]["method"] == "l0"
+    job = _wait(client, job["id"])
+    assert job["status"] == "done" and built[-1].method == "l0"
+    assert job["basis"] is None  # no estimate: its time does not follow the pixels
+    (tmp_path / "in.png").write_bytes(buffer.getvalue())
+    image = read_image(tmp_path / "in.png")
+    reference = build_method("l0").restore(image.rgb)  # the CLI's method on the same image
+    write_image(tmp_path / "reference.png", image.with_rgb(reference.rgb))
+    served_png = client.get(f"/api/jobs/{job['id']}/result").content
+    assert served_png == (tmp_path / "reference.png").read_bytes()
+    assert job["note"] == reference.note
+    bad = client.post("/api/jobs", data={"method": "magic"}, files={"files": ("a.png", _png())})
+    assert bad.status_code == 400 and "unknown method" in bad.json()["detail"]
 
 
 def test_a_video_and_an_animated_gif_are_deblurred_whole(served, tmp_path):

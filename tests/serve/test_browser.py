@@ -64,7 +64,10 @@ def start(tiny_generator, tmp_path):
 
             queue = JobQueue(make, workdir=tmp_path)
             port = free_port()
-            app = create_app(queue, ServeSettings({"bundled": None}, ("fp32",), port=port))
+            settings = ServeSettings(
+                {"bundled": None}, ("fp32",), port=port, methods=("network", "l0")
+            )
+            app = create_app(queue, settings)
             return stack.enter_context(serving(app, port)), queue
 
         yield start_server
@@ -110,6 +113,12 @@ def test_upload_wait_slide_zoom_and_screenshot(start, browser, tmp_path):
     precision = browser.find_element(By.CSS_SELECTOR, "#precision option")
     assert precision.text == "Most exact (fp32)"
     assert "Built-in" in browser.find_element(By.CSS_SELECTOR, "#model option").text
+    method = browser.find_element(By.ID, "method")  # the network's options apply to it alone
+    method.find_element(By.CSS_SELECTOR, "option[value=l0]").click()
+    assert not browser.find_element(By.ID, "precision").is_enabled()
+    assert "blind deconvolution" in browser.find_element(By.ID, "method-detail").text
+    method.find_element(By.CSS_SELECTOR, "option[value=network]").click()
+    assert browser.find_element(By.ID, "precision").is_enabled()
     photo = REPO / "examples" / "blurry_coffee.jpg"
     browser.find_element(By.ID, "files").send_keys(str(photo))
     compare = _loaded_compare(browser, wait)

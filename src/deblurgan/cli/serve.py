@@ -100,8 +100,8 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
     from deblurgan.checkpoint import load_generator
-    from deblurgan.inference.deblurrer import Deblurrer
     from deblurgan.inference.weights import default_weights_path
+    from deblurgan.methods import METHODS, MethodOptions, build_method
 
     try:
         models = model_table(args.weights)
@@ -113,16 +113,23 @@ def run(args: argparse.Namespace) -> int:
         return 2
 
     def make_deblurrer(options):
-        return Deblurrer.from_checkpoint(
-            models[options.model],
+        method_options = MethodOptions(
+            weights=models[options.model],
             device=args.device,
             precision=options.precision,
             tile=options.tile,
             backend=args.backend,
         )
+        return build_method(options.method, method_options)
 
     settings = ServeSettings(
-        models, precisions, args.max_upload, args.max_pixels, host=args.host, port=args.port
+        models,
+        precisions,
+        args.max_upload,
+        args.max_pixels,
+        host=args.host,
+        port=args.port,
+        methods=tuple(METHODS),
     )
     app = create_app(JobQueue(make_deblurrer, args.max_pixels), settings)
     if args.host not in LOOPBACK:

@@ -1,9 +1,9 @@
 """The web application of ``deblurgan serve``: a page and a small JSON API over a JobQueue.
 
 Routes: ``/`` (the page), ``/favicon.ico`` and ``/static/*`` (its script, style and
-icon, served from the package: it works offline); ``GET /api/info`` (models,
-precisions and their plain-word labels, limits); ``POST /api/jobs`` (multipart
-``files`` plus ``model``, ``precision``, ``tile``); ``GET /api/jobs``;
+icon, served from the package: it works offline); ``GET /api/info`` (methods,
+models, precisions with plain-word labels, limits); ``POST /api/jobs`` (multipart
+``files`` plus ``method``, ``model``, ``precision``, ``tile``); ``GET /api/jobs``;
 ``GET/DELETE /api/jobs/{id}``; ``POST /api/jobs/{id}/cancel``;
 ``GET /api/jobs/{id}/result`` (download), ``/before`` and ``/after`` (JPEG
 previews); ``GET /api/results.zip``.
@@ -28,6 +28,7 @@ from fastapi import FastAPI, Form, HTTPException, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 
+from deblurgan.methods import METHODS
 from deblurgan.serve.guard import Guard
 from deblurgan.serve.jobs import Job, JobOptions, JobQueue, safe_display_name
 
@@ -35,6 +36,10 @@ STATIC = Path(__file__).with_name("static")
 CHUNK = 1 << 20
 COOKIE = "deblurgan_browser"
 TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
+METHOD_LABELS = {
+    "network": "Learned network (fast)",
+    "l0": "Blind deconvolution (slow; camera shake of a still scene)",
+}
 BUNDLED_LABEL = "Built-in model (small DeblurGAN, for camera shake)"
 PRECISION_LABELS = {  # what each precision means to a photographer; the code is the detail
     "auto": ("Automatic", "the fastest setting checked on this computer"),
@@ -57,6 +62,8 @@ class ServeSettings:
         host: The address listened on (``--host``); with ``port``, the host names
             answered (see :func:`~deblurgan.serve.guard.host_allowed`).
         port: The port listened on.
+        methods: Names of :data:`deblurgan.methods.METHODS` offered; the first is the
+            default.
     """
 
     models: dict[str, str | None]
@@ -65,6 +72,7 @@ class ServeSettings:
     max_pixels: int | None = None
     host: str = "127.0.0.1"
     port: int = 8000
+    methods: tuple[str, ...] = ("network",)
 
 
 def create_app(queue: JobQueue, settings: ServeSettings) -> FastAPI:
@@ -99,6 +107,10 @@ def create_app(queue: JobQueue, settings: ServeSettings) -> FastAPI:
     @app.get("/api/info")
     def info() -> dict:
         return {
+            "methods": [
+                {"value": name, "label": METHOD_LABELS.get(name, name), "summary": summary(name)}
+                for name in settings.methods
+            ],
             "models": [
                 {"value": name, "label": BUNDLED_LABEL if path is None else f"{name} (your model)"}
                 for name, path in settings.models.items()
@@ -115,10 +127,14 @@ def create_app(queue: JobQueue, settings: ServeSettings) -> FastAPI:
     async def submit(
         request: Request,
         files: list[UploadFile],
+        method: str = Form(""),
         model: str = Form("bundled"),
         precision: str = Form(""),
         tile: int = Form(0),
     ) -> list[dict]:
+        method = method or settings.methods[0]
+        if method not in settings.methods:
+            raise HTTPException(400, f"unknown method {method!r}; offered: {settings.methods}")
         if model not in settings.models:
             raise HTTPException(400, f"unknown model {model!r}; offered: {list(settings.models)}")
         precision = precision or settings.precisions[0]
@@ -126,7 +142,7 @@ def create_app(queue: JobQueue, settings: ServeSettings) -> FastAPI:
             raise HTTPException(400, f"precision {precision!r} is not offered here")
         if tile and tile < 64:
             raise HTTPException(400, "tile must be 0 (automatic) or at least 64 pixels")
-        options = JobOptions(model=model, precision=precision, tile=tile or None)
+        options = JobOptions(method=method, model=model, precision=precision, tile=tile or None)
         stored = []  # the Guard has already refused bodies over the limit
         for upload in files:
             name = safe_display_name(upload.filename)
@@ -185,6 +201,12 @@ def create_app(queue: JobQueue, settings: ServeSettings) -> FastAPI:
         return StreamingResponse(buffer, media_type="application/zip", headers=headers)
 
     return app
+
+
+def summary(method: str) -> str:
+    """The method's plain-words summary from :data:`deblurgan.methods.METHODS`."""
+    entry = METHODS.get(method)
+    return entry.summary if entry is not None else method
 
 
 async def _save(upload: UploadFile, path: Path) -> None:

@@ -4,8 +4,8 @@ Uploads are saved under a private temporary folder with names this module
 makes up (never a name or path from the client) and deleted once their job
 has run. Each finished image job keeps its result and two JPEG previews
 (before and after, upright) until it is removed or the queue is closed, when
-the whole folder goes. Only one :class:`~deblurgan.inference.Deblurrer` exists
-at a time: a job asking for another model or precision replaces it, so
+the whole folder goes. Only one model (a :mod:`deblurgan.methods` method) exists
+at a time: a job asking for another method, model or precision replaces it, so
 several tabs or uploads never run two models at once or multiply the memory.
 Each job belongs to an ``owner`` (the page's browser cookie; None for clients
 without one), which the web application uses to show each browser its own jobs.
@@ -32,12 +32,18 @@ from deblurgan.serve.work import Cancelled, DeblurFn, Progress, deblur_upload, m
 
 Status = Literal["queued", "running", "done", "failed", "cancelled"]
 MakeDeblurrer = Callable[["JobOptions"], DeblurFn]
+# Methods whose time grows with the pixels, so that a photo's time can be estimated from the
+# last measured speed. Blind deconvolution's depends mostly on its kernel estimate: its photos
+# show the elapsed time and a moving bar without a fraction.
+ESTIMATED_METHODS = ("network",)
 
 
 @dataclasses.dataclass(frozen=True)
 class JobOptions:
-    """What a user picks on the page; ``model`` is a name given at start-up, never a path."""
+    """What a user picks on the page; ``model`` is a name given at start-up, never a path;
+    ``method`` a name of :data:`deblurgan.methods.METHODS`."""
 
+    method: str = "network"
     model: str = "bundled"
     precision: str = "fp32"
     tile: int | None = None
@@ -56,6 +62,7 @@ class Job:
     status: Status = "queued"
     progress: Progress = dataclasses.field(default_factory=Progress)
     error: str | None = None
+    note: str | None = None
     result: Path | None = None
     previews: tuple[Path, Path] | None = None
     cancel_requested: bool = False
@@ -69,6 +76,7 @@ class Job:
             "status": self.status,
             **self.progress.public(done=self.status == "done"),
             "error": self.error,
+            "note": self.note,
             "options": dataclasses.asdict(self.options),
             "download_name": self.download_name(),
             "has_previews": self.previews is not None,
@@ -226,7 +234,8 @@ class JobQueue:
         if self._model is None or self._model[0] != options:
             self._model = None  # free the old model before building the next
             self._model = (options, self.make_deblurrer(options))
-            if options not in self._speeds:  # so that the first photo has an estimate too
+            estimated = options.method in ESTIMATED_METHODS
+            if estimated and options not in self._speeds:  # the first photo's estimate
                 self._speeds[options] = measure_speed(self._model[1])
         return self._model[1]
 
@@ -238,11 +247,11 @@ class JobQueue:
             job.source,
             job.result,
             job.progress,
-            self._speeds.get(job.options),
+            self._speeds.get(job.options) if job.options.method in ESTIMATED_METHODS else None,
             self.max_pixels,
             cancelled=lambda: job.cancel_requested,
             previews=(self.folder / f"{job.id}-before.jpg", self.folder / f"{job.id}-after.jpg"),
         )
-        job.kind, job.previews = outcome.kind, outcome.previews
-        if outcome.speed is not None:
+        job.kind, job.previews, job.note = outcome.kind, outcome.previews, outcome.note
+        if outcome.speed is not None and job.options.method in ESTIMATED_METHODS:
             self._speeds[job.options] = outcome.speed

@@ -84,11 +84,13 @@ class Progress:
 @dataclasses.dataclass(frozen=True)
 class Outcome:
     """What :func:`deblur_upload` made: the kind of file, the speed measured on it (pixels
-    per second) and a photo's (before, after) previews."""
+    per second), a photo's (before, after) previews and the method's note on it (e.g. no
+    blur found)."""
 
     kind: Literal["image", "animation", "video"]
     speed: float | None
     previews: tuple[Path, Path] | None
+    note: str | None = None
 
 
 def measure_speed(deblur: DeblurFn) -> float:
@@ -114,7 +116,8 @@ def deblur_upload(
     ``previews``).
 
     Args:
-        deblur: The model: float32 RGB ``(H, W, 3)`` in [0, 1] in and out.
+        deblur: The model: float32 RGB ``(H, W, 3)`` in [0, 1] in and out; a photo goes
+            through its ``restore`` where it has one (a :mod:`deblurgan.methods` method).
         progress: Updated as the job goes.
         speed: Pixels per second expected of ``deblur`` (None: unknown).
         cancelled: Polled before each call of the model; True raises :class:`Cancelled`.
@@ -122,14 +125,18 @@ def deblur_upload(
     Raises:
         Cancelled: ``cancelled()`` became True.
     """
-    pixels, seconds, written = 0, 0.0, None
+    pixels, seconds, written, note = 0, 0.0, None, None
 
-    def timed(rgb: np.ndarray) -> np.ndarray:
-        nonlocal pixels, seconds
+    def timed(rgb: np.ndarray, whole_photo: bool = False) -> np.ndarray:
+        nonlocal pixels, seconds, note
         if cancelled():
             raise Cancelled
         start = progress.model_started = time.monotonic()
-        restored = deblur(rgb)
+        if whole_photo and hasattr(deblur, "restore"):  # a method: it may leave a note
+            restoration = deblur.restore(rgb)
+            restored, note = restoration.rgb, restoration.note
+        else:
+            restored = deblur(rgb)
         progress.model_ended = time.monotonic()
         seconds += progress.model_ended - start
         pixels += rgb.shape[0] * rgb.shape[1]
@@ -147,10 +154,10 @@ def deblur_upload(
         image = read_image(source, max_pixels)
         height, width = image.rgb.shape[:2]
         progress.estimate_s = height * width / speed if speed else None
-        restored = image.with_rgb(timed(image.rgb))
+        restored = image.with_rgb(timed(image.rgb, whole_photo=True))
         write_image(target, restored)
         written = (write_preview(previews[0], image), write_preview(previews[1], restored))
-    return Outcome(kind, pixels / seconds if seconds > 0 else None, written)
+    return Outcome(kind, pixels / seconds if seconds > 0 else None, written, note)
 
 
 def write_preview(path: Path, image: ImageData) -> Path:

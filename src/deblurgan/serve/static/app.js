@@ -11,6 +11,24 @@ let polling = null;
 
 async function loadInfo() {
   const info = await (await fetch("/api/info")).json();
+  for (const method of info.methods) {
+    const option = new Option(method.label, method.value);
+    option.dataset.detail = method.summary;
+    $("#method").add(option);
+  }
+  const showMethod = () => {
+    // The model, precision and tiling are the network's; other methods ignore them.
+    const option = $("#method").selectedOptions[0];
+    $("#method-detail").textContent = option ? option.dataset.detail : "";
+    for (const label of document.querySelectorAll("#options label.network")) {
+      const unused = option && option.value !== "network";
+      label.classList.toggle("unused", unused);
+      $("select", label).disabled = unused;
+    }
+  };
+  $("#method").onchange = showMethod;
+  $("#method").closest("label").hidden = info.methods.length < 2;
+  showMethod();
   for (const model of info.models) $("#model").add(new Option(model.label, model.value));
   for (const precision of info.precisions) {
     const text = precision.value === "auto" ? precision.label : `${precision.label} (${precision.value})`;
@@ -42,6 +60,7 @@ function upload(file) {
   const card = makeCard({ id: null, name: file.name, status: "uploading", progress: 0 });
   const form = new FormData();
   form.append("files", file, file.name);
+  form.append("method", $("#method").value);
   form.append("model", $("#model").value);
   form.append("precision", $("#precision").value);
   form.append("tile", $("#tile").value);
@@ -100,6 +119,7 @@ function update(card, job) {
   else bar.value = job.status === "done" ? 1 : job.progress || 0;
   $(".timing", card).textContent = timing(job);
   $(".error", card).textContent = job.error || "";
+  $(".note", card).textContent = job.note || "";
   $(".cancel", card).hidden = !active(job);
   if (job.status === "done" && !card.dataset.shown) {
     card.dataset.shown = "yes";
