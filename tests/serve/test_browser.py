@@ -182,6 +182,12 @@ def test_upload_wait_slide_zoom_and_screenshot(start, browser, tmp_path):
     assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
     assert not _console_errors(browser)  # no script or style refused by the page's own policy
 
+    (tmp_path / "notes.txt").write_text("not a photo")  # a failed card keeps no empty bar
+    browser.find_element(By.ID, "files").send_keys(str(tmp_path / "notes.txt"))
+    failed = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, ".job[data-status=failed]"))
+    assert "unsupported format" in failed.find_element(By.CSS_SELECTOR, ".error").text
+    assert not failed.find_element(By.CSS_SELECTOR, "progress").is_displayed()
+
 
 def test_portrait_fits_progress_moves_and_a_reload_shows_the_job(start, browser, tmp_path):
     """A 690x1200 photo with a model at 300,000 pixels per second (about 3 s)."""
