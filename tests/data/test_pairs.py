@@ -1,4 +1,6 @@
+import os
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -6,6 +8,7 @@ from PIL import Image
 
 from deblurgan.data.pairs import (
     Pair,
+    collect_inputs,
     find_aligned,
     find_paired,
     load_pair,
@@ -74,3 +77,45 @@ def test_validation_split_is_deterministic_by_name():
     train, val = split_validation(pairs, 0.25)
     assert len(train) + len(val) == 400 and 60 < len(val) < 140
     assert split_validation(list(reversed(pairs)), 0.25)[1] == list(reversed(val))
+
+
+def test_inputs_mirror_folders_and_patterns_and_skip_hidden_entries(tmp_path, monkeypatch):
+    for name in ("a/x.png", "a/sub/y.jpg", "a/.hidden/z.png", "a/.h.png"):
+        _save(tmp_path / name)
+    (tmp_path / "a" / "notes.txt").write_text("not an image")
+    monkeypatch.chdir(tmp_path)
+    expected = [(Path("a/sub/y.jpg"), Path("sub/y.jpg")), (Path("a/x.png"), Path("x.png"))]
+    assert collect_inputs(["a"], recursive=True) == (expected, [])
+    assert collect_inputs(["a/**/*.*g"], recursive=True) == (expected, [])
+    assert collect_inputs(["a/*/*.jpg"]) == ([(Path("a/sub/y.jpg"), Path("sub/y.jpg"))], [])
+    assert collect_inputs(["a/*.png"]) == ([(Path("a/x.png"), Path("x.png"))], [])
+    assert collect_inputs(["*/x.png"]) == ([(Path("a/x.png"), Path("a/x.png"))], [])
+    assert collect_inputs(["a/*.gif"]) == ([], [("a/*.gif", "pattern matches no file")])
+
+
+def test_a_recursive_pattern_does_not_follow_folder_links(tmp_path):
+    _save(tmp_path / "a" / "x.png")
+    (tmp_path / "a" / "sub").mkdir()
+    (tmp_path / "a" / "sub" / "up").symlink_to("..")  # a loop: a/sub/up/sub/up/...
+    inputs, missing = collect_inputs([str(tmp_path / "a" / "**" / "*.png")], recursive=True)
+    assert inputs == [(tmp_path / "a" / "x.png", Path("x.png"))] and missing == []
+    inputs, _ = collect_inputs([str(tmp_path / "a")], recursive=True)
+    assert [name for _, name in inputs] == [Path("x.png")]
+
+
+def test_a_folder_that_cannot_be_listed_is_reported(tmp_path, monkeypatch):
+    _save(tmp_path / "a" / "x.png")
+    (tmp_path / "a" / "locked").mkdir()
+    real_scandir = os.scandir
+
+    def scandir(path):
+        if Path(path).name == "locked":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)  # root can list any folder: refuse by hand
+    inputs, missing = collect_inputs([str(tmp_path / "a")], recursive=True)
+    assert [name for _, name in inputs] == [Path("x.png")]
+    assert missing == [
+        (str(tmp_path / "a" / "locked"), "cannot list the folder (Permission denied)")
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -12,7 +13,7 @@ import torch
 from deblurgan.checkpoint import CheckpointError
 from deblurgan.cli.options import add_inference_arguments, deblurrer_from_args, positive_int
 from deblurgan.data.pairs import collect_inputs
-from deblurgan.inference.batch import plan_jobs, run_jobs
+from deblurgan.inference.batch import check_output_ext, check_suffix, plan_jobs, run_jobs
 from deblurgan.io.atomic import OutputFolderError, check_output_folder
 from deblurgan.io.images import DEFAULT_MAX_PIXELS
 
@@ -28,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "-o",
         "--output",
         required=True,
-        type=Path,
+        type=_output_folder,
         metavar="DIR",
         help="folder for the results; named like the inputs",
     )
@@ -38,10 +39,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="descend into sub-folders (the output mirrors the tree); '**' in globs",
     )
-    parser.add_argument("--suffix", default="", help="appended to each output name, e.g. _sharp")
+    parser.add_argument(
+        "--suffix",
+        default="",
+        type=_checked(check_suffix),
+        help="appended to each output name, e.g. _sharp",
+    )
     parser.add_argument(
         "--ext",
         default=None,
+        type=_checked(check_output_ext),
         help="output image format, e.g. .png (default: the input's); videos keep theirs",
     )
     parser.add_argument(
@@ -66,6 +73,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="video frames deblurred together (helps on GPUs; default 1)",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+
+
+def _output_folder(text: str) -> Path:
+    if not text:
+        raise argparse.ArgumentTypeError("must not be empty; use -o . for the current folder")
+    return Path(text)
+
+
+def _checked(check: Callable[[str], str | None]) -> Callable[[str], str | None]:
+    """An argparse type that refuses with ``check``'s ValueError message."""
+
+    def argument(text: str) -> str | None:
+        try:
+            return check(text)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(str(err)) from err
+
+    return argument
 
 
 def _pixels(text: str) -> int | None:

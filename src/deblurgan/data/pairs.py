@@ -8,7 +8,9 @@ Layouts of paired data: the GoPro layout ``ROOT/**/blur/NAME`` + ``ROOT/**/sharp
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
 import glob
+import os
 import zlib
 from collections.abc import Iterable
 from pathlib import Path
@@ -146,29 +148,37 @@ def collect_inputs(
 
     A folder contributes its entries with image or video suffixes (all levels
     with ``recursive``), named relative to the folder, so the output tree
-    mirrors the input tree. Entries are sorted, duplicates dropped.
+    mirrors the input tree. A pattern's matches are named relative to its
+    leading folders without wildcards (``shots/*.tif`` gives ``x.tif``), and
+    ``**`` (with ``recursive``) walks sub-folders the way a folder is walked.
+    Walks skip hidden entries and never follow a symbolic link to a folder, so
+    a link loop is seen once, as one entry. Entries are sorted, duplicates dropped.
 
     Returns:
-        The inputs, and ``(spec, cause)`` for specs that match nothing.
+        The inputs, and ``(spec, cause)`` for specs that match nothing and for
+        folders that cannot be listed.
     """
     found: dict[Path, Path] = {}
     missing: list[tuple[str, str]] = []
     for spec in specs:
         path = Path(spec)
         if path.is_dir():
-            entries = _folder_entries(path, recursive)
-            if not entries:
+            entries, unlisted = _walk(path, recursive)
+            entries = [p for p in entries if p.suffix.lower() in MEDIA_SUFFIXES]
+            missing += unlisted
+            if not entries and not unlisted:
                 missing.append((spec, "folder contains no image or video files"))
             for entry in entries:
                 found.setdefault(entry, entry.relative_to(path))
         elif path.exists() or path.is_symlink():
             found.setdefault(path, Path(path.name))
         elif glob.has_magic(spec):
-            matches = sorted(glob.glob(spec, recursive=recursive))
-            if not matches:
+            matches, unlisted = _glob(spec, recursive)
+            missing += unlisted
+            if not matches and not unlisted:
                 missing.append((spec, "pattern matches no file"))
-            for match in matches:
-                found.setdefault(Path(match), Path(Path(match).name))
+            for match, name in matches:
+                found.setdefault(match, name)
         else:
             missing.append((spec, "no such file or folder"))
     return list(found.items()), missing
@@ -178,12 +188,64 @@ def _images(folder: Path) -> list[Path]:
     return [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
 
 
-def _folder_entries(folder: Path, recursive: bool) -> list[Path]:
-    candidates = folder.rglob("*") if recursive else folder.iterdir()
-    return sorted(
-        p
-        for p in candidates
-        if p.suffix.lower() in MEDIA_SUFFIXES
-        and not p.name.startswith(".")
-        and not any(part.startswith(".") for part in p.relative_to(folder).parts[:-1])
+def _walk(folder: Path, recursive: bool) -> tuple[list[Path], list[tuple[str, str]]]:
+    """The non-hidden entries of ``folder`` (with ``recursive``, of its sub-folders instead of
+    the sub-folders themselves), sorted, and ``(folder, cause)`` for folders that cannot be
+    listed. Symbolic links are entries, never walked into."""
+    entries: list[Path] = []
+    unlisted: list[tuple[str, str]] = []
+    pending = [folder]
+    while pending:
+        current = pending.pop()
+        try:
+            with os.scandir(current) as scan:
+                children = [(child.name, child.is_dir(follow_symlinks=False)) for child in scan]
+        except OSError as err:
+            unlisted.append((str(current), f"cannot list the folder ({err.strerror})"))
+            continue
+        for name, is_dir in children:
+            if name.startswith("."):
+                continue
+            if recursive and is_dir:
+                pending.append(current / name)
+            else:
+                entries.append(current / name)
+    return sorted(entries), unlisted
+
+
+def _glob(spec: str, recursive: bool) -> tuple[list[tuple[Path, Path]], list[tuple[str, str]]]:
+    """Matches of a pattern, each with its name relative to the pattern's leading folders.
+
+    Without ``recursive``, ``**`` is ``*`` (Python's glob); with it, ``**`` matches any
+    number of folders of a :func:`_walk`, which does not follow links to folders.
+    """
+    parts = Path(spec).parts
+    first = next(i for i, part in enumerate(parts) if glob.has_magic(part))
+    base, pattern = Path(*parts[:first]) if first else Path(), parts[first:]
+    if not (recursive and "**" in pattern):
+        matches = sorted(Path(match) for match in glob.glob(spec))
+        return [(match, _relative(match, base)) for match in matches], []
+    if not base.is_dir():
+        return [], []
+    entries, unlisted = _walk(base, recursive=True)
+    matches = [p for p in entries if _matches(p.relative_to(base).parts, pattern)]
+    return [(match, match.relative_to(base)) for match in matches], unlisted
+
+
+def _relative(match: Path, base: Path) -> Path:
+    """``match`` below ``base``; the file name alone where the pattern climbs out (``..``)."""
+    name = match.relative_to(base)
+    return name if ".." not in name.parts else Path(match.name)
+
+
+def _matches(parts: tuple[str, ...], pattern: tuple[str, ...]) -> bool:
+    """Whether path components match pattern components; ``**`` matches zero or more."""
+    if not pattern:
+        return not parts
+    if pattern[0] == "**":
+        return any(_matches(parts[i:], pattern[1:]) for i in range(len(parts) + 1))
+    return (
+        bool(parts)
+        and fnmatch.fnmatchcase(parts[0], pattern[0])
+        and _matches(parts[1:], pattern[1:])
     )

@@ -12,6 +12,7 @@ batch moves on. Animated images are deblurred frame by frame.
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Literal
@@ -23,6 +24,7 @@ from deblurgan.io.atomic import remove_stale_temp_files
 from deblurgan.io.background import OrderedWriter, prefetch
 from deblurgan.io.images import (
     DEFAULT_MAX_PIXELS,
+    IMAGE_SUFFIXES,
     ImageData,
     frame_count,
     read_animation,
@@ -57,6 +59,37 @@ class Job:
     target: Path
 
 
+def check_suffix(suffix: str) -> str:
+    """``suffix`` if it only extends a file name: no path separator, ``..`` or NUL.
+
+    Raises:
+        ValueError: Naming the suffix and what is wrong with it.
+    """
+    separators = {"/", os.sep, os.altsep} - {None}
+    if any(sep in suffix for sep in separators) or ".." in suffix or "\0" in suffix:
+        raise ValueError(
+            f"suffix {suffix!r} must not contain a path separator, '..' or NUL: it is appended "
+            "to file names, and outputs stay in the output folder"
+        )
+    return suffix
+
+
+def check_output_ext(ext: str | None) -> str | None:
+    """An output image format as a suffix: ``png`` and ``.png`` give ``.png``; None stays None.
+
+    Raises:
+        ValueError: The format is not one of the image formats that can be written.
+    """
+    if ext is None:
+        return None
+    normal = ext if ext.startswith(".") else "." + ext
+    if normal.lower() not in IMAGE_SUFFIXES:
+        raise ValueError(
+            f"unknown image format {ext!r}; use one of {', '.join(sorted(IMAGE_SUFFIXES))}"
+        )
+    return normal
+
+
 def plan_jobs(
     inputs: list[tuple[Path, Path]],
     out_dir: Path,
@@ -68,29 +101,39 @@ def plan_jobs(
     With a ``suffix``, an input that is the output of another input under this
     naming (a previous run's ``photo_sharp.jpg`` when ``-o`` is the input
     folder) is left out, so outputs are never deblurred again; without one, an
-    output that is an input is refused. An input whose path cannot be resolved
-    (a symbolic link loop) is reported as failed. The result depends only on
-    the arguments, never on which outputs exist yet, so processes sharing a
-    batch (``jobs[rank::world]``) agree on it; existing outputs are skipped when
-    a job runs.
+    output that is an input is refused. The output folder is never an input: an
+    input found inside it while walking a folder (or pattern) that contains it
+    (``deblurgan deblur shots -r -o shots/out``) is left out. An input whose path
+    cannot be resolved (a symbolic link loop) is reported as failed. The result
+    depends only on the arguments, never on which outputs exist yet, so
+    processes sharing a batch (``jobs[rank::world]``) agree on it; existing
+    outputs are skipped when a job runs.
 
     Args:
-        inputs: From :func:`collect_inputs`.
+        inputs: From :func:`collect_inputs`: each path and its name under ``out_dir``.
         out_dir: Folder receiving the outputs.
         suffix: Appended to each output's stem (``photo.jpg`` -> ``photo_sharp.jpg``).
         ext: Output image format (e.g. ``.png``); videos keep their container.
 
     Returns:
         The jobs and a report already holding the refused files.
+
+    Raises:
+        ValueError: ``suffix`` could leave the output folder, or ``ext`` is no image format.
     """
-    if ext is not None and not ext.startswith("."):
-        ext = "." + ext
+    suffix, ext = check_suffix(suffix), check_output_ext(ext)
     report = BatchReport()
+    out_resolved = out_dir.resolve()
     planned: list[tuple[Path, Path, Path, Path]] = []  # source, resolved, target, resolved
     for source, name in inputs:
+        if name.is_absolute() or ".." in name.parts:
+            report.failed.append((str(source), f"output name {name} would leave the output folder"))
+            continue
         out_ext = source.suffix if ext is None or source.suffix.lower() in VIDEO_SUFFIXES else ext
         target = out_dir / name.parent / f"{name.stem}{suffix}{out_ext}"
         try:
+            if _inside_walked_output(source, name, out_resolved):
+                continue  # an earlier output of this batch, found by walking its folder
             planned.append((source, source.resolve(), target, target.resolve()))
         except (OSError, RuntimeError) as err:  # RuntimeError: a symbolic link loop
             report.failed.append((str(source), f"cannot resolve the path ({err})"))
@@ -117,6 +160,18 @@ def plan_jobs(
             claimed[resolved_target] = source
             jobs.append(Job(source, target))
     return jobs, report
+
+
+def _inside_walked_output(source: Path, name: Path, out_resolved: Path) -> bool:
+    """Whether a folder between the walked root (``source`` less ``name``) and ``source``
+    is the output folder."""
+    root = Path(*source.parts[: len(source.parts) - len(name.parts)])
+    folder = root
+    for part in name.parts[:-1]:
+        folder = folder / part
+        if folder.resolve() == out_resolved:
+            return True
+    return False
 
 
 def run_jobs(

@@ -29,6 +29,7 @@ import tifffile
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
 from deblurgan.io.atomic import atomic_path
+from deblurgan.io.file_kind import describe_special_file
 
 IMAGE_SUFFIXES = frozenset(
     {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif", ".ppm", ".pgm", ".pnm"}
@@ -90,9 +91,9 @@ def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIX
         max_pixels: Refuse larger images (width x height) from the header; None: no limit.
 
     Raises:
-        ImageReadError: Missing, empty, a folder, unreadable (permissions, a link
-            loop), truncated, not an image, animated, too large, or an unsupported
-            pixel format; the message says which.
+        ImageReadError: Missing, empty, a folder, a pipe or device (never read),
+            unreadable (permissions, a link loop), truncated, not an image, animated,
+            too large, or an unsupported pixel format; the message says which.
     """
     path = _check_file(Path(path))
     try:
@@ -270,6 +271,9 @@ def _check_file(path: Path) -> Path:
         raise ImageReadError(f"{path}: is a directory, not an image file")
     if not path.exists():
         raise ImageReadError(f"{path}: no such file")
+    special = describe_special_file(path)
+    if special is not None:  # a pipe or device: reading would block or never end
+        raise ImageReadError(special)
     if path.stat().st_size == 0:
         raise ImageReadError(f"{path}: empty file (0 bytes)")
     return path

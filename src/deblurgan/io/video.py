@@ -13,6 +13,7 @@ import av
 import numpy as np
 
 from deblurgan.io.atomic import atomic_path
+from deblurgan.io.file_kind import describe_special_file
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm"})
 
@@ -105,6 +106,9 @@ def _codec_for(suffix: str, width: int, height: int) -> tuple[str, str, dict[str
 @contextlib.contextmanager
 def _open_input(path: str | os.PathLike) -> Iterator:
     path = Path(path)
+    special = describe_special_file(path)
+    if special is not None:  # a pipe or device: reading would block or never end
+        raise VideoError(special)
     if not path.is_file():
         raise VideoError(f"{path}: no such video file")
     try:
