@@ -25,7 +25,13 @@ import torch
 from deblurgan.data.pairs import find_sharp_images
 from deblurgan.data.recipe import BlurSettings
 from deblurgan.train.config import DataConfig
-from deblurgan.train.data import EpochPlan, PlanSampler, TrainingPairs, limit_worker_threads
+from deblurgan.train.data import (
+    EpochPlan,
+    PlanSampler,
+    TrainingPairs,
+    collate_samples,
+    limit_worker_threads,
+)
 
 
 def samples_per_second(
@@ -34,6 +40,7 @@ def samples_per_second(
     loader = torch.utils.data.DataLoader(
         dataset,
         batch_sampler=PlanSampler(plan),
+        collate_fn=collate_samples,
         num_workers=workers,
         multiprocessing_context="spawn" if workers else None,
         worker_init_fn=limit_worker_threads if workers and limit else None,

@@ -4,7 +4,13 @@ from pathlib import Path
 import pytest
 
 from deblurgan.schema import from_dict
-from deblurgan.train.config import Config, ConfigError, load_config
+from deblurgan.train.config import (
+    Config,
+    ConfigError,
+    load_config,
+    resume_config,
+    with_absolute_paths,
+)
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
@@ -62,6 +68,7 @@ def test_yaml_then_overrides(tmp_path):
         ("model.dropout=1.5", "model.dropout: must be in"),
         ("data.synthetic_ratio=-3", "data.synthetic_ratio: must be >= 0"),
         ("data.workers=-2", "data.workers: must be >= 0"),
+        ("data.max_unreadable=1.5", "data.max_unreadable: must be in [0, 1]"),
         ("data.blur.kernel.preset=papr", "data.blur.kernel.preset: 'papr' is not one of"),
         ("data.blur.spline_weight=1", "unknown key 'data.blur.spline_weight'"),
         ("data.blur.kernel_weight=0", "data.blur.kernel_weight, scene_weight: must be"),
@@ -98,3 +105,35 @@ def test_config_round_trips_through_a_plain_dict():
     )
     assert from_dict(Config, config.to_dict()) == config
     assert json.loads(json.dumps(config.to_dict())) == config.to_dict()
+
+
+def test_input_paths_become_absolute_against_the_starting_folder(tmp_path):
+    config = load_config(
+        None,
+        [
+            "data.paired=[f_data, /abs/data]",
+            "data.lists=[../pairs.txt]",
+            "model.init_from=g.safetensors",
+            "run.dir=runs/a",
+        ],
+    )
+    absolute = with_absolute_paths(config, tmp_path)
+    assert absolute.data.paired == (str(tmp_path / "f_data"), "/abs/data")
+    assert absolute.data.lists == (str(tmp_path / "../pairs.txt"),)  # joined, links kept
+    assert absolute.model.init_from == str(tmp_path / "g.safetensors")
+    assert absolute.loss.vgg_weights is None and absolute.data.val == ()
+    assert absolute.run == config.run and absolute.optim == config.optim
+
+
+def test_a_resumed_configuration_has_absolute_paths(tmp_path, monkeypatch):
+    run = tmp_path / "run"
+    run.mkdir()
+    saved = load_config(None, [f"data.paired=[{tmp_path / 'data'}]"])
+    (run / "config.json").write_text(json.dumps(saved.to_dict()))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "c.yaml").write_text("data:\n  paired: [data]\n")  # the same folder, relative
+    assert resume_config(run, tmp_path / "c.yaml").data.paired == (str(tmp_path / "data"),)
+    monkeypatch.chdir(run)  # elsewhere, the same relative path is other data
+    with pytest.raises(ConfigError, match="data.paired"):
+        resume_config(run, tmp_path / "c.yaml")
+    assert resume_config(run).data.paired == (str(tmp_path / "data"),)

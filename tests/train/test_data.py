@@ -13,7 +13,13 @@ from deblurgan.blur.scene import SceneMotion
 from deblurgan.data.pairs import find_paired
 from deblurgan.data.recipe import BlurSettings, KernelBlur
 from deblurgan.train.config import DataConfig
-from deblurgan.train.data import EpochPlan, TrainingPairs
+from deblurgan.train.data import (
+    EpochPlan,
+    TrainingPairs,
+    UnreadableDataError,
+    UnreadableFiles,
+    collate_samples,
+)
 
 
 def _save(path, size=(40, 50)):
@@ -43,8 +49,8 @@ def test_training_pairs_crop_flip_and_synthetic_blur_are_seeded(tmp_path):
     pairs, _ = find_paired(tmp_path)
     config = DataConfig(crop=32, blur=BlurSettings(kernel=KernelBlur(kernel_size=33)))
     dataset = TrainingPairs(pairs, [tmp_path / "photos" / "p.png"], config)
-    blurred, sharp, skipped = dataset[(0, 123)]
-    assert skipped == 0
+    blurred, sharp, found = dataset[(0, 123)]
+    assert found == ()
     assert (
         blurred.shape == sharp.shape == (3, 32, 32) and blurred.min() >= -1 and blurred.max() <= 1
     )
@@ -87,14 +93,58 @@ def test_data_workers_run_on_one_thread_each():
     assert out.split() == ["1", "1", "1", "1"]
 
 
-def test_a_file_that_fails_to_decode_is_replaced_by_the_next_sample(tmp_path):
-    photos = tmp_path / "photos"
+def _sources_with_a_truncated_file(photos):
     photos.mkdir()
-    for name in ("a.png", "b.png"):
-        Image.fromarray(np.full((40, 40, 3), 100, np.uint8)).save(photos / name)
+    for i, name in enumerate(("a.png", "b.png", "c.png")):
+        Image.fromarray(np.full((40, 40, 3), 60 * (i + 1), np.uint8)).save(photos / name)
     full = (photos / "a.png").read_bytes()
-    (photos / "a.png").write_bytes(full[:60])
-    dataset = TrainingPairs([], [photos / "a.png", photos / "b.png"], DataConfig(crop=32))
-    with pytest.warns(UserWarning, match="a.png: corrupt or truncated"):
-        blurred, sharp, skipped = dataset[(0, 3)]
-    assert skipped == 1 and torch.equal(dataset[(1, 3)][1], sharp)
+    (photos / "a.png").write_bytes(full[:60])  # the header passes, decoding fails
+    return sorted(photos.iterdir())
+
+
+def test_a_file_that_fails_to_decode_is_replaced_by_the_next_sample(tmp_path):
+    sources = _sources_with_a_truncated_file(tmp_path / "photos")
+    dataset = TrainingPairs([], sources, DataConfig(crop=32))
+    blurred, sharp, found = dataset[(0, 3)]
+    ((index, cause),) = found
+    assert index == 0 and f"{sources[0]}: corrupt or truncated" in cause
+    assert torch.equal(dataset[(1, 3)][1], sharp) and dataset[(1, 3)][2] == ()
+
+
+def test_an_unreadable_file_is_decoded_once_and_reported_once(tmp_path, monkeypatch):
+    import deblurgan.train.data as data_module
+
+    sources = _sources_with_a_truncated_file(tmp_path / "photos")
+    reads = Counter()
+    read_image = data_module.read_image
+
+    def counting_read(path, *args, **kwargs):
+        reads[path] += 1
+        return read_image(path, *args, **kwargs)
+
+    monkeypatch.setattr(data_module, "read_image", counting_read)
+    plan = EpochPlan(n_real=0, n_synthetic=3, ratio=1.0, seed=5, batch_size=1)
+    keys = [key for number in range(4 * plan.batches_per_epoch) for key in plan.batch(number)]
+    dataset = TrainingPairs([], sources, DataConfig(crop=32))
+    samples = [dataset[key] for key in keys]  # four epochs
+    assert reads[sources[0]] == 1 and dataset.unreadable.keys() == {0}
+    assert sum(len(found) for _, _, found in samples) == 1
+    fresh = TrainingPairs([], sources, DataConfig(crop=32))  # another worker: same samples
+    for key, (blurred, sharp, _) in zip(keys, samples):
+        again = fresh[key]
+        assert torch.equal(again[0], blurred) and torch.equal(again[1], sharp)
+    batch = collate_samples(samples[:3])
+    assert batch[0].shape == (3, 3, 32, 32) and len(batch[2]) == sum(len(s[2]) for s in samples[:3])
+
+
+def test_unreadable_files_are_reported_once_and_too_many_stop(tmp_path):
+    lines = []
+    unreadable = UnreadableFiles(total=20, limit=0.1, report=lines.append)
+    unreadable.add([(3, "x.png: corrupt")])
+    unreadable.add([(3, "x.png: corrupt"), (4, "y.png: corrupt")])
+    assert len(unreadable) == 2 and lines == [
+        "data: left out for the rest of the run: x.png: corrupt",
+        "data: left out for the rest of the run: y.png: corrupt",
+    ]
+    with pytest.raises(UnreadableDataError, match="3 of 20 training samples cannot be read"):
+        unreadable.add([(5, "z.png: corrupt")])

@@ -12,8 +12,10 @@ from PIL import Image
 from scipy.ndimage import uniform_filter
 
 from deblurgan.checkpoint import load_generator
+from deblurgan.cli import main
 from deblurgan.nets import Generator, init_weights
 from deblurgan.train.config import ConfigError, load_config
+from deblurgan.train.data import UnreadableDataError
 from deblurgan.train.loop import lr_factor, train
 from deblurgan.train.run_folder import RunExistsError
 from deblurgan.train.state import load_training_state
@@ -33,6 +35,27 @@ def _dataset(root, count=4, size=48, seed=0):
     return root
 
 
+# A tiny, fast run: widths, crop and schedule of the tests.
+TINY = [
+    "data.crop=32",
+    "data.val_fraction=0.0",
+    "data.val_max_side=48",
+    "model.ngf=4",
+    "model.n_blocks=1",
+    "model.ndf=4",
+    "model.n_layers=2",
+    "loss.content=l1",
+    "optim.batch_size=2",
+    "optim.critic_steps=2",
+    "optim.iterations=6",
+    "run.device=cpu",
+    "run.log_every=1",
+    "run.val_every=3",
+    "run.checkpoint_every=3",
+    "run.keep_last=1",
+]
+
+
 def _config(tmp_path, *overrides, count=4, write_data=True):
     if write_data:
         _dataset(tmp_path / "data", count)
@@ -41,23 +64,8 @@ def _config(tmp_path, *overrides, count=4, write_data=True):
         [
             f"data.paired=[{tmp_path / 'data'}]",
             f"data.val=[{tmp_path / 'data'}]",
-            "data.crop=32",
-            "data.val_fraction=0.0",
-            "data.val_max_side=48",
-            "model.ngf=4",
-            "model.n_blocks=1",
-            "model.ndf=4",
-            "model.n_layers=2",
-            "loss.content=l1",
-            "optim.batch_size=2",
-            "optim.critic_steps=2",
-            "optim.iterations=6",
+            *TINY,
             f"run.dir={tmp_path / 'run'}",
-            "run.device=cpu",
-            "run.log_every=1",
-            "run.val_every=3",
-            "run.checkpoint_every=3",
-            "run.keep_last=1",
             *overrides,
         ],
     )
@@ -219,21 +227,54 @@ def test_a_folder_holding_a_run_is_refused_unless_resume_or_overwrite(tmp_path):
     assert not stale.exists()
 
 
-def test_unreadable_training_files_are_reported_or_skipped(tmp_path, capsys):
-    config = _config(tmp_path, "optim.iterations=4", "run.val_every=2")  # writes the data
+def test_unreadable_training_files_are_reported_once_and_left_out(tmp_path, capsys):
+    config = _config(
+        tmp_path, "optim.iterations=4", "run.val_every=2", "data.max_unreadable=0.5"
+    )  # writes the data
     data = tmp_path / "data"
     (data / "sharp" / "0.png").write_bytes(b"")  # found by the start-up header check
     full = (data / "blur" / "1.png").read_bytes()
     (data / "blur" / "1.png").write_bytes(full[:120])  # header intact: fails when decoded
-    with pytest.warns(UserWarning, match="1.png: corrupt or truncated") as caught:
-        train(config, progress=False)
-    assert any("skipped a sample" in str(w.message) for w in caught)
-    assert any("validation: skipped a pair" in str(w.message) for w in caught)
+    with pytest.warns(UserWarning, match="validation: skipped a pair"):
+        train(config, progress=False)  # 3 pairs, 1 batch an epoch, 3 batches an iteration
     records = _records(tmp_path / "run")
-    assert max(r.get("skipped_samples", 0) for r in records) >= 1
+    # Left out after its first failure: one file for the whole run, never counted again.
+    assert {r.get("unreadable_files") for r in records if r["group"] == "train"} == {1}
+    assert not any("skipped_samples" in r for r in records)
     assert all(r["skipped_pairs"] == 1 for r in records if r["group"] == "val")
     assert load_training_state(tmp_path / "run")["iteration"] == 4
-    assert f"data: skipped: {data / 'sharp' / '0.png'}: empty file" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"data: skipped: {data / 'sharp' / '0.png'}: empty file" in out
+    left_out = [line for line in out.splitlines() if "left out for the rest of the run" in line]
+    assert len(left_out) == 1 and f"{data / 'blur' / '1.png'}: corrupt or truncated" in left_out[0]
+
+
+def test_too_much_unreadable_data_stops_the_run(tmp_path):
+    config = _config(tmp_path, "optim.iterations=4")  # data.max_unreadable: 0.1
+    data = tmp_path / "data"
+    full = (data / "blur" / "1.png").read_bytes()
+    (data / "blur" / "1.png").write_bytes(full[:120])  # 1 of 4 samples: 25%
+    with pytest.raises(UnreadableDataError, match=r"1 of 4 training samples cannot be read \(dec"):
+        train(config, progress=False)
+    (data / "blur" / "1.png").write_bytes(b"")  # now found at start-up, in training and validation
+    with pytest.raises(UnreadableDataError, match="data.max_unreadable=0.1"):
+        train(config, progress=False, overwrite=True)
+
+
+def test_a_run_started_with_relative_paths_resumes_from_another_folder(tmp_path, monkeypatch):
+    start, elsewhere = tmp_path / "start", tmp_path / "elsewhere"
+    _dataset(start / "f_data")
+    elsewhere.mkdir()
+    monkeypatch.chdir(start)
+    options = [f"--set={item}" for item in ["data.paired=[f_data]", "data.val=[f_data]", *TINY]]
+    assert main(["train", "-q", *options, "--set=run.dir=runs/f1", "--stop-at=3"]) == 0
+    run = start / "runs" / "f1"
+    saved = json.loads((run / "config.json").read_text())["data"]
+    assert saved["paired"] == saved["val"] == [str(start / "f_data")]
+    monkeypatch.chdir(elsewhere)
+    assert main(["train", "-q", "--resume", str(run)]) == 0
+    assert load_training_state(run)["iteration"] == 6
+    assert not list(elsewhere.iterdir())
 
 
 def _ddp_worker(rank, world, port, tmp_path):

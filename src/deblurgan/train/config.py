@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -20,12 +21,22 @@ import yaml
 from deblurgan.data.recipe import BlurSettings
 from deblurgan.schema import ConfigError, apply_overrides, from_dict, plain
 
-__all__ = ["Config", "ConfigError", "load_config", "resume_config"]
+__all__ = ["Config", "ConfigError", "load_config", "resume_config", "with_absolute_paths"]
 
 # What may differ when a run is resumed: its length, where it lives, and how many processes
 # load data (the data order does not depend on it). Everything else would make the resumed
 # run a different experiment from the one its checkpoints belong to.
 RESUMABLE_CHANGES = frozenset({"optim.iterations", "optim.epochs", "run.dir", "data.workers"})
+# The keys holding input paths: stored absolute, so that a run resumes from any folder.
+PATH_KEYS = (
+    "data.paired",
+    "data.aligned",
+    "data.lists",
+    "data.synthetic",
+    "data.val",
+    "model.init_from",
+    "loss.vgg_weights",
+)
 
 
 def _require(condition: bool, message: str) -> None:
@@ -82,6 +93,9 @@ class DataConfig:
         downscale: Halve images before cropping (the paper's WILD setting).
         val_max_side: Validation images are centre-cropped to at most this side.
         workers: DataLoader worker processes.
+        max_unreadable: Share of the training samples (or validation pairs) that may be
+            unreadable; a file that fails is left out and reported once, and more failures
+            than this stop the run.
     """
 
     paired: tuple[str, ...] = ()
@@ -97,6 +111,7 @@ class DataConfig:
     val_max_side: int = 512
     blur: BlurSettings = BlurSettings()
     workers: int = 0
+    max_unreadable: float = 0.1
 
     def __post_init__(self) -> None:
         _positive(self, "crop", "val_max_side")
@@ -107,6 +122,10 @@ class DataConfig:
             0 <= self.val_fraction < 1, f"val_fraction: must be in [0, 1), got {self.val_fraction}"
         )
         _require(self.workers >= 0, f"workers: must be >= 0, got {self.workers}")
+        _require(
+            0 <= self.max_unreadable <= 1,
+            f"max_unreadable: must be in [0, 1], got {self.max_unreadable}",
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -209,6 +228,36 @@ def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Co
     return from_dict(Config, apply_overrides(raw, overrides))
 
 
+def with_absolute_paths(config: Config, start: str | Path | None = None) -> Config:
+    """``config`` with the input paths of :data:`PATH_KEYS` made absolute against ``start``.
+
+    A run stores its configuration this way, so ``--resume`` from another working
+    folder reads the same data. Paths are joined, not resolved: links stay as given.
+
+    Args:
+        start: The folder relative paths are relative to (default: the working folder).
+    """
+    start = os.path.abspath(start or os.curdir)
+
+    def absolute(path: str) -> str:
+        return os.path.join(start, path)  # unchanged if already absolute
+
+    sections = {}
+    for key in PATH_KEYS:
+        section, name = key.split(".")
+        value = getattr(getattr(config, section), name)
+        if value is not None:
+            new = absolute(value) if isinstance(value, str) else tuple(map(absolute, value))
+            sections.setdefault(section, {})[name] = new
+    return dataclasses.replace(
+        config,
+        **{
+            section: dataclasses.replace(getattr(config, section), **changes)
+            for section, changes in sections.items()
+        },
+    )
+
+
 def resume_config(
     run_dir: str | Path, path: str | Path | None = None, overrides: list[str] = ()
 ) -> Config:
@@ -217,7 +266,9 @@ def resume_config(
     Without ``path``, ``overrides`` apply to the saved configuration (so a resume
     needs none of the original ``--set`` items); with ``path``, the file plus
     overrides is the whole configuration, as when the run started. Either way
-    only :data:`RESUMABLE_CHANGES` may differ from the saved one.
+    only :data:`RESUMABLE_CHANGES` may differ from the saved one. Input paths
+    come back absolute (:func:`with_absolute_paths`): a run saves them so; relative
+    ones, saved by earlier versions or given now, are taken from the working folder.
 
     Raises:
         ConfigError: No saved configuration, or other keys differ (all of them named).
@@ -232,7 +283,9 @@ def resume_config(
     else:
         config = load_config(path, overrides)
     config = dataclasses.replace(config, run=dataclasses.replace(config.run, dir=str(run_dir)))
-    given, before = _flatten(config.to_dict()), _flatten(plain(from_dict(Config, saved)))
+    config = with_absolute_paths(config)
+    given = _flatten(config.to_dict())
+    before = _flatten(plain(with_absolute_paths(from_dict(Config, saved))))
     changed = [
         f"{key} (saved {before.get(key)!r}, given {given.get(key)!r})"
         for key in sorted(set(given) | set(before))

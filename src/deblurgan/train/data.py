@@ -4,13 +4,15 @@ Every sample is addressed by ``(index, seed)``: its crop position, flip and
 (for synthetic pairs) blur kernel and noise come from ``seed`` alone, so the
 data of a run depends only on the run's seed, not on worker count or timing;
 resuming replays it exactly. A file that fails to decode mid-run is replaced
-by the next sample and counted; it never ends the run.
+by the next sample and never read again; it is reported once, and the run
+stops only when more than ``data.max_unreadable`` of the data is unreadable.
 """
 
 from __future__ import annotations
 
-import warnings
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -31,11 +33,19 @@ from deblurgan.nets.tensors import rgb_to_tensor
 from deblurgan.train.config import DataConfig
 
 
+class UnreadableDataError(ValueError):
+    """More of the training (or validation) data cannot be decoded than the run accepts."""
+
+
 def gather_pairs(data: DataConfig) -> tuple[list, list, list, list[str]]:
     """Real training pairs, synthetic sources, validation pairs, and problems found.
 
     Every file's image header is checked: unreadable ones (empty, truncated
     header, not an image) are left out and reported among the problems.
+
+    Raises:
+        UnreadableDataError: More than ``data.max_unreadable`` of the training
+            samples, or of the validation pairs, are unreadable.
     """
     real, problems = [], []
     for root in data.paired:
@@ -57,8 +67,14 @@ def gather_pairs(data: DataConfig) -> tuple[list, list, list, list[str]]:
             problems += issues
     else:
         real, val = split_validation(real, data.val_fraction)
-    real, synthetic, val = (_readable(items, problems) for items in (real, synthetic, val))
-    return real, synthetic, val, problems
+    training = len(real) + len(synthetic)
+    real, synthetic, val_kept = (_readable(items, problems) for items in (real, synthetic, val))
+    for what, kept, total in (
+        ("training samples", len(real) + len(synthetic), training),
+        ("validation pairs", len(val_kept), len(val)),
+    ):
+        _check_share(total - kept, total, data.max_unreadable, what, "at start-up")
+    return real, synthetic, val_kept, problems
 
 
 def _readable(items: list, problems: list[str]) -> list:
@@ -67,50 +83,124 @@ def _readable(items: list, problems: list[str]) -> list:
     return kept
 
 
+def _check_share(bad: int, total: int, limit: float, what: str, when: str) -> None:
+    if total and bad > limit * total:
+        raise UnreadableDataError(
+            f"{bad} of {total} {what} cannot be read ({when}), more than "
+            f"data.max_unreadable={limit:g} of them: repair or remove the files named above, "
+            "or raise data.max_unreadable"
+        )
+
+
+class UnreadableFiles:
+    """The training samples found unreadable during a run: each is reported once, and too
+    many of them stop the run.
+
+    Args:
+        total: Samples in the dataset.
+        limit: Share of them that may be unreadable (``data.max_unreadable``).
+        report: Called with one line per newly found file.
+    """
+
+    def __init__(self, total: int, limit: float, report: Callable[[str], None]) -> None:
+        self.total, self.limit, self.report = total, limit, report
+        self.causes: dict[int, str] = {}
+
+    def __len__(self) -> int:
+        return len(self.causes)
+
+    def add(self, found: Iterable[tuple[int, str]]) -> None:
+        """Record ``(index, cause)`` items from :func:`collate_samples` batches.
+
+        Raises:
+            UnreadableDataError: More than ``limit`` of the samples are now unreadable.
+        """
+        for index, cause in found:
+            if index not in self.causes:
+                self.causes[index] = cause
+                self.report(f"data: left out for the rest of the run: {cause}")
+        _check_share(len(self.causes), self.total, self.limit, "training samples", "decoding")
+
+
+class _Unreadable(Exception):
+    """Sample ``index`` cannot be decoded (``new``: found now, not known before)."""
+
+    def __init__(self, index: int, cause: str, new: bool) -> None:
+        super().__init__(cause)
+        self.index, self.cause, self.new = index, cause, new
+
+
+_T = TypeVar("_T")
+
+
 class TrainingPairs(torch.utils.data.Dataset):
     """Random crops of real pairs and of sharp images blurred on the fly.
 
     Indices ``0 .. len(real) - 1`` are real pairs, the rest synthetic sources.
     ``dataset[(index, seed)]`` returns ``(blurred, sharp)`` tensors in [-1, 1]
-    and the number of samples skipped to get them: a file that cannot be decoded
-    is reported in a warning and the next index is used with the same seed.
+    and the ``(index, cause)`` of files found unreadable while making them
+    (usually none). A sample whose file cannot be decoded is replaced by the
+    next index with the same seed, and the file is never read again by this
+    process (:attr:`unreadable`): a sample known to be unreadable is passed over
+    the same way, so the data does not depend on which process found it first.
+    Batch with :func:`collate_samples`.
 
     Shape:
-        - ``blurred``, ``sharp``: :math:`(3, crop, crop)`; ``skipped``: a 0-d int64 tensor.
+        - ``blurred``, ``sharp``: :math:`(3, crop, crop)`.
     """
 
     def __init__(self, real: list[Pair], synthetic: list[Path], config: DataConfig) -> None:
         self.real, self.synthetic, self.config = real, synthetic, config
+        self.unreadable: dict[int, str] = {}  # index -> cause, as found by this process
 
     def __len__(self) -> int:
         return len(self.real) + len(self.synthetic)
 
-    def __getitem__(self, key: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def __getitem__(
+        self, key: tuple[int, int]
+    ) -> tuple[torch.Tensor, torch.Tensor, tuple[tuple[int, str], ...]]:
         index, seed = key
-        for skipped in range(len(self)):
-            rng = np.random.default_rng(seed)
+        found = []
+        for step in range(len(self)):
+            candidate = (index + step) % len(self)
             try:
-                blurred, sharp = self._sample(rng, (index + skipped) % len(self))
-            except ImageReadError as err:
-                warnings.warn(f"training data: skipped a sample: {err}", stacklevel=2)
+                blurred, sharp = self._sample(np.random.default_rng(seed), candidate)
+            except _Unreadable as err:
+                if err.new:
+                    found.append((err.index, err.cause))
                 continue
-            return rgb_to_tensor(blurred)[0], rgb_to_tensor(sharp)[0], torch.tensor(skipped)
-        raise ImageReadError("training data: no file of the dataset can be decoded")
+            return rgb_to_tensor(blurred)[0], rgb_to_tensor(sharp)[0], tuple(found)
+        raise UnreadableDataError("training data: no file of the dataset can be decoded")
 
     def _sample(self, rng: np.random.Generator, index: int) -> tuple[np.ndarray, np.ndarray]:
         if index < len(self.real):
-            return self._augment(rng, self.config.crop, *load_pair(self.real[index]))
-        return self._synthetic(rng, self.synthetic[index - len(self.real)])
+            pair = self.real[index]
+            return self._augment(rng, self.config.crop, *self._load(index, lambda: load_pair(pair)))
+        return self._synthetic(rng, index)
 
-    def _synthetic(self, rng: np.random.Generator, source: Path) -> tuple[np.ndarray, np.ndarray]:
+    def _load(self, index: int, load: Callable[[], _T]) -> _T:
+        """``load()``, unless sample ``index`` is known to be unreadable or turns out to be."""
+        if index in self.unreadable:
+            raise _Unreadable(index, self.unreadable[index], new=False)
+        try:
+            return load()
+        except ImageReadError as err:
+            self.unreadable[index] = str(err)
+            raise _Unreadable(index, str(err), new=True) from err
+
+    def _read_source(self, index: int) -> np.ndarray:
+        source = self.synthetic[index - len(self.real)]
+        return self._load(index, lambda: read_image(source).rgb)
+
+    def _synthetic(self, rng: np.random.Generator, index: int) -> tuple[np.ndarray, np.ndarray]:
         """Blur a crop with a margin (so warps and kernels see real pixels at its border),
         then cut the margin off; moving layers come from another random source image."""
         c, margin = self.config, self.config.crop // 4
-        (sharp,) = self._augment(rng, c.crop + 2 * margin, read_image(source).rgb)
+        (sharp,) = self._augment(rng, c.crop + 2 * margin, self._read_source(index))
         load_layers = None
         if c.blur.scene_weight and c.blur.scene.objects[1] and len(self.synthetic) > 1:
-            other = self.synthetic[rng.integers(len(self.synthetic))]
-            load_layers = lambda: (read_image(other).rgb,)  # noqa: E731 - read in scene mode only
+            other = len(self.real) + int(rng.integers(len(self.synthetic)))
+            load_layers = lambda: (self._read_source(other),)  # noqa: E731 - scene mode only
         pair = synthetic_pair(sharp, c.blur, rng, load_layers)
         inner = (slice(margin, margin + c.crop), slice(margin, margin + c.crop))
         return pair.blurred[inner], pair.sharp[inner]
@@ -203,6 +293,15 @@ class PlanSampler(torch.utils.data.Sampler):
         while True:
             yield self.plan.batch(number)
             number += 1
+
+
+def collate_samples(
+    samples: list[tuple[torch.Tensor, torch.Tensor, tuple[tuple[int, str], ...]]],
+) -> tuple[torch.Tensor, torch.Tensor, list[tuple[int, str]]]:
+    """A batch of :class:`TrainingPairs` samples: stacked tensors and every unreadable file
+    found while making them (``DataLoader(collate_fn=...)``)."""
+    blurred, sharp, found = zip(*samples)
+    return torch.stack(blurred), torch.stack(sharp), [item for items in found for item in items]
 
 
 def limit_worker_threads(worker_id: int = 0) -> None:

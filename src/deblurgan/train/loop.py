@@ -30,11 +30,13 @@ from deblurgan.metrics import psnr, ssim
 from deblurgan.nets import Critic, Generator, init_weights
 from deblurgan.nets.tensors import rgb_to_tensor, run_padded, tensor_to_rgb
 from deblurgan.runtime import autocast, check_precision, resolve_device
-from deblurgan.train.config import Config, ConfigError
+from deblurgan.train.config import Config, ConfigError, with_absolute_paths
 from deblurgan.train.data import (
     EpochPlan,
     PlanSampler,
     TrainingPairs,
+    UnreadableFiles,
+    collate_samples,
     gather_pairs,
     limit_worker_threads,
 )
@@ -83,9 +85,15 @@ def train(
         The trained generator (this process's copy). Rank 0 also exports it to
         ``RUN/generator.safetensors`` at every checkpoint.
 
+    Input paths of ``config`` are made absolute against the working folder
+    (:func:`~deblurgan.train.config.with_absolute_paths`) before the run stores
+    it, so ``--resume`` works from any folder.
+
     Raises:
         RunExistsError: ``run.dir`` holds a run and neither ``resume`` nor ``overwrite``.
+        UnreadableDataError: More than ``data.max_unreadable`` of the data cannot be read.
     """
+    config = with_absolute_paths(config)
     if stop_after_s is not None and not stop_after_s >= 0:
         raise ValueError(f"stop_after_s must be >= 0 seconds, got {stop_after_s}")
     deadline = None if stop_after_s is None else time.monotonic() + stop_after_s
@@ -161,9 +169,11 @@ def train(
         ids = [device.index] if device.type == "cuda" else None
         g_train = DistributedDataParallel(generator, device_ids=ids)
         d_train = DistributedDataParallel(critic, device_ids=ids)
+    dataset = TrainingPairs(real, synthetic, config.data)
     loader = torch.utils.data.DataLoader(
-        TrainingPairs(real, synthetic, config.data),
+        dataset,
         batch_sampler=PlanSampler(plan, start=consumed),
+        collate_fn=collate_samples,
         num_workers=config.data.workers,
         pin_memory=device.type == "cuda",
         # Spawned, not forked: a forked worker inherits OpenMP's state, and numba's parallel
@@ -183,21 +193,24 @@ def train(
     )
     amp = autocast(device, precision)
     end = total if stop_at is None else min(total, stop_at)
-    skipped = 0  # samples replaced because a file could not be decoded
+    prefix = f"rank {rank}: " if world > 1 else ""
+    unreadable = UnreadableFiles(
+        len(dataset), config.data.max_unreadable, lambda line: tqdm.write(prefix + line)
+    )
     while iteration < end:
         start = time.perf_counter()
         critic_logs = []
         for _ in range(critic_steps):
-            blurred, sharp, skips = _to(next(batches), device, memory)
-            skipped += int(skips.sum())
+            blurred, sharp, found = _to(next(batches), device, memory)
+            unreadable.add(found)
             critic_logs.append(
                 critic_step(
                     g_train, d_train, opt_d, blurred, sharp, loss=loss, rng=rng, autocast=amp
                 )
             )
         consumed += critic_steps
-        blurred, sharp, skips = _to(next(batches), device, memory)
-        skipped += int(skips.sum())
+        blurred, sharp, found = _to(next(batches), device, memory)
+        unreadable.add(found)
         logs = generator_step(
             g_train,
             critic,
@@ -217,8 +230,8 @@ def train(
         if critic_logs:
             logs.update({k: float(np.mean([c[k] for c in critic_logs])) for k in critic_logs[0]})
         logs.update(lr=schedules[0].get_last_lr()[0], seconds=time.perf_counter() - start)
-        if skipped:
-            logs["skipped_samples"] = skipped
+        if unreadable:
+            logs["unreadable_files"] = len(unreadable)
         bar.update()
         done = iteration == end or _out_of_time(deadline, device, world)
         if rank == 0 and (iteration % config.run.log_every == 0 or done):
@@ -352,12 +365,12 @@ def _gather(state: torch.Tensor, world: int) -> list[torch.Tensor]:
     return states
 
 
-def _to(batch, device: torch.device, memory: torch.memory_format) -> list[torch.Tensor]:
-    blurred, sharp, skipped = batch
+def _to(batch, device: torch.device, memory: torch.memory_format) -> list:
+    blurred, sharp, found = batch
     images = [
         t.to(device, non_blocking=True).contiguous(memory_format=memory) for t in (blurred, sharp)
     ]
-    return [*images, skipped]
+    return [*images, found]
 
 
 def _centre_crop(image: np.ndarray, max_side: int) -> np.ndarray:
