@@ -1,8 +1,17 @@
-"""Shared fixtures: tiny networks and the path of ../shared (tests that need it skip without it)."""
+"""Shared fixtures: tiny networks and the path of ../shared (tests that need it skip without it).
+
+The suite runs with a temporary home folder (``HOME``, the XDG folders and
+``DEBLURGAN_CACHE`` point into it, from before any test module is imported), in
+which OpenVINO's usage statistics are declined; at the end, the session fails if
+anything appeared in the real home folder.
+"""
 
 from __future__ import annotations
 
 import importlib.util
+import os
+import shutil
+import tempfile
 from pathlib import Path
 from types import ModuleType
 
@@ -14,6 +23,81 @@ from deblurgan.nets import Generator, init_weights
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
+REAL_HOME = Path.home()  # read at import, before pytest_configure replaces HOME
+# Where the libraries the suite uses keep state in a home folder: OpenVINO's telemetry client
+# ID and statistics, our converted models, Matplotlib's and PyTorch's caches.
+HOME_STATE = (
+    "intel",
+    ".cache/deblurgan",
+    ".cache/matplotlib",
+    ".config/matplotlib",
+    ".cache/torch",
+)
+ISOLATED_ENV = ("HOME", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "DEBLURGAN_CACHE")
+_session: dict = {}
+
+
+def home_snapshot(home: Path) -> dict[str, tuple[int, int]]:
+    """``{path: (size, mtime_ns)}`` of the top-level entries of ``home`` and of every file
+    and folder under :data:`HOME_STATE`: what the suite could leave in a home folder."""
+    entries = list(home.iterdir()) if home.is_dir() else []
+    for name in HOME_STATE:
+        entries += (home / name).rglob("*") if (home / name).is_dir() else []
+    snapshot = {}
+    for path in entries:
+        try:
+            info = path.lstat()
+        except OSError:  # removed meanwhile
+            continue
+        snapshot[str(path.relative_to(home))] = (info.st_size, info.st_mtime_ns)
+    return snapshot
+
+
+def home_changes(before: dict, after: dict) -> list[str]:
+    """Entries of ``after`` that are new or changed since ``before``, sorted."""
+    return sorted(path for path, stat in after.items() if before.get(path) != stat)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Point the home and cache folders into a temporary folder, with OpenVINO's usage
+    statistics declined there, before test modules import OpenVINO."""
+    home = Path(tempfile.mkdtemp(prefix="deblurgan-tests-home-"))
+    (home / "intel").mkdir()
+    (home / "intel" / "openvino_telemetry").write_text("0")  # consent file: declined
+    _session.update(
+        home=home,
+        environ={name: os.environ.get(name) for name in ISOLATED_ENV},
+        before=home_snapshot(REAL_HOME),
+    )
+    os.environ.update(
+        HOME=str(home),
+        XDG_CACHE_HOME=str(home / ".cache"),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        XDG_DATA_HOME=str(home / ".local" / "share"),
+        DEBLURGAN_CACHE=str(home / ".cache" / "deblurgan"),
+    )
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for name, value in _session.get("environ", {}).items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    if "home" in _session:
+        shutil.rmtree(_session["home"], ignore_errors=True)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _real_home_untouched():
+    """Fail the session if the tests wrote anything into the real home folder."""
+    yield
+    changed = home_changes(_session["before"], home_snapshot(REAL_HOME))
+    if changed:
+        pytest.fail(
+            f"the real home folder {REAL_HOME} changed while the tests ran (written by a test, "
+            f"or by another process of this user meanwhile): {', '.join(changed)}"
+        )
 
 
 @pytest.fixture
@@ -49,20 +133,6 @@ def identity_generator() -> Generator:
     torch.nn.init.zeros_(net.head.weight)
     torch.nn.init.zeros_(net.head.bias)
     return net.eval()
-
-
-@pytest.fixture(autouse=True, scope="session")
-def _converted_model_cache(tmp_path_factory):
-    """Keep OpenVINO's converted models (Deblurrer backend "auto") out of the user's cache."""
-    import os
-
-    previous = os.environ.get("DEBLURGAN_CACHE")
-    os.environ["DEBLURGAN_CACHE"] = str(tmp_path_factory.mktemp("cache"))
-    yield
-    if previous is None:
-        del os.environ["DEBLURGAN_CACHE"]
-    else:
-        os.environ["DEBLURGAN_CACHE"] = previous
 
 
 @pytest.fixture(scope="module")
