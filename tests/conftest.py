@@ -3,7 +3,9 @@
 The suite runs with a temporary home folder (``HOME``, the XDG folders and
 ``DEBLURGAN_CACHE`` point into it, from before any test module is imported), in
 which OpenVINO's usage statistics are declined; at the end, the session fails if
-anything appeared in the real home folder.
+anything appeared in the real home folder, or if the test process forked (a fork
+copies it with its OpenMP and TBB thread pools in whatever state they are in; run
+other processes with ``subprocess`` or the ``spawn`` start method).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import importlib.util
 import os
 import shutil
 import tempfile
+import threading
+import traceback
 from pathlib import Path
 from types import ModuleType
 
@@ -58,9 +62,19 @@ def home_changes(before: dict, after: dict) -> list[str]:
     return sorted(path for path, stat in after.items() if before.get(path) != stat)
 
 
+def record_fork() -> None:
+    """``os.register_at_fork(before=...)``: note a fork of the test process, by whom."""
+    if _session.get("pid") == os.getpid():
+        thread = threading.current_thread().name
+        stack = "".join(traceback.format_stack(limit=6)[:-1])
+        _session["forks"].append(f"fork from thread {thread!r}:\n{stack}")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Point the home and cache folders into a temporary folder, with OpenVINO's usage
-    statistics declined there, before test modules import OpenVINO."""
+    statistics declined there, before test modules import OpenVINO; watch for forks."""
+    _session.update(pid=os.getpid(), forks=[])
+    os.register_at_fork(before=record_fork)
     home = Path(tempfile.mkdtemp(prefix="deblurgan-tests-home-"))
     (home / "intel").mkdir()
     (home / "intel" / "openvino_telemetry").write_text("0")  # consent file: declined
@@ -89,9 +103,14 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _real_home_untouched():
-    """Fail the session if the tests wrote anything into the real home folder."""
+def _real_home_untouched_and_no_forks():
+    """Fail the session if the tests wrote anything into the real home folder, or forked."""
     yield
+    if _session["forks"]:
+        pytest.fail(
+            f"the test process forked {len(_session['forks'])} times; the first: "
+            f"{_session['forks'][0]}"
+        )
     changed = home_changes(_session["before"], home_snapshot(REAL_HOME))
     if changed:
         pytest.fail(
