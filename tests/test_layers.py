@@ -1,7 +1,7 @@
 """The package's layers: imports flow one way, from the command line down to the basics.
 
-    cli -> serve -> {train, inference, evaluation, detection} -> {checkpoint, data}
-        -> {nets, blur} -> {io, lazy, metrics, runtime, schema, version}
+    cli -> serve -> methods -> {train, inference, evaluation, detection} -> {checkpoint, data}
+        -> {nets, blur, deconv} -> {io, lazy, metrics, restoration, runtime, schema, version}
 
 A module imports its own package or a lower layer, never a higher one or a sibling.
 """
@@ -13,10 +13,11 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "deblurgan"
 LAYERS = [
-    {"io", "lazy", "metrics", "runtime", "schema", "version"},
-    {"nets", "blur"},
+    {"io", "lazy", "metrics", "restoration", "runtime", "schema", "version"},
+    {"nets", "blur", "deconv"},
     {"checkpoint", "data"},
     {"train", "inference", "evaluation", "detection"},
+    {"methods"},
     {"serve"},
     {"cli"},
 ]

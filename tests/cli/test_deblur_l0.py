@@ -52,15 +52,27 @@ def test_deblur_l0_reports_a_sharp_photo_returned_unchanged(tmp_path, capsys):
     code = main(["deblur", str(path), "-o", str(tmp_path / "out"), "--method", "l0"])
     assert code == 0
     assert "no blur found" in capsys.readouterr().out
-    assert np.array_equal(np.asarray(Image.open(tmp_path / "out" / "sharp.png")),
-                          np.asarray(Image.open(path)))
+    assert np.array_equal(
+        np.asarray(Image.open(tmp_path / "out" / "sharp.png")), np.asarray(Image.open(path))
+    )
 
 
 def test_deblur_refuses_a_kernel_larger_than_the_image(tmp_path, capsys):
     path = tmp_path / "small.png"
     Image.fromarray((blurred_scene(40) * 255).astype(np.uint8)).save(path)
-    code = main(["deblur", str(path), "-o", str(tmp_path / "o"), "--method", "l0",
-                 "--kernel-size", "41", "-q"])
+    code = main(
+        [
+            "deblur",
+            str(path),
+            "-o",
+            str(tmp_path / "o"),
+            "--method",
+            "l0",
+            "--kernel-size",
+            "41",
+            "-q",
+        ]
+    )
     assert code == 1 and "larger than the image" in capsys.readouterr().err
 
 

@@ -31,6 +31,7 @@ def test_shrink_minimises_the_half_quadratic_subproblem():
     w = shrink(v, beta)
     candidates = np.linspace(-2, 2, 40001)
     energy = np.abs(candidates[None]) ** alpha + beta / 2 * (candidates[None] - v[:, None]) ** 2
+
     def cost(w):
         return np.abs(w) ** alpha + beta / 2 * (w - v) ** 2
 

@@ -23,7 +23,8 @@ def test_every_method_in_the_table_offers_the_interface(tmp_path, identity_gener
 def test_the_identity_network_returns_its_input_through_the_interface(tmp_path, identity_generator):
     save_generator(identity_generator, tmp_path / "g.safetensors")
     method = build_method(
-        "network", MethodOptions(weights=tmp_path / "g.safetensors", backend="torch", precision="fp32")
+        "network",
+        MethodOptions(weights=tmp_path / "g.safetensors", backend="torch", precision="fp32"),
     )
     image = np.random.default_rng(1).random((20, 24, 3)).astype(np.float32)
     assert np.abs(method.restore(image).rgb - image).max() < 1e-5

@@ -12,9 +12,9 @@ import numpy as np
 from deblurgan.checkpoint import CheckpointError
 from deblurgan.cli.options import (
     add_inference_arguments,
-    method_from_args,
     inference_settings,
     int_range,
+    method_from_args,
 )
 from deblurgan.data.eval_sets import find_eval_items
 from deblurgan.data.synthesize import synthesize_frame_pairs

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from deblurgan.checkpoint import CheckpointError
-from deblurgan.cli.options import add_inference_arguments, method_from_args, inference_settings
+from deblurgan.cli.options import add_inference_arguments, inference_settings, method_from_args
 from deblurgan.data.eval_sets import find_eval_items
 from deblurgan.evaluation.evaluate import evaluate, summarise
 from deblurgan.evaluation.report import write_report

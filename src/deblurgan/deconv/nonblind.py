@@ -54,8 +54,9 @@ def estimate_noise(gray: np.ndarray) -> float:
 
 
 def data_weight(noise: float, scale: float = 0.2) -> float:
-    """:math:`\\lambda` for a noise level: ``scale / sigma^2`` (2000 at 1% noise, as Krishnan and Fergus), within [200, 3000]: at most
-    Krishnan and Fergus' setting for real photos, whose blur is never exactly the model."""
+    """:math:`\\lambda` for a noise level: ``scale / sigma^2`` (2000 at 1% noise, as Krishnan
+    and Fergus), within [200, 3000]: at most Krishnan and Fergus' setting for real photos,
+    whose blur is never exactly the model."""
     return float(np.clip(scale / max(noise, 1e-4) ** 2, 200.0, 3000.0))
 
 

@@ -19,9 +19,9 @@ from deblurgan.checkpoint import load_generator
 from deblurgan.inference.backends import BACKENDS, ForwardFn, check_backend, choose_backend
 from deblurgan.inference.tiled import PROCESS_BYTES, tiled_forward, tiled_peak_bytes
 from deblurgan.inference.weights import default_weights_path
-from deblurgan.methods.interface import Restoration
 from deblurgan.nets.generator import Generator
 from deblurgan.nets.tensors import crop_padding, pad_to_multiple, rgb_to_tensor, tensors_to_rgb
+from deblurgan.restoration import Restoration
 from deblurgan.runtime import (
     Precision,
     autocast,

@@ -1,10 +1,8 @@
 """One interface for deblurring methods, and the table that builds them by name.
 
-A method is anything with :meth:`DeblurMethod.restore` (one RGB image in, a
-:class:`Restoration` out) and ``__call__`` (an image or a stack of video frames in, the
-same shape out). The batch runner, videos, ``evaluate`` and ``serve`` only use this
-interface; :data:`METHODS` maps each name to a builder and a plain-words summary, so a
-new method is one table entry.
+A method is anything with the :class:`~deblurgan.restoration.DeblurMethod` interface. The
+batch runner, videos, ``evaluate`` and ``serve`` only use that interface; :data:`METHODS`
+maps each name to a builder and a plain-words summary, so a new method is one table entry.
 """
 
 from __future__ import annotations
@@ -12,44 +10,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
 
-import numpy as np
+from deblurgan.restoration import DeblurMethod, Restoration
 
-
-@dataclasses.dataclass(frozen=True)
-class Restoration:
-    """What a method made of one image.
-
-    Attributes:
-        rgb: The deblurred image, float32 in [0, 1], the input's shape.
-        kernel: The blur kernel the method estimated (non-negative, sums to 1), if it
-            estimates one.
-        note: Something the user should know about this image (e.g. no blur was found
-            and the image is returned unchanged), or None.
-    """
-
-    rgb: np.ndarray
-    kernel: np.ndarray | None = None
-    note: str | None = None
-
-
-class DeblurMethod(Protocol):
-    """The interface every deblurring method offers."""
-
-    name: str
-
-    def restore(self, rgb: np.ndarray) -> Restoration:
-        """Deblur one ``(H, W, 3)`` float image in [0, 1]."""
-        ...
-
-    def __call__(self, rgb: np.ndarray) -> np.ndarray:
-        """Deblur an ``(H, W, 3)`` image or an ``(N, H, W, 3)`` stack; the input's shape."""
-        ...
-
-    def settings(self) -> dict[str, Any]:
-        """What a report records about how this method ran."""
-        ...
+__all__ = ["METHODS", "DeblurMethod", "MethodEntry", "MethodOptions", "Restoration", "build_method"]
 
 
 @dataclasses.dataclass(frozen=True)
