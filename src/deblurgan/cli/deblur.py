@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 
 from deblurgan.checkpoint import CheckpointError
-from deblurgan.cli.options import add_inference_arguments, deblurrer_from_args, positive_int
+from deblurgan.cli.options import add_inference_arguments, method_from_args, positive_int
 from deblurgan.data.pairs import collect_inputs
 from deblurgan.inference.batch import check_output_ext, check_suffix, plan_jobs, run_jobs
 from deblurgan.io.atomic import OutputFolderError, check_output_folder
@@ -72,6 +72,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="video frames deblurred together (helps on GPUs; default 1)",
     )
+    parser.add_argument(
+        "--save-kernel",
+        action="store_true",
+        help="l0: also write each estimated blur kernel as OUTPUT_NAME.kernel.png (8-bit, "
+        "scaled so its peak is white; divide by the sum to use it)",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
 
@@ -109,11 +115,11 @@ def run(args: argparse.Namespace) -> int:
         device = f"cuda:{os.environ.get('LOCAL_RANK', rank % torch.cuda.device_count())}"
     try:
         check_output_folder(args.output)
-        deblurrer = deblurrer_from_args(args, device)
+        method = method_from_args(args, device, progress=not args.quiet and rank == 0)
     except (CheckpointError, OutputFolderError, ValueError) as err:
         print(f"deblurgan deblur: error: {err}", file=sys.stderr)
         return 2
-    if deblurrer.device.type == "cuda":
+    if getattr(method, "device", None) is not None and method.device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # autotune convolutions once per image size
     inputs, missing = collect_inputs(args.inputs, args.recursive)
     jobs, report = plan_jobs(inputs, args.output, args.suffix, args.ext)
@@ -124,11 +130,12 @@ def run(args: argparse.Namespace) -> int:
             report.failed = []
     run_jobs(
         jobs,
-        deblurrer,
+        method,
         report,
         args.overwrite,
         not args.quiet and rank == 0,
         args.batch,
         args.max_pixels,
+        args.save_kernel,
     )
     return report.finish(args.quiet, prefix=f"rank {rank}/{world}: " if world > 1 else "")

@@ -34,8 +34,9 @@ from deblurgan.io.images import (
 )
 from deblurgan.io.report import BatchReport
 from deblurgan.io.video import VIDEO_SUFFIXES, probe_video, read_frames, video_writer
+from deblurgan.restoration import DeblurMethod
 
-DeblurFn = Callable[[np.ndarray], np.ndarray]
+DeblurFn = Callable[[np.ndarray], np.ndarray]  # an image or a stack of frames, same shape
 MediaKind = Literal["image", "animation", "video"]
 
 
@@ -176,12 +177,13 @@ def _inside_walked_output(source: Path, name: Path, out_resolved: Path) -> bool:
 
 def run_jobs(
     jobs: list[Job],
-    deblur: DeblurFn,
+    method: DeblurMethod,
     report: BatchReport,
     overwrite: bool = False,
     progress: bool = True,
     batch: int = 1,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    save_kernel: bool = False,
 ) -> BatchReport:
     """Deblur every job's source into its target, recording each outcome in ``report``.
 
@@ -191,10 +193,14 @@ def run_jobs(
     files left in the output folders by killed runs are removed first.
 
     Args:
-        batch: Video frames deblurred together (``deblur`` must then accept
-            ``(N, H, W, 3)`` stacks, as :class:`~deblurgan.inference.Deblurrer` does).
+        method: The deblurring method (:func:`deblurgan.methods.build_method`); what it
+            notes about an image (e.g. no blur found) goes into ``report.notes``.
+        batch: Video frames deblurred together (passed to ``method`` as stacks).
         max_pixels: Larger images are refused (None: no limit).
+        save_kernel: Also write the kernel a method estimated for an image as
+            :func:`kernel_path` of its output (never over an input).
     """
+    sources = {job.source.resolve() for job in jobs}
     for folder in {job.target.parent for job in jobs}:
         remove_stale_temp_files(folder)
     todo = []
@@ -232,25 +238,51 @@ def run_jobs(
                 writer.settle()
                 try:
                     if kind == "video":
-                        deblur_video_file(deblur, job.source, job.target, progress, batch)
+                        deblur_video_file(method, job.source, job.target, progress, batch)
                     else:
-                        deblur_animation_file(deblur, job.source, job.target, max_pixels)
+                        deblur_animation_file(method, job.source, job.target, max_pixels)
                 except Exception as sequence_err:  # noqa: BLE001 - one bad file must not stop the batch
                     err = sequence_err
                 outcome(job)(err)
                 continue
             if err is None:
                 try:
-                    restored = image.with_rgb(deblur(image.rgb))
+                    restoration = method.restore(image.rgb)
+                    restored = image.with_rgb(restoration.rgb)
                 except Exception as deblur_err:  # noqa: BLE001
                     err = deblur_err
             if err is not None:
                 writer.settle()  # keep the report in input order
                 outcome(job)(err)
                 continue
+            if restoration.note:
+                report.notes.append((str(job.source), restoration.note))
+            if save_kernel and restoration.kernel is not None:
+                kernel_file = kernel_path(job.target)
+                if kernel_file.resolve() in sources:
+                    note = f"kernel not saved: {kernel_file} is an input"
+                    report.notes.append((str(job.source), note))
+                else:
+                    writer.submit(write_image, kernel_file, kernel_picture(restoration.kernel))
             writer.submit(write_image, job.target, restored, done=outcome(job))
     bar.close()
     return report
+
+
+def kernel_path(target: Path) -> Path:
+    """Where ``--save-kernel`` writes the kernel of the output ``target``.
+
+    Examples:
+        >>> kernel_path(Path("out/photo.jpg")).as_posix()
+        'out/photo.kernel.png'
+    """
+    return target.with_name(f"{target.stem}.kernel.png")
+
+
+def kernel_picture(kernel: np.ndarray) -> ImageData:
+    """A kernel as a gray image, scaled so that its largest value is white."""
+    gray = (kernel / max(float(kernel.max()), 1e-12)).astype(np.float32)
+    return ImageData(rgb=np.repeat(gray[..., None], 3, axis=2), gray=True)
 
 
 def deblur_video_file(
