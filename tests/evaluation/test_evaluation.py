@@ -81,3 +81,5 @@ def test_levin_nonblind_references_beat_the_blurred_input(shared, tmp_path):
     for result in results:  # knowing the kernel must help (measured: +1.3 and +6.5 dB)
         best = max(result.scores[f"nonblind_{m}"]["psnr"] for m in ("wiener", "richardson_lucy"))
         assert best > result.scores["blurred"]["psnr"] + 1
+        hyper = result.scores["nonblind_hyper_laplacian"]["psnr"]
+        assert hyper > best  # the sparse prior beats both classical references

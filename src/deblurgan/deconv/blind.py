@@ -31,7 +31,7 @@ from deblurgan.restoration import Restoration
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # BT.601
 ESTIMATION_WINDOW = 400  # side of the region the kernel is estimated on, pixels
 ESTIMATION_LONG_SIDE = 1600  # larger images are reduced to this for the kernel estimate
-TILE = 1024  # deconvolution tile side for large images
+TILE = 2048  # deconvolution tile side: larger images go in tiles, bounding memory
 MIN_SIDE = 32  # smaller images are returned unchanged
 MAX_SPREAD_PER_SIDE = 3.0  # kernel_spread above this times the side: a diffuse, failed estimate
 MIN_BLUR_SPREAD = 5.0  # kernel_spread below this: no blur (20 sharp training photos: 1.7-4.7)
@@ -88,7 +88,7 @@ def deconvolve_rgb(
     rgb: np.ndarray, kernel: np.ndarray, weight: float, progress: bool = False
 ) -> np.ndarray:
     """Deconvolve every channel with ``kernel`` (once for a gray image's equal channels);
-    images larger than :data:`TILE` go in overlapping tiles (overlap four kernel sides,
+    images larger than :data:`TILE` go in overlapping tiles (overlap two kernel sides,
     linearly blended) to bound memory.
 
     Shape:
@@ -98,7 +98,7 @@ def deconvolve_rgb(
     if channels > 1 and all(np.array_equal(rgb[..., 0], rgb[..., c]) for c in range(channels)):
         return deconvolve_rgb(rgb[..., :1], kernel, weight, progress).repeat(channels, axis=2)
     height, width = rgb.shape[:2]
-    overlap = 4 * kernel.shape[0]
+    overlap = 2 * kernel.shape[0]
     starts_y = _tile_starts(height, TILE, overlap)
     starts_x = _tile_starts(width, TILE, overlap)
     out = np.zeros(rgb.shape, np.float32)

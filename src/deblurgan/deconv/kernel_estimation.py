@@ -23,7 +23,6 @@ import scipy.ndimage
 
 from deblurgan.deconv.fourier import (
     difference_otfs,
-    divergence,
     gradients,
     irfft2,
     otf_to_psf,
@@ -31,6 +30,7 @@ from deblurgan.deconv.fourier import (
     psf_to_otf,
     rfft2,
 )
+from deblurgan.deconv.stencils import thresholded_divergence
 
 LEVEL_RATIO = math.sqrt(0.5)  # kernel (and image) scale between pyramid levels
 COARSEST_KERNEL = 5  # kernel side at the coarsest level, pixels
@@ -65,13 +65,10 @@ def l0_latent(
     data_numerator = np.conj(kernel_otf) * rfft2(blurred)
     data_denominator = np.abs(kernel_otf) ** 2
     smooth_denominator = np.abs(otf_dx) ** 2 + np.abs(otf_dy) ** 2
-    latent = blurred.astype(np.float32)
+    latent = np.ascontiguousarray(blurred, dtype=np.float32)
     beta = 2 * weight
     while beta < beta_max:
-        gx, gy = gradients(latent)
-        small = gx * gx + gy * gy < weight / beta
-        gx[small], gy[small] = 0.0, 0.0
-        numerator = data_numerator + beta * rfft2(divergence(gx, gy))
+        numerator = data_numerator + beta * rfft2(thresholded_divergence(latent, weight / beta))
         latent = irfft2(numerator / (data_denominator + beta * smooth_denominator), shape)
         latent = latent.astype(np.float32, copy=False)
         beta *= kappa
@@ -121,15 +118,22 @@ def kernel_step(
         gram = gram + (fs.real**2 + fs.imag**2)
     energy = float(np.mean(gram))
     rhs = otf_to_psf(irfft2(numerator, shape), size)
-    diagonal = np.full((size, size), tikhonov * energy, np.float32)
+    # The Gram operator is a correlation with the latent's autocorrelation, of which a
+    # kernel only meets the lags within +-(size - 1): a small window, small FFTs.
+    autocorrelation = otf_to_psf(irfft2(gram, shape), 2 * size - 1).astype(np.float64)
+    small = (3 * size - 2,) * 2  # room for the full linear convolution
+    window = rfft2(np.pad(autocorrelation, ((0, size - 1), (0, size - 1))))
+    diagonal = np.full((size, size), tikhonov * energy)
 
     def apply(k: np.ndarray) -> np.ndarray:
-        return otf_to_psf(irfft2(gram * psf_to_otf(k, shape), shape), size) + diagonal * k
+        full = irfft2(rfft2(np.pad(k, ((0, 2 * size - 2), (0, 2 * size - 2)))) * window, small)
+        return full[size - 1 : 2 * size - 1, size - 1 : 2 * size - 1] + diagonal * k
 
+    rhs = rhs.astype(np.float64)
     k = _conjugate_gradients(apply, rhs, np.full((size, size), 1.0 / size**2), cg_iterations)
     for _ in range(reweights if sparsity > 0 else 0):
         magnitude = np.maximum(np.abs(k), 1e-3 * float(np.abs(k).max()) + 1e-12)
-        diagonal = (tikhonov * energy + sparsity * energy / magnitude).astype(np.float32)
+        diagonal = tikhonov * energy + sparsity * energy / magnitude
         k = _conjugate_gradients(apply, rhs, k, cg_iterations)
     return k.astype(np.float32)
 
@@ -138,7 +142,7 @@ def _conjugate_gradients(
     apply: Callable[[np.ndarray], np.ndarray], rhs: np.ndarray, start: np.ndarray, iterations: int
 ) -> np.ndarray:
     """Solve ``apply(x) = rhs`` for a symmetric positive definite ``apply``, from ``start``."""
-    x = start.astype(np.float32)
+    x = start.astype(np.float64)
     residual = rhs - apply(x)
     direction = residual.copy()
     norm = float(np.sum(residual * residual))

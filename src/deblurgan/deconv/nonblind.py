@@ -21,13 +21,12 @@ import scipy.ndimage
 from deblurgan.deconv.fourier import (
     crop,
     difference_otfs,
-    divergence,
-    gradients,
     irfft2,
     periodic_extension,
     psf_to_otf,
     rfft2,
 )
+from deblurgan.deconv.stencils import shrunk_divergence
 
 ALPHA = 2.0 / 3.0  # the hyper-Laplacian exponent Krishnan and Fergus recommend
 BETA_START, BETA_MAX, BETA_RATE = 1.0, 256.0, 2.0 * np.sqrt(2.0)
@@ -60,26 +59,31 @@ def data_weight(noise: float, scale: float = 0.2) -> float:
     return float(np.clip(scale / max(noise, 1e-4) ** 2, 200.0, 3000.0))
 
 
+SHRINK_REACH, SHRINK_STEPS = 2.0, 4096  # look-up table of the gradient step: |v| in [0, 2]
+
+
 @functools.lru_cache(maxsize=32)
-def _shrinkage_table(beta: float, alpha: float = ALPHA, reach: float = 2.0, n: int = 2049):
-    """Minimisers :math:`w^*(v) = \\arg\\min_w |w|^\\alpha + \\frac{\\beta}{2}(w - v)^2` on a
-    grid of ``v`` in [-reach, reach] (odd ``n``: includes 0), found by a dense search."""
-    v = np.linspace(-reach, reach, n)
-    fraction = np.linspace(0.0, 1.0, 1025)  # candidates w = fraction * v (same sign as v)
-    w = v[:, None] * fraction[None, :]
+def _shrinkage_table(beta: float, alpha: float = ALPHA) -> np.ndarray:
+    """Minimisers :math:`w^*(v) = \\arg\\min_w |w|^\\alpha + \\frac{\\beta}{2}(w - v)^2` for
+    ``v`` on a uniform grid of [0, :data:`SHRINK_REACH`] (odd in ``v``), by dense search."""
+    v = np.linspace(0.0, SHRINK_REACH, SHRINK_STEPS + 1)
+    w = v[:, None] * np.linspace(0.0, 1.0, 1025)[None, :]  # candidates between 0 and v
     energy = np.abs(w) ** alpha + 0.5 * beta * (w - v[:, None]) ** 2
-    return v.astype(np.float32), w[np.arange(n), energy.argmin(axis=1)].astype(np.float32)
+    return w[np.arange(v.size), energy.argmin(axis=1)].astype(np.float32)
 
 
 def shrink(values: np.ndarray, beta: float, alpha: float = ALPHA) -> np.ndarray:
-    """The hyper-Laplacian proximal step, elementwise, from a look-up table (values beyond
-    the table are shrunk as its last entry: by a constant, the asymptote)."""
-    grid, table = _shrinkage_table(float(beta), float(alpha))
-    out = np.interp(values, grid, table).astype(np.float32)
-    beyond = np.abs(values) > grid[-1]
-    if beyond.any():
-        out[beyond] = values[beyond] - np.sign(values[beyond]) * (grid[-1] - table[-1])
-    return out
+    """The hyper-Laplacian proximal step, elementwise: linear interpolation in a uniform
+    look-up table (beyond it, values are shrunk by the table's last offset, the asymptote)."""
+    table = _shrinkage_table(float(beta), float(alpha))
+    magnitude = np.abs(values)
+    position = np.minimum(magnitude, SHRINK_REACH) * np.float32(SHRINK_STEPS / SHRINK_REACH)
+    index = np.minimum(position.astype(np.int32), SHRINK_STEPS - 1)
+    fraction = position - index
+    low = table[index]
+    out = low + fraction * (table[index + 1] - low)
+    out += np.maximum(magnitude - SHRINK_REACH, 0.0)  # beyond the table: the same offset
+    return np.copysign(out, values).astype(np.float32, copy=False)
 
 
 def deconvolve(
@@ -118,12 +122,11 @@ def deconvolve(
     latent = extended
     beta = BETA_START
     while beta <= BETA_MAX * 1.0001:
-        gx, gy = gradients(latent)
-        wx, wy = shrink(gx, beta, alpha), shrink(gy, beta, alpha)
+        shrunk = shrunk_divergence(latent, _shrinkage_table(beta, alpha), SHRINK_REACH)
         if reliable is not None:  # clipped pixels: the estimate re-blurred, not the data
             reblurred = irfft2(kernel_otf * rfft2(latent), shape)
             observed = rfft2(np.where(reliable, extended, reblurred))
-        numerator = weight * np.conj(kernel_otf) * observed + beta * rfft2(divergence(wx, wy))
+        numerator = weight * np.conj(kernel_otf) * observed + beta * rfft2(shrunk)
         denominator = weight * np.abs(kernel_otf) ** 2 + beta * smooth
         latent = irfft2(numerator / denominator, shape).astype(np.float32)
         beta *= BETA_RATE

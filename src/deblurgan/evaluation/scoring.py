@@ -78,18 +78,27 @@ def oriented_kernel(kernel: np.ndarray, blurred: np.ndarray, sharp: np.ndarray) 
 
 
 def nonblind_references(blurred: np.ndarray, kernel: np.ndarray) -> dict[str, np.ndarray]:
-    """Richardson-Lucy (30 iterations) and Wiener (balance 0.01) with the *true* kernel.
+    """Richardson-Lucy (30 iterations), Wiener (balance 0.01) and hyper-Laplacian
+    deconvolution (:func:`deblurgan.deconv.nonblind.deconvolve`, the final step of
+    ``--method l0``) with the *true* kernel.
 
     These know the blur, so they are an upper reference for blind methods, not competitors.
-    Each channel is restored separately (scikit-image, circular boundaries). ``kernel``
+    Each channel is restored separately (scikit-image's with circular boundaries). ``kernel``
     must be oriented for convolution (see :func:`oriented_kernel`).
     """
     from skimage.restoration import richardson_lucy, wiener
 
-    psf = kernel / kernel.sum()
-    out = {"richardson_lucy": np.empty_like(blurred), "wiener": np.empty_like(blurred)}
+    from deblurgan.deconv.blind import LUMA
+    from deblurgan.deconv.nonblind import data_weight, deconvolve, estimate_noise
+
+    psf = (kernel / kernel.sum()).astype(np.float32)
+    weight = data_weight(estimate_noise(blurred @ LUMA))  # as --method l0 does
+    out = {
+        name: np.empty_like(blurred) for name in ("richardson_lucy", "wiener", "hyper_laplacian")
+    }
     for c in range(blurred.shape[2]):
         channel = blurred[..., c].astype(np.float64)
         out["richardson_lucy"][..., c] = richardson_lucy(channel, psf, num_iter=30, clip=True)
         out["wiener"][..., c] = wiener(channel, psf, balance=0.01, clip=True)
+        out["hyper_laplacian"][..., c] = deconvolve(blurred[..., c].astype(np.float32), psf, weight)
     return {k: np.clip(v, 0.0, 1.0).astype(np.float32) for k, v in out.items()}

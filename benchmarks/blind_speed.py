@@ -1,0 +1,97 @@
+"""Speed and peak memory of blind deconvolution (``--method l0``) on 2 CPU cores: a 720p
+photo and a 12 MP photo, kernel estimate and deconvolution timed apart, each size in a fresh
+process (so its peak resident memory is its own). Inputs are made here: a sharp photo
+(scikit-image's astronaut, resized) blurred by a camera-shake kernel from this package's
+synthesis. Usage:
+
+    python benchmarks/blind_speed.py [--repeats 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+
+SIZES = {"720p": (720, 1280), "12 MP": (3000, 4000)}
+
+
+def measure(height: int, width: int, repeats: int) -> dict:
+    """Seconds of each stage (best of ``repeats``) and the process's peak memory."""
+    import resource
+    import time
+
+    import cv2
+    import numpy as np
+    from skimage import data
+
+    from deblurgan.blur.apply import blur_image
+    from deblurgan.blur.kernels import sample_kernels
+    from deblurgan.deconv.blind import LUMA, BlindDeconvolution, deconvolve_rgb
+    from deblurgan.deconv.nonblind import data_weight, estimate_noise
+
+    sharp = cv2.resize(data.astronaut(), (width, height), interpolation=cv2.INTER_CUBIC)
+    rng = np.random.default_rng(0)
+    length = 0.012 * max(height, width)
+    kernel = sample_kernels(1, rng, size=int(length + 9) | 1, max_length=length).kernels[0, -1]
+    blurred = np.clip(blur_image(sharp.astype(np.float32) / 255, kernel), 0, 1)
+    method = BlindDeconvolution()
+    method.restore(np.ascontiguousarray(blurred[:256, :256]))  # compile the stencils once
+    best = {"estimate": np.inf, "deconvolve": np.inf}
+    for _ in range(repeats):
+        start = time.perf_counter()
+        estimate, _ = method.estimate(blurred)
+        middle = time.perf_counter()
+        weight = data_weight(estimate_noise(blurred @ LUMA))
+        deconvolve_rgb(blurred, estimate, weight)
+        end = time.perf_counter()
+        best = {
+            "estimate": min(best["estimate"], middle - start),
+            "deconvolve": min(best["deconvolve"], end - middle),
+        }
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB -> GiB
+    return {
+        **best,
+        "total": best["estimate"] + best["deconvolve"],
+        "peak_gib": peak,
+        "kernel": int(estimate.shape[0]),
+        "true_kernel": int(kernel.shape[0]),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--one", nargs=2, type=int, help=argparse.SUPPRESS)  # child process
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(measure(*args.one, args.repeats)))
+        return
+    print(
+        f"{'image':8}{'kernel px':>10}{'estimate s':>12}{'deconvolve s':>14}{'total s':>9}"
+        f"{'peak GiB':>10}"
+    )
+    for name, (height, width) in SIZES.items():
+        command = [
+            sys.executable,
+            __file__,
+            "--one",
+            str(height),
+            str(width),
+            "--repeats",
+            str(args.repeats),
+        ]
+        row = json.loads(
+            subprocess.run(command, capture_output=True, text=True, check=True).stdout.splitlines()[
+                -1
+            ]
+        )
+        print(
+            f"{name:8}{row['kernel']:>10}{row['estimate']:12.2f}{row['deconvolve']:14.2f}"
+            f"{row['total']:9.2f}{row['peak_gib']:10.2f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
