@@ -31,7 +31,7 @@ from deblurgan.restoration import Restoration
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # BT.601
 ESTIMATION_WINDOW = 400  # side of the region the kernel is estimated on, pixels
 ESTIMATION_LONG_SIDE = 1600  # larger images are reduced to this for the kernel estimate
-TILE = 2048  # deconvolution tile side: larger images go in tiles, bounding memory
+TILE = 4096  # deconvolution tile side: larger images go in tiles, bounding memory
 MIN_SIDE = 32  # smaller images are returned unchanged
 MAX_SPREAD_PER_SIDE = 3.0  # kernel_spread above this times the side: a diffuse, failed estimate
 MIN_BLUR_SPREAD = 5.0  # kernel_spread below this: no blur (20 sharp training photos: 1.7-4.7)

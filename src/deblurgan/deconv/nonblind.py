@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 
+import cv2
 import numpy as np
 import scipy.ndimage
 
@@ -116,19 +117,21 @@ def deconvolve(
     shape = extended.shape
     kernel_otf = psf_to_otf(kernel, shape)
     otf_dx, otf_dy = difference_otfs(shape)
-    smooth = np.abs(otf_dx) ** 2 + np.abs(otf_dy) ** 2
+    smooth = (np.abs(otf_dx) ** 2 + np.abs(otf_dy) ** 2).astype(np.float32)
+    data_numerator = (weight * np.conj(kernel_otf)).astype(np.complex64)
+    data_denominator = (weight * np.abs(kernel_otf) ** 2).astype(np.float32)
     reliable = _reliable_pixels(extended, kernel) if mask_clipped else None
     observed = rfft2(extended)
-    latent = extended
+    latent, spectrum = extended, None
     beta = BETA_START
     while beta <= BETA_MAX * 1.0001:
         shrunk = shrunk_divergence(latent, _shrinkage_table(beta, alpha), SHRINK_REACH)
-        if reliable is not None:  # clipped pixels: the estimate re-blurred, not the data
-            reblurred = irfft2(kernel_otf * rfft2(latent), shape)
+        if reliable is not None and spectrum is not None:  # clipped: the estimate re-blurred
+            reblurred = irfft2(kernel_otf * spectrum, shape)
             observed = rfft2(np.where(reliable, extended, reblurred))
-        numerator = weight * np.conj(kernel_otf) * observed + beta * rfft2(shrunk)
-        denominator = weight * np.abs(kernel_otf) ** 2 + beta * smooth
-        latent = irfft2(numerator / denominator, shape).astype(np.float32)
+        numerator = data_numerator * observed + np.float32(beta) * rfft2(shrunk)
+        spectrum = numerator / (data_denominator + np.float32(beta) * smooth)
+        latent = irfft2(spectrum, shape).astype(np.float32, copy=False)
         beta *= BETA_RATE
     return np.clip(crop(latent, offsets, blurred.shape), 0.0, 1.0)
 
@@ -138,5 +141,5 @@ def _reliable_pixels(blurred: np.ndarray, kernel: np.ndarray) -> np.ndarray | No
     clipped = blurred >= CLIPPED
     if not clipped.any():
         return None
-    reach = scipy.ndimage.binary_dilation(clipped, structure=kernel > 0)
-    return ~reach
+    footprint = (kernel > 0).astype(np.uint8)
+    return cv2.dilate(clipped.astype(np.uint8), footprint) == 0
