@@ -29,7 +29,7 @@ def measure(height: int, width: int, repeats: int) -> dict:
     from deblurgan.blur.apply import blur_image
     from deblurgan.blur.kernels import sample_kernels
     from deblurgan.deconv.blind import LUMA, BlindDeconvolution, deconvolve_rgb
-    from deblurgan.deconv.nonblind import data_weight, estimate_noise
+    from deblurgan.deconv.nonblind import noise_data_weight
 
     sharp = cv2.resize(data.astronaut(), (width, height), interpolation=cv2.INTER_CUBIC)
     rng = np.random.default_rng(0)
@@ -43,7 +43,7 @@ def measure(height: int, width: int, repeats: int) -> dict:
         start = time.perf_counter()
         estimate, _ = method.estimate(blurred)
         middle = time.perf_counter()
-        weight = data_weight(estimate_noise(blurred @ LUMA))
+        weight = noise_data_weight(blurred @ LUMA)
         deconvolve_rgb(blurred, estimate, weight)
         end = time.perf_counter()
         best = {

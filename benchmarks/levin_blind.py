@@ -35,7 +35,7 @@ def levin_rows(shared: Path, network: bool) -> list[dict]:
     if layout != "levin":
         raise SystemExit(f"{shared}/data/levin2009 is not the Levin layout")
     blind = BlindDeconvolution()
-    net = build_method("network", MethodOptions(precision="fp32", backend="torch"))
+    net = network and build_method("network", MethodOptions(precision="fp32", backend="torch"))
     rows = []
     for item in items:
         blurred, sharp = read_image(item.blurred).rgb, read_image(item.sharp).rgb

@@ -29,7 +29,7 @@ def test_deblur_l0_keeps_gray_rgba_and_16_bit_and_saves_kernels(tmp_path, capsys
     Image.fromarray((rgb[..., 0] * 65535).round().astype(np.uint16)).save(inputs / "deep.png")
     before = {p.name: p.read_bytes() for p in inputs.iterdir()}
     out = tmp_path / "out"
-    code = main(["deblur", str(inputs), "-o", str(out), "--method", "l0", "--save-kernel", "-q"])
+    code = main(["deblur", str(inputs), "-o", str(out), "--method", "l0", "--save-kernel"])
     assert code == 0
     assert {p.name: p.read_bytes() for p in inputs.iterdir()} == before  # inputs untouched
     assert Image.open(out / "gray.png").mode == "L"
@@ -40,8 +40,31 @@ def test_deblur_l0_keeps_gray_rgba_and_16_bit_and_saves_kernels(tmp_path, capsys
     for name in ("colour", "gray", "alpha", "deep"):
         kernel = np.asarray(Image.open(out / f"{name}.kernel.png"), np.float64)
         assert kernel.shape == (13, 13) and kernel.max() == 255  # automatic: 96 // 7, odd
+    printed = capsys.readouterr().out
+    assert "4 written" in printed and "note" not in printed  # every file deblurred
     restored = np.asarray(Image.open(out / "colour.jpg"), np.float32) / 255
-    assert np.abs(restored - rgb).mean() > 0.005  # it visibly changed the blurred photo
+    decoded = np.asarray(Image.open(inputs / "colour.jpg"), np.float32) / 255
+    assert np.abs(restored - decoded).mean() > 0.02  # far beyond JPEG re-encoding (~0.005)
+
+
+def test_kernel_options_are_refused_for_the_network(tmp_path, capsys):
+    for option in (["--kernel-size", "15"], ["--save-kernel"]):
+        assert main(["deblur", "x.png", "-o", str(tmp_path / "o"), *option]) == 2
+        assert "estimates kernels" in capsys.readouterr().err
+
+
+def test_a_kernel_file_never_replaces_another_output(tmp_path, capsys):
+    (tmp_path / "in").mkdir()
+    picture = (blurred_scene() * 255).round().astype(np.uint8)
+    Image.fromarray(picture).save(tmp_path / "in" / "a.png")
+    Image.fromarray(picture[::-1]).save(tmp_path / "in" / "a.kernel.png")  # its output's name
+    out = tmp_path / "out"
+    code = main(
+        ["deblur", str(tmp_path / "in"), "-o", str(out), "--method", "l0", "--save-kernel", "-q"]
+    )
+    assert code == 0
+    assert np.asarray(Image.open(out / "a.kernel.png")).shape == picture.shape  # the photo
+    assert (out / "a.kernel.kernel.png").exists()
 
 
 def test_deblur_l0_reports_a_sharp_photo_returned_unchanged(tmp_path, capsys):

@@ -107,3 +107,24 @@ def test_edge_window_finds_the_textured_corner():
     image[60:, 80:] = np.random.default_rng(0).random((40, 40))
     y, x = edge_window(image, 40)
     assert (y, x) == (60, 80)
+
+
+def test_the_no_blur_decision_is_taken_at_the_estimation_scale(monkeypatch):
+    import deblurgan.deconv.blind as blind
+
+    sharp = colour_scene(192)
+    assert BlindDeconvolution(kernel_size=21).restore(sharp).note.startswith("no blur found")
+    monkeypatch.setattr(blind, "ESTIMATION_LONG_SIDE", 96)  # estimate at half size
+    result = BlindDeconvolution(kernel_size=21).restore(sharp)
+    assert result.kernel.shape == (21, 21)  # the kernel comes back at full size ...
+    assert result.note.startswith("no blur found") and np.array_equal(result.rgb, sharp)
+    assert kernel_spread(result.kernel) > kernel_spread(np.pad(np.ones((1, 1)), 10))  # ... spread
+
+
+def test_a_thin_panorama_is_left_alone_with_a_note(monkeypatch):
+    import deblurgan.deconv.blind as blind
+
+    monkeypatch.setattr(blind, "ESTIMATION_LONG_SIDE", 100)
+    strip = np.tile(colour_scene(40), (1, 10, 1))  # 40 x 400: 10 x 100 at estimation scale
+    result = BlindDeconvolution().restore(strip)
+    assert "too narrow" in result.note and np.array_equal(result.rgb, strip)

@@ -59,3 +59,15 @@ def test_clipped_highlights_do_not_ring():
     around[35:85, 35:85] = True
     around[50:70, 50:70] = False  # the highlight itself is unknowable; judge its surroundings
     assert psnr(masked[around], truth[around]) > psnr(unmasked[around], truth[around]) + 2.0
+
+
+def test_the_clipped_mask_covers_where_the_blur_carries_the_highlight():
+    from deblurgan.deconv.nonblind import _reliable_pixels
+
+    kernel = np.zeros((5, 5), np.float32)
+    kernel[2, 2:] = 1 / 3  # blur carries each pixel 0, 1 and 2 px to the right
+    image = np.zeros((9, 12), np.float32)
+    image[4, 4] = 1.0
+    blurred = blur_image(image[..., None], kernel)[..., 0]
+    assert set(np.flatnonzero(blurred[4] > 1e-3)) == {4, 5, 6}
+    assert set(np.flatnonzero(~_reliable_pixels(image, kernel)[4])) == {4, 5, 6}

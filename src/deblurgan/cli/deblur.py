@@ -16,6 +16,7 @@ from deblurgan.data.pairs import collect_inputs
 from deblurgan.inference.batch import check_output_ext, check_suffix, plan_jobs, run_jobs
 from deblurgan.io.atomic import OutputFolderError, check_output_folder
 from deblurgan.io.images import DEFAULT_MAX_PIXELS
+from deblurgan.methods import METHODS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -114,6 +115,10 @@ def run(args: argparse.Namespace) -> int:
     if world > 1 and device in ("auto", "cuda") and torch.cuda.is_available():
         device = f"cuda:{os.environ.get('LOCAL_RANK', rank % torch.cuda.device_count())}"
     try:
+        if args.save_kernel and not METHODS[args.method].estimates_kernels:
+            raise ValueError(
+                f"--save-kernel is for a method that estimates kernels, not {args.method}"
+            )
         check_output_folder(args.output)
         method = method_from_args(args, device, progress=not args.quiet and rank == 0)
     except (CheckpointError, OutputFolderError, ValueError) as err:

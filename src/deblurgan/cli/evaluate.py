@@ -43,7 +43,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--nonblind",
         action="store_true",
-        help="Levin: add Richardson-Lucy and Wiener with the TRUE kernel (non-blind)",
+        help="Levin: add Richardson-Lucy, Wiener and hyper-Laplacian deconvolution with the "
+        "TRUE kernel (non-blind)",
     )
     add_inference_arguments(parser, precision="fp32")  # reported numbers: fp32 by default
     parser.add_argument("--gallery", type=int, default=12, help="images shown in the gallery")
@@ -86,7 +87,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"{method:28} PSNR {psnr:6.2f} dB  SSIM {ssim:.4f}  gain {gain:+.2f} dB")
     if timed:
         runtime = ", ".join(
-            str(settings[key]) for key in ("method", "device", "precision", "backend")
+            str(settings[key])
+            for key in ("method", "device", "precision", "backend")
             if key in settings
         )
         print(f"runtime {settings['seconds_per_image']:.3f} s per image ({runtime})")

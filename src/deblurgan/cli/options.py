@@ -70,7 +70,7 @@ def add_inference_arguments(parser: argparse.ArgumentParser, precision: str = "a
         default=None,
         metavar="PX",
         help="l0: blur kernel side in pixels, odd (default: automatic, 31 px up to about 1 MP, "
-        "2.5%% of the longer side above, at most a third of the shorter side)",
+        "2.5%% of the longer side above, at most a seventh of the shorter side)",
     )
     group = parser.add_argument_group("network model and runtime")
     group.add_argument(
@@ -146,6 +146,8 @@ def method_from_args(
         kernel_size=args.kernel_size,
         progress=progress,
     )
+    if args.kernel_size is not None and not METHODS[args.method].estimates_kernels:
+        raise ValueError(f"--kernel-size is for a method that estimates kernels, not {args.method}")
     return build_method(args.method, options)
 
 

@@ -25,7 +25,7 @@ import numpy as np
 from tqdm import tqdm
 
 from deblurgan.deconv.kernel_estimation import estimate_kernel, resize_kernel
-from deblurgan.deconv.nonblind import data_weight, deconvolve, estimate_noise
+from deblurgan.deconv.nonblind import deconvolve, noise_data_weight
 from deblurgan.restoration import Restoration
 
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # BT.601
@@ -82,6 +82,25 @@ def kernel_spread(kernel: np.ndarray) -> float:
         9.0
     """
     return float(1.0 / np.sum(np.square(kernel, dtype=np.float64)))
+
+
+def blur_verdict(kernel: np.ndarray) -> str | None:
+    """Why a photo with this estimated kernel is left alone, or None to deconvolve it:
+    a spread under :data:`MIN_BLUR_SPREAD` (no blur) or over :data:`MAX_SPREAD_PER_SIDE`
+    times the side (a diffuse cloud, not a camera path: the estimate failed).
+
+    Examples:
+        >>> blur_verdict(np.pad(np.ones((1, 1)), 4))
+        'no blur found (kernel spread 1.0 px)'
+        >>> blur_verdict(np.full((1, 9), 1 / 9)) is None
+        True
+    """
+    spread = kernel_spread(kernel)
+    if spread < MIN_BLUR_SPREAD:
+        return f"no blur found (kernel spread {spread:.1f} px)"
+    if spread > MAX_SPREAD_PER_SIDE * max(kernel.shape):
+        return f"the kernel estimate is diffuse (spread {spread:.0f} px), not a camera shake"
+    return None
 
 
 def deconvolve_rgb(
@@ -163,7 +182,8 @@ class BlindDeconvolution:
         self.kernel_size, self.progress = kernel_size, progress
 
     def estimate(self, rgb: np.ndarray) -> tuple[np.ndarray | None, str | None]:
-        """The image's blur kernel, or None and the reason no kernel could be estimated.
+        """The image's blur kernel and, when the photo is to be left alone, why (no kernel
+        could be estimated: kernel None; no blur found or a failed, diffuse estimate).
 
         Raises:
             ValueError: The given kernel size is larger than the image.
@@ -181,10 +201,13 @@ class BlindDeconvolution:
             return None, "no edges to estimate a blur kernel from (a flat image)"
         size = self.kernel_size or automatic_kernel_size(height, width)
         scale = min(1.0, ESTIMATION_LONG_SIDE / max(height, width))
-        small_size = max(int(round(size * scale)) | 1, 3)
         if scale < 1:
             reduced = (max(int(round(width * scale)), 1), max(int(round(height * scale)), 1))
             gray = cv2.resize(gray, reduced, interpolation=cv2.INTER_AREA)
+            if min(gray.shape) < MIN_SIDE:
+                return None, f"too narrow to estimate a blur kernel ({width}x{height})"
+        fits = min(gray.shape) - (min(gray.shape) % 2 == 0)  # the largest odd side that fits
+        small_size = min(max(int(round(size * scale)) | 1, 3), fits)
         window = max(ESTIMATION_WINDOW, 8 * small_size)
         y0, x0 = edge_window(gray, window)
         region = gray[y0 : y0 + window, x0 : x0 + window]
@@ -196,7 +219,8 @@ class BlindDeconvolution:
 
         kernel = estimate_kernel(region, small_size, progress=advance)
         bar.close()
-        return (resize_kernel(kernel, size) if small_size != size else kernel), None
+        verdict = blur_verdict(kernel)  # at the estimation scale: enlarging spreads a kernel
+        return (resize_kernel(kernel, size) if small_size != size else kernel), verdict
 
     def restore(self, rgb: np.ndarray) -> Restoration:
         """Deblur one ``(H, W, 3)`` image in [0, 1]; returned unchanged, with a note, when
@@ -205,17 +229,9 @@ class BlindDeconvolution:
             raise ValueError(f"expected an (H, W, 3) RGB array, got {rgb.shape}")
         rgb = rgb.astype(np.float32, copy=False)
         kernel, note = self.estimate(rgb)
-        if kernel is None:
-            return Restoration(rgb, None, f"{note}; returned unchanged")
-        spread = kernel_spread(kernel)
-        if spread < MIN_BLUR_SPREAD:
-            return Restoration(
-                rgb, kernel, f"no blur found (kernel spread {spread:.1f} px); returned unchanged"
-            )
-        if spread > MAX_SPREAD_PER_SIDE * kernel.shape[0]:
-            note = f"the kernel estimate is diffuse (spread {spread:.0f} px), not a camera shake"
+        if note is not None:
             return Restoration(rgb, kernel, f"{note}; returned unchanged")
-        weight = data_weight(estimate_noise(rgb @ LUMA))
+        weight = noise_data_weight(rgb @ LUMA)
         return Restoration(deconvolve_rgb(rgb, kernel, weight, self.progress), kernel)
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray:

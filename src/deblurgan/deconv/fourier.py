@@ -47,16 +47,17 @@ def psf_to_otf(kernel: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return rfft2(canvas).astype(np.complex64)
 
 
-def otf_to_psf(otf_or_image: np.ndarray, size: int) -> np.ndarray:
-    """The ``size x size`` window around the origin of a circular impulse response
-    (the inverse of :func:`psf_to_otf` given the spatial response, not the spectrum).
+def centre_window(image: np.ndarray, size: int) -> np.ndarray:
+    """The ``size x size`` window around the origin of a circular spatial response (a
+    kernel or a correlation), the origin moved to pixel ``size // 2``; the spatial
+    counterpart of :func:`psf_to_otf`.
 
     Shape:
         - Input: :math:`(H, W)` real, spatial.
         - Output: :math:`(size, size)`.
     """
     half = size // 2
-    rolled = np.roll(otf_or_image, (half, half), axis=(0, 1))
+    rolled = np.roll(image, (half, half), axis=(0, 1))
     return rolled[:size, :size].copy()
 
 

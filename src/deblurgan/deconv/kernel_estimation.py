@@ -5,9 +5,9 @@ fine, in the form popularised by Pan et al. (2014): alternate
   half-quadratic splitting with closed-form FFT solutions (:func:`l0_latent`), which keeps
   only the salient edges of the image, and
 - a kernel step in the gradient domain, :math:`\\min_k \\|\\nabla S * k - \\nabla B\\|^2 +
-  \\gamma \\|k\\|^2`, by FFT least squares (:func:`kernel_step`), then non-negativity, small
-  values and small disconnected pieces removed, normalisation and re-centring
-  (:func:`clean_kernel`),
+  \\gamma \\|k\\|^2 + \\mu \\|k\\|_1`, by conjugate gradients on the kernel's support (the
+  L1 term by reweighting; :func:`kernel_step`), then non-negativity, small values and small
+  disconnected pieces removed, normalisation and re-centring (:func:`clean_kernel`),
 
 over an image pyramid whose coarsest kernel is about 5 pixels. Everything is deterministic.
 """
@@ -22,10 +22,10 @@ import numpy as np
 import scipy.ndimage
 
 from deblurgan.deconv.fourier import (
+    centre_window,
     difference_otfs,
     gradients,
     irfft2,
-    otf_to_psf,
     periodic_extension,
     psf_to_otf,
     rfft2,
@@ -55,7 +55,8 @@ def l0_latent(
     Args:
         blurred: The blurred image (gray, [0, 1]).
         kernel_otf: :func:`~deblurgan.deconv.fourier.psf_to_otf` of the kernel on its shape.
-        weight: :math:`\\lambda`, the price of one non-zero gradient (about 4e-3).
+        weight: :math:`\\lambda`, the price of one non-zero gradient (2e-3 in
+            :func:`estimate_kernel`).
 
     Shape:
         - Input: :math:`(H, W)`; output the same, float32.
@@ -97,8 +98,9 @@ def kernel_step(
             extended ones of :func:`l0_latent`), all the same shape.
         size: Odd kernel side.
         tikhonov: :math:`\\gamma` relative to the latent's gradient energy.
-        valid: Optional 0/1 weights; gradients outside are ignored (the synthetic border
-            extension is no evidence about the blur).
+        valid: Optional 0/1 weights on both gradient images (the synthetic border extension
+            is no evidence about the blur); zeroed before the correlation, so a band one
+            kernel radius wide inside the mask's edge still counts, approximately.
         sparsity: :math:`\\mu` relative to the latent's gradient energy (0: none).
         reweights: Reweighted solves for the L1 term.
         cg_iterations: Conjugate-gradient iterations per solve.
@@ -117,10 +119,10 @@ def kernel_step(
         numerator = numerator + np.conj(fs) * rfft2(b)
         gram = gram + (fs.real**2 + fs.imag**2)
     energy = float(np.mean(gram))
-    rhs = otf_to_psf(irfft2(numerator, shape), size)
+    rhs = centre_window(irfft2(numerator, shape), size)
     # The Gram operator is a correlation with the latent's autocorrelation, of which a
     # kernel only meets the lags within +-(size - 1): a small window, small FFTs.
-    autocorrelation = otf_to_psf(irfft2(gram, shape), 2 * size - 1).astype(np.float64)
+    autocorrelation = centre_window(irfft2(gram, shape), 2 * size - 1).astype(np.float64)
     small = (3 * size - 2,) * 2  # room for the full linear convolution
     window = rfft2(np.pad(autocorrelation, ((0, size - 1), (0, size - 1))))
     diagonal = np.full((size, size), tikhonov * energy)

@@ -63,6 +63,11 @@ def data_weight(noise: float, scale: float = 0.2) -> float:
 SHRINK_REACH, SHRINK_STEPS = 2.0, 4096  # look-up table of the gradient step: |v| in [0, 2]
 
 
+def noise_data_weight(gray: np.ndarray) -> float:
+    """:func:`data_weight` of the noise :func:`estimate_noise` finds in ``gray``."""
+    return data_weight(estimate_noise(gray))
+
+
 @functools.lru_cache(maxsize=32)
 def _shrinkage_table(beta: float, alpha: float = ALPHA) -> np.ndarray:
     """Minimisers :math:`w^*(v) = \\arg\\min_w |w|^\\alpha + \\frac{\\beta}{2}(w - v)^2` for
@@ -111,7 +116,7 @@ def deconvolve(
         - Output: :math:`(H, W)`.
     """
     if weight is None:
-        weight = data_weight(estimate_noise(blurred))
+        weight = noise_data_weight(blurred)
     size = max(kernel.shape)
     extended, offsets = periodic_extension(blurred, size)
     shape = extended.shape
@@ -141,5 +146,5 @@ def _reliable_pixels(blurred: np.ndarray, kernel: np.ndarray) -> np.ndarray | No
     clipped = blurred >= CLIPPED
     if not clipped.any():
         return None
-    footprint = (kernel > 0).astype(np.uint8)
-    return cv2.dilate(clipped.astype(np.uint8), footprint) == 0
+    footprint = np.ascontiguousarray((kernel[::-1, ::-1] > 0).astype(np.uint8))
+    return cv2.dilate(clipped.astype(np.uint8), footprint) == 0  # dilate reflects: undo it

@@ -61,7 +61,8 @@ def evaluate(
         deblur: RGB [0, 1] -> RGB [0, 1] (a :class:`~deblurgan.Deblurrer`); None to skip.
         other_name: Label of the other method's outputs (``item.other``).
         y_channel, border: See :func:`deblurgan.evaluation.scoring.score`.
-        nonblind: Add Richardson-Lucy and Wiener with the true kernel where known.
+        nonblind: Add Richardson-Lucy, Wiener and hyper-Laplacian deconvolution with the
+            true kernel where known.
         align: Compensate integer shifts up to this many pixels before scoring.
         progress: Show a progress bar.
 

@@ -89,10 +89,10 @@ def nonblind_references(blurred: np.ndarray, kernel: np.ndarray) -> dict[str, np
     from skimage.restoration import richardson_lucy, wiener
 
     from deblurgan.deconv.blind import LUMA
-    from deblurgan.deconv.nonblind import data_weight, deconvolve, estimate_noise
+    from deblurgan.deconv.nonblind import deconvolve, noise_data_weight
 
     psf = (kernel / kernel.sum()).astype(np.float32)
-    weight = data_weight(estimate_noise(blurred @ LUMA))  # as --method l0 does
+    weight = noise_data_weight(blurred @ LUMA)  # as --method l0 does
     out = {
         name: np.empty_like(blurred) for name in ("richardson_lucy", "wiener", "hyper_laplacian")
     }

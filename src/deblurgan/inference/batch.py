@@ -198,9 +198,10 @@ def run_jobs(
         batch: Video frames deblurred together (passed to ``method`` as stacks).
         max_pixels: Larger images are refused (None: no limit).
         save_kernel: Also write the kernel a method estimated for an image as
-            :func:`kernel_path` of its output (never over an input).
+            :func:`kernel_path` of its output (never over an input or another output; a
+            kernel that cannot be written is a note, not a failure).
     """
-    sources = {job.source.resolve() for job in jobs}
+    taken = {path.resolve() for job in jobs for path in (job.source, job.target)}
     for folder in {job.target.parent for job in jobs}:
         remove_stale_temp_files(folder)
     todo = []
@@ -219,6 +220,14 @@ def run_jobs(
                 cause = _describe(err).removeprefix(f"{job.source}: ")
                 report.failed.append((str(job.source), cause))
             bar.update()
+
+        return record
+
+    def kernel_note(job: Job) -> Callable[[BaseException | None], None]:
+        def record(err: BaseException | None) -> None:
+            if err is not None:  # the deblurred image may still be written: a note, not a failure
+                cause = _describe(err).removeprefix(f"{kernel_path(job.target)}: ")
+                report.notes.append((str(job.source), f"kernel not saved: {cause}"))
 
         return record
 
@@ -259,11 +268,12 @@ def run_jobs(
                 report.notes.append((str(job.source), restoration.note))
             if save_kernel and restoration.kernel is not None:
                 kernel_file = kernel_path(job.target)
-                if kernel_file.resolve() in sources:
-                    note = f"kernel not saved: {kernel_file} is an input"
+                if kernel_file.resolve() in taken:
+                    note = f"kernel not saved: {kernel_file} is an input or another output"
                     report.notes.append((str(job.source), note))
                 else:
-                    writer.submit(write_image, kernel_file, kernel_picture(restoration.kernel))
+                    picture = kernel_picture(restoration.kernel)
+                    writer.submit(write_image, kernel_file, picture, done=kernel_note(job))
             writer.submit(write_image, job.target, restored, done=outcome(job))
     bar.close()
     return report

@@ -65,10 +65,12 @@ def _l0(options: MethodOptions) -> DeblurMethod:
 
 @dataclasses.dataclass(frozen=True)
 class MethodEntry:
-    """A row of :data:`METHODS`: how to build the method, and what it is in plain words."""
+    """A row of :data:`METHODS`: how to build the method, what it is in plain words, and
+    whether it estimates blur kernels (``--kernel-size``, ``--save-kernel``)."""
 
     build: Callable[[MethodOptions], DeblurMethod]
     summary: str
+    estimates_kernels: bool = False
 
 
 METHODS: dict[str, MethodEntry] = {
@@ -80,6 +82,7 @@ METHODS: dict[str, MethodEntry] = {
         _l0,
         "blind deconvolution (L0 prior, Xu et al. 2013): estimates one camera-shake kernel "
         "per image; best for a still scene blurred by a shaking camera",
+        estimates_kernels=True,
     ),
 }
 
