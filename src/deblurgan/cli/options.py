@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -133,19 +134,8 @@ def method_from_args(
         device: Overrides ``--device`` (one GPU per process under torchrun).
         progress: Progress bars for the stages of one image (blind deconvolution).
     """
-    options = MethodOptions(
-        weights=args.weights,
-        device=device or args.device,
-        precision=args.precision,
-        stochastic=args.stochastic,
-        seed=args.seed,
-        tile=args.tile,
-        backend=args.backend,
-        max_memory=args.max_memory,
-        compile=args.compile,
-        kernel_size=args.kernel_size,
-        progress=progress,
-    )
+    chosen = {f.name: getattr(args, f.name) for f in fields(MethodOptions) if hasattr(args, f.name)}
+    options = MethodOptions(**{**chosen, "device": device or args.device, "progress": progress})
     if args.kernel_size is not None and not METHODS[args.method].estimates_kernels:
         raise ValueError(f"--kernel-size is for a method that estimates kernels, not {args.method}")
     return build_method(args.method, options)
