@@ -41,3 +41,19 @@ def test_compare_writes_a_labelled_picture(tmp_path, capsys):
         == 2
     )
     del a, b
+
+
+def test_compare_shows_each_image_and_an_honest_enlargement_of_the_region(tmp_path):
+    a, b = _img(tmp_path / "a.png", size=(64, 80)), _img(tmp_path / "b.png", size=(64, 80))
+    args = ["compare", str(tmp_path / "a.png"), str(tmp_path / "b.png")]
+    assert main([*args, "--region", "8", "20", "16", "-o", str(tmp_path / "cmp.png")]) == 0
+    picture = np.asarray(Image.open(tmp_path / "cmp.png").convert("RGB"))
+    label, column, gap, zoom = 18, 192, 6, 192  # the layout of evaluation.pictures.side_by_side
+    for i, image in enumerate((a, b)):
+        x = i * (column + gap)
+        panel = picture[label : label + 64, x : x + 80]
+        assert np.array_equal(panel[30:], image[30:])  # below the outlined region: the image
+        assert tuple(panel[8, 25]) == (255, 40, 40)  # the region's outline, top edge
+        enlarged = picture[label + 64 + gap : label + 64 + gap + zoom, x : x + zoom]
+        step = zoom // 16  # nearest-neighbour: every source pixel becomes a step x step block
+        assert np.array_equal(enlarged[step // 2 :: step, step // 2 :: step], image[8:24, 20:36])

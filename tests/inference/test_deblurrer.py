@@ -140,6 +140,8 @@ def test_auto_precision_on_this_cpu(tiny_generator):
         assert native[auto.precision] and auto.backend == "openvino"
     elif BACKENDS["openvino"].available():
         assert not any(native.values())  # or the check image refused both (a warning)
+    else:  # without OpenVINO the CPU runs plain PyTorch in fp32
+        assert auto.backend == "torch"
 
 
 def test_auto_precision_falls_back_when_it_disagrees(tiny_generator, monkeypatch):
