@@ -230,7 +230,7 @@ def resize_kernel(kernel: np.ndarray, size: int) -> np.ndarray:
 def estimate_kernel(
     gray: np.ndarray,
     size: int,
-    iterations: int = 5,
+    iterations: int = 8,
     weight: float = 2e-3,
     tikhonov: float = 0.005,
     sparsity: float = 0.003,
