@@ -7,10 +7,11 @@ The steps, each a plain function:
 2. :func:`edge_window`: the square region with the most edges, where the kernel is estimated
    (:func:`~deblurgan.deconv.kernel_estimation.estimate_kernel`), on an image reduced to
    :data:`ESTIMATION_LONG_SIDE` pixels when larger (the kernel is scaled back up);
-3. :func:`kernel_spread`: a kernel that collapsed to (nearly) one pixel means no blur was
-   found, and the photo is returned unchanged: deconvolving a sharp photo with an invented
-   kernel only adds ringing; a diffuse cloud instead of a path means the estimate failed,
-   and the photo is returned unchanged too;
+3. :func:`blur_verdict`, on the kernel at the estimation scale: a kernel that collapsed to
+   (nearly) one pixel (:func:`kernel_spread`) means no blur was found, and the photo is
+   returned unchanged: deconvolving a sharp photo with an invented kernel only adds
+   ringing; a diffuse cloud instead of a path means the estimate failed, and the photo is
+   returned unchanged too;
 4. :func:`deconvolve_rgb`: hyper-Laplacian deconvolution per channel
    (:func:`~deblurgan.deconv.nonblind.deconvolve`), in overlapping tiles for large images.
 """
