@@ -6,6 +6,7 @@ from deblurgan.deconv.fourier import (
     crop,
     difference_otfs,
     divergence,
+    gradient_energy,
     gradients,
     irfft2,
     periodic_extension,
@@ -44,6 +45,14 @@ def test_difference_otfs_are_the_gradients():
     gx, gy = gradients(u)
     assert np.allclose(irfft2(rfft2(u) * otf_x, u.shape), gx, atol=1e-5)
     assert np.allclose(irfft2(rfft2(u) * otf_y, u.shape), gy, atol=1e-5)
+
+
+def test_gradient_energy_is_that_of_the_difference_otfs():
+    for shape in [(16, 18), (15, 9)]:
+        otf_x, otf_y = difference_otfs(shape)
+        assert np.allclose(
+            gradient_energy(shape), np.abs(otf_x) ** 2 + np.abs(otf_y) ** 2, atol=1e-5
+        )
 
 
 def test_periodic_extension_keeps_the_image_and_removes_the_wrap_around_jump():

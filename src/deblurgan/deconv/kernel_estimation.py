@@ -23,7 +23,7 @@ import scipy.ndimage
 
 from deblurgan.deconv.fourier import (
     centre_window,
-    difference_otfs,
+    gradient_energy,
     gradients,
     irfft2,
     periodic_extension,
@@ -62,10 +62,9 @@ def l0_latent(
         - Input: :math:`(H, W)`; output the same, float32.
     """
     shape = blurred.shape
-    otf_dx, otf_dy = difference_otfs(shape)
     data_numerator = np.conj(kernel_otf) * rfft2(blurred)
     data_denominator = np.abs(kernel_otf) ** 2
-    smooth_denominator = np.abs(otf_dx) ** 2 + np.abs(otf_dy) ** 2
+    smooth_denominator = gradient_energy(shape)
     latent = np.ascontiguousarray(blurred, dtype=np.float32)
     beta = 2 * weight
     while beta < beta_max:

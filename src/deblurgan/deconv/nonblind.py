@@ -21,7 +21,7 @@ import scipy.ndimage
 
 from deblurgan.deconv.fourier import (
     crop,
-    difference_otfs,
+    gradient_energy,
     irfft2,
     periodic_extension,
     psf_to_otf,
@@ -121,8 +121,7 @@ def deconvolve(
     extended, offsets = periodic_extension(blurred, size)
     shape = extended.shape
     kernel_otf = psf_to_otf(kernel, shape)
-    otf_dx, otf_dy = difference_otfs(shape)
-    smooth = (np.abs(otf_dx) ** 2 + np.abs(otf_dy) ** 2).astype(np.float32)
+    smooth = gradient_energy(shape)
     data_numerator = (weight * np.conj(kernel_otf)).astype(np.complex64)
     data_denominator = (weight * np.abs(kernel_otf) ** 2).astype(np.float32)
     reliable = _reliable_pixels(extended, kernel) if mask_clipped else None

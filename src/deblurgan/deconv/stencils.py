@@ -7,7 +7,8 @@ full-image temporaries; here it is two serial passes (numba, compiled once per m
 cached). Serial on purpose: on a busy 2-core machine, parallel regions took 28 ms a call on a
 300x300 image (threads waiting for each other), and one Levin image took 18.7 s in all
 against 3.1 s serial. The numpy
-compositions in :mod:`deblurgan.deconv.fourier` are the reference (tests compare them).
+compositions (:mod:`deblurgan.deconv.fourier`'s differences and divergence,
+:func:`deblurgan.deconv.nonblind.shrink`) are the reference; tests compare them.
 """
 
 from __future__ import annotations
