@@ -66,7 +66,7 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=30)
     args = parser.parse_args()
     weights = {"kernel": (1.0, 0.0), "scene": (0.0, 1.0), "mixed": (1.0, 2.0)}[args.mode]
-    blur = BlurSettings(kernel_weight=weights[0], scene_weight=weights[1])
+    blur = BlurSettings(weights={"kernel": weights[0], "scene": weights[1]})
     sources = find_sharp_images(args.sharp)
     dataset = TrainingPairs([], sources, DataConfig(crop=args.crop, blur=blur))
     plan = EpochPlan(0, len(sources), 1.0, seed=0, batch_size=args.batch)

@@ -40,6 +40,7 @@ def from_dict(cls: type, raw: dict[str, Any], prefix: str = "") -> Any:
     """Build dataclass ``cls`` from ``raw``, checking every key and type."""
     if not isinstance(raw, dict):
         raise ConfigError(f"{prefix.rstrip('.') or 'config'}: expected a mapping, got {raw!r}")
+    raw = _move_renamed_keys(cls, raw, prefix)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(raw) - set(fields))
     if unknown:
@@ -57,6 +58,27 @@ def from_dict(cls: type, raw: dict[str, Any], prefix: str = "") -> Any:
     except ValueError as err:  # a __post_init__ check: "field: message"
         raise ConfigError(f"{prefix}{err}") from err
     return config
+
+
+def _move_renamed_keys(cls: type, raw: dict[str, Any], prefix: str) -> dict[str, Any]:
+    """``raw`` with the keys that ``cls.renamed_keys`` (old key -> new dotted key) lists moved."""
+    renamed = getattr(cls, "renamed_keys", {})
+    if not any(old in raw for old in renamed):
+        return raw
+    raw = dict(raw)
+    for old, new in renamed.items():
+        if old not in raw:
+            continue
+        *parents, leaf = new.split(".")
+        node = raw
+        for part in parents:
+            if not isinstance(node.get(part, {}), dict):
+                raise ConfigError(f"{prefix}{part}: expected a mapping, got {node[part]!r}")
+            node[part] = node = dict(node.get(part, {}))
+        if leaf in node:
+            raise ConfigError(f"{prefix}{old} is the old name of {prefix}{new}: give one")
+        node[leaf] = raw.pop(old)
+    return raw
 
 
 def _coerce(hint: Any, value: Any, key: str) -> Any:
@@ -77,6 +99,12 @@ def _coerce(hint: Any, value: Any, key: str) -> Any:
         if value not in args:
             raise ConfigError(f"{key}: {value!r} is not one of {', '.join(map(repr, args))}")
         return value
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key}: expected a mapping, got {value!r}")
+        return {
+            _coerce(args[0], k, key): _coerce(args[1], v, f"{key}.{k}") for k, v in value.items()
+        }
     if origin is tuple:
         if isinstance(value, str) or not isinstance(value, (list, tuple)):
             raise ConfigError(f"{key}: expected a list, got {value!r}")

@@ -1,11 +1,9 @@
 import numpy as np
 import pytest
-import torch
 from scipy.signal import convolve2d
 
 from deblurgan.blur.apply import blur_image, kernel_padding
 from deblurgan.blur.kernels import sample_kernels
-from deblurgan.blur.torch_blur import blur_batch
 
 
 def _kernel(shape=(7, 6)):
@@ -84,26 +82,3 @@ def test_noise_is_reproducible_per_seed_and_has_the_requested_strength():
     assert shot.var() == pytest.approx(0.5 / 100.0, rel=0.1)  # Poisson: var = mean / peak
     with pytest.raises(ValueError, match="rng"):
         blur_image(image, delta, noise_std=0.1)
-
-
-def test_torch_batch_equals_numpy_per_image():
-    rng = np.random.default_rng(0)
-    kernels = sample_kernels(3, rng).kernels[:, -1]
-    images = rng.random((3, 70, 66, 3), dtype=np.float32)
-    expected = np.stack([blur_image(im, k, linear_light=True) for im, k in zip(images, kernels)])
-    batch = torch.from_numpy(images).permute(0, 3, 1, 2)
-    got = blur_batch(batch, torch.from_numpy(kernels), linear_light=True).permute(0, 2, 3, 1)
-    np.testing.assert_allclose(got.numpy(), expected, atol=1e-4)
-
-
-def test_torch_noise_uses_the_injected_generator():
-    images = torch.full((2, 3, 40, 40), 0.5)
-    kernel = torch.ones(3, 3) / 9
-    a = blur_batch(images, kernel, noise_std=0.1, generator=torch.Generator().manual_seed(3))
-    b = blur_batch(images, kernel, noise_std=0.1, generator=torch.Generator().manual_seed(3))
-    assert torch.equal(a, b) and a.std() > 0.05
-
-
-def test_torch_refuses_images_smaller_than_the_kernel_reach():
-    with pytest.raises(ValueError, match="too small"):
-        blur_batch(torch.zeros(1, 3, 20, 20), torch.ones(64, 64) / 4096)

@@ -11,7 +11,7 @@ def batch():
 
 
 def test_kernels_are_non_negative_and_sum_to_one(batch):
-    assert batch.kernels.shape == (40, 4, 64, 64) and batch.kernels.dtype == np.float32
+    assert batch.kernels.shape == (40, 3, 64, 64) and batch.kernels.dtype == np.float32
     assert batch.kernels.min() >= 0
     np.testing.assert_allclose(batch.kernels.sum(axis=(2, 3)), 1.0, atol=1e-5)
 

@@ -166,3 +166,36 @@ def test_frame_averaging_from_a_folder_and_from_a_video(tmp_path):
 def test_synth_needs_exactly_one_source(tmp_path, capsys):
     assert main(["synth", "-o", str(tmp_path / "o")]) == 2
     assert "either SHARP_DIR or --frames" in capsys.readouterr().err
+
+
+def test_frame_averaging_reads_the_blur_settings_and_both_commands_show_7_13(tmp_path, capsys):
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for i in range(12):
+        Image.fromarray(np.full((8, 8, 3), 20 * i, np.uint8)).save(frames / f"{i:06d}.png")
+    config = tmp_path / "blur.yaml"
+    config.write_text("averaging: {n_avg: [3, 3], gap: 1, gamma: 1.0}\n")
+
+    def synth(out, *options):
+        return main(["synth", "--frames", str(frames), "-o", str(tmp_path / out), "-q", *options])
+
+    assert synth("f", "--blur-config", str(config)) == 0
+    records = [json.loads(x) for x in (tmp_path / "f" / "manifest.jsonl").read_text().splitlines()]
+    assert [(r["first_frame"], r["n_avg"], r["gamma"]) for r in records] == [
+        (0, 3, 1.0),
+        (4, 3, 1.0),
+        (8, 3, 1.0),
+    ]
+    blurred = np.asarray(Image.open(tmp_path / "f" / "blur" / "frames_000005_n3.png"))
+    assert np.all(blurred == 100)  # gamma 1: the plain mean of 80, 100 and 120
+    assert (
+        synth("g", "--blur-config", str(config), "--n-avg", "2:2", "--set", "averaging.gap=0") == 0
+    )
+    records = [json.loads(x) for x in (tmp_path / "g" / "manifest.jsonl").read_text().splitlines()]
+    assert [r["first_frame"] for r in records] == [0, 2, 4, 6, 8, 10]
+    capsys.readouterr()
+    for command in ("synth", "detect-bench"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        text = " ".join(capsys.readouterr().out.split())
+        assert "default: 7:13" in text and "(7, 13)" not in text

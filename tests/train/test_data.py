@@ -66,7 +66,7 @@ def test_scene_mode_samples_are_seeded_and_use_other_sources_for_moving_layers(t
     for name in ("p.png", "q.png"):
         _save(tmp_path / "photos" / name, (60, 70))
     blur = BlurSettings(
-        kernel_weight=0.0, scene_weight=1.0, scene=SceneMotion(still_fraction=0.0, objects=(1, 1))
+        weights={"kernel": 0.0, "scene": 1.0}, scene=SceneMotion(still_fraction=0.0, objects=(1, 1))
     )
     sources = sorted((tmp_path / "photos").iterdir())
     dataset = TrainingPairs([], sources, DataConfig(crop=32, blur=blur))

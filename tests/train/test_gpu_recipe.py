@@ -35,7 +35,7 @@ def test_gpu_config_is_the_paper_generator_with_the_chosen_recipe():
     # the bundled model's content terms, 10x stronger against the adversarial one (pilot P1)
     assert config.loss.content_weight == 10 * default["content_weight"]
     assert config.loss.pixel_weight == 10 * default["pixel_weight"]
-    assert config.data.blur.scene_weight > 0 and config.data.blur.effects.noise_probability > 0
+    assert config.data.blur.weights["scene"] > 0 and config.data.blur.effects.noise_probability > 0
     assert config.data.blur.scene.still_fraction == 0.85  # pilots P2-P5
 
 

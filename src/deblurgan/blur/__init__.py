@@ -20,7 +20,6 @@ _EXPORTS = {
     "DEFAULT_EXPOSURES": "deblurgan.blur.psf",
     "render_psfs": "deblurgan.blur.psf",
     "tight_crop": "deblurgan.blur.psf",
-    "blur_batch": "deblurgan.blur.torch_blur",
     "DEFAULT_PRESET": "deblurgan.blur.trajectory",
     "PRESETS": "deblurgan.blur.trajectory",
     "sample_trajectories": "deblurgan.blur.trajectory",

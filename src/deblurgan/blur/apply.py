@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.signal import fftconvolve
 
+from deblurgan.blur.frames import DISPLAY_GAMMA
+
 
 def kernel_padding(kernel_shape: tuple[int, int]) -> tuple[tuple[int, int], tuple[int, int]]:
     """Rows and columns to add ``(before, after)`` so that pixel ``k // 2`` is the origin."""
@@ -22,7 +24,7 @@ def blur_image(
     image: np.ndarray,
     kernel: np.ndarray,
     linear_light: bool = False,
-    gamma: float = 2.2,
+    gamma: float = DISPLAY_GAMMA,
     noise_std: float = 0.0,
     poisson_peak: float | None = None,
     rng: np.random.Generator | None = None,

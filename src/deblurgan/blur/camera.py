@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image
 
 from deblurgan.blur.apply import add_noise
+from deblurgan.blur.frames import DISPLAY_GAMMA
 
 HIGHLIGHT_THRESHOLD = 0.98  # encoded value above which a pixel counts as clipped
 
@@ -68,7 +69,7 @@ class CameraEffects:
         return 1.0
 
 
-def boost_highlights(linear: np.ndarray, gain: float, gamma: float = 2.2) -> np.ndarray:
+def boost_highlights(linear: np.ndarray, gain: float, gamma: float = DISPLAY_GAMMA) -> np.ndarray:
     """Brighten clipped pixels (all channels at or above the threshold) to ``gain`` times white.
 
     Shape:
@@ -82,7 +83,10 @@ def boost_highlights(linear: np.ndarray, gain: float, gamma: float = 2.2) -> np.
 
 
 def develop(
-    linear: np.ndarray, effects: CameraEffects, rng: np.random.Generator, gamma: float = 2.2
+    linear: np.ndarray,
+    effects: CameraEffects,
+    rng: np.random.Generator,
+    gamma: float = DISPLAY_GAMMA,
 ) -> np.ndarray:
     """Noise in linear light, clipping, gamma encoding, then JPEG: the encoded image in [0, 1].
 

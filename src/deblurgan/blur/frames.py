@@ -8,12 +8,39 @@ used 7-13 frames at 240 fps; the DeblurGAN paper 5-25.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
 
+DISPLAY_GAMMA = 2.2  # light is averaged as x ** 2.2 of the encoded values, then re-encoded
+GOPRO_FRAMES = (7, 13)  # frames averaged per blurred image in the GoPro dataset (Nah et al.)
 
-def average_frames(frames: Sequence[np.ndarray], gamma: float = 2.2) -> np.ndarray:
+
+@dataclasses.dataclass(frozen=True)
+class FrameAveraging:
+    """How consecutive high-fps frames become blurred/sharp pairs (``synth --frames``).
+
+    Attributes:
+        n_avg: Inclusive range of frames averaged per pair, one length drawn per pair.
+        gap: Frames skipped between pairs.
+        gamma: Display gamma of the frames (averaged in linear light).
+    """
+
+    n_avg: tuple[int, int] = GOPRO_FRAMES
+    gap: int = 0
+    gamma: float = DISPLAY_GAMMA
+
+    def __post_init__(self) -> None:
+        if len(self.n_avg) != 2 or not 1 <= self.n_avg[0] <= self.n_avg[1]:
+            raise ValueError(f"n_avg: must satisfy 1 <= LOW <= HIGH, got {self.n_avg}")
+        if self.gap < 0:
+            raise ValueError(f"gap: must be >= 0, got {self.gap}")
+        if self.gamma <= 0:
+            raise ValueError(f"gamma: must be positive, got {self.gamma}")
+
+
+def average_frames(frames: Sequence[np.ndarray], gamma: float = DISPLAY_GAMMA) -> np.ndarray:
     """Gamma-correct average of equally sized frames, in the frames' dtype.
 
     Args:

@@ -54,15 +54,15 @@ def sample_kernels(
             kernels bit for bit.
         preset: Trajectory preset, ``"reference-code"`` (default) or ``"paper"``.
         size: Kernel canvas side.
-        exposures: Fractions of the trajectory rendered (the authors use 1%,
-            10%, 50% and 100% and pick one per image).
+        exposures: Fractions of the trajectory rendered (the recipe's 10%, 50% and
+            100% by default; one is picked per image).
         steps: Trajectory points (``M``).
         max_length: Trajectory length in pixels (``L_max``).
 
     Examples:
         >>> batch = sample_kernels(2, np.random.default_rng(0), size=64)
         >>> batch.kernels.shape
-        (2, 4, 64, 64)
+        (2, 3, 64, 64)
         >>> bool(np.allclose(batch.kernels.sum(axis=(2, 3)), 1.0, atol=1e-5))
         True
     """

@@ -25,6 +25,7 @@ import numpy as np
 
 from deblurgan.blur.apply import integer_scale
 from deblurgan.blur.camera import CameraEffects, boost_highlights, develop
+from deblurgan.blur.frames import DISPLAY_GAMMA, GOPRO_FRAMES
 
 
 def _check_range(
@@ -66,7 +67,7 @@ class SceneMotion:
         gamma: Display gamma: frames are averaged in linear light.
     """
 
-    frames: tuple[int, int] = (7, 13)
+    frames: tuple[int, int] = GOPRO_FRAMES
     speed: tuple[float, float] = (0.05, 3.0)
     acceleration: float = 0.3
     rotation: float = 0.05
@@ -76,7 +77,7 @@ class SceneMotion:
     object_size: tuple[float, float] = (0.2, 0.5)
     object_speed: tuple[float, float] = (0.5, 5.0)
     still_fraction: float = 0.1
-    gamma: float = 2.2
+    gamma: float = DISPLAY_GAMMA
 
     def __post_init__(self) -> None:
         _check_range("frames", self.frames, 1, integer=True)

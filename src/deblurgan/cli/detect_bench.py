@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
+from deblurgan.blur.frames import FrameAveraging
 from deblurgan.checkpoint import CheckpointError
 from deblurgan.cli.options import (
     add_inference_arguments,
@@ -20,8 +18,7 @@ from deblurgan.data.eval_sets import find_eval_items
 from deblurgan.data.synthesize import synthesize_frame_pairs
 from deblurgan.detection.bench import detection_benchmark
 from deblurgan.detection.darknet import DarknetError, load_darknet
-from deblurgan.io.atomic import atomic_write_bytes
-from deblurgan.io.images import ImageData, write_image
+from deblurgan.detection.report import summary_table, write_detection_report
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,8 +27,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     source.add_argument(
         "--frames", type=Path, help="high-fps frames (folder or video): pairs are built"
     )
+    low, high = FrameAveraging().n_avg
     parser.add_argument(
-        "--n-avg", type=int_range, default=(7, 13), help="frames per pair with --frames"
+        "--n-avg",
+        type=int_range,
+        default=(low, high),
+        metavar="LOW:HIGH",
+        help=f"frames per pair with --frames (default: {low}:{high})",
     )
     parser.add_argument(
         "--detector-cfg", type=Path, required=True, help="Darknet .cfg (yolov3-tiny)"
@@ -61,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
         data = args.data
         if args.frames is not None:
             data = args.output / "pairs"
-            synthesize_frame_pairs(args.frames, data, args.n_avg, progress=not args.quiet)
+            averaging = FrameAveraging(n_avg=args.n_avg)
+            synthesize_frame_pairs(args.frames, data, averaging, progress=not args.quiet)
         items, _ = find_eval_items(data, args.pred)
         method = None if args.no_model else method_from_args(args)
         summary, per_image, pictures = detection_benchmark(
@@ -88,17 +91,7 @@ def run(args: argparse.Namespace) -> int:
         "nms_iou": args.nms_iou,
         **inference_settings(method),
     }
-    report = {"settings": settings, "summary": summary, "images": per_image}
-    atomic_write_bytes(args.output / "detection.json", json.dumps(report, indent=2).encode())
-    for key, picture in pictures:
-        write_image(
-            args.output / "pictures" / f"{key}.png", ImageData(rgb=picture.astype(np.float32) / 255)
-        )
-    print(f"{'method':16} precision  recall    F1   (TP/FP/FN)")
-    for name, m in summary.items():
-        print(
-            f"{name:16} {m['precision']:9.3f} {m['recall']:7.3f} {m['f1']:6.3f}   "
-            f"({m['tp']}/{m['fp']}/{m['fn']})"
-        )
-    print(f"report: {args.output / 'detection.json'}")
+    path = write_detection_report(args.output, settings, summary, per_image, pictures)
+    print(summary_table(summary))
+    print(f"report: {path}")
     return 0

@@ -10,11 +10,10 @@ from pathlib import Path
 import torch
 
 from deblurgan.checkpoint import CheckpointError, load_generator, read_metadata, save_generator
-from deblurgan.inference.deblurrer import Deblurrer
-from deblurgan.inference.export import export_onnx, onnx_restore, onnx_session
+from deblurgan.inference.export import export_onnx
+from deblurgan.inference.export_check import verify_export
 from deblurgan.inference.weights import default_weights_path
-from deblurgan.io.images import ImageReadError, read_image
-from deblurgan.metrics import psnr
+from deblurgan.io.images import ImageReadError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -53,18 +52,8 @@ def run(args: argparse.Namespace) -> int:
             )
             save_generator(generator, args.output, training, dtype=torch.float16)
         print(f"wrote {args.output}")
-        if args.verify:
-            reference = Deblurrer(generator, backend="torch")
-            if args.format == "onnx":
-                session = onnx_session(args.output)
-                exported, label = (lambda rgb: onnx_restore(session, rgb)), "onnxruntime"
-            else:
-                exported = Deblurrer(load_generator(args.output), backend="torch")
-                label = "float16 weights"
-            for path in args.verify:
-                rgb = read_image(path).rgb
-                agreement = psnr(exported(rgb), reference(rgb))
-                print(f"{path}: {label} vs PyTorch PSNR {agreement:.1f} dB")
+        for agreement in verify_export(generator, args.output, args.format == "onnx", args.verify):
+            print(f"{agreement.image}: {agreement.runtime} vs PyTorch PSNR {agreement.psnr:.1f} dB")
     except (CheckpointError, ImageReadError, RuntimeError, ValueError) as err:
         print(f"deblurgan export: error: {err}", file=sys.stderr)
         return 2

@@ -9,10 +9,11 @@ from typing import Any
 
 import yaml
 
+from deblurgan.blur.frames import FrameAveraging
 from deblurgan.blur.trajectory import PRESETS
 from deblurgan.cli.options import int_range
 from deblurgan.data.pairs import collect_inputs
-from deblurgan.data.recipe import BlurSettings, KernelBlur
+from deblurgan.data.recipe import BLUR_MODES, BlurSettings, KernelBlur
 from deblurgan.data.synthesize import synthesize_frame_pairs, synthesize_pairs
 from deblurgan.io.images import IMAGE_SUFFIXES
 from deblurgan.schema import ConfigError, apply_overrides, from_dict
@@ -54,12 +55,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--seed", type=int, default=0, help="base seed (default 0)")
     blur = parser.add_argument_group(
-        "random blur (SHARP_DIR): the same settings as training's data.blur"
+        "blur settings: the same as training's data.blur (random blur of SHARP_DIR, "
+        "averaging of --frames)"
     )
     blur.add_argument("--per-image", type=int, default=1, metavar="K", help="pairs per image")
     blur.add_argument(
         "--mode",
-        choices=("kernel", "scene", "mixed"),
+        choices=(*BLUR_MODES, "mixed"),
         default=None,
         help="kernel: one camera-shake kernel per image (the paper's); scene: dynamic-scene "
         "blur, sub-frames along a camera path with moving objects, averaged like GoPro "
@@ -69,8 +71,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--blur-config",
         type=Path,
         metavar="YAML",
-        help="blur settings (keys as training's data.blur: kernel_weight, scene_weight, "
-        "kernel.*, scene.*, effects.*)",
+        help="blur settings (keys as training's data.blur: weights.*, kernel.*, scene.*, "
+        "effects.*, averaging.*)",
     )
     blur.add_argument(
         "--set",
@@ -103,16 +105,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="shot noise: photons at white, smaller is noisier (default: none)",
     )
     blur.add_argument("-r", "--recursive", action="store_true", help="descend into sub-folders")
-    frames = parser.add_argument_group("frame averaging (--frames)")
+    frames = parser.add_argument_group("frame averaging shortcuts (--frames, averaging.*)")
+    a = FrameAveraging()
     frames.add_argument(
         "--n-avg",
         type=int_range,
-        default=(7, 13),
         metavar="LOW:HIGH",
-        help="frames averaged per pair, drawn per pair (default 7:13)",
+        help=f"frames averaged per pair, drawn per pair (default: {a.n_avg[0]}:{a.n_avg[1]})",
     )
-    frames.add_argument("--gap", type=int, default=0, help="frames skipped between pairs")
-    frames.add_argument("--gamma", type=float, default=2.2, help="display gamma (default 2.2)")
+    frames.add_argument("--gap", type=int, help=f"frames skipped between pairs (default: {a.gap})")
+    frames.add_argument("--gamma", type=float, help=f"display gamma (default: {a.gamma})")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
@@ -125,10 +127,8 @@ def run(args: argparse.Namespace) -> int:
             report = synthesize_frame_pairs(
                 args.frames,
                 args.output,
-                args.n_avg,
+                blur_settings(args).averaging,
                 args.seed,
-                args.gap,
-                args.gamma,
                 progress=not args.quiet,
             )
         else:
@@ -153,17 +153,26 @@ def run(args: argparse.Namespace) -> int:
 
 
 def blur_settings(args: argparse.Namespace) -> BlurSettings:
-    """The one blur schema from ``--blur-config``, ``--mode``, the shortcuts and ``--set``."""
+    """The one blur schema from ``--blur-config``, ``--mode``, the shortcuts and ``--set``.
+
+    Raises:
+        ConfigError: The file cannot be read, or a key or value is wrong.
+    """
     raw: dict[str, Any] = {}
     if args.blur_config is not None:
         try:
             raw = yaml.safe_load(args.blur_config.read_text()) or {}
         except (OSError, yaml.YAMLError) as err:
             raise ConfigError(f"cannot read blur config {args.blur_config}: {err}") from err
-    if args.mode in ("kernel", "scene"):
-        raw.update(
-            kernel_weight=float(args.mode == "kernel"), scene_weight=float(args.mode == "scene")
-        )
+    if args.mode in BLUR_MODES:
+        for old_name in BlurSettings.renamed_keys:  # kernel_weight, scene_weight: weights.*
+            raw.pop(old_name, None)
+        raw["weights"] = {name: float(name == args.mode) for name in BLUR_MODES}
+    _set_shortcuts(
+        raw,
+        "averaging",
+        {"n_avg": args.n_avg and list(args.n_avg), "gap": args.gap, "gamma": args.gamma},
+    )
     shortcuts = {
         "preset": args.preset,
         "kernel_size": args.kernel_size,
@@ -172,8 +181,16 @@ def blur_settings(args: argparse.Namespace) -> BlurSettings:
         "noise_std": args.noise_std,
         "poisson_peak": args.poisson_peak,
     }
-    kernel = raw.setdefault("kernel", {})
-    if not isinstance(kernel, dict):
-        raise ConfigError("kernel: expected a mapping")
-    kernel.update({k: v for k, v in shortcuts.items() if v is not None})
+    _set_shortcuts(raw, "kernel", shortcuts)
     return from_dict(BlurSettings, apply_overrides(raw, args.set))
+
+
+def _set_shortcuts(raw: dict[str, Any], section: str, values: dict[str, Any]) -> None:
+    """Put the given (not None) shortcut ``values`` into ``raw[section]``."""
+    given = {k: v for k, v in values.items() if v is not None}
+    if not given:
+        return
+    node = raw.setdefault(section, {})
+    if not isinstance(node, dict):
+        raise ConfigError(f"{section}: expected a mapping")
+    node.update(given)

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from deblurgan.blur.frames import average_frames, frame_windows
+from deblurgan.blur.frames import FrameAveraging, average_frames, frame_windows
 from deblurgan.data.recipe import BlurSettings, synthetic_pair
 from deblurgan.io.atomic import atomic_write_bytes, check_output_folder, remove_stale_temp_files
 from deblurgan.io.images import IMAGE_SUFFIXES, ImageData, read_image, write_image
@@ -102,10 +102,8 @@ def synthesize_pairs(
 def synthesize_frame_pairs(
     frames_source: Path,
     out: Path,
-    n_avg: tuple[int, int] = (7, 13),
+    averaging: FrameAveraging | None = None,
     seed: int = 0,
-    gap: int = 0,
-    gamma: float = 2.2,
     progress: bool = True,
 ) -> BatchReport:
     """Average windows of consecutive high-fps frames into real-blur pairs.
@@ -113,10 +111,9 @@ def synthesize_frame_pairs(
     Args:
         frames_source: A folder of frames (sorted by name) or a video file.
         out: Dataset root.
-        n_avg: Inclusive range of frames per window, drawn per window.
+        averaging: Frames per window (drawn per window), frames skipped between
+            windows, display gamma (the recipe's ``averaging``; default ``FrameAveraging()``).
         seed: Seed of the window lengths.
-        gap: Frames skipped between windows.
-        gamma: Display gamma of the frames.
         progress: Show a progress bar over windows.
     """
     frames_source = Path(frames_source)
@@ -127,7 +124,9 @@ def synthesize_frame_pairs(
         n_frames = len(paths)
     else:
         n_frames = probe_video(frames_source).frames or sum(1 for _ in read_frames(frames_source))
-    windows = frame_windows(n_frames, n_avg, np.random.default_rng(seed), gap)
+    averaging = averaging or FrameAveraging()
+    gamma = averaging.gamma
+    windows = frame_windows(n_frames, averaging.n_avg, np.random.default_rng(seed), averaging.gap)
     load = _frame_loader(frames_source, paths)
     report, records = BatchReport(), []
     for start, length in tqdm(windows, desc="averaging", unit="pair", disable=not progress):
@@ -166,7 +165,7 @@ def _layer_loader(
     paths: list[Path], index: int, settings: BlurSettings, rng: np.random.Generator
 ) -> Callable[[], tuple[np.ndarray, ...]] | None:
     """Reads another sharp image to cut moving layers from, when the scene mode can use one."""
-    if not settings.scene_weight or not settings.scene.objects[1] or len(paths) < 2:
+    if not settings.uses_layers() or len(paths) < 2:
         return None
     other = paths[(index + 1 + int(rng.integers(len(paths) - 1))) % len(paths)]
 

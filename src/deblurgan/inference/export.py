@@ -1,4 +1,4 @@
-"""Exporting the generator to ONNX (dynamic height and width) and checking it with onnxruntime."""
+"""Exporting the generator to ONNX (dynamic height and width) and running it with onnxruntime."""
 
 from __future__ import annotations
 

@@ -17,6 +17,7 @@ from deblurgan.nets.tensors import rgb_to_tensor
 
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry", "hubble_deep_field")
 CROP = 256
+MODES = ("kernel", "scene")  # blur modes of the recipe, alternating over the crops
 # Names the quantisation recipe in the cache: a changed recipe must not reuse old models.
 RECIPE = "int8-minmax-48-skip"
 
@@ -33,19 +34,17 @@ def calibration_inputs(crops_per_photo: int = 8, seed: int = 0) -> tuple[np.ndar
     # numba: a second of start-up that every other run would pay)
     from skimage import data
 
-    from deblurgan.blur.apply import blur_image
-    from deblurgan.blur.kernels import sample_kernels
-    from deblurgan.blur.scene import SceneMotion, synthesize_scene_pair
+    from deblurgan.blur.scene import SceneMotion
+    from deblurgan.data.recipe import BLUR_MODES, BlurSettings, KernelBlur
+
+    # the training recipe's two modes, at full exposure and without moving layers
+    recipe = BlurSettings(kernel=KernelBlur(exposures=(1.0,)), scene=SceneMotion(objects=(0, 0)))
 
     rng = np.random.default_rng(seed)
     inputs = []
     for name in PHOTOS:
         photo = getattr(data, name)().astype(np.float32) / 255.0
-        kernel = sample_kernels(1, rng).kernels[0, -1]
-        blurred = {
-            "kernel": blur_image(photo, kernel).astype(np.float32),
-            "scene": synthesize_scene_pair(photo, rng, SceneMotion(objects=(0, 0))).blurred,
-        }
+        blurred = {mode: BLUR_MODES[mode].sample(photo, recipe, rng).blurred for mode in MODES}
         for k in range(crops_per_photo):
             y = rng.integers(0, photo.shape[0] - CROP + 1)
             x = rng.integers(0, photo.shape[1] - CROP + 1)

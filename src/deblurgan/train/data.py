@@ -198,7 +198,7 @@ class TrainingPairs(torch.utils.data.Dataset):
         c, margin = self.config, self.config.crop // 4
         (sharp,) = self._augment(rng, c.crop + 2 * margin, self._read_source(index))
         load_layers = None
-        if c.blur.scene_weight and c.blur.scene.objects[1] and len(self.synthetic) > 1:
+        if c.blur.uses_layers() and len(self.synthetic) > 1:
             other = len(self.real) + int(rng.integers(len(self.synthetic)))
             load_layers = lambda: (self._read_source(other),)  # noqa: E731 - scene mode only
         pair = synthetic_pair(sharp, c.blur, rng, load_layers)
