@@ -15,7 +15,7 @@ from deblurgan.cli.options import int_range
 from deblurgan.data.pairs import collect_inputs
 from deblurgan.data.recipe import BLUR_MODES, BlurSettings, KernelBlur
 from deblurgan.data.synthesize import synthesize_frame_pairs, synthesize_pairs
-from deblurgan.io.images import IMAGE_SUFFIXES
+from deblurgan.io.media import is_image
 from deblurgan.schema import ConfigError, apply_overrides, from_dict
 
 
@@ -135,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
             if not args.sharp.is_dir():
                 raise ValueError(f"{args.sharp}: no such folder")
             inputs, _ = collect_inputs([str(args.sharp)], args.recursive)
-            images = [(p, n) for p, n in inputs if p.suffix.lower() in IMAGE_SUFFIXES]
+            images = [(p, n) for p, n in inputs if is_image(p)]
             if not images:
                 raise ValueError(f"{args.sharp}: no images found")
             report = synthesize_pairs(

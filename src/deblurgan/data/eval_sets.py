@@ -20,7 +20,7 @@ import re
 from pathlib import Path
 
 from deblurgan.data.pairs import find_paired, read_pair_list
-from deblurgan.io.images import IMAGE_SUFFIXES
+from deblurgan.io.media import IMAGE_SUFFIXES
 
 _LEVIN = re.compile(r"^im(\d+)_kernel(\d+)_img$")
 

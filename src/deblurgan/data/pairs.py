@@ -17,11 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from deblurgan.io.images import IMAGE_SUFFIXES, ImageReadError, check_image_header, read_image
-from deblurgan.io.video import VIDEO_SUFFIXES
+from deblurgan.io.images import ImageReadError, check_image_header, read_image
+from deblurgan.io.media import is_image, is_media
 
 BLUR_FOLDERS = ("blur", "blur_gamma")
-MEDIA_SUFFIXES = IMAGE_SUFFIXES | VIDEO_SUFFIXES
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,9 +94,7 @@ def find_sharp_images(folder: str | Path) -> list[Path]:
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder}: no such folder")
-    return sorted(
-        p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
-    )
+    return sorted(p for p in folder.rglob("*") if p.is_file() and is_image(p))
 
 
 def split_validation(pairs: list[Pair], fraction: float) -> tuple[list[Pair], list[Pair]]:
@@ -164,7 +161,7 @@ def collect_inputs(
         path = Path(spec)
         if path.is_dir():
             entries, unlisted = _walk(path, recursive)
-            entries = [p for p in entries if p.suffix.lower() in MEDIA_SUFFIXES]
+            entries = [p for p in entries if is_media(p)]
             missing += unlisted
             if not entries and not unlisted:
                 missing.append((spec, "folder contains no image or video files"))
@@ -185,7 +182,7 @@ def collect_inputs(
 
 
 def _images(folder: Path) -> list[Path]:
-    return [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
+    return [p for p in folder.iterdir() if p.is_file() and is_image(p)]
 
 
 def _walk(folder: Path, recursive: bool) -> tuple[list[Path], list[tuple[str, str]]]:

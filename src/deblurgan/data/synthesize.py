@@ -23,9 +23,10 @@ from tqdm import tqdm
 from deblurgan.blur.frames import FrameAveraging, average_frames, frame_windows
 from deblurgan.data.recipe import BlurSettings, synthetic_pair
 from deblurgan.io.atomic import atomic_write_bytes, check_output_folder, remove_stale_temp_files
-from deblurgan.io.images import IMAGE_SUFFIXES, ImageData, read_image, write_image
+from deblurgan.io.images import ImageData, read_image, write_image
+from deblurgan.io.media import is_image, is_video
 from deblurgan.io.report import BatchReport
-from deblurgan.io.video import VIDEO_SUFFIXES, probe_video, read_frames
+from deblurgan.io.video import probe_video, read_frames
 
 
 def synthesize_pairs(
@@ -221,11 +222,11 @@ def _write_manifest(out: Path, records: list[dict]) -> None:
 
 def _frame_paths(source: Path) -> list[Path] | None:
     if source.is_dir():
-        paths = sorted(p for p in source.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        paths = sorted(p for p in source.iterdir() if is_image(p))
         if not paths:
             raise ValueError(f"{source}: folder contains no image frames")
         return paths
-    if source.suffix.lower() in VIDEO_SUFFIXES and source.is_file():
+    if is_video(source) and source.is_file():
         return None
     raise ValueError(f"{source}: not a folder of frames or a video file")
 

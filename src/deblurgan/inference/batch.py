@@ -13,43 +13,25 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 from tqdm import tqdm
 
 from deblurgan.io.atomic import remove_stale_temp_files
 from deblurgan.io.background import OrderedWriter, prefetch
-from deblurgan.io.images import (
-    DEFAULT_MAX_PIXELS,
+from deblurgan.io.images import DEFAULT_MAX_PIXELS, ImageData, read_image, write_image
+from deblurgan.io.media import (
     IMAGE_SUFFIXES,
-    ImageData,
-    frame_count,
-    read_animation,
-    read_image,
-    write_animation,
-    write_image,
+    MediaKind,
+    deblur_animation_file,
+    deblur_video_file,
+    is_video,
+    media_kind,
 )
 from deblurgan.io.report import BatchReport
-from deblurgan.io.video import VIDEO_SUFFIXES, probe_video, read_frames, video_writer
 from deblurgan.restoration import DeblurMethod
-
-DeblurFn = Callable[[np.ndarray], np.ndarray]  # an image or a stack of frames, same shape
-MediaKind = Literal["image", "animation", "video"]
-
-
-def media_kind(path: Path) -> MediaKind:
-    """How a file is deblurred: a video by its suffix, an animation by its frame count
-    (GIF, WebP, PNG; the header is read), anything else as one image.
-
-    Raises:
-        ImageReadError: An animation-capable file that cannot be opened.
-    """
-    if path.suffix.lower() in VIDEO_SUFFIXES:
-        return "video"
-    return "animation" if frame_count(path) > 1 else "image"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -130,7 +112,7 @@ def plan_jobs(
         if name.is_absolute() or ".." in name.parts:
             report.failed.append((str(source), f"output name {name} would leave the output folder"))
             continue
-        out_ext = source.suffix if ext is None or source.suffix.lower() in VIDEO_SUFFIXES else ext
+        out_ext = source.suffix if ext is None or is_video(source) else ext
         target = out_dir / name.parent / f"{name.stem}{suffix}{out_ext}"
         try:
             if _inside_walked_output(source, name, out_resolved):
@@ -293,47 +275,6 @@ def kernel_picture(kernel: np.ndarray) -> ImageData:
     """A kernel as a gray image, scaled so that its largest value is white."""
     gray = (kernel / max(float(kernel.max()), 1e-12)).astype(np.float32)
     return ImageData(rgb=np.repeat(gray[..., None], 3, axis=2), gray=True)
-
-
-def deblur_video_file(
-    deblur: DeblurFn, source: Path, target: Path, progress: bool = True, batch: int = 1
-) -> None:
-    """Deblur a video into a file with the same frame rate and size, ``batch`` frames at a
-    time, decoding ahead and encoding behind in background threads."""
-    info = probe_video(source)
-    bar = tqdm(total=info.frames, desc=source.name, unit="frame", leave=False, disable=not progress)
-    with video_writer(target, info) as write, OrderedWriter() as writer:
-        for frames in prefetch(_stacks(read_frames(source), batch)):
-            restored = deblur(frames[0] if batch == 1 else frames)
-            writer.submit(_write_frames, write, restored.reshape(-1, *frames.shape[1:]))
-            bar.update(len(frames))
-    bar.close()
-
-
-def deblur_animation_file(
-    deblur: DeblurFn, source: Path, target: Path, max_pixels: int | None = DEFAULT_MAX_PIXELS
-) -> None:
-    """Deblur every frame of an animated GIF, WebP or PNG, keeping durations and loop count."""
-    animation = read_animation(source, max_pixels)
-    frames = tuple(frame.with_rgb(deblur(frame.rgb)) for frame in animation.frames)
-    write_animation(target, dataclasses.replace(animation, frames=frames))
-
-
-def _stacks(frames: Iterable[np.ndarray], size: int) -> Iterator[np.ndarray]:
-    """Consecutive frames as float32 ``(N, H, W, 3)`` stacks in [0, 1], ``N <= size``."""
-    stack = []
-    for frame in frames:
-        stack.append(frame)
-        if len(stack) == size:
-            yield np.stack(stack).astype(np.float32) / 255.0
-            stack = []
-    if stack:
-        yield np.stack(stack).astype(np.float32) / 255.0
-
-
-def _write_frames(write: Callable[[np.ndarray], None], restored: np.ndarray) -> None:
-    for frame in restored:
-        write(np.clip(np.rint(frame * 255.0), 0, 255).astype(np.uint8))
 
 
 def _describe(err: Exception) -> str:

@@ -30,11 +30,8 @@ from PIL import Image, ImageSequence, UnidentifiedImageError
 
 from deblurgan.io.atomic import atomic_path
 from deblurgan.io.file_kind import describe_special_file
+from deblurgan.io.formats import ANIMATION_SUFFIXES, IMAGE_SUFFIXES
 
-IMAGE_SUFFIXES = frozenset(
-    {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif", ".ppm", ".pgm", ".pnm"}
-)
-ANIMATION_SUFFIXES = frozenset({".gif", ".webp", ".png"})
 DEFAULT_MAX_PIXELS = 2 * 89_478_485  # where Pillow refuses an image as a decompression bomb
 # zlib level of 8-bit PNG outputs: on a 720p GoPro frame level 3 took 0.089 s and 890 KB,
 # Pillow's default 6 took 0.297 s and 816 KB (one core), nearly the 0.38 s that the default

@@ -14,8 +14,7 @@ import numpy as np
 
 from deblurgan.io.atomic import atomic_path
 from deblurgan.io.file_kind import describe_special_file
-
-VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm"})
+from deblurgan.io.formats import VIDEO_SUFFIXES
 
 
 class VideoError(ValueError):

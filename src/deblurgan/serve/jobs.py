@@ -25,9 +25,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
-from deblurgan.data.pairs import MEDIA_SUFFIXES
 from deblurgan.io.images import DEFAULT_MAX_PIXELS
-from deblurgan.io.video import VIDEO_SUFFIXES
+from deblurgan.io.media import is_media, is_video
 from deblurgan.serve.work import Cancelled, DeblurFn, Progress, deblur_upload, measure_speed
 
 Status = Literal["queued", "running", "done", "failed", "cancelled"]
@@ -123,8 +122,8 @@ class JobQueue:
 
     def new_upload_path(self, name: str) -> Path:
         """A fresh path in the private folder with the upload's suffix (if it is a media one)."""
-        suffix = Path(name).suffix.lower()
-        return self.folder / f"{secrets.token_hex(8)}{suffix if suffix in MEDIA_SUFFIXES else ''}"
+        suffix = Path(name).suffix.lower() if is_media(Path(name)) else ""
+        return self.folder / f"{secrets.token_hex(8)}{suffix}"
 
     def submit(self, name: str, upload: Path, options: JobOptions, owner: str | None = None) -> Job:
         """Queue ``upload`` (already in :attr:`folder`) under the display ``name``."""
@@ -135,11 +134,10 @@ class JobQueue:
             options=options,
             owner=owner,
         )
-        suffix = upload.suffix.lower()
-        if suffix not in MEDIA_SUFFIXES:
+        if not is_media(upload):
             job.status, job.error = "failed", f"unsupported format {Path(name).suffix or '(none)'}"
             upload.unlink(missing_ok=True)
-        elif suffix in VIDEO_SUFFIXES:
+        elif is_video(upload):
             job.kind = "video"
         with self._ready:
             self._jobs[job.id] = job

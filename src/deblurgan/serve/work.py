@@ -19,8 +19,8 @@ from typing import Literal
 import numpy as np
 from PIL import Image
 
-from deblurgan.inference.batch import deblur_animation_file, deblur_video_file, media_kind
 from deblurgan.io.images import ImageData, frame_count, read_image, write_image
+from deblurgan.io.media import deblur_animation_file, deblur_video_file, media_kind
 from deblurgan.io.video import probe_video
 
 DeblurFn = Callable[[np.ndarray], np.ndarray]
