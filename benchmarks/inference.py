@@ -50,18 +50,14 @@ from PIL import Image
 from torch.utils.flop_counter import FlopCounterMode
 
 from deblurgan.checkpoint import load_generator
-from deblurgan.inference.backends import BACKENDS
-from deblurgan.inference.deblurrer import (
-    Deblurrer,
-    exported_forward,
-    restore,
-    whole_image_peak_bytes,
-)
+from deblurgan.hardware import cpu_has_native_bf16
+from deblurgan.inference.backends import exported_forward
+from deblurgan.inference.deblurrer import Deblurrer, restore
+from deblurgan.inference.policy import BACKENDS, whole_image_peak_bytes
 from deblurgan.inference.weights import default_weights_path
 from deblurgan.metrics import psnr
 from deblurgan.nets import Generator, init_weights
 from deblurgan.nets.tensors import rgb_to_tensor, tensor_to_rgb
-from deblurgan.runtime import cpu_has_native_bf16
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "blurry_coffee.jpg"
 

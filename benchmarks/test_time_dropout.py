@@ -27,7 +27,7 @@ from deblurgan import Deblurrer, Generator, init_weights, load_generator, read_i
 from deblurgan.checkpoint import save_generator
 from deblurgan.metrics import psnr
 from deblurgan.nets.tensors import rgb_to_tensor
-from deblurgan.runtime import cpu_has_native_bf16
+from deblurgan.hardware import cpu_has_native_bf16
 
 PAIRS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "gopro_pairs"
 HELD_OUT = 3  # the last pairs by name are only evaluated

@@ -26,7 +26,8 @@ import torch
 import torch.nn.functional as F
 
 from deblurgan.nets import Critic, Generator, init_weights
-from deblurgan.runtime import autocast, cpu_has_native_bf16
+from deblurgan.hardware import cpu_has_native_bf16
+from deblurgan.runtime import autocast
 from deblurgan.train.config import LossConfig
 from deblurgan.train.losses import gradient_penalty
 from deblurgan.train.steps import critic_step, generator_step

@@ -2,6 +2,7 @@
 
     cli -> serve -> methods -> {train, inference, evaluation, detection} -> {checkpoint, data}
         -> {nets, blur, deconv} -> {io, lazy, metrics, restoration, runtime, schema, version}
+        -> {hardware}
 
 A module imports its own package or a lower layer, never a higher one or a sibling.
 """
@@ -13,6 +14,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "deblurgan"
 LAYERS = [
+    {"hardware"},
     {"io", "lazy", "metrics", "restoration", "runtime", "schema", "version"},
     {"nets", "blur", "deconv"},
     {"checkpoint", "data"},
@@ -69,12 +71,29 @@ def test_training_config_loads_neither_inference_nor_openvino():
     assert _loaded("import deblurgan.train.config", ("openvino", "deblurgan.inference")) == []
 
 
-def test_the_deblur_command_loads_only_what_it_runs():
-    """Start-up is part of every ``deblurgan deblur``: no blur synthesis (SciPy's signal
-    package, numba), training, evaluation or other subcommands."""
-    code = (
-        "import contextlib\nfrom deblurgan.cli import main\n"
-        "with contextlib.suppress(SystemExit): main(['deblur', '--help'])"
+def _help(argv: list[str]) -> str:
+    return (
+        "import contextlib, io\nfrom deblurgan.cli import main\n"
+        "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    main({argv!r})"
     )
-    unwanted = ("scipy.signal", "numba", "deblurgan.blur", "deblurgan.train", "deblurgan.cli.")
-    assert _loaded(code, unwanted) == ["deblurgan.cli.deblur", "deblurgan.cli.options"]
+
+
+def test_the_deblur_command_loads_only_what_it_runs():
+    """Start-up is part of every ``deblurgan deblur``: no PyTorch (a cached model runs
+    without it), blur synthesis (SciPy's signal package, numba), training, evaluation or
+    other subcommands."""
+    unwanted = (
+        "torch",
+        "scipy.signal",
+        "numba",
+        "deblurgan.blur",
+        "deblurgan.train",
+        "deblurgan.cli.",
+    )
+    loaded = _loaded(_help(["deblur", "--help"]), unwanted)
+    assert loaded == ["deblurgan.cli.deblur", "deblurgan.cli.options"]
+
+
+def test_the_top_level_help_imports_no_subcommand():
+    assert _loaded(_help(["--help"]), ("torch", "numpy", "deblurgan.cli.")) == []

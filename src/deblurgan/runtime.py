@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import warnings
 from typing import Literal
 
 import torch
+
+from deblurgan.hardware import cpu_has_native_bf16
 
 Precision = Literal["fp32", "bf16", "fp16", "int8"]
 
@@ -66,28 +67,6 @@ def check_precision(precision: str, device: torch.device) -> Precision:
             stacklevel=2,
         )
     return precision  # type: ignore[return-value]
-
-
-@functools.cache
-def cpu_has_native_bf16() -> bool:
-    """Whether oneDNN runs bf16 convolutions natively on this CPU."""
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        return False
-
-
-@functools.cache
-def cpu_has_int8_dot_product() -> bool:
-    """Whether this CPU has int8 dot-product instructions (AVX512-VNNI, AVX-VNNI or AMX), which
-    make OpenVINO's int8 convolutions fast. Read from ``/proc/cpuinfo``; False where that
-    does not exist (int8 speed is not verified there)."""
-    try:
-        with open("/proc/cpuinfo") as info:
-            flags = next((line.split() for line in info if line.startswith("flags")), [])
-    except OSError:
-        return False
-    return bool({"avx512_vnni", "avx_vnni", "amx_int8"} & set(flags))
 
 
 def autocast(device: torch.device, precision: Precision) -> contextlib.AbstractContextManager:

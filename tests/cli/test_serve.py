@@ -6,8 +6,9 @@ import builtins
 import pytest
 
 from deblurgan.cli import main
-from deblurgan.cli.serve import model_table, offered_precisions
-from deblurgan.runtime import cpu_has_int8_dot_product, cpu_has_native_bf16
+from deblurgan.cli.serve import model_table
+from deblurgan.hardware import cpu_has_int8_dot_product, cpu_has_native_bf16
+from deblurgan.inference.policy import offered_precisions
 
 uvicorn = pytest.importorskip("uvicorn")
 

@@ -3,12 +3,12 @@ import pytest
 import torch
 
 from deblurgan.checkpoint import CheckpointError, save_generator
-from deblurgan.inference import backends as backends_module
+from deblurgan import hardware, runtime
 from deblurgan.inference import deblurrer as deblurrer_module
-from deblurgan.inference.backends import BACKENDS
+from deblurgan.inference.policy import BACKENDS
 from deblurgan.inference.deblurrer import Deblurrer, agreement_image, eight_bit_psnr, restore
 from deblurgan.nets.tensors import crop_padding, pad_to_multiple
-from deblurgan.runtime import cpu_has_int8_dot_product, cpu_has_native_bf16
+from deblurgan.hardware import cpu_has_int8_dot_product, cpu_has_native_bf16
 
 
 @pytest.mark.parametrize("size", [(1, 1), (3, 517), (721, 1283), (8, 8), (5, 4)])
@@ -108,8 +108,8 @@ def test_a_stack_of_images_equals_one_by_one(tiny_generator):
 def _pretend_cpu(monkeypatch, int8: bool, bf16: bool) -> None:
     """Make this CPU look as if it had (or lacked) int8 dot products and native bf16, both
     where auto lists its candidates and where it picks their runtime."""
-    monkeypatch.setattr(deblurrer_module, "cpu_has_int8_dot_product", lambda: int8)
-    for module in (deblurrer_module, backends_module):
+    monkeypatch.setattr(hardware, "cpu_has_int8_dot_product", lambda: int8)
+    for module in (hardware, runtime):
         monkeypatch.setattr(module, "cpu_has_native_bf16", lambda: bf16)
 
 

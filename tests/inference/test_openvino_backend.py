@@ -1,4 +1,3 @@
-import dataclasses
 import json
 import os
 import subprocess
@@ -9,9 +8,10 @@ import pytest
 import torch
 
 from deblurgan import Deblurrer
-from deblurgan.inference.backends import BACKENDS
-from deblurgan.inference.deblurrer import whole_image_peak_bytes
-from deblurgan.inference.openvino_backend import cache_dir, compile_openvino, model_key
+from deblurgan.inference.backends import BUILDERS
+from deblurgan.inference.model_cache import cache_dir
+from deblurgan.inference.openvino_backend import compile_openvino, model_key
+from deblurgan.inference.policy import whole_image_peak_bytes
 
 pytest.importorskip("openvino")
 
@@ -68,13 +68,12 @@ def test_failed_conversion_falls_back_to_pytorch_under_auto_only(tiny_generator,
     def broken(*args):
         raise RuntimeError("converter exploded")
 
-    working = BACKENDS["openvino"]
     rgb = np.random.default_rng(0).random((12, 20, 3), dtype=np.float32)
     budget = whole_image_peak_bytes(4, 4000, 4000) - 1  # enough for OpenVINO, not PyTorch
     assert (
         Deblurrer(tiny_generator, max_memory=budget, precision="fp32").plan(4000, 4000)[0] is None
     )
-    monkeypatch.setitem(BACKENDS, "openvino", dataclasses.replace(working, build=broken))
+    monkeypatch.setitem(BUILDERS, "openvino", broken)
     with pytest.warns(UserWarning, match="converter exploded.*using PyTorch"):
         auto = Deblurrer(tiny_generator, max_memory=budget, precision="fp32")  # converted here
     assert auto.backend == "torch" and auto.plan(4000, 4000)[0] == 256  # PyTorch's memory

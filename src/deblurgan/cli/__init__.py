@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib
+import importlib.util
 import sys
 from collections.abc import Iterable, Sequence
 
@@ -11,7 +13,8 @@ from deblurgan.version import __version__
 
 # name -> module with add_arguments(parser) and run(args) -> exit status. A command line
 # imports only the module of the subcommand it names: the others would add seconds of
-# start-up (SciPy, numba, matplotlib) to every ``deblurgan deblur``.
+# start-up (SciPy, numba, matplotlib) to every ``deblurgan deblur``; ``deblurgan --help``
+# reads their summaries from the source without importing any.
 SUBCOMMANDS = {
     "deblur": "deblurgan.cli.deblur",
     "synth": "deblurgan.cli.synth",
@@ -38,8 +41,24 @@ class HelpFormatter(argparse.HelpFormatter):
         return text
 
 
-def build_parser(commands: Iterable[str] = SUBCOMMANDS) -> argparse.ArgumentParser:
-    """The ``deblurgan`` parser with the given subcommands (default: all)."""
+def summary(name: str) -> str:
+    """The first paragraph of a subcommand module's docstring, read without importing it."""
+    spec = importlib.util.find_spec(SUBCOMMANDS[name])
+    source = spec.loader.get_source(spec.name) if spec and spec.loader else None
+    doc = ast.get_docstring(ast.parse(source or "")) or ""
+    return " ".join(doc.strip().split("\n\n")[0].split())
+
+
+def build_parser(
+    commands: Iterable[str] = SUBCOMMANDS, arguments: bool = True
+) -> argparse.ArgumentParser:
+    """The ``deblurgan`` parser with the given subcommands (default: all).
+
+    Args:
+        commands: Names of :data:`SUBCOMMANDS` to include.
+        arguments: Import each subcommand's module and add its arguments; False gives
+            only the names and summaries (the top-level help, in a fraction of the time).
+    """
     parser = argparse.ArgumentParser(
         prog="deblurgan",
         description="Blind motion deblurring with DeblurGAN (Kupyn et al., CVPR 2018).",
@@ -48,19 +67,19 @@ def build_parser(commands: Iterable[str] = SUBCOMMANDS) -> argparse.ArgumentPars
     parser.add_argument("--version", action="version", version=f"deblurgan {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in commands:
-        module = importlib.import_module(SUBCOMMANDS[name])
-        doc = " ".join((module.__doc__ or "").strip().split("\n\n")[0].split())  # 1st paragraph
-        module.add_arguments(
-            sub.add_parser(name, help=doc, description=doc, formatter_class=HelpFormatter)
-        )
+        doc = summary(name)
+        command = sub.add_parser(name, help=doc, description=doc, formatter_class=HelpFormatter)
+        if arguments:
+            importlib.import_module(SUBCOMMANDS[name]).add_arguments(command)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``deblurgan`` console script; returns the exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    named = [argv[0]] if argv and argv[0] in SUBCOMMANDS else SUBCOMMANDS
-    args = build_parser(named).parse_args(argv)
+    if not argv or argv[0] not in SUBCOMMANDS:  # help, version, or a usage error: exits
+        build_parser(arguments=False).parse_args(argv)
+    args = build_parser([argv[0]]).parse_args(argv)
     try:
         return importlib.import_module(SUBCOMMANDS[args.command]).run(args)
     except KeyboardInterrupt:

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
-import torch
-
-from deblurgan.checkpoint import CheckpointError
 from deblurgan.cli.options import add_inference_arguments, method_from_args, positive_int
 from deblurgan.data.pairs import collect_inputs
+from deblurgan.hardware import process_device, torchrun_place
 from deblurgan.inference.batch import check_output_ext, check_suffix, plan_jobs, run_jobs
 from deblurgan.io.atomic import OutputFolderError, check_output_folder
 from deblurgan.io.images import DEFAULT_MAX_PIXELS
@@ -110,10 +107,8 @@ def _pixels(text: str) -> int | None:
 def run(args: argparse.Namespace) -> int:
     # Under torchrun every process takes every WORLD_SIZE-th file: no file is done twice,
     # and no communication is needed. Each process uses its own GPU when there are GPUs.
-    rank, world = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
-    device = args.device
-    if world > 1 and device in ("auto", "cuda") and torch.cuda.is_available():
-        device = f"cuda:{os.environ.get('LOCAL_RANK', rank % torch.cuda.device_count())}"
+    rank, world = torchrun_place()
+    device = process_device(args.device)
     try:
         if args.save_kernel and not METHODS[args.method].estimates_kernels:
             raise ValueError(
@@ -121,10 +116,12 @@ def run(args: argparse.Namespace) -> int:
             )
         check_output_folder(args.output)
         method = method_from_args(args, device, progress=not args.quiet and rank == 0)
-    except (CheckpointError, OutputFolderError, ValueError) as err:
+    except (OutputFolderError, ValueError) as err:  # CheckpointError is a ValueError
         print(f"deblurgan deblur: error: {err}", file=sys.stderr)
         return 2
-    if getattr(method, "device", None) is not None and method.device.type == "cuda":
+    if method.settings().get("device", "").startswith("cuda"):
+        import torch  # imported only here: a cached CPU model runs without it
+
         torch.backends.cudnn.benchmark = True  # autotune convolutions once per image size
     inputs, missing = collect_inputs(args.inputs, args.recursive)
     jobs, report = plan_jobs(inputs, args.output, args.suffix, args.ext)

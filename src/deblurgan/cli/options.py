@@ -8,8 +8,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from deblurgan.inference.backends import BACKENDS
-from deblurgan.inference.deblurrer import DEFAULT_MAX_MEMORY
+from deblurgan.inference.policy import BACKENDS, DEFAULT_MAX_MEMORY
 from deblurgan.methods import METHODS, DeblurMethod, MethodOptions, build_method
 
 _UNITS = {"": 1, "B": 1, "K": 2**10, "KB": 2**10, "M": 2**20, "MB": 2**20, "G": 2**30, "GB": 2**30}

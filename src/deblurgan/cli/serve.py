@@ -7,8 +7,9 @@ import sys
 from pathlib import Path
 
 from deblurgan.cli.options import byte_size
+from deblurgan.inference.policy import BACKENDS, offered_precisions
 from deblurgan.io.images import DEFAULT_MAX_PIXELS
-from deblurgan.runtime import cpu_has_int8_dot_product, cpu_has_native_bf16, resolve_device
+from deblurgan.runtime import resolve_device
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -38,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--backend",
-        choices=["auto", "torch", "openvino", "onnxruntime"],
+        choices=["auto", *BACKENDS],
         default="auto",
         help="runtime of whole images (see deblurgan deblur)",
     )
@@ -56,21 +57,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="largest image accepted, in pixels (default: Pillow's limit)",
     )
-
-
-def offered_precisions(device: str, default: str | None) -> tuple[str, ...]:
-    """auto and fp32, plus the faster precisions this device runs well; ``default`` first."""
-    kind = resolve_device(device).type
-    offered = ["auto", "fp32"]
-    if kind == "cuda":
-        offered += ["fp16", "bf16"]
-    elif kind == "mps":
-        offered += ["fp16"]
-    else:  # CPU: OpenVINO's int8 where the CPU has VNNI/AMX, bf16 where it has native bf16
-        offered += ["int8"] * cpu_has_int8_dot_product() + ["bf16"] * cpu_has_native_bf16()
-    if default is not None:
-        offered = [default, *(p for p in offered if p != default)]
-    return tuple(offered)
 
 
 def model_table(specs: list[str]) -> dict[str, str | None]:
@@ -105,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         models = model_table(args.weights)
-        precisions = offered_precisions(args.device, args.precision)
+        precisions = offered_precisions(resolve_device(args.device).type, args.precision)
         for path in models.values():  # refuse bad checkpoints now, not on the first upload
             load_generator(path or default_weights_path())
     except ValueError as err:

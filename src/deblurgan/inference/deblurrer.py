@@ -8,7 +8,6 @@ gives the same answer to :meth:`Deblurrer.plan` before and after its first image
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import warnings
 
@@ -16,22 +15,22 @@ import numpy as np
 import torch
 
 from deblurgan.checkpoint import load_generator
-from deblurgan.inference.backends import BACKENDS, ForwardFn, check_backend, choose_backend
-from deblurgan.inference.tiled import PROCESS_BYTES, tiled_forward, tiled_peak_bytes
+from deblurgan.inference.backends import BUILDERS, ForwardFn
+from deblurgan.inference.policy import (
+    BACKENDS,
+    DEFAULT_MAX_MEMORY,
+    automatic_precisions,
+    check_backend,
+    choose_backend,
+    whole_image_peak_bytes,
+)
+from deblurgan.inference.tiled import tiled_forward, tiled_peak_bytes
 from deblurgan.inference.weights import default_weights_path
 from deblurgan.nets.generator import Generator
 from deblurgan.nets.tensors import crop_padding, pad_to_multiple, rgb_to_tensor, tensors_to_rgb
 from deblurgan.restoration import Restoration
-from deblurgan.runtime import (
-    Precision,
-    autocast,
-    check_precision,
-    cpu_has_int8_dot_product,
-    cpu_has_native_bf16,
-    resolve_device,
-)
+from deblurgan.runtime import Precision, autocast, check_precision, resolve_device
 
-DEFAULT_MAX_MEMORY = 4 * 2**30
 # 8-bit PSNR to fp32 on agreement_image() that an automatic precision must reach. int8's
 # accuracy is established on real data (within 0.1 dB PSNR of fp32 on every set of
 # benchmarks/generalization.py); its check (37.4 dB for the bundled model on this harsh
@@ -63,13 +62,6 @@ def eight_bit_psnr(a: np.ndarray, b: np.ndarray) -> float:
     return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
 
 
-def whole_image_peak_bytes(ngf: int, height: int, width: int, backend: str = "torch") -> int:
-    """Approximate peak memory of a whole-image fp32 pass in ``backend`` (process included):
-    a few full-resolution ``ngf``-channel activations alive at once."""
-    runtime = BACKENDS[backend]
-    return runtime.bytes_per_value * ngf * height * width + runtime.runtime_bytes + PROCESS_BYTES
-
-
 def restore(
     generator: Generator,
     blurred: torch.Tensor,
@@ -97,7 +89,7 @@ def restore(
         - Input: :math:`(B, 3, H, W)`, any ``H, W >= 1``.
         - Output: :math:`(B, 3, H, W)`.
     """
-    padded, pads = pad_to_multiple(blurred)
+    padded, pads = pad_to_multiple(blurred, generator.size_multiple, generator.min_side)
     with torch.inference_mode(), autocast(blurred.device, precision):
         if tile is None:
             out = generator(padded, dropout_rng=dropout_rng)
@@ -149,6 +141,8 @@ class Deblurrer:
     Attributes:
         device, precision: As resolved from the arguments (``precision`` is never "auto").
         backend: The runtime actually used for whole images.
+        agreement_db: The chosen precision's 8-bit PSNR to fp32 on the check image, where
+            ``"auto"`` checked it (else None).
         compiled: Whether whole images run through ``torch.compile``.
         weights: What the model was loaded from, for reports (``"bundled"``, a path, or
             ``"(in memory)"``).
@@ -188,18 +182,22 @@ class Deblurrer:
         self.device = resolve_device(device)
         self.stochastic, self.seed, self.tile, self.max_memory = stochastic, seed, tile, max_memory
         self.generator = generator.to(self.device).eval()
+        self.agreement_db: float | None = None
         if precision != "auto":
             self.precision = check_precision(precision, self.device)
             self.backend, self._exported = self._runtime(backend)
         else:  # the fastest verified candidate that agrees with fp32 here; fp32 last
-            for candidate in self._automatic_precisions(backend):
+            candidates = automatic_precisions(
+                self.device.type, backend, stochastic, tile is not None
+            )
+            for candidate in candidates:
                 self.precision = candidate
                 self.backend, self._exported = self._runtime(backend)
                 if candidate == "fp32":
                     break
-                if not BACKENDS[self.backend].supports(self.device, candidate, stochastic):
+                if not BACKENDS[self.backend].supports(self.device.type, candidate, stochastic):
                     continue  # int8 after OpenVINO failed, say: the next candidate
-                agreement = self._agreement()
+                agreement = self.agreement_db = self._agreement()
                 if agreement >= AGREEMENT_DB[candidate]:
                     break
                 warnings.warn(
@@ -215,31 +213,15 @@ class Deblurrer:
             else self.generator
         )
 
-    def _automatic_precisions(self, backend: str) -> list[str]:
-        """What ``precision="auto"`` may mean here, fastest first, before the agreement
-        checks."""
-        if self.device.type == "cuda":
-            return ["fp16", "fp32"]
-        openvino = (
-            self.device.type == "cpu"
-            and backend in ("auto", "openvino")
-            and BACKENDS["openvino"].available()
-            and not self.stochastic
-            and self.tile is None
-        )
-        int8 = openvino and cpu_has_int8_dot_product() and importlib.util.find_spec("nncf")
-        bf16 = openvino and cpu_has_native_bf16()
-        return ["int8"] * bool(int8) + ["bf16"] * bf16 + ["fp32"]
-
     def _runtime(self, backend: str) -> tuple[str, ForwardFn | None]:
         if backend == "auto":
-            chosen = choose_backend(self.device, self.precision, self.stochastic)
+            chosen = choose_backend(self.device.type, self.precision, self.stochastic)
             if self.precision == "int8" and chosen != "openvino":
                 raise ValueError(
                     "int8 runs in OpenVINO on a CPU, deterministic only (pip install openvino nncf)"
                 )
             return self._build(chosen, True)
-        check_backend(backend, self.device, self.precision, self.stochastic)
+        check_backend(backend, self.device.type, self.precision, self.stochastic)
         return self._build(backend, fallback=False)
 
     def _agreement(self) -> float:
@@ -254,7 +236,7 @@ class Deblurrer:
 
     def _build(self, name: str, fallback: bool) -> tuple[str, ForwardFn | None]:
         """The runtime's forward function (None for PyTorch), converting the model once."""
-        build = BACKENDS[name].build
+        build = BUILDERS.get(name)
         if build is None or self.tile is not None:
             return ("torch" if self.tile is not None else name), None
         try:
@@ -267,12 +249,12 @@ class Deblurrer:
 
     def plan(self, height: int, width: int) -> tuple[int | None, torch.dtype]:
         """Tile side (None: whole image) and layer storage dtype for an image of this size."""
-        ngf = self.generator.config["ngf"]
-        whole = whole_image_peak_bytes(ngf, height, width, self.backend)
+        channels = self.generator.full_resolution_channels
+        whole = whole_image_peak_bytes(channels, height, width, self.backend)
         if self.tile is None and (self.stochastic or whole <= self.max_memory):
             return None, torch.float32
         tile = self.tile or 256
-        if tiled_peak_bytes(ngf, height, width, torch.float32, tile) <= self.max_memory:
+        if tiled_peak_bytes(channels, height, width, torch.float32, tile) <= self.max_memory:
             return tile, torch.float32
         return tile, torch.float16
 
@@ -341,16 +323,3 @@ class Deblurrer:
             return np.stack([self(image) for image in rgb])
         restored = tensors_to_rgb(self.restore_tensor(rgb_to_tensor(rgb)))
         return restored[0] if rgb.ndim == 3 else restored
-
-
-def exported_forward(backend: str, generator: Generator, precision: str = "fp32") -> ForwardFn:
-    """``generator`` converted to ``backend`` (``"openvino"`` or ``"onnxruntime"``), as a
-    function of images in [-1, 1] of any size, like :func:`restore` (deterministic).
-
-    Shape:
-        - Input: :math:`(B, 3, H, W)`; output the same shape, float32, on the CPU.
-    """
-    build = BACKENDS[backend].build
-    if build is None:
-        raise ValueError(f"{backend} runs the generator itself; use restore()")
-    return build(generator, precision)

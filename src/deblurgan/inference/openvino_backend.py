@@ -1,87 +1,37 @@
 """OpenVINO runtime for the deterministic generator on CPU (the fastest CPU path measured).
 
 The generator is converted once per checkpoint (a few seconds: PyTorch tracing),
-with dynamic height and width, and the converted model is cached on disk under
-``$DEBLURGAN_CACHE`` (default ``~/.cache/deblurgan``), keyed by a hash of the
-weights, the architecture and the OpenVINO version. Later runs load it in well
+with dynamic height and width, and the converted model is cached on disk
+(:mod:`deblurgan.inference.model_cache`: checked against its manifest before use), keyed by a
+hash of the weights, the architecture and the OpenVINO version. Later runs load it in well
 under a second. Speed and agreement with PyTorch: ``benchmarks/inference.py`` (figures in
-the README).
-
-OpenVINO (on import and when converting) and NNCF send anonymous usage statistics (Google
-Analytics) and write a client ID under ``~/intel`` unless the user opted out; deblurgan imports,
-converts and quantises with that declined (:func:`telemetry_declined`), so deblurring a photo
-sends nothing and leaves no ID.
+the README). Importing OpenVINO and compiling a converted model need no PyTorch
+(:mod:`deblurgan.inference.openvino_runtime`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import torch
 
 from deblurgan.inference.int8 import RECIPE, quantize_int8
+from deblurgan.inference.model_cache import cache_dir, save_model_folder, verified_folder
+from deblurgan.inference.openvino_runtime import (
+    compile_for_cpu,
+    openvino_module,
+    telemetry_declined,
+)
 from deblurgan.nets.generator import Generator
 
-_LATENCY = {"PERFORMANCE_HINT": "LATENCY"}
-
-
-@contextlib.contextmanager
-def telemetry_declined():
-    """Decline OpenVINO's usage statistics for this process while the block runs.
-
-    OpenVINO and NNCF ask ``openvino_telemetry`` for consent; without a consent file (the usual
-    case) it counts as given. Here every consent check answers "declined", and a telemetry
-    object created before is switched off until the block ends; one created inside the block
-    (it is one per process) stays declined. The user's own setting (``opt_in_out``) is neither
-    read nor changed.
-    """
-    try:
-        from openvino_telemetry import Telemetry
-        from openvino_telemetry.utils.opt_in_checker import ConsentCheckResult, OptInChecker
-    except ImportError:  # nothing would be sent
-        yield
-        return
-    try:
-        existing = Telemetry()  # the process's telemetry object, if one was created
-    except RuntimeError:
-        existing = None
-    check, consent = OptInChecker.check, getattr(existing, "consent", None)
-    OptInChecker.check = lambda self, *args, **kwargs: ConsentCheckResult.DECLINED
-    if existing is not None:
-        existing.consent = False
-    try:
-        yield
-    finally:
-        OptInChecker.check = check
-        if existing is not None:
-            existing.consent = consent
-
-
-def _openvino():
-    """The ``openvino`` module, imported with its usage statistics declined: importing it
-    creates the client ID."""
-    with telemetry_declined():
-        import openvino
-    return openvino
-
-
-def cache_dir() -> Path:
-    """Where converted models are kept (``$DEBLURGAN_CACHE`` or ``~/.cache/deblurgan``)."""
-    root = os.environ.get("DEBLURGAN_CACHE") or Path(
-        os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache", "deblurgan"
-    )
-    return Path(root) / "openvino"
+XML = "generator.xml"
 
 
 def model_key(generator: Generator) -> str:
     """Hash of the weights, the architecture and the OpenVINO version."""
-    ov = _openvino()
+    ov = openvino_module()
 
     digest = hashlib.sha256(json.dumps(generator.config, sort_keys=True).encode())
     digest.update(ov.__version__.encode())
@@ -89,6 +39,54 @@ def model_key(generator: Generator) -> str:
         digest.update(name.encode())
         digest.update(tensor.detach().cpu().float().contiguous().numpy().tobytes())
     return digest.hexdigest()[:24]
+
+
+def model_folder(generator: Generator, precision: str, cache: Path | None = None) -> Path:
+    """The cache folder of ``generator``'s converted model for ``precision`` (int8 has its
+    own, quantised one; fp32 and bf16 share the fp32 conversion)."""
+    key = model_key(generator)
+    return (cache or cache_dir()) / (f"{key}-{RECIPE}" if precision == "int8" else key)
+
+
+def converted_model(generator: Generator, precision: str = "fp32", cache: Path | None = None):
+    """``generator`` as an OpenVINO model for ``precision``, from the cache when it holds an
+    intact copy, else converted (and for int8 quantised by
+    :func:`~deblurgan.inference.int8.quantize_int8`) and cached.
+
+    Returns:
+        The path of the cached ``.xml``, or the ``openvino.Model`` itself where the cache
+        cannot be written (that only costs the conversion time next run).
+    """
+    ov = openvino_module()
+    folder = model_folder(generator, precision, cache)
+    if verified_folder(folder):
+        return folder / XML
+    fp32 = model_folder(generator, "fp32", cache)
+    if verified_folder(fp32):
+        model = ov.Core().read_model(str(fp32 / XML))
+    else:
+        with torch.no_grad(), telemetry_declined():
+            model = ov.convert_model(
+                generator.eval(), example_input=torch.zeros(1, 3, 64, 64), input=[(1, 3, -1, -1)]
+            )
+        model = _cached(model, fp32)
+    if precision == "int8":
+        if isinstance(model, Path):
+            model = ov.Core().read_model(str(model))
+        with telemetry_declined():
+            model = _cached(quantize_int8(model), folder)
+    return model
+
+
+def _cached(model, folder: Path):
+    """Save ``model`` into ``folder``; the path of its ``.xml`` there, or the model itself if
+    the cache cannot be written."""
+    ov = openvino_module()
+
+    def write(staging: Path) -> None:
+        ov.save_model(model, str(staging / XML), compress_to_fp16=False)
+
+    return folder / XML if save_model_folder(write, folder) else model
 
 
 def compile_openvino(generator: Generator, precision: str = "fp32", cache: Path | None = None):
@@ -100,46 +98,8 @@ def compile_openvino(generator: Generator, precision: str = "fp32", cache: Path 
         precision: ``"fp32"``, ``"bf16"`` (the CPU must support bf16 natively) or
             ``"int8"`` (quantised by :func:`~deblurgan.inference.int8.quantize_int8` on first
             use, then cached).
-        cache: Folder for converted models; ``None`` for :func:`cache_dir`. An unwritable
-            cache only costs the conversion time.
+        cache: Folder for converted models; ``None`` for
+            :func:`~deblurgan.inference.model_cache.cache_dir`. An unwritable cache only costs
+            the conversion time.
     """
-    ov = _openvino()
-
-    core = ov.Core()
-    folder = cache or cache_dir()
-    key = model_key(generator)
-    quantized = folder / f"{key}-{RECIPE}" / "generator.xml"
-    if precision == "int8" and quantized.is_file():
-        return core.compile_model(core.read_model(str(quantized)), "CPU", _LATENCY)
-    xml = folder / key / "generator.xml"
-    if xml.is_file():
-        model = core.read_model(str(xml))
-    else:
-        with torch.no_grad(), telemetry_declined():
-            model = ov.convert_model(
-                generator.eval(), example_input=torch.zeros(1, 3, 64, 64), input=[(1, 3, -1, -1)]
-            )
-        _save(model, xml)
-    if precision == "int8":
-        with telemetry_declined():
-            model = quantize_int8(model)
-        _save(model, quantized)
-        return core.compile_model(model, "CPU", _LATENCY)
-    hint = {"fp32": "f32", "bf16": "bf16"}[precision]
-    return core.compile_model(model, "CPU", {**_LATENCY, "INFERENCE_PRECISION_HINT": hint})
-
-
-def _save(model, xml: Path) -> None:
-    """Write ``generator.xml`` + ``.bin`` into a temporary folder, then rename it into place."""
-    ov = _openvino()
-
-    try:
-        xml.parent.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=xml.parent.parent, prefix=".tmp-"))
-        ov.save_model(model, str(staging / xml.name), compress_to_fp16=False)
-        try:
-            staging.rename(xml.parent)
-        except OSError:  # another process cached it first
-            shutil.rmtree(staging, ignore_errors=True)
-    except OSError:  # read-only or full cache: run without caching
-        pass
+    return compile_for_cpu(converted_model(generator, precision, cache), precision)

@@ -5,8 +5,6 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from deblurgan.checkpoint import CheckpointError
-
 BUNDLED_WEIGHTS = "deblurgan_default.safetensors"
 
 
@@ -19,6 +17,8 @@ def default_weights_path() -> Path:
     """
     path = Path(str(resources.files("deblurgan") / "assets" / BUNDLED_WEIGHTS))
     if not path.is_file():
+        from deblurgan.checkpoint import CheckpointError  # PyTorch: only when it is missing
+
         raise CheckpointError(
             "no bundled model in this installation of deblurgan; pass --weights PATH "
             "(CLI) or weights=PATH (Python): a .safetensors checkpoint from deblurgan, "

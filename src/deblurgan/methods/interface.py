@@ -42,9 +42,9 @@ class MethodOptions:
 
 
 def _network(options: MethodOptions) -> DeblurMethod:
-    from deblurgan.inference.deblurrer import DEFAULT_MAX_MEMORY, Deblurrer
+    from deblurgan.inference.cached_network import load_network
 
-    return Deblurrer.from_checkpoint(
+    return load_network(
         options.weights,
         device=options.device,
         precision=options.precision,
@@ -52,7 +52,7 @@ def _network(options: MethodOptions) -> DeblurMethod:
         seed=options.seed,
         tile=options.tile,
         backend=options.backend,
-        max_memory=options.max_memory or DEFAULT_MAX_MEMORY,
+        max_memory=options.max_memory,
         compile=options.compile,
     )
 

@@ -1,0 +1,236 @@
+"""The network's fast start: a model converted on an earlier run, run without PyTorch.
+
+The first run with a checkpoint on a machine goes the usual way
+(:class:`~deblurgan.inference.Deblurrer`: PyTorch, the agreement check, conversion) and
+records what it settled on (:func:`~deblurgan.inference.model_cache.write_verdict`). Later
+runs with the same weights (by content) and the same options find that verdict and run the
+converted model in OpenVINO straight away: no PyTorch import, no check, about two seconds
+less per command. What the fast start does not cover goes the usual way: a GPU that may be
+present, test-time dropout, fixed tiles, ``torch.compile``, other runtimes, and an image too
+large for a whole-image pass (a Deblurrer is built for it on first need, with the verdict's
+precision).
+
+Examples:
+    >>> fast_start_request("cpu", "auto", "auto", stochastic=True, tile=None, compile=False)
+    >>> fast_start_request("cpu", "auto", "auto", stochastic=False, tile=None, compile=False)
+    {'device': 'cpu', 'precision': 'auto', 'backend': 'auto'}
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from deblurgan.hardware import gpu_may_be_visible
+from deblurgan.inference.model_cache import (
+    Verdict,
+    cache_dir,
+    file_sha256,
+    read_verdict,
+    verdict_path,
+    write_verdict,
+)
+from deblurgan.inference.openvino_runtime import compile_for_cpu
+from deblurgan.inference.policy import DEFAULT_MAX_MEMORY, whole_image_peak_bytes
+from deblurgan.inference.weights import default_weights_path
+from deblurgan.restoration import DeblurMethod, Restoration
+
+XML = "generator.xml"
+
+
+def fast_start_request(
+    device: str, precision: str, backend: str, stochastic: bool, tile: int | None, compile: bool
+) -> dict[str, str] | None:
+    """What a verdict is looked up by, or None where the options need PyTorch anyway."""
+    cpu = device == "cpu" or (device == "auto" and not gpu_may_be_visible())
+    if not cpu or stochastic or tile is not None or compile or backend not in ("auto", "openvino"):
+        return None
+    if precision not in ("auto", "fp32", "bf16", "int8"):
+        return None
+    return {"device": "cpu", "precision": precision, "backend": backend}
+
+
+def padding(height: int, width: int, multiple: int, min_side: int) -> tuple[tuple, str]:
+    """``np.pad`` widths and mode that make sides multiples of ``multiple`` (at least
+    ``min_side``), split between both sides: the image mirrored, or its edge repeated where
+    it is too short to mirror (as :func:`deblurgan.nets.tensors.pad_to_multiple`)."""
+    sides = []
+    for size in (height, width):
+        target = max(-(-size // multiple) * multiple, min_side)
+        before = (target - size) // 2
+        sides.append((before, target - size - before))
+    mirror = max(sides[0]) < height and max(sides[1]) < width
+    return ((0, 0), *sides), ("reflect" if mirror else "edge")
+
+
+class CachedNetwork:
+    """The network as a converted OpenVINO model from the cache (see the module's text).
+
+    Offers the :class:`~deblurgan.restoration.DeblurMethod` interface, and gives the same
+    output, bit for bit, as a :class:`~deblurgan.inference.Deblurrer` running the same
+    converted model.
+
+    Args:
+        compiled: The compiled OpenVINO model.
+        verdict: The verdict it came from (precision, padding, memory width).
+        weights: The checkpoint file, for images that need the usual path.
+        label: What reports call the weights (``"bundled"`` or the path as given).
+        max_memory: Bytes a whole-image pass may use; larger images are tiled in PyTorch.
+    """
+
+    name = "network"
+
+    def __init__(
+        self, compiled: Any, verdict: Verdict, weights: Path, label: str, max_memory: int
+    ) -> None:
+        self._compiled, self._verdict = compiled, verdict
+        self._weights, self.weights, self.max_memory = weights, label, max_memory
+        self.precision, self.backend = verdict.precision, "openvino"
+        self._usual: DeblurMethod | None = None
+
+    def _fits(self, height: int, width: int) -> bool:
+        need = whole_image_peak_bytes(self._verdict.channels, height, width, "openvino")
+        return need <= self.max_memory
+
+    def _usual_path(self) -> DeblurMethod:
+        """A Deblurrer for images too large for a whole-image pass (imports PyTorch)."""
+        if self._usual is None:
+            from deblurgan.inference.deblurrer import Deblurrer
+
+            self._usual = Deblurrer.from_checkpoint(
+                self._weights,
+                device="cpu",
+                precision=self.precision,
+                backend="openvino",
+                max_memory=self.max_memory,
+            )
+        return self._usual
+
+    def _run(self, rgb: np.ndarray) -> np.ndarray:
+        height, width = rgb.shape[:2]
+        pads, mode = padding(height, width, self._verdict.multiple, self._verdict.min_side)
+        x = np.ascontiguousarray(rgb, dtype=np.float32).transpose(2, 0, 1) * 2 - 1
+        x = np.ascontiguousarray(np.pad(x, pads, mode=mode)[None])
+        out = self._compiled(x)[0][0]
+        out = out[:, pads[1][0] : pads[1][0] + height, pads[2][0] : pads[2][0] + width]
+        return np.clip((out.transpose(1, 2, 0) + 1.0) * 0.5, 0.0, 1.0).astype(np.float32)
+
+    def __call__(self, rgb: np.ndarray) -> np.ndarray:
+        """Deblur one RGB image in [0, 1], or a stack of same-size images.
+
+        Shape:
+            - Input: :math:`(H, W, 3)` or :math:`(N, H, W, 3)`; output the input's shape.
+        """
+        if rgb.ndim not in (3, 4) or rgb.shape[-1] != 3:
+            raise ValueError(f"expected an (H, W, 3) or (N, H, W, 3) RGB array, got {rgb.shape}")
+        if not self._fits(*rgb.shape[-3:-1]):
+            return self._usual_path()(rgb)
+        return self._run(rgb) if rgb.ndim == 3 else np.stack([self._run(im) for im in rgb])
+
+    def restore(self, rgb: np.ndarray) -> Restoration:
+        """Deblur one ``(H, W, 3)`` image (the method interface)."""
+        return Restoration(self(rgb))
+
+    def settings(self) -> dict[str, Any]:
+        """What a report records about the model and runtime (as a Deblurrer's)."""
+        return {
+            "method": self.name,
+            "weights": self.weights,
+            "device": "cpu",
+            "precision": self.precision,
+            "backend": self.backend,
+            "stochastic": False,
+            "compiled": False,
+        }
+
+
+def load_network(
+    weights: str | os.PathLike | None = None,
+    device: str = "auto",
+    precision: str = "auto",
+    backend: str = "auto",
+    stochastic: bool = False,
+    seed: int = 0,
+    tile: int | None = None,
+    max_memory: int | None = None,
+    compile: bool = False,
+) -> DeblurMethod:
+    """The network as a deblurring method: from the cache without PyTorch when an earlier run
+    on this machine recorded a verdict for these weights and options, else a
+    :class:`~deblurgan.inference.Deblurrer` (whose verdict is then recorded).
+
+    Args: as :class:`~deblurgan.inference.Deblurrer` and its ``from_checkpoint``
+        (``weights`` None: the bundled model; ``max_memory`` None: the default).
+
+    Raises:
+        CheckpointError: The weights cannot be loaded.
+        ValueError: An option is not valid here.
+    """
+    max_memory = max_memory or DEFAULT_MAX_MEMORY
+    request = fast_start_request(device, precision, backend, stochastic, tile, compile)
+    path = Path(weights) if weights is not None else None
+    digest = None
+    if request is not None:
+        try:
+            path = path or default_weights_path()
+            digest = file_sha256(path)
+        except (OSError, ValueError):  # missing or unreadable: the usual path says why
+            request = None
+    if request is not None and digest is not None:
+        cached = _from_cache(digest, request, path, weights, max_memory)
+        if cached is not None:
+            return cached
+    from deblurgan.inference.deblurrer import Deblurrer
+
+    deblurrer = Deblurrer.from_checkpoint(
+        weights,
+        device=device,
+        precision=precision,
+        stochastic=stochastic,
+        seed=seed,
+        tile=tile,
+        backend=backend,
+        max_memory=max_memory,
+        compile=compile,
+    )
+    if request is not None and digest is not None and deblurrer.backend == "openvino":
+        _remember(digest, request, deblurrer)
+    return deblurrer
+
+
+def _from_cache(
+    digest: str, request: dict, path: Path, weights: Any, max_memory: int
+) -> CachedNetwork | None:
+    verdict = read_verdict(digest, request)
+    if verdict is None:
+        return None
+    try:
+        compiled = compile_for_cpu(cache_dir() / verdict.model / XML, verdict.precision)
+    except Exception:  # noqa: BLE001 - a model OpenVINO cannot load: convert it again
+        shutil.rmtree(cache_dir() / verdict.model, ignore_errors=True)
+        verdict_path(digest, request).unlink(missing_ok=True)
+        return None
+    label = str(weights) if weights is not None else "bundled"
+    return CachedNetwork(compiled, verdict, path, label, max_memory)
+
+
+def _remember(digest: str, request: dict, deblurrer: Any) -> None:
+    """Record the verdict of a Deblurrer that runs a cached OpenVINO model."""
+    from deblurgan.inference.openvino_backend import model_folder
+    from deblurgan.nets.tensors import MIN_SIDE, MULTIPLE
+
+    folder = model_folder(deblurrer.generator, deblurrer.precision)
+    if folder.parent == cache_dir() and (folder / XML).is_file():
+        verdict = Verdict(
+            model=folder.name,
+            precision=deblurrer.precision,
+            agreement_db=deblurrer.agreement_db,
+            channels=int(deblurrer.generator.config["ngf"]),
+            multiple=MULTIPLE,
+            min_side=MIN_SIDE,
+        )
+        write_verdict(digest, request, verdict)
