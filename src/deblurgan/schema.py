@@ -3,7 +3,9 @@
 :func:`from_dict` builds a (nested, frozen) dataclass from a mapping, rejecting
 unknown keys and wrong types with the full key's name (``optim.lrr``); a
 dataclass's own ``__post_init__`` checks of values surface as :class:`ConfigError`
-with the key's prefix. :func:`apply_overrides` applies ``section.key=value`` strings.
+with the key's prefix; a dataclass's ``renamed_keys`` (old key -> new dotted key) keeps
+configurations of earlier versions loading. :func:`apply_overrides` applies
+``section.key=value`` strings.
 """
 
 from __future__ import annotations
