@@ -1,6 +1,8 @@
 import argparse
 
-from deblurgan.cli import build_parser
+import pytest
+
+from deblurgan.cli import build_parser, main
 
 
 def _subparsers():
@@ -29,3 +31,36 @@ def test_command_summaries_are_whole_sentences():
     for name, sub in commands.items():
         assert sub.description.endswith("."), name
         assert sub.description in text, name  # not cut mid-sentence in the top-level help
+
+
+def _option_help(command: str, option: str) -> str:
+    _, commands = _subparsers()
+    sub = commands[command]
+    action = next(a for a in sub._actions if option in a.option_strings)
+    return " ".join(sub._get_formatter()._get_help_string(action).split())
+
+
+def test_reporting_commands_describe_their_fp32_default_not_auto_at_length():
+    for command in ("evaluate", "detect-bench"):
+        text = _option_help(command, "--precision")
+        assert text.startswith("fp32 by default here") and "VNNI" not in text, command
+    assert "VNNI/AMX" in _option_help("deblur", "--precision")  # deblur's default is auto
+
+
+def test_resume_help_names_exactly_the_keys_resume_accepts():
+    from deblurgan.train.config import RESUMABLE_CHANGES
+
+    text = _option_help("train", "--resume")
+    named = text.split("only ")[1].split(" may change")[0].split(", ")
+    assert sorted(named) == sorted(RESUMABLE_CHANGES)
+
+
+def test_suffix_help_says_that_earlier_outputs_are_skipped():
+    assert "skips inputs whose output already exists" in _option_help("deblur", "--suffix")
+
+
+def test_a_pixel_limit_that_is_not_a_number_is_named(capsys):
+    with pytest.raises(SystemExit):
+        main(["deblur", "x.png", "-o", "out", "--max-pixels", "abc"])
+    err = capsys.readouterr().err
+    assert "--max-pixels: expected a number of pixels" in err and "_pixels" not in err

@@ -225,10 +225,10 @@ def test_unreadable_file_is_a_permission_error(tmp_path):
 
 def test_pixel_limit_is_checked_from_the_header(tmp_path):
     Image.new("1", (20_000, 10_000)).save(tmp_path / "huge.png")  # 200 MP, a few KB on disk
-    with pytest.raises(ImageReadError, match="200 MP, above the limit of 179 MP.*--max-pixels"):
+    with pytest.raises(ImageReadError, match="200.0 MP, above the limit of 179.0 MP.*--max-pix"):
         read_image(tmp_path / "huge.png")
     Image.fromarray(_u8(30, 40, 3)).save(tmp_path / "small.png")
-    with pytest.raises(ImageReadError, match="above the limit"):
+    with pytest.raises(ImageReadError, match="1,200 pixels, above the limit of 1,000 pixels"):
         read_image(tmp_path / "small.png", max_pixels=1000)
     assert read_image(tmp_path / "small.png", max_pixels=1200).rgb.shape == (30, 40, 3)
     assert Image.MAX_IMAGE_PIXELS == 89_478_485  # Pillow's own limit is left as it was

@@ -41,7 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--suffix",
         default="",
         type=_checked(check_suffix),
-        help="appended to each output name, e.g. _sharp",
+        help="appended to each output name, e.g. _sharp; a re-run skips inputs whose output "
+        "already exists (--overwrite replaces them), and never takes earlier outputs as inputs",
     )
     parser.add_argument(
         "--ext",
@@ -98,7 +99,13 @@ def _checked(check: Callable[[str], str | None]) -> Callable[[str], str | None]:
 
 
 def _pixels(text: str) -> int | None:
-    value = int(float(text))
+    """argparse type of ``--max-pixels``: a pixel count (``1e8`` allowed), 0 for no limit."""
+    try:
+        value = int(float(text))
+    except (ValueError, OverflowError):
+        raise argparse.ArgumentTypeError(
+            f"expected a number of pixels such as 50000000 or 5e7 (0: no limit), got {text!r}"
+        ) from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
     return value or None

@@ -11,6 +11,16 @@ from typing import Any
 from deblurgan.inference.policy import BACKENDS, DEFAULT_MAX_MEMORY
 from deblurgan.methods import METHODS, DeblurMethod, MethodOptions, build_method
 
+AUTO_PRECISION_HELP = (
+    "auto: int8 (OpenVINO) on CPUs with VNNI/AMX, else bf16 (OpenVINO) on CPUs with native "
+    "bf16, fp16 on CUDA, else fp32, each only after it agrees with fp32 on a check image; "
+    "fp32; bf16 on CPU/CUDA; fp16 on CUDA/MPS; int8 on CPUs (OpenVINO + NNCF)"
+)
+FIXED_PRECISION_HELP = (
+    "fp32 by default here, so that reported numbers are the network's own; bf16 (CPU/CUDA), "
+    "fp16 (CUDA/MPS), int8 (CPU, OpenVINO) or auto (the fastest that agrees with fp32, as in "
+    "deblur) to measure those instead"
+)
 _UNITS = {"": 1, "B": 1, "K": 2**10, "KB": 2**10, "M": 2**20, "MB": 2**20, "G": 2**30, "GB": 2**30}
 
 
@@ -85,9 +95,7 @@ def add_inference_arguments(parser: argparse.ArgumentParser, precision: str = "a
         "--precision",
         default=precision,
         choices=["auto", "fp32", "bf16", "fp16", "int8"],
-        help="auto: int8 (OpenVINO) on CPUs with VNNI/AMX, else bf16 (OpenVINO) on CPUs with "
-        "native bf16, fp16 on CUDA, else fp32, each only after it agrees with fp32 on a check "
-        "image; fp32; bf16 on CPU/CUDA; fp16 on CUDA/MPS; int8 on CPUs (OpenVINO + NNCF)",
+        help=AUTO_PRECISION_HELP if precision == "auto" else FIXED_PRECISION_HELP,
     )
     group.add_argument(
         "--backend",

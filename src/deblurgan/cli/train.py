@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from deblurgan.train.config import ConfigError, load_config, resume_config
+from deblurgan.train.config import RESUMABLE_CHANGES, ConfigError, load_config, resume_config
 from deblurgan.train.loop import train
 from deblurgan.train.vgg import VGGWeightsError
 
@@ -31,7 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="RUN_DIR",
         help="continue a run from RUN_DIR/checkpoints/latest.pt (models, optimisers, "
         "schedule, data order, random state) with its saved config.json; RUN_DIR defaults "
-        "to the config's run.dir; only optim.iterations/epochs and data.workers may change",
+        "to the config's run.dir; only "
+        + ", ".join(sorted(RESUMABLE_CHANGES))
+        + " may change (from the config file or --set)",
     )
     parser.add_argument(
         "--overwrite",

@@ -276,6 +276,16 @@ def _check_file(path: Path) -> Path:
     return path
 
 
+def pixel_count(pixels: int) -> str:
+    """A pixel count for people: megapixels from 1 MP up, else pixels.
+
+    Examples:
+        >>> pixel_count(19_200), pixel_count(178_956_970)
+        ('19,200 pixels', '179.0 MP')
+    """
+    return f"{pixels / 1e6:.1f} MP" if pixels >= 10**6 else f"{pixels:,} pixels"
+
+
 def _open(path: Path, max_pixels: int | None) -> Image.Image:
     """``Image.open`` with our pixel limit instead of Pillow's global one."""
     with _PILLOW_LIMIT:
@@ -288,8 +298,8 @@ def _open(path: Path, max_pixels: int | None) -> Image.Image:
     if max_pixels is not None and width * height > max_pixels:
         im.close()
         raise ImageReadError(
-            f"{path}: {width}x{height} is {width * height / 1e6:.0f} MP, above the limit of "
-            f"{max_pixels / 1e6:.0f} MP (a guard against decompression bombs); raise it with "
+            f"{path}: {width}x{height} is {pixel_count(width * height)}, above the limit of "
+            f"{pixel_count(max_pixels)} (a guard against decompression bombs); raise it with "
             "--max-pixels if you trust the file (large images are deblurred in tiles)"
         )
     return im
