@@ -8,13 +8,16 @@ import os
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import av
 import numpy as np
 
 from deblurgan.io.atomic import atomic_path
 from deblurgan.io.file_kind import describe_special_file
 from deblurgan.io.formats import VIDEO_SUFFIXES
+
+if TYPE_CHECKING:
+    import av
 
 
 class VideoError(ValueError):
@@ -48,6 +51,8 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
 
 def read_frames(path: str | os.PathLike) -> Iterator[np.ndarray]:
     """Yield the frames of the first video stream as uint8 RGB arrays (H, W, 3)."""
+    import av  # PyAV: imported when a video is opened, not at start-up
+
     with _open_input(path) as container:
         stream = _video_stream(container, path)
         try:
@@ -66,6 +71,8 @@ def video_writer(path: str | os.PathLike, info: VideoInfo) -> Iterator:
     chroma when a side is odd, since 4:2:0 needs even sides), MPEG-4 Part 2
     for avi, VP9 for webm.
     """
+    import av  # PyAV: imported when a video is opened, not at start-up
+
     path = Path(path)
     codec, pix_fmt, options = _codec_for(path.suffix.lower(), info.width, info.height)
     with atomic_path(path) as tmp:
@@ -104,6 +111,8 @@ def _codec_for(suffix: str, width: int, height: int) -> tuple[str, str, dict[str
 
 @contextlib.contextmanager
 def _open_input(path: str | os.PathLike) -> Iterator:
+    import av  # PyAV: imported when a video is opened, not at start-up
+
     path = Path(path)
     special = describe_special_file(path)
     if special is not None:  # a pipe or device: reading would block or never end
