@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import warnings
+from collections.abc import Iterator
 from typing import Literal
 
 import torch
@@ -67,6 +68,28 @@ def check_precision(precision: str, device: torch.device) -> Precision:
             stacklevel=2,
         )
     return precision  # type: ignore[return-value]
+
+
+@contextlib.contextmanager
+def eval_mode(module: torch.nn.Module) -> Iterator[torch.nn.Module]:
+    """``module`` in eval mode inside the block; every submodule's own ``training`` flag is
+    restored afterwards, so a caller's network is left as it was.
+
+    Examples:
+        >>> net = torch.nn.Sequential(torch.nn.Dropout()).train()
+        >>> with eval_mode(net):
+        ...     net[0].training
+        False
+        >>> net[0].training
+        True
+    """
+    flags = [(sub, sub.training) for sub in module.modules()]
+    module.eval()
+    try:
+        yield module
+    finally:
+        for sub, training in flags:
+            sub.training = training
 
 
 def autocast(device: torch.device, precision: Precision) -> contextlib.AbstractContextManager:

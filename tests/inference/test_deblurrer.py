@@ -185,3 +185,17 @@ def test_compile_needs_the_deterministic_pytorch_network(tiny_generator):
         Deblurrer(tiny_generator, compile=True, stochastic=True)
     with pytest.raises(ValueError, match="backend auto or torch"):
         Deblurrer(tiny_generator, compile=True, backend="openvino")
+
+
+@pytest.mark.parametrize(
+    "options", [{"backend": "torch"}, {"tile": 16}, {"backend": "openvino", "precision": "fp32"}]
+)
+def test_the_callers_network_keeps_its_mode_and_is_run_in_eval_mode(tiny_generator, options):
+    if options.get("backend") == "openvino":
+        pytest.importorskip("openvino")
+    rgb = np.random.default_rng(4).random((20, 24, 3), dtype=np.float32)
+    expected = Deblurrer(tiny_generator.eval(), backend="torch")(rgb)
+    tiny_generator.train()
+    deblur = Deblurrer(tiny_generator, **options)
+    np.testing.assert_allclose(deblur(rgb), expected, atol=1e-5)  # no dropout: eval mode
+    assert all(module.training for module in tiny_generator.modules())

@@ -29,7 +29,7 @@ from deblurgan.inference.weights import default_weights_path
 from deblurgan.nets.generator import Generator
 from deblurgan.nets.tensors import crop_padding, pad_to_multiple, rgb_to_tensor, tensors_to_rgb
 from deblurgan.restoration import Restoration
-from deblurgan.runtime import Precision, autocast, check_precision, resolve_device
+from deblurgan.runtime import Precision, autocast, check_precision, eval_mode, resolve_device
 
 # 8-bit PSNR to fp32 on agreement_image() that an automatic precision must reach. int8's
 # accuracy is established on real data (within 0.1 dB PSNR of fp32 on every set of
@@ -181,30 +181,10 @@ class Deblurrer:
         backend = "torch" if compile else backend
         self.device = resolve_device(device)
         self.stochastic, self.seed, self.tile, self.max_memory = stochastic, seed, tile, max_memory
-        self.generator = generator.to(self.device).eval()
+        self.generator = generator.to(self.device)  # run in eval mode, left in its own mode
         self.agreement_db: float | None = None
-        if precision != "auto":
-            self.precision = check_precision(precision, self.device)
-            self.backend, self._exported = self._runtime(backend)
-        else:  # the fastest verified candidate that agrees with fp32 here; fp32 last
-            candidates = automatic_precisions(
-                self.device.type, backend, stochastic, tile is not None
-            )
-            for candidate in candidates:
-                self.precision = candidate
-                self.backend, self._exported = self._runtime(backend)
-                if candidate == "fp32":
-                    break
-                if not BACKENDS[self.backend].supports(self.device.type, candidate, stochastic):
-                    continue  # int8 after OpenVINO failed, say: the next candidate
-                agreement = self.agreement_db = self._agreement()
-                if agreement >= AGREEMENT_DB[candidate]:
-                    break
-                warnings.warn(
-                    f"{candidate} agrees with fp32 to only {agreement:.1f} dB on the check "
-                    "image; not using it",
-                    stacklevel=2,
-                )
+        with eval_mode(self.generator):
+            self._choose_runtime(precision, backend)
         self.compiled = compile
         self.weights = "(in memory)"
         self._network = (
@@ -212,6 +192,34 @@ class Deblurrer:
             if compile
             else self.generator
         )
+
+    def _choose_runtime(self, precision: str, backend: str) -> None:
+        """Settle ``precision``, ``backend`` and the converted model (with the agreement checks
+        under ``precision="auto"``)."""
+        if precision != "auto":
+            self.precision = check_precision(precision, self.device)
+            self.backend, self._exported = self._runtime(backend)
+        else:  # the fastest verified candidate that agrees with fp32 here; fp32 last
+            candidates = automatic_precisions(
+                self.device.type, backend, self.stochastic, self.tile is not None
+            )
+            for candidate in candidates:
+                self.precision = candidate
+                self.backend, self._exported = self._runtime(backend)
+                if candidate == "fp32":
+                    break
+                if not BACKENDS[self.backend].supports(
+                    self.device.type, candidate, self.stochastic
+                ):
+                    continue  # int8 after OpenVINO failed, say: the next candidate
+                agreement = self.agreement_db = self._agreement()
+                if agreement >= AGREEMENT_DB[candidate]:
+                    break
+                warnings.warn(
+                    f"{candidate} agrees with fp32 to only {agreement:.1f} dB on the check "
+                    "image; not using it",
+                    stacklevel=4,
+                )
 
     def _runtime(self, backend: str) -> tuple[str, ForwardFn | None]:
         if backend == "auto":
@@ -302,7 +310,8 @@ class Deblurrer:
             return self._exported(blurred)
         rng = torch.Generator(self.device).manual_seed(self.seed) if self.stochastic else None
         network = self.generator if tile is not None else self._network
-        return restore(network, blurred.to(self.device), self.precision, rng, tile, storage)
+        with eval_mode(self.generator):
+            return restore(network, blurred.to(self.device), self.precision, rng, tile, storage)
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
         """Deblur one RGB image, or a stack of same-size images in one batch.

@@ -12,6 +12,7 @@ import torch
 from deblurgan.io.atomic import atomic_path
 from deblurgan.nets.generator import Generator
 from deblurgan.nets.tensors import rgb_to_tensor, run_exported, tensor_to_rgb
+from deblurgan.runtime import eval_mode
 
 
 def export_onnx(generator: Generator, path: str | os.PathLike, opset: int = 17) -> Path:
@@ -21,9 +22,13 @@ def export_onnx(generator: Generator, path: str | os.PathLike, opset: int = 17) 
     and at least 8: pad first (:func:`deblurgan.nets.tensors.pad_to_multiple`).
     """
     path = Path(path)
-    model = generator.eval()
     example = torch.zeros(1, 3, 64, 64)
-    with atomic_path(path) as tmp, torch.no_grad(), warnings.catch_warnings():
+    with (
+        atomic_path(path) as tmp,
+        torch.no_grad(),
+        eval_mode(generator) as model,
+        warnings.catch_warnings(),
+    ):
         # InstanceNorm's Python-side shape check is traced as a constant: harmless here.
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
         torch.onnx.export(

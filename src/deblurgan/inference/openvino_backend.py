@@ -25,6 +25,7 @@ from deblurgan.inference.openvino_runtime import (
     telemetry_declined,
 )
 from deblurgan.nets.generator import Generator
+from deblurgan.runtime import eval_mode
 
 XML = "generator.xml"
 
@@ -65,9 +66,9 @@ def converted_model(generator: Generator, precision: str = "fp32", cache: Path |
     if verified_folder(fp32):
         model = ov.Core().read_model(str(fp32 / XML))
     else:
-        with torch.no_grad(), telemetry_declined():
+        with torch.no_grad(), telemetry_declined(), eval_mode(generator):
             model = ov.convert_model(
-                generator.eval(), example_input=torch.zeros(1, 3, 64, 64), input=[(1, 3, -1, -1)]
+                generator, example_input=torch.zeros(1, 3, 64, 64), input=[(1, 3, -1, -1)]
             )
         model = _cached(model, fp32)
     if precision == "int8":
