@@ -131,6 +131,37 @@ def test_config_that_does_not_fit_is_reported(tmp_path):
         load_generator(tmp_path / "bad.safetensors")
 
 
+def test_the_architecture_name_is_stored_and_files_without_one_load_as_resnet(tmp_path):
+    from safetensors.torch import save_file
+
+    net = _net(ngf=4, n_blocks=1)
+    save_generator(net, tmp_path / "named.safetensors")
+    assert read_metadata(tmp_path / "named.safetensors")["architecture"] == "resnet"
+    old = {"format": "deblurgan.generator", "config": json.dumps(net.config)}  # before names
+    save_file(net.state_dict(), tmp_path / "old.safetensors", metadata=old)
+    assert read_metadata(tmp_path / "old.safetensors")["architecture"] == "resnet"
+    loaded = load_generator(tmp_path / "old.safetensors")
+    x = torch.rand(1, 3, 12, 16) * 2 - 1
+    assert type(loaded) is Generator
+    torch.testing.assert_close(loaded(x), net(x), rtol=0, atol=0)
+
+
+def test_unknown_architectures_are_refused_naming_the_choices(tmp_path):
+    from safetensors.torch import save_file
+
+    meta = {"format": "deblurgan.generator", "architecture": "unet", "config": "{}"}
+    save_file({"w": torch.zeros(1)}, tmp_path / "unet.safetensors", metadata=meta)
+    with pytest.raises(CheckpointError, match="unknown architecture 'unet'.*builds: resnet"):
+        load_generator(tmp_path / "unet.safetensors")
+
+    class Unlisted(Generator):
+        pass
+
+    with pytest.raises(ValueError, match="Unlisted is not in the architecture table"):
+        save_generator(Unlisted(ngf=4, n_blocks=1), tmp_path / "unlisted.safetensors")
+    assert not (tmp_path / "unlisted.safetensors").exists()
+
+
 def test_save_is_atomic_and_leaves_no_temp_file_on_failure(tmp_path, monkeypatch):
     path = tmp_path / "g.safetensors"
     save_generator(_net(ngf=4, n_blocks=1), path)

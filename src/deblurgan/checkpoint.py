@@ -1,9 +1,11 @@
 """Generator checkpoints: safetensors weights with the constructor arguments beside them.
 
-Our format is one ``.safetensors`` file. Its header metadata holds JSON
-strings: ``config`` (the :class:`~deblurgan.nets.Generator` constructor
-arguments), ``deblurgan_version`` and ``training`` (a free-form summary).
-Loading reads no pickle, so a checkpoint from a stranger cannot run code.
+Our format is one ``.safetensors`` file. Its header metadata holds
+``architecture`` (a name in :data:`~deblurgan.nets.architectures.ARCHITECTURES`;
+files without one hold the ``"resnet"`` :class:`~deblurgan.nets.Generator`) and JSON
+strings: ``config`` (the architecture's constructor arguments), ``deblurgan_version``
+and ``training`` (a free-form summary). Loading reads no pickle, so a checkpoint from a
+stranger cannot run code.
 
 The authors' original files (``latest_net_G.pth`` from their pix2pix-style
 code) are read with ``torch.load(weights_only=True)``, which also refuses
@@ -36,7 +38,12 @@ from safetensors.torch import load as load_safetensors_bytes
 from safetensors.torch import save as save_safetensors_bytes
 
 from deblurgan.io.atomic import atomic_write_bytes
-from deblurgan.nets.generator import Generator
+from deblurgan.nets.architectures import (
+    ARCHITECTURES,
+    DEFAULT_ARCHITECTURE,
+    architecture_name,
+    build_generator,
+)
 from deblurgan.version import __version__
 
 FORMAT_TAG = "deblurgan.generator"
@@ -48,7 +55,7 @@ class CheckpointError(ValueError):
 
 
 def save_generator(
-    generator: Generator,
+    generator: torch.nn.Module,
     path: str | os.PathLike,
     training: dict[str, Any] | None = None,
     dtype: torch.dtype = torch.float32,
@@ -56,17 +63,23 @@ def save_generator(
     """Write ``generator`` to ``path`` (a ``.safetensors`` file) atomically.
 
     Args:
-        generator: The network to save.
+        generator: The network to save, of a class in
+            :data:`~deblurgan.nets.architectures.ARCHITECTURES` (its name is stored).
         path: Target file.
         training: JSON-serialisable summary of how it was trained.
         dtype: Storage dtype of the floating-point weights (e.g. ``torch.float16``
             to halve the file); loading always returns float32.
+
+    Raises:
+        ValueError: The network's class is not in the architecture table.
     """
+    architecture = architecture_name(generator)
     tensors = {
         k: v.detach().to("cpu", dtype).contiguous() for k, v in generator.state_dict().items()
     }
     metadata = {
         "format": FORMAT_TAG,
+        "architecture": architecture,
         "config": json.dumps(generator.config),
         "deblurgan_version": __version__,
         "training": json.dumps(training or {}),
@@ -75,7 +88,9 @@ def save_generator(
 
 
 def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
-    """Return the decoded header metadata of one of our checkpoints."""
+    """Return the decoded header metadata of one of our checkpoints: ``architecture``
+    (``"resnet"`` for files written before names were stored), ``config``,
+    ``deblurgan_version`` and ``training``."""
     path = _existing_file(path)
     try:
         with safe_open(str(path), framework="pt") as f:
@@ -87,6 +102,7 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
             f"{path}: not a deblurgan generator checkpoint (no '{FORMAT_TAG}' tag)"
         )
     return {
+        "architecture": raw.get("architecture", DEFAULT_ARCHITECTURE),
         "config": json.loads(raw["config"]),
         "deblurgan_version": raw.get("deblurgan_version"),
         "training": json.loads(raw.get("training", "{}")),
@@ -101,8 +117,11 @@ CHECKPOINT_FORMATS = (
 )
 
 
-def load_generator(path: str | os.PathLike, learn_residual: bool = True) -> Generator:
+def load_generator(path: str | os.PathLike, learn_residual: bool = True) -> torch.nn.Module:
     """Rebuild a generator from a checkpoint, on the CPU, in eval mode, float32.
+
+    The network is built from the architecture table by the stored name (a
+    :class:`~deblurgan.nets.Generator` for original files and for ours without one).
 
     Args:
         path: Our ``.safetensors`` checkpoint, or the authors' original
@@ -111,18 +130,19 @@ def load_generator(path: str | os.PathLike, learn_residual: bool = True) -> Gene
             the model was trained with the global skip (the paper's setting).
 
     Raises:
-        CheckpointError: The file is missing or is not a generator checkpoint.
+        CheckpointError: The file is missing or is not a generator checkpoint, or names an
+            architecture that is not in the table.
     """
     path = _existing_file(path)
     if path.suffix.lower() not in CHECKPOINT_SUFFIXES:
         raise CheckpointError(f"{path}: not a generator checkpoint; {CHECKPOINT_FORMATS}")
     if path.suffix == ".safetensors":
         meta = read_metadata(path)
-        generator = _build(meta["config"], path)
+        generator = _build(meta["architecture"], meta["config"], path)
         state = load_safetensors_bytes(path.read_bytes())
     else:
         state, config = _read_original(path, learn_residual)
-        generator = _build(config, path)
+        generator = _build(DEFAULT_ARCHITECTURE, config, path)
     state = {k: v.float() for k, v in state.items()}
     try:
         generator.load_state_dict(state)
@@ -205,12 +225,18 @@ def _read_original(
         raise CheckpointError(f"{path}: {err}") from err
 
 
-def _build(config: dict[str, Any], path: Path) -> Generator:
+def _build(architecture: str, config: dict[str, Any], path: Path) -> torch.nn.Module:
+    if architecture not in ARCHITECTURES:
+        raise CheckpointError(
+            f"{path}: unknown architecture {architecture!r}; this version of deblurgan "
+            f"builds: {', '.join(sorted(ARCHITECTURES))}"
+        )
     try:
-        return Generator(**config)
+        return build_generator(architecture, config)
     except TypeError as err:
         raise CheckpointError(
-            f"{path}: stored configuration {config} does not fit Generator: {err}"
+            f"{path}: stored configuration {config} does not fit the {architecture!r} "
+            f"architecture: {err}"
         ) from err
 
 

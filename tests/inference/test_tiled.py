@@ -3,8 +3,8 @@ import pytest
 import torch
 
 from deblurgan.inference.deblurrer import Deblurrer, whole_image_peak_bytes
-from deblurgan.inference.tiled import tiled_forward, tiled_peak_bytes
-from deblurgan.nets import Generator, init_weights
+from deblurgan.inference.tiled import TilingError, tiled_forward, tiled_peak_bytes
+from deblurgan.nets import Generator, ResBlock, init_weights
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +122,7 @@ class _WithoutBlocks(Generator):
     """A generator whose layer list differs from the class it derives from."""
 
     def layers(self):
-        return tuple(layer for layer in super().layers() if layer.kind != "res_block")
+        return tuple(layer for layer in super().layers() if not isinstance(layer, ResBlock))
 
 
 def test_forward_and_tiling_both_follow_the_generators_layer_list(net):
@@ -134,3 +134,79 @@ def test_forward_and_tiling_both_follow_the_generators_layer_list(net):
         whole, original = changed(x), net(x)
     torch.testing.assert_close(tiled_forward(changed, x, tile=16), whole, atol=2e-5, rtol=0)
     assert (whole - original).abs().max() > 1e-3  # the blocks were really left out
+
+
+def _copy(net: Generator) -> Generator:
+    copy = Generator(**net.config)
+    copy.load_state_dict(net.state_dict())
+    return copy.eval()
+
+
+def _tiled_and_whole(net: torch.nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
+    x = torch.rand(1, 3, 36, 44, generator=torch.Generator().manual_seed(4)) * 2 - 1
+    with torch.no_grad():
+        whole = net(x)
+    return tiled_forward(net, x, tile=16), whole
+
+
+def test_a_leaky_relu_stem_still_tiles_exactly(net):
+    """The stem's tiling rule is read from its modules: a swapped activation is tiled as it."""
+    leaky = _copy(net)
+    leaky.stem[2] = torch.nn.LeakyReLU(0.2)
+    tiled, whole = _tiled_and_whole(leaky)
+    torch.testing.assert_close(tiled, whole, rtol=0, atol=2e-5)
+    assert (whole - _tiled_and_whole(net)[1]).abs().max() > 1e-3  # the change mattered
+
+
+def test_an_affine_instance_norm_still_tiles_exactly(net):
+    affine = _copy(net)
+    norm = torch.nn.InstanceNorm2d(8, affine=True)
+    with torch.no_grad():
+        norm.weight.copy_(torch.linspace(0.5, 2.0, 8))
+        norm.bias.copy_(torch.linspace(-0.7, 0.4, 8))
+    affine.stem[1] = norm
+    affine.blocks[0].norm1 = torch.nn.InstanceNorm2d(32, affine=True)
+    tiled, whole = _tiled_and_whole(affine)
+    torch.testing.assert_close(tiled, whole, rtol=0, atol=2e-5)
+    assert (whole - _tiled_and_whole(net)[1]).abs().max() > 1e-2  # the change mattered
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda n: n.stem.__setitem__(1, torch.nn.BatchNorm2d(8).eval()), "stem .*InstanceNorm2d"),
+        (lambda n: n.up[0].__setitem__(2, torch.nn.Upsample(scale_factor=1)), "up.0 .*pointwise"),
+        (lambda n: n.stem.append(torch.nn.ReLU()), "stem .*found 4 parts"),
+        (lambda n: n.train(), "eval mode"),
+    ],
+)
+def test_a_layer_tiling_cannot_reproduce_raises_naming_it(net, change, message):
+    changed = _copy(net)
+    change(changed)
+    with pytest.raises(TilingError, match=message):
+        tiled_forward(changed, torch.zeros(1, 3, 16, 16), tile=8)
+
+
+class _ScaledBlock(ResBlock):
+    """A ResBlock whose forward no longer matches its (inherited) tiling rule."""
+
+    def forward(self, x, dropout_rng=None):
+        return x + 0.5 * (super().forward(x, dropout_rng) - x)
+
+
+def test_a_forward_its_rule_does_not_describe_raises_instead_of_differing(net):
+    changed = _copy(net)
+    scaled = _ScaledBlock(32, dropout=0.5)
+    scaled.load_state_dict(changed.blocks[1].state_dict())
+    changed.blocks[1] = scaled.eval()
+    with pytest.raises(TilingError, match=r"blocks.1 \(_ScaledBlock\).*does not reproduce"):
+        tiled_forward(changed, torch.zeros(1, 3, 16, 16), tile=8)
+
+
+def test_a_network_without_layers_cannot_be_tiled():
+    class Plain(torch.nn.Module):
+        def forward(self, x):
+            return x
+
+    with pytest.raises(TilingError, match="Plain has no layers"):
+        tiled_forward(Plain(), torch.zeros(1, 3, 8, 8))

@@ -10,6 +10,11 @@ no later layer reads it, so at most a full-resolution buffer and the
 half-resolution one it is computed from exist at once, never the activations of
 the whole network; with ``storage=torch.float16`` those buffers take half the room.
 
+What each layer computes is not restated here: every layer kind says it beside its
+definition (``tiling_rule()``, :mod:`deblurgan.nets.tiling`), and :func:`tiling_rules`
+checks each rule against its layer's own ``forward`` on a small input before an image is
+tiled, so a changed layer either tiles exactly or raises :class:`TilingError`.
+
 With float32 storage the result equals whole-image inference to float
 rounding (tested on odd sizes); float16 storage adds the rounding of the
 stored activations (its agreement with fp32 is measured by
@@ -25,11 +30,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from deblurgan.nets.generator import Generator
+from deblurgan.nets.tiling import ConvStage, ResidualStages, TilingError, TilingRule
+
+__all__ = ["TilingError", "tiled_forward", "tiled_peak_bytes", "tiling_rules"]
 
 Reader = Callable[[int, int, int, int], torch.Tensor]  # (y0, y1, x0, x1) -> (1, C, y1-y0, x1-x0)
-EPS = 1e-5  # nn.InstanceNorm2d's default
 PROCESS_BYTES = 384 * 2**20  # Python, PyTorch and the weights, before any activation
+# Each layer's rule is checked against its forward() on a small random input, tiled finely
+# (several tiles, partial ones at the edges) before an image is tiled with it.
+PROBE_SIDE, PROBE_TILE = 8, 3
 
 
 class _Stats:
@@ -46,31 +55,58 @@ class _Stats:
         self.squares += (x64 * x64).sum(dim=(0, 2, 3))
         self.count += x.shape[2] * x.shape[3]
 
-    def mean_and_scale(self) -> tuple[torch.Tensor, torch.Tensor]:
+    def mean_and_scale(self, eps: float) -> tuple[torch.Tensor, torch.Tensor]:
         mean = self.total / self.count
         var = (self.squares / self.count - mean * mean).clamp_min(0)
-        return mean.float().view(1, -1, 1, 1), (1.0 / torch.sqrt(var + EPS)).float().view(
+        return mean.float().view(1, -1, 1, 1), (1.0 / torch.sqrt(var + eps)).float().view(
             1, -1, 1, 1
         )
 
 
 def _buffer_reader(
-    buffer: torch.Tensor, stats: _Stats | None, relu: bool, skip: Reader | None = None
+    buffer: torch.Tensor,
+    stats: _Stats | None = None,
+    norm: nn.InstanceNorm2d | None = None,
+    activation: nn.Module | None = None,
+    skip: Reader | None = None,
 ) -> Reader:
-    """Read a region of a stored layer output, normalised (and ReLU'd, plus a skip) on the fly."""
-    mean, scale = stats.mean_and_scale() if stats is not None else (None, None)
+    """Read a region of a stored convolution output, normalised with the whole image's
+    statistics, activated and plus a skip, on the fly, as a :class:`ConvStage` says."""
+    if norm is not None:
+        mean, scale = stats.mean_and_scale(norm.eps)
+        if norm.affine:
+            weight, bias = (p.detach().float().view(1, -1, 1, 1) for p in (norm.weight, norm.bias))
 
     def read(y0: int, y1: int, x0: int, x1: int) -> torch.Tensor:
         x = buffer[:, :, y0:y1, x0:x1].to(torch.float32, copy=True)  # one copy, then in place
-        if stats is not None:
+        if norm is not None:
             x.sub_(mean).mul_(scale)
-        if relu:
+            if norm.affine:
+                x.mul_(weight).add_(bias)
+        if type(activation) is nn.ReLU:
             x.relu_()
+        elif activation is not None:
+            x = activation(x)
         if skip is not None:
             x.add_(skip(y0, y1, x0, x1))
         return x
 
     return read
+
+
+def _check_geometry(conv: nn.Conv2d | nn.ConvTranspose2d) -> None:
+    """Raise unless the tilers below handle ``conv``'s geometry."""
+    square = all(
+        isinstance(v, tuple) and v[0] == v[-1]
+        for v in (conv.kernel_size, conv.stride, conv.padding)
+    )
+    transposed = isinstance(conv, nn.ConvTranspose2d)
+    modes = ("zeros",) if transposed else ("zeros", "reflect")
+    if not square or conv.dilation != (1, 1) or conv.groups != 1 or conv.padding_mode not in modes:
+        raise TilingError(
+            f"tiling handles {type(conv).__name__} with square kernel, stride and padding, no "
+            f"dilation or groups, {' or '.join(modes)} padding; not {conv!r}"
+        )
 
 
 def _conv_tiled(
@@ -122,23 +158,141 @@ def _conv_transpose_tiled(
             fy, fx = oy - (iy0 * s - p), ox - (ix0 * s - p)
             result = full[:, :, fy : fy + oy1 - oy, fx : fx + ox1 - ox]
             if result.shape[-2:] != (oy1 - oy, ox1 - ox):
-                raise ValueError("output padding beyond the last input's reach is not supported")
+                raise TilingError("output padding beyond the last input's reach is not supported")
             out[:, :, oy:oy1, ox:ox1] = result.to(storage)
             stats.add(result)
     return out, stats
 
 
+def _stage_tiled(
+    stage: ConvStage,
+    read: Reader,
+    size: tuple[int, int],
+    tile: int,
+    storage: torch.dtype,
+    skip: Reader | None = None,
+) -> tuple[Reader, tuple[int, int]]:
+    """A :class:`ConvStage`'s output reader and size: the convolution stored tile by tile, the
+    normalisation (with the finished statistics) and activation applied when read."""
+    run = _conv_transpose_tiled if isinstance(stage.conv, nn.ConvTranspose2d) else _conv_tiled
+    buffer, stats = run(stage.conv, read, size, tile, storage)
+    reader = _buffer_reader(buffer, stats, stage.norm, stage.activation, skip)
+    return reader, tuple(buffer.shape[-2:])
+
+
+def _rule_tiled(
+    rule: TilingRule, read: Reader, size: tuple[int, int], tile: int, storage: torch.dtype
+) -> tuple[Reader, tuple[int, int]]:
+    """A layer's output reader and size, as its tiling rule says. Buffers live only as long as
+    the reader: kept in loop variables instead, three ResBlock buffers stayed alive through
+    the upsampling path (0.8 GB at 4K)."""
+    if isinstance(rule, ConvStage):
+        return _stage_tiled(rule, read, size, tile, storage)
+    # ResidualStages: the input is needed twice (the first convolution and the skip)
+    block_input = _materialise(read, size, rule.in_channels, storage, rule.stages[0].conv)
+    read, in_size = block_input, size
+    for i, stage in enumerate(rule.stages):
+        last = i == len(rule.stages) - 1
+        read, size = _stage_tiled(stage, read, size, tile, storage, block_input if last else None)
+    if size != in_size:
+        raise TilingError(f"a residual rule must keep the size: {in_size} became {size}")
+    return read, size
+
+
+def _materialise(
+    read: Reader, size: tuple[int, int], channels: int, storage: torch.dtype, conv: nn.Module
+) -> Reader:
+    """Store a computed activation (a residual rule's input is needed twice: conv and skip)."""
+    height, width = size
+    buffer = torch.empty(1, channels, height, width, dtype=storage, device=conv.weight.device)
+    step = 512
+    for y in range(0, height, step):
+        for x in range(0, width, step):
+            y1, x1 = min(y + step, height), min(x + step, width)
+            buffer[:, :, y:y1, x:x1] = read(y, y1, x, x1).to(storage)
+    return _buffer_reader(buffer)
+
+
+def tiling_rules(generator: nn.Module) -> list[TilingRule]:
+    """Each of ``generator.layers()``'s tiling rules, checked before use.
+
+    A layer's rule comes from its ``tiling_rule()`` (beside the layer, in
+    :mod:`deblurgan.nets`); it must use parts tiling reproduces exactly and, tiled finely,
+    give the layer's own ``forward()`` output on a small random input (in float32).
+
+    Raises:
+        TilingError: The network or a layer (named) cannot be tiled exactly.
+    """
+    if not (callable(getattr(generator, "layers", None)) and hasattr(generator, "finish")):
+        raise TilingError(
+            f"{type(generator).__name__} has no layers() and finish(): it cannot be tiled; "
+            "give it more memory (or no --tile) to run whole images"
+        )
+    if generator.training:
+        raise TilingError("tiled inference runs the network in eval mode: call .eval() first")
+    names = {id(module): name for name, module in generator.named_modules()}
+    rules = []
+    for layer in generator.layers():
+        name = f"{names.get(id(layer), '?')} ({type(layer).__name__})"
+        if not callable(getattr(layer, "tiling_rule", None)):
+            raise TilingError(f"layer {name} has no tiling_rule(): tiling cannot run it")
+        try:
+            rule = layer.tiling_rule()
+            for stage in rule.stages if isinstance(rule, ResidualStages) else (rule,):
+                _check_geometry(stage.conv)
+        except TilingError as err:
+            raise TilingError(f"layer {name}: {err}") from err
+        difference = _rule_error(layer, rule)
+        if not difference <= 1e-4:
+            raise TilingError(
+                f"layer {name}: its tiling_rule() does not reproduce its forward() (relative "
+                f"difference {difference:.3g} on a test input); tiling would change the result"
+            )
+        rules.append(rule)
+    return rules
+
+
+def _rule_error(layer: nn.Module, rule: TilingRule) -> float:
+    """Largest difference between ``layer`` and its rule tiled finely, on a random input,
+    relative to the output's largest value (plus 1)."""
+    device = next(layer.parameters()).device
+    probe = torch.randn(
+        1, rule.in_channels, PROBE_SIDE, PROBE_SIDE, generator=torch.Generator().manual_seed(0)
+    ).to(device)
+    with torch.autocast(device.type, enabled=False):
+        expected = layer(probe).float()
+        read, size = _rule_tiled(
+            rule, _tensor_reader(probe), (PROBE_SIDE, PROBE_SIDE), PROBE_TILE, torch.float32
+        )
+        tiled = read(0, size[0], 0, size[1])
+    if tiled.shape != expected.shape:
+        return math.inf
+    return float((tiled - expected).abs().max() / (1 + expected.abs().max()))
+
+
+def _tensor_reader(x: torch.Tensor) -> Reader:
+    return lambda y0, y1, x0, x1: x[:, :, y0:y1, x0:x1].float()
+
+
 @torch.no_grad()
 def tiled_forward(
-    generator: Generator, x: torch.Tensor, tile: int = 256, storage: torch.dtype = torch.float32
+    generator: nn.Module, x: torch.Tensor, tile: int = 256, storage: torch.dtype = torch.float32
 ) -> torch.Tensor:
     """The generator's deterministic output for ``x``, computed layer by layer over tiles.
 
+    The layers and how each is tiled come from the network (``layers()``, ``finish()``,
+    each layer's ``tiling_rule()``), checked first by :func:`tiling_rules`.
+
     Args:
-        generator: The network (eval mode; dropout is not applied).
-        x: Input in [-1, 1], H and W multiples of 4 and at least 8 (as for the network).
+        generator: The network, in eval mode (dropout is not applied).
+        x: Input in [-1, 1], H and W multiples of the network's ``size_multiple`` and at
+            least its ``min_side``.
         tile: Side of the output tiles of every convolution.
-        storage: dtype of the stored layer outputs (float16 halves the memory).
+        storage: dtype of the stored layer outputs (float16 halves the memory); the last
+            layer's output is stored in float32.
+
+    Raises:
+        TilingError: The network or one of its layers cannot be tiled exactly.
 
     Shape:
         - x: :math:`(1, 3, H, W)` on the network's device (CPU or CUDA: the
@@ -146,70 +300,27 @@ def tiled_forward(
     """
     if x.shape[0] != 1:
         raise ValueError("tiled inference takes one image at a time")
+    rules = tiling_rules(generator)
     size = tuple(x.shape[-2:])
-    read: Reader = lambda y0, y1, x0, x1: x[:, :, y0:y1, x0:x1].float()  # noqa: E731
-
-    def stage(conv: nn.Module, read: Reader, size: tuple[int, int]):
-        run = _conv_transpose_tiled if isinstance(conv, nn.ConvTranspose2d) else _conv_tiled
-        buffer, stats = run(conv, read, size, tile, storage)
-        return _buffer_reader(buffer, stats, relu=True), tuple(buffer.shape[-2:])
-
-    # The generator's own layer list; only readers are kept, so a buffer is freed as soon
-    # as no later layer reads it.
-    for layer in generator.layers():
-        if layer.kind == "conv_norm_relu":
-            read, size = stage(layer.module[0], read, size)
-        elif layer.kind == "res_block":
-            read = _res_block_tiled(layer.module, read, size, tile, storage)
-        elif layer.kind == "tanh_head":
-            residual, _ = _conv_tiled(layer.module, read, size, tile, torch.float32)
-            read = _buffer_reader(torch.tanh(residual), None, relu=False)
-        else:
-            raise ValueError(f"tiling has no rule for a {layer.kind!r} layer")
-    out = read(0, size[0], 0, size[1])
-    if generator.learn_residual:
-        out = torch.clamp(x.float() + out, -1.0, 1.0)
-    return out
-
-
-def _res_block_tiled(
-    block: nn.Module, read: Reader, size: tuple[int, int], tile: int, storage: torch.dtype
-) -> Reader:
-    """A ResBlock's output reader. Its buffers live only as long as the reader: kept in loop
-    variables instead, three of them stayed alive through the upsampling path (0.8 GB at 4K)."""
-    block_input = _materialise(
-        read, size, block.conv1.in_channels, storage, block.conv1.weight.device
-    )
-    hidden_raw, hidden_stats = _conv_tiled(block.conv1, block_input, size, tile, storage)
-    hidden = _buffer_reader(hidden_raw, hidden_stats, relu=True)
-    raw, raw_stats = _conv_tiled(block.conv2, hidden, size, tile, storage)
-    return _buffer_reader(raw, raw_stats, relu=False, skip=block_input)
-
-
-def _materialise(
-    read: Reader, size: tuple[int, int], channels: int, storage: torch.dtype, device: torch.device
-) -> Reader:
-    """Store a computed activation (a ResBlock's input is needed twice: conv and skip)."""
-    height, width = size
-    buffer = torch.empty(1, channels, height, width, dtype=storage, device=device)
-    step = 512
-    for y in range(0, height, step):
-        for x in range(0, width, step):
-            y1, x1 = min(y + step, height), min(x + step, width)
-            buffer[:, :, y:y1, x:x1] = read(y, y1, x, x1).to(storage)
-    return _buffer_reader(buffer, None, relu=False)
+    read = _tensor_reader(x)
+    # only readers are kept, so a buffer is freed as soon as no later layer reads it
+    for i, rule in enumerate(rules):
+        layer_storage = torch.float32 if i == len(rules) - 1 else storage
+        read, size = _rule_tiled(rule, read, size, tile, layer_storage)
+    return generator.finish(x.float(), read(0, size[0], 0, size[1]))
 
 
 def tiled_peak_bytes(
-    ngf: int, height: int, width: int, storage: torch.dtype, tile: int = 256
+    channels: int, height: int, width: int, storage: torch.dtype, tile: int = 256
 ) -> int:
     """Approximate peak memory of :func:`tiled_forward` (process included).
 
-    A full-resolution ``ngf``-channel layer output and the half-resolution one it is
-    computed from (1.5 units of ``ngf x H x W`` values), plus the float32/float64
-    temporaries of one ``4 ngf``-channel tile; calibrated against the peaks that
+    For the paper's generator, ``channels`` being its ``full_resolution_channels``
+    (``ngf``): a full-resolution ``channels``-wide layer output and the half-resolution one
+    it is computed from (1.5 units of ``channels x H x W`` values), plus the float32/float64
+    temporaries of one ``4 channels``-wide tile; calibrated against the peaks that
     ``benchmarks/inference.py`` measures.
     """
     itemsize = torch.empty((), dtype=storage).element_size()
-    tile_work = 16 * ngf * tile * tile * 4
-    return int(1.5 * ngf * height * width * itemsize) + tile_work + PROCESS_BYTES
+    tile_work = 16 * channels * tile * tile * 4
+    return int(1.5 * channels * height * width * itemsize) + tile_work + PROCESS_BYTES

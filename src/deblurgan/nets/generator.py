@@ -7,89 +7,15 @@ blurred input, and the sum is clamped to the image range [-1, 1].
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Any, Literal
+from collections.abc import Sequence
+from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
+from deblurgan.nets.blocks import ConvNormAct, ResBlock, TanhConv, seeded_dropout
 
-def seeded_dropout(x: torch.Tensor, p: float, generator: torch.Generator | None) -> torch.Tensor:
-    """Inverted dropout whose mask is drawn from an explicit random generator.
-
-    Args:
-        x: Input tensor.
-        p: Probability of zeroing an element, in [0, 1).
-        generator: Source of randomness (must live on ``x.device``); ``None``
-            falls back to PyTorch's default generator.
-
-    Returns:
-        ``x`` with each element zeroed with probability ``p`` and the survivors
-        scaled by ``1 / (1 - p)``.
-
-    Shape:
-        Any; the output has the input's shape.
-    """
-    if not 0.0 <= p < 1.0:
-        raise ValueError(f"dropout probability must be in [0, 1), got {p}")
-    if p == 0.0:
-        return x
-    if p == 0.5:  # the paper's rate: one random bit per element, ~3x cheaper than uniforms
-        count = x.numel()
-        bits = torch.empty((count + 7) // 8, dtype=torch.uint8, device=x.device)
-        bits.random_(generator=generator)
-        shifts = torch.arange(8, dtype=torch.uint8, device=x.device)
-        keep = ((bits.unsqueeze(1) >> shifts) & 1).view(-1)[:count].view(x.shape)
-        return x * keep * 2.0
-    keep = torch.rand(x.shape, generator=generator, device=x.device) >= p
-    return x * keep.to(x.dtype) * (1.0 / (1.0 - p))
-
-
-@dataclasses.dataclass(frozen=True)
-class Layer:
-    """One step of the generator, as both its forward pass and exact tiling read it.
-
-    Attributes:
-        kind: ``"conv_norm_relu"``: ``module`` is ``Sequential(conv, InstanceNorm, ReLU)``;
-            ``"res_block"``: a :class:`ResBlock`; ``"tanh_head"``: the last convolution,
-            followed by tanh.
-        module: The layer's module (its parameters are the checkpoint's).
-    """
-
-    kind: Literal["conv_norm_relu", "res_block", "tanh_head"]
-    module: nn.Module
-
-
-def _conv_norm_relu(conv: nn.Module, channels: int) -> nn.Sequential:
-    return nn.Sequential(conv, nn.InstanceNorm2d(channels), nn.ReLU(inplace=True))
-
-
-class ResBlock(nn.Module):
-    """Reflect-padded 3x3 conv, IN, ReLU, dropout, 3x3 conv, IN, plus identity.
-
-    Args:
-        channels: Number of input and output channels.
-        dropout: Dropout probability after the first convolution.
-
-    Shape:
-        - Input: :math:`(B, C, H, W)` with ``H, W >= 2``.
-        - Output: :math:`(B, C, H, W)`.
-    """
-
-    def __init__(self, channels: int, dropout: float = 0.5) -> None:
-        super().__init__()
-        self.dropout = dropout
-        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1, padding_mode="reflect")
-        self.norm1 = nn.InstanceNorm2d(channels)
-        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1, padding_mode="reflect")
-        self.norm2 = nn.InstanceNorm2d(channels)
-
-    def forward(self, x: torch.Tensor, dropout_rng: torch.Generator | None = None) -> torch.Tensor:
-        h = F.relu(self.norm1(self.conv1(x)))
-        if self.training or dropout_rng is not None:
-            h = seeded_dropout(h, self.dropout, dropout_rng)
-        return x + self.norm2(self.conv2(h))
+__all__ = ["ConvNormAct", "Generator", "ResBlock", "TanhConv", "seeded_dropout"]
 
 
 class Generator(nn.Module):
@@ -147,44 +73,59 @@ class Generator(nn.Module):
             "learn_residual": learn_residual,
         }
         self.learn_residual = learn_residual
-        self.stem = _conv_norm_relu(
+        self.stem = ConvNormAct(
             nn.Conv2d(in_channels, ngf, 7, padding=3, padding_mode="reflect"), ngf
         )
         self.down = nn.Sequential(
-            _conv_norm_relu(nn.Conv2d(ngf, 2 * ngf, 3, stride=2, padding=1), 2 * ngf),
-            _conv_norm_relu(nn.Conv2d(2 * ngf, 4 * ngf, 3, stride=2, padding=1), 4 * ngf),
+            ConvNormAct(nn.Conv2d(ngf, 2 * ngf, 3, stride=2, padding=1), 2 * ngf),
+            ConvNormAct(nn.Conv2d(2 * ngf, 4 * ngf, 3, stride=2, padding=1), 4 * ngf),
         )
         self.blocks = nn.ModuleList(ResBlock(4 * ngf, dropout) for _ in range(n_blocks))
         self.up = nn.Sequential(
-            _conv_norm_relu(_upconv(4 * ngf, 2 * ngf), 2 * ngf),
-            _conv_norm_relu(_upconv(2 * ngf, ngf), ngf),
+            ConvNormAct(_upconv(4 * ngf, 2 * ngf), 2 * ngf),
+            ConvNormAct(_upconv(2 * ngf, ngf), ngf),
         )
-        self.head = nn.Conv2d(ngf, out_channels, 7, padding=3, padding_mode="reflect")
+        self.head = TanhConv(ngf, out_channels, 7, padding=3, padding_mode="reflect")
 
-    def layers(self) -> tuple[Layer, ...]:
+    @property
+    def size_multiple(self) -> int:
+        """Input sides must be multiples of this: the network halves them twice."""
+        return 4
+
+    @property
+    def min_side(self) -> int:
+        """The shortest input side: the ResBlocks need at least 2 x 2 feature maps."""
+        return 8
+
+    @property
+    def full_resolution_channels(self) -> int:
+        """Channels of the widest full-resolution activation (``ngf``), the unit of the memory
+        estimates that decide when to tile."""
+        return self.config["ngf"]
+
+    def layers(self) -> Sequence[nn.Module]:
         """The network from input to residual, in order: what :meth:`forward` runs and what
-        :func:`deblurgan.inference.tiled.tiled_forward` runs tile by tile."""
-        return (
-            Layer("conv_norm_relu", self.stem),
-            *(Layer("conv_norm_relu", layer) for layer in self.down),
-            *(Layer("res_block", block) for block in self.blocks),
-            *(Layer("conv_norm_relu", layer) for layer in self.up),
-            Layer("tanh_head", self.head),
-        )
+        :func:`deblurgan.inference.tiled.tiled_forward` runs tile by tile (each layer has a
+        ``tiling_rule()``)."""
+        return (self.stem, *self.down, *self.blocks, *self.up, self.head)
+
+    def finish(self, x: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
+        """The last step of :meth:`forward` (and of tiled inference): the input plus the
+        residual, clamped to [-1, 1] (ResOut), or the residual branch alone.
+
+        Shape:
+            - x, residual: :math:`(B, C, H, W)`; output the same shape.
+        """
+        if not self.learn_residual:
+            return residual
+        return torch.clamp(x + residual, -1.0, 1.0)
 
     def forward(self, x: torch.Tensor, dropout_rng: torch.Generator | None = None) -> torch.Tensor:
         """Restore ``x``; ``dropout_rng`` turns on seeded dropout outside training."""
         h = x
         for layer in self.layers():
-            if layer.kind == "res_block":
-                h = layer.module(h, dropout_rng)
-            elif layer.kind == "tanh_head":
-                h = torch.tanh(layer.module(h))
-            else:
-                h = layer.module(h)
-        if not self.learn_residual:
-            return h
-        return torch.clamp(x + h, -1.0, 1.0)
+            h = layer(h, dropout_rng) if isinstance(layer, ResBlock) else layer(h)
+        return self.finish(x, h)
 
 
 def _upconv(in_channels: int, out_channels: int) -> nn.ConvTranspose2d:

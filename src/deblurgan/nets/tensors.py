@@ -1,4 +1,5 @@
-"""The network's tensor convention: RGB in [-1, 1], (B, 3, H, W), sides padded to multiples of 4.
+"""The network's tensor convention: RGB in [-1, 1], (B, 3, H, W), sides padded to the multiple
+the architecture needs (``size_multiple``, ``min_side``; 4 and 8 for the paper's generator).
 
 Examples:
     >>> import numpy as np
@@ -20,8 +21,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-MULTIPLE = 4  # the generator downsamples twice by 2
-MIN_SIDE = 8  # its ResBlocks need at least 2x2 feature maps
+MULTIPLE = 4  # the paper's generator downsamples twice by 2 (its ``size_multiple``) ...
+MIN_SIDE = 8  # ... and its ResBlocks need at least 2x2 feature maps (its ``min_side``)
 
 
 def rgb_to_tensor(rgb: np.ndarray) -> torch.Tensor:
@@ -90,25 +91,32 @@ def crop_padding(x: torch.Tensor, pads: tuple[int, int, int, int]) -> torch.Tens
 def run_padded(
     generator: torch.nn.Module, blurred: torch.Tensor, dropout_rng: torch.Generator | None = None
 ) -> torch.Tensor:
-    """Run the generator on images of any size: padded by :func:`pad_to_multiple`, cropped back.
+    """Run the generator on images of any size: padded by :func:`pad_to_multiple` to the
+    generator's ``size_multiple`` and ``min_side``, cropped back.
 
     Shape:
         - blurred: :math:`(B, 3, H, W)` in [-1, 1], any ``H, W >= 1``; output the same shape.
     """
-    padded, pads = pad_to_multiple(blurred)
+    padded, pads = pad_to_multiple(blurred, generator.size_multiple, generator.min_side)
     return crop_padding(generator(padded, dropout_rng=dropout_rng), pads)
 
 
-def run_exported(run: Callable[[np.ndarray], np.ndarray], blurred: torch.Tensor) -> torch.Tensor:
+def run_exported(
+    run: Callable[[np.ndarray], np.ndarray],
+    blurred: torch.Tensor,
+    multiple: int = MULTIPLE,
+    min_side: int = MIN_SIDE,
+) -> torch.Tensor:
     """Run an exported model, one padded image per call, on a batch of any size.
 
     Args:
-        run: Maps a (1, 3, H, W) float32 array (H, W multiples of 4) to its output.
+        run: Maps a (1, 3, H, W) float32 array (H, W multiples of ``multiple``) to its output.
         blurred: Images in [-1, 1].
+        multiple, min_side: The exported architecture's ``size_multiple`` and ``min_side``.
 
     Shape:
         - blurred: :math:`(B, 3, H, W)`; output the same shape, float32, on the CPU.
     """
-    padded, pads = pad_to_multiple(blurred.float().cpu())
+    padded, pads = pad_to_multiple(blurred.float().cpu(), multiple, min_side)
     outs = [run(image[None].numpy()) for image in padded]
     return crop_padding(torch.from_numpy(np.concatenate(outs)), pads)
