@@ -25,13 +25,20 @@ ForwardFn = Callable[[torch.Tensor], torch.Tensor]
 
 def _openvino(generator: Generator, precision: str) -> ForwardFn:
     compiled = compile_openvino(generator, precision)
-    return functools.partial(run_exported, lambda image: compiled(image)[0])
+    return functools.partial(
+        run_exported,
+        lambda image: compiled(image)[0],
+        multiple=generator.size_multiple,
+        min_side=generator.min_side,
+    )
 
 
 def _onnxruntime(generator: Generator, precision: str) -> ForwardFn:
     with tempfile.TemporaryDirectory() as folder:
         session = onnx_session(export_onnx(generator, Path(folder) / "generator.onnx"))
-    return functools.partial(onnx_forward, session)
+    return functools.partial(
+        onnx_forward, session, multiple=generator.size_multiple, min_side=generator.min_side
+    )
 
 
 BUILDERS: dict[str, Callable[[Generator, str], ForwardFn]] = {

@@ -221,16 +221,16 @@ def _from_cache(
 def _remember(digest: str, request: dict, deblurrer: Any) -> None:
     """Record the verdict of a Deblurrer that runs a cached OpenVINO model."""
     from deblurgan.inference.openvino_backend import model_folder
-    from deblurgan.nets.tensors import MIN_SIDE, MULTIPLE
 
-    folder = model_folder(deblurrer.generator, deblurrer.precision)
+    generator = deblurrer.generator
+    folder = model_folder(generator, deblurrer.precision)
     if folder.parent == cache_dir() and (folder / XML).is_file():
         verdict = Verdict(
             model=folder.name,
             precision=deblurrer.precision,
             agreement_db=deblurrer.agreement_db,
-            channels=int(deblurrer.generator.config["ngf"]),
-            multiple=MULTIPLE,
-            min_side=MIN_SIDE,
+            channels=int(generator.full_resolution_channels),
+            multiple=int(generator.size_multiple),
+            min_side=int(generator.min_side),
         )
         write_verdict(digest, request, verdict)

@@ -11,7 +11,7 @@ import torch
 
 from deblurgan.io.atomic import atomic_path
 from deblurgan.nets.generator import Generator
-from deblurgan.nets.tensors import rgb_to_tensor, run_exported, tensor_to_rgb
+from deblurgan.nets.tensors import MIN_SIDE, MULTIPLE, rgb_to_tensor, run_exported, tensor_to_rgb
 from deblurgan.runtime import eval_mode
 
 
@@ -47,13 +47,25 @@ def export_onnx(generator: Generator, path: str | os.PathLike, opset: int = 17) 
     return path
 
 
-def onnx_forward(session, blurred: torch.Tensor) -> torch.Tensor:
+def onnx_forward(
+    session, blurred: torch.Tensor, multiple: int = MULTIPLE, min_side: int = MIN_SIDE
+) -> torch.Tensor:
     """Run an exported model on a batch of any size (padded and cropped back as in PyTorch).
+
+    Args:
+        session: An onnxruntime session of an exported model.
+        blurred: Images in [-1, 1].
+        multiple, min_side: The exported architecture's ``size_multiple`` and ``min_side``
+            (the paper's generator's by default).
 
     Shape:
         - blurred: :math:`(B, 3, H, W)` in [-1, 1]; output the same shape, float32.
     """
-    return run_exported(lambda image: session.run(None, {"blurred": image})[0], blurred)
+
+    def run(image: np.ndarray) -> np.ndarray:
+        return session.run(None, {"blurred": image})[0]
+
+    return run_exported(run, blurred, multiple, min_side)
 
 
 def onnx_restore(session, rgb: np.ndarray) -> np.ndarray:
