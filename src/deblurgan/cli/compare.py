@@ -13,6 +13,7 @@ from deblurgan.io.images import ImageData, ImageReadError, read_image, write_ima
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``deblurgan compare`` options to ``parser``."""
     parser.add_argument(
         "images",
         nargs="+",
@@ -32,6 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``deblurgan compare`` with parsed ``args``; returns the exit status."""
     labels = args.labels or [p.stem for p in args.images]
     if len(labels) != len(args.images):
         print("deblurgan compare: error: give one label per image", file=sys.stderr)

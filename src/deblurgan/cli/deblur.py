@@ -17,6 +17,7 @@ from deblurgan.methods import METHODS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``deblurgan deblur`` options to ``parser``."""
     parser.add_argument(
         "inputs",
         nargs="+",
@@ -112,6 +113,7 @@ def _pixels(text: str) -> int | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``deblurgan deblur`` with parsed ``args``; returns the exit status."""
     # Under torchrun every process takes every WORLD_SIZE-th file: no file is done twice,
     # and no communication is needed. Each process uses its own GPU when there are GPUs.
     rank, world = torchrun_place()

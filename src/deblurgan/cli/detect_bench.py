@@ -22,6 +22,7 @@ from deblurgan.detection.report import summary_table, write_detection_report
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``deblurgan detect-bench`` options to ``parser``."""
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--data", type=Path, help="paired dataset (GoPro layout, crops, list file)")
     source.add_argument(
@@ -57,6 +58,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``deblurgan detect-bench`` with parsed ``args``; returns the exit status."""
     try:
         model, _ = load_darknet(args.detector_cfg, args.detector_weights)
         names = args.detector_names.read_text().split() if args.detector_names else None

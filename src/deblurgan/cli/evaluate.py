@@ -14,6 +14,7 @@ from deblurgan.evaluation.report import write_report
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``deblurgan evaluate`` options to ``parser``."""
     parser.add_argument(
         "--data",
         required=True,
@@ -52,6 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``deblurgan evaluate`` with parsed ``args``; returns the exit status."""
     try:
         items, layout = find_eval_items(args.data, args.pred)
         method = None if args.no_model else method_from_args(args)

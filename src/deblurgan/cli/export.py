@@ -17,6 +17,7 @@ from deblurgan.io.images import ImageReadError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``deblurgan export`` options to ``parser``."""
     parser.add_argument(
         "--format",
         choices=["onnx", "safetensors-fp16"],
@@ -41,6 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``deblurgan export`` with parsed ``args``; returns the exit status."""
     try:
         weights = args.weights or default_weights_path()
         generator = load_generator(weights)

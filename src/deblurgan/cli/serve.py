@@ -15,6 +15,7 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``deblurgan serve`` options to ``parser``."""
     parser.add_argument(
         "--host",
         default="127.0.0.1",
@@ -73,6 +74,7 @@ def model_table(specs: list[str]) -> dict[str, str | None]:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``deblurgan serve`` with parsed ``args``; returns the exit status."""
     try:
         import uvicorn
 

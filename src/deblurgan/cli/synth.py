@@ -32,6 +32,7 @@ def _fractions(text: str) -> tuple[float, ...]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``deblurgan synth`` options to ``parser``."""
     parser.add_argument(
         "sharp",
         nargs="?",
@@ -119,6 +120,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``deblurgan synth`` with parsed ``args``; returns the exit status."""
     if (args.sharp is None) == (args.frames is None):
         print("deblurgan synth: error: give either SHARP_DIR or --frames", file=sys.stderr)
         return 2

@@ -12,6 +12,7 @@ from deblurgan.train.vgg import VGGWeightsError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``deblurgan train`` options to ``parser``."""
     parser.add_argument(
         "--config", type=Path, help="YAML config (see configs/); default: paper settings"
     )
@@ -57,6 +58,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``deblurgan train`` with parsed ``args``; returns the exit status."""
     try:
         if args.stop_after is not None and not args.stop_after >= 0:
             raise ConfigError(f"--stop-after must be >= 0 minutes, got {args.stop_after}")

@@ -32,6 +32,7 @@ class Pair:
 
     @property
     def name(self) -> str:
+        """The blurred file's name (the pair's name in reports)."""
         return self.blurred.name
 
 

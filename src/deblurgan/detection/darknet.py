@@ -62,6 +62,12 @@ class YoloLayer(nn.Module):
         )
 
     def forward(self, x: torch.Tensor, input_size: tuple[int, int]) -> torch.Tensor:
+        """Decode one scale's raw output into boxes in input pixels.
+
+        Shape:
+            - x: :math:`(B, A (5 + C), H, W)`; output :math:`(B, A H W, 5 + C)`: centre x, y,
+              width, height, objectness and class scores.
+        """
         b, _, h, w = x.shape
         a = self.anchors.shape[0]
         p = x.view(b, a, 5 + self.classes, h, w).permute(0, 1, 3, 4, 2)
@@ -144,6 +150,11 @@ class Darknet(nn.Module):
         return current + index if index < 0 else index
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The detections of all YOLO heads for a batch of RGB images in [0, 1].
+
+        Shape:
+            - x: :math:`(B, 3, H, W)`, sides multiples of 32; output :math:`(B, N, 5 + C)`.
+        """
         size = tuple(x.shape[-2:])
         outputs: list[torch.Tensor] = []
         detections = []

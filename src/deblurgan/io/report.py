@@ -18,6 +18,7 @@ class BatchReport:
     notes: list[tuple[str, str]] = dataclasses.field(default_factory=list)
 
     def summary(self) -> str:
+        """The counts, then one line per note and per failure, for the terminal."""
         lines = [
             f"{len(self.written)} written, {len(self.skipped)} skipped, {len(self.failed)} failed"
         ]

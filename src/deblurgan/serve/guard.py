@@ -58,6 +58,7 @@ class UploadTooLarge(HTTPException):
 
 
 def too_large_message(limit: int) -> str:
+    """What an upload over ``limit`` bytes is told (HTTP 413)."""
     return f"upload larger than the server's limit of {limit / 2**20:.0f} MiB (--max-upload)"
 
 

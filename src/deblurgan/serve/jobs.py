@@ -82,6 +82,7 @@ class Job:
         }
 
     def download_name(self) -> str:
+        """The name the result is downloaded as: the upload's stem with ``_sharp``."""
         stem, suffix = Path(self.name).stem, Path(self.name).suffix.lower()
         return f"{stem}_sharp{suffix}"
 
@@ -145,10 +146,12 @@ class JobQueue:
         return job
 
     def get(self, job_id: str) -> Job | None:
+        """The job with this id, or None."""
         with self._ready:
             return self._jobs.get(job_id)
 
     def jobs(self) -> list[Job]:
+        """Every job, oldest first."""
         with self._ready:
             return list(self._jobs.values())
 

@@ -95,6 +95,7 @@ class RunLog:
         self.jsonl = open(run_dir / "log.jsonl", "a")  # noqa: SIM115 - closed in close()
 
     def scalars(self, iteration: int, group: str, values: dict[str, float]) -> None:
+        """Log ``values`` under ``group/`` at ``iteration`` (TensorBoard and the JSON lines)."""
         if not self.enabled:
             return
         for key, value in values.items():
@@ -103,10 +104,12 @@ class RunLog:
         self.jsonl.flush()
 
     def image(self, iteration: int, tag: str, image: np.ndarray) -> None:
+        """Log an ``(H, W, 3)`` image in [0, 1] to TensorBoard."""
         if self.enabled:
             self.writer.add_image(tag, image, iteration, dataformats="HWC")
 
     def close(self) -> None:
+        """Flush and close the logs."""
         if self.enabled:
             self.writer.close()
             self.jsonl.close()

@@ -102,9 +102,15 @@ class VGG19Conv33(nn.Module):
         self.eval()
 
     def train(self, mode: bool = True) -> VGG19Conv33:  # noqa: ARG002 - frozen: always eval
+        """Stay in eval mode whatever is asked: the loss network is frozen."""
         return super().train(False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The relu3_3 features of images in [-1, 1] (the paper's perceptual loss).
+
+        Shape:
+            - x: :math:`(B, 3, H, W)`; output :math:`(B, 256, H / 4, W / 4)`.
+        """
         if self.flip:  # RGB -> BGR; the buffers are in the weights' channel order
             x = x.flip(1)
         return self.features(x * self.gain + self.shift) * self.output_scale
