@@ -66,6 +66,7 @@ def test_yaml_then_overrides(tmp_path):
         ("loss.pixel_weight=-1", "loss.pixel_weight: must be >= 0"),
         ("loss.gp_variant=per-patch", "loss.gp_variant: 'per-patch' is not one of"),
         ("model.dropout=1.5", "model.dropout: must be in"),
+        ("model.architecture=unet", "model.architecture: unknown architecture 'unet'; the choices"),
         ("data.synthetic_ratio=-3", "data.synthetic_ratio: must be >= 0"),
         ("data.workers=-2", "data.workers: must be >= 0"),
         ("data.max_unreadable=1.5", "data.max_unreadable: must be in [0, 1]"),

@@ -16,8 +16,9 @@ from deblurgan.cli import main
 from deblurgan.nets import Generator, init_weights
 from deblurgan.train.config import ConfigError, load_config
 from deblurgan.train.data import UnreadableDataError
-from deblurgan.train.loop import lr_factor, train
+from deblurgan.train.loop import train
 from deblurgan.train.run_folder import RunExistsError
+from deblurgan.train.run_setup import lr_factor
 from deblurgan.train.state import load_training_state
 
 ROOT = Path(__file__).resolve().parents[2]

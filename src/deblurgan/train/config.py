@@ -19,6 +19,7 @@ from typing import Any, Literal
 import yaml
 
 from deblurgan.data.recipe import BlurSettings
+from deblurgan.nets.architectures import DEFAULT_ARCHITECTURE, check_architecture
 from deblurgan.schema import ConfigError, apply_overrides, from_dict, plain
 
 __all__ = ["Config", "ConfigError", "load_config", "resume_config", "with_absolute_paths"]
@@ -52,15 +53,20 @@ def _positive(config: Any, *names: str) -> None:
 
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
-    """Network widths (constructor arguments of Generator and Critic) and how they start.
+    """The networks (constructor arguments of the generator and the Critic) and how they start.
 
     Attributes:
+        architecture: The generator's name in
+            :data:`~deblurgan.nets.architectures.ARCHITECTURES` (``"resnet"``: the paper's);
+            it is built with ``ngf``, ``n_blocks``, ``dropout`` and ``learn_residual``.
         identity_init: Zero the generator's last convolution, so that a residual
             generator starts as the identity ``G(x) = x`` instead of adding noise.
         init_from: A generator checkpoint (safetensors or the authors' ``.pth``) to
-            fine-tune; its architecture must match ``ngf``, ``n_blocks``, ``learn_residual``.
+            fine-tune; its architecture must match ``architecture``, ``ngf``, ``n_blocks``,
+            ``learn_residual``.
     """
 
+    architecture: str = DEFAULT_ARCHITECTURE
     ngf: int = 64
     n_blocks: int = 9
     dropout: float = 0.5
@@ -71,8 +77,21 @@ class ModelConfig:
     init_from: str | None = None
 
     def __post_init__(self) -> None:
+        try:
+            check_architecture(self.architecture)
+        except ValueError as err:
+            raise ValueError(f"architecture: {err}") from None
         _positive(self, "ngf", "n_blocks", "ndf", "n_layers")
         _require(0 <= self.dropout < 1, f"dropout: must be in [0, 1), got {self.dropout}")
+
+    def generator_arguments(self) -> dict[str, Any]:
+        """The generator's constructor arguments."""
+        return {
+            "ngf": self.ngf,
+            "n_blocks": self.n_blocks,
+            "dropout": self.dropout,
+            "learn_residual": self.learn_residual,
+        }
 
 
 @dataclasses.dataclass(frozen=True)

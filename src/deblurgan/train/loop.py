@@ -1,18 +1,20 @@
 """The training loop: 5 critic steps, 1 generator step, repeat (paper section 5).
 
-Read top to bottom: set up (processes, device, networks, optimisers, LR
-schedule, data), resume if asked, then iterate: critic steps on fresh
-batches, one generator step, log, validate, checkpoint. Under ``torchrun``
-each process trains on its shard with DistributedDataParallel (NCCL on GPU,
-gloo on CPU); rank 0 alone logs, validates and writes checkpoints.
+Read top to bottom: :func:`train` sets up (processes, device, networks,
+optimisers, LR schedule, data), resumes if asked (:func:`resume_run`), then
+runs :func:`step_loop`: each iteration is :func:`gan_iteration` (critic steps
+on fresh batches, one generator step), then logging, validation and
+checkpoints. Under ``torchrun`` each process trains on its shard with
+DistributedDataParallel (NCCL on GPU, gloo on CPU); rank 0 alone logs,
+validates and writes checkpoints.
 """
 
 from __future__ import annotations
 
-import math
+import dataclasses
 import os
 import time
-import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,14 +25,9 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from deblurgan.checkpoint import load_generator, save_generator
-from deblurgan.data.pairs import load_pair
-from deblurgan.io.images import ImageReadError
-from deblurgan.metrics import psnr, ssim
-from deblurgan.nets import Critic, Generator, init_weights
-from deblurgan.nets.tensors import rgb_to_tensor, run_padded, tensor_to_rgb
+from deblurgan.checkpoint import save_generator
 from deblurgan.runtime import autocast, check_precision, resolve_device
-from deblurgan.train.config import Config, ConfigError, with_absolute_paths
+from deblurgan.train.config import Config, DataConfig, with_absolute_paths
 from deblurgan.train.data import (
     EpochPlan,
     PlanSampler,
@@ -40,23 +37,22 @@ from deblurgan.train.data import (
     gather_pairs,
     limit_worker_threads,
 )
-from deblurgan.train.run_folder import RunLog, prepare_run_folder, truncate_log
-from deblurgan.train.state import load_training_state, save_training_state
+from deblurgan.train.run_folder import RunLog, prepare_run_folder
+from deblurgan.train.run_setup import (
+    Progress,
+    Trainables,
+    build_networks,
+    build_optimisers,
+    critic_steps,
+    resume_run,
+    total_iterations,
+)
+from deblurgan.train.state import save_training_state
 from deblurgan.train.steps import critic_step, generator_step
+from deblurgan.train.validation import validate
 from deblurgan.train.vgg import load_vgg19_conv33
 
-
-def lr_factor(iteration: int, total: int, decay_start: float = 0.5) -> float:
-    """1 for the first ``decay_start`` of training, then linearly down to 0 at ``total``.
-
-    Examples:
-        >>> [lr_factor(i, 4) for i in range(5)]
-        [1.0, 1.0, 1.0, 0.5, 0.0]
-    """
-    start = decay_start * total
-    if iteration <= start:
-        return 1.0
-    return max(0.0, 1.0 - (iteration - start) / max(total - start, 1e-9))
+Batch = tuple[torch.Tensor, torch.Tensor]  # blurred, sharp: (B, 3, H, W) in [-1, 1]
 
 
 def train(
@@ -66,7 +62,7 @@ def train(
     stop_at: int | None = None,
     overwrite: bool = False,
     stop_after_s: float | None = None,
-) -> Generator:
+) -> nn.Module:
     """Train a DeblurGAN generator as configured.
 
     Args:
@@ -102,236 +98,292 @@ def train(
     device = resolve_device(config.run.device)
     if device.type == "cuda" and world > 1:
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+    place = Placement(rank, world, device)
     precision = check_precision(config.run.precision, device)
-    run_dir, m, o, loss = Path(config.run.dir), config.model, config.optim, config.loss
-    seed = config.run.seed
-
-    # Networks, optimisers, schedule.
-    init_rng = torch.Generator().manual_seed(seed)
-    generator = Generator(
-        ngf=m.ngf, n_blocks=m.n_blocks, dropout=m.dropout, learn_residual=m.learn_residual
-    )
-    init_weights(generator, generator=init_rng)
-    if m.identity_init:  # a residual generator then starts as G(x) = x
-        nn.init.zeros_(generator.head.weight)
-    if m.init_from and not resume:  # fine-tuning; a resumed run has its weights in its checkpoint
-        try:
-            generator.load_state_dict(load_generator(m.init_from, m.learn_residual).state_dict())
-        except RuntimeError as err:
-            raise ConfigError(
-                f"model.init_from: {m.init_from} does not match ngf={m.ngf}, n_blocks={m.n_blocks}"
-            ) from err
-    critic = init_weights(Critic(ndf=m.ndf, n_layers=m.n_layers), generator=init_rng)
     memory = torch.channels_last if config.run.channels_last else torch.contiguous_format
+
+    # Set up: networks, content-loss features, data, optimisers and LR schedules.
+    generator, critic = build_networks(config.model, config.run.seed, resume)
     generator.to(device, memory_format=memory).train()
     critic.to(device, memory_format=memory).train()
-    opt_g = torch.optim.Adam(generator.parameters(), lr=o.lr, betas=o.betas)
-    opt_d = torch.optim.Adam(critic.parameters(), lr=o.lr, betas=o.betas)
     features = (
-        load_vgg19_conv33(loss.vgg_weights).to(device) if loss.content == "perceptual" else None
+        load_vgg19_conv33(config.loss.vgg_weights).to(device)
+        if config.loss.content == "perceptual"
+        else None
     )
-
-    # Data.
     real, synthetic, val, problems = gather_pairs(config.data)
     if rank == 0:
         for problem in problems:
             tqdm.write(f"data: {problem}")
     plan = EpochPlan(
-        len(real), len(synthetic), config.data.synthetic_ratio, seed, o.batch_size, rank, world
+        len(real),
+        len(synthetic),
+        config.data.synthetic_ratio,
+        config.run.seed,
+        config.optim.batch_size,
+        rank,
+        world,
     )
-    critic_steps = o.critic_steps if loss.gan != "none" else 0
-    total = o.iterations or max(
-        1, math.ceil(o.epochs * plan.batches_per_epoch / (critic_steps + 1))
-    )
-    schedules = [
-        torch.optim.lr_scheduler.LambdaLR(opt, lambda it: lr_factor(it, total, o.decay_start))
-        for opt in (opt_g, opt_d)
-    ]
-    rng = torch.Generator(device).manual_seed(seed * 1000 + rank)
+    total = total_iterations(config, plan.batches_per_epoch)
+    nets = build_optimisers(generator, critic, config, total)
+    rng = torch.Generator(device).manual_seed(config.run.seed * 1000 + rank)
 
     # Resume.
-    iteration, consumed, best_psnr = 0, 0, -math.inf
-    if resume:
-        state = load_training_state(run_dir)
-        generator.load_state_dict(state["generator"])
-        critic.load_state_dict(state["critic"])
-        opt_g.load_state_dict(state["opt_g"])
-        opt_d.load_state_dict(state["opt_d"])
-        for schedule, saved in zip(schedules, state["schedules"]):
-            schedule.load_state_dict(saved)
-        rng.set_state(state["rng"][rank])
-        iteration, consumed, best_psnr = state["iteration"], state["batches"], state["best_psnr"]
-        if rank == 0:
-            truncate_log(run_dir / "log.jsonl", iteration)
+    done = resume_run(Path(config.run.dir), rank, nets, rng) if resume else Progress()
 
-    g_train, d_train = generator, critic
-    if world > 1:
-        ids = [device.index] if device.type == "cuda" else None
-        g_train = DistributedDataParallel(generator, device_ids=ids)
-        d_train = DistributedDataParallel(critic, device_ids=ids)
+    # Iterate.
     dataset = TrainingPairs(real, synthetic, config.data)
-    loader = torch.utils.data.DataLoader(
-        dataset,
-        batch_sampler=PlanSampler(plan, start=consumed),
-        collate_fn=collate_samples,
-        num_workers=config.data.workers,
-        pin_memory=device.type == "cuda",
-        # Spawned, not forked: a forked worker inherits OpenMP's state, and numba's parallel
-        # kernels (the on-the-fly blur) then hang in it once the parent has used OpenMP.
-        multiprocessing_context="spawn" if config.data.workers else None,
-        worker_init_fn=limit_worker_threads if config.data.workers else None,
-    )
-    batches = iter(loader)
-
-    log = RunLog(run_dir, config, enabled=rank == 0)
-    bar = tqdm(
-        total=total,
-        initial=iteration,
-        desc="training",
-        unit="it",
-        disable=not progress or rank != 0,
-    )
-    amp = autocast(device, precision)
-    end = total if stop_at is None else min(total, stop_at)
+    loader = make_loader(dataset, PlanSampler(plan, start=done.consumed), config.data, device)
     prefix = f"rank {rank}: " if world > 1 else ""
     unreadable = UnreadableFiles(
         len(dataset), config.data.max_unreadable, lambda line: tqdm.write(prefix + line)
     )
-    while iteration < end:
-        start = time.perf_counter()
-        critic_logs = []
-        for _ in range(critic_steps):
-            blurred, sharp, found = _to(next(batches), device, memory)
-            unreadable.add(found)
-            critic_logs.append(
-                critic_step(
-                    g_train, d_train, opt_d, blurred, sharp, loss=loss, rng=rng, autocast=amp
-                )
-            )
-        consumed += critic_steps
+    batches = iter(loader)
+
+    def next_batch() -> Batch:
         blurred, sharp, found = _to(next(batches), device, memory)
         unreadable.add(found)
-        logs = generator_step(
-            g_train,
-            critic,
-            opt_g,
-            blurred,
-            sharp,
-            loss=loss,
-            rng=rng,
-            features=features,
-            autocast=amp,
-        )
-        consumed += 1
-        schedules[0].step()
-        if critic_steps:
-            schedules[1].step()
-        iteration += 1
-        if critic_logs:
-            logs.update({k: float(np.mean([c[k] for c in critic_logs])) for k in critic_logs[0]})
-        logs.update(lr=schedules[0].get_last_lr()[0], seconds=time.perf_counter() - start)
-        if unreadable:
-            logs["unreadable_files"] = len(unreadable)
-        bar.update()
-        done = iteration == end or _out_of_time(deadline, device, world)
-        if rank == 0 and (iteration % config.run.log_every == 0 or done):
-            bar.set_postfix({k: f"{v:.3g}" for k, v in logs.items() if k != "seconds"})
-            log.scalars(iteration, "train", logs)
-        if val and rank == 0 and (iteration % config.run.val_every == 0 or done):
-            metrics = validate(
-                generator,
-                val,
-                device,
-                config.data.val_max_side,
-                log,
-                iteration,
-                images=iteration % config.run.image_every == 0 or done,
-            )
-            if metrics["psnr"] > best_psnr:
-                best_psnr = metrics["psnr"]
-                save_generator(
-                    generator,
-                    run_dir / "best_generator.safetensors",
-                    training=_summary(config, iteration, metrics),
-                )
-        if iteration % config.run.checkpoint_every == 0 or done:
-            rng_states = _gather(rng.get_state(), world)
-            if rank == 0:
-                save_training_state(
-                    run_dir,
-                    {
-                        "iteration": iteration,
-                        "batches": consumed,
-                        "best_psnr": best_psnr,
-                        "generator": generator.state_dict(),
-                        "critic": critic.state_dict(),
-                        "opt_g": opt_g.state_dict(),
-                        "opt_d": opt_d.state_dict(),
-                        "schedules": [s.state_dict() for s in schedules],
-                        "rng": rng_states,
-                        "config": config.to_dict(),
-                    },
-                    config.run.keep_last,
-                )
-                save_generator(
-                    generator,
-                    run_dir / "generator.safetensors",
-                    training=_summary(config, iteration, {}),
-                )
-        if done:
-            break
-    bar.close()
-    log.close()
+        return blurred, sharp
+
+    step_loop(
+        config,
+        nets,
+        done,
+        place,
+        next_batch,
+        critic_steps=critic_steps(config),
+        rng=rng,
+        features=features,
+        amp=autocast(device, precision),
+        total=total,
+        end=total if stop_at is None else min(total, stop_at),
+        val=val,
+        unreadable=unreadable,
+        progress=progress,
+        deadline=deadline,
+    )
     if world > 1:
         dist.barrier()
         dist.destroy_process_group()
     return generator
 
 
-@torch.no_grad()
-def validate(
-    generator: Generator,
-    pairs: list,
-    device: torch.device,
-    max_side: int,
-    log: RunLog,
-    iteration: int,
-    images: bool = False,
-) -> dict[str, float]:
-    """PSNR/SSIM of deterministic restorations (and of the blurred inputs) on ``pairs``.
+def make_loader(
+    dataset: TrainingPairs, sampler: PlanSampler, data: DataConfig, device: torch.device
+) -> torch.utils.data.DataLoader:
+    """The batches of ``sampler``'s plan, loaded by ``data.workers`` spawned processes."""
+    return torch.utils.data.DataLoader(
+        dataset,
+        batch_sampler=sampler,
+        collate_fn=collate_samples,
+        num_workers=data.workers,
+        pin_memory=device.type == "cuda",
+        # Spawned, not forked: a forked worker inherits OpenMP's state, and numba's parallel
+        # kernels (the on-the-fly blur) then hang in it once the parent has used OpenMP.
+        multiprocessing_context="spawn" if data.workers else None,
+        worker_init_fn=limit_worker_threads if data.workers else None,
+    )
 
-    A pair that cannot be decoded is skipped with a warning and counted.
+
+@dataclasses.dataclass(frozen=True)
+class Placement:
+    """This process's place in the run: its rank among ``world`` processes, and its device."""
+
+    rank: int
+    world: int
+    device: torch.device
+
+
+def gan_iteration(
+    nets: Trainables,
+    g_train: nn.Module,
+    d_train: nn.Module,
+    next_batch: Callable[[], Batch],
+    critic_steps: int,
+    config: Config,
+    rng: torch.Generator,
+    features: nn.Module | None,
+    amp: Any,
+) -> dict[str, float]:
+    """One generator iteration of the paper's schedule: ``critic_steps`` critic steps on
+    fresh batches, one generator step on another, then both LR schedules advance (the
+    critic's only if it trained).
+
+    Args:
+        nets: The networks, optimisers and schedules.
+        g_train, d_train: The networks as trained (wrapped by DistributedDataParallel under
+            ``torchrun``, else ``nets.generator`` and ``nets.critic``).
+        next_batch: Draws the next batch.
+        critic_steps: Critic steps per generator step (0 without an adversarial loss).
+        config: The run's configuration (its ``loss`` section is used).
+        rng: This process's random generator (gradient-penalty mixing, dropout).
+        features: The perceptual loss's feature extractor, or None.
+        amp: The autocast context of the run's precision.
+
+    Returns:
+        The generator step's losses and the mean of each critic-step loss.
     """
-    generator.eval()
-    scores: dict[str, list[float]] = {
-        "psnr": [],
-        "ssim": [],
-        "blurred_psnr": [],
-        "blurred_ssim": [],
-    }
-    triplets, skipped = [], 0
-    for pair in pairs:
-        try:
-            blurred, sharp = (_centre_crop(im, max_side) for im in load_pair(pair))
-        except ImageReadError as err:  # damaged after start-up's header check
-            warnings.warn(f"validation: skipped a pair: {err}", stacklevel=2)
-            skipped += 1
-            continue
-        restored = tensor_to_rgb(run_padded(generator, rgb_to_tensor(blurred).to(device)))
-        scores["psnr"].append(psnr(restored, sharp))
-        scores["ssim"].append(ssim(restored, sharp))
-        scores["blurred_psnr"].append(psnr(blurred, sharp))
-        scores["blurred_ssim"].append(ssim(blurred, sharp))
-        if images and len(triplets) < 2:
-            triplets.append(np.concatenate([blurred, restored, sharp], axis=1))
-    generator.train()
-    metrics = {k: float(np.mean(v)) if v else math.nan for k, v in scores.items()}
-    if skipped:
-        metrics["skipped_pairs"] = skipped
-    log.scalars(iteration, "val", metrics)
-    for i, triplet in enumerate(triplets):
-        log.image(iteration, f"val/blurred_restored_sharp_{i}", triplet)
-    return metrics
+    critic_logs = []
+    for _ in range(critic_steps):
+        blurred, sharp = next_batch()
+        critic_logs.append(
+            critic_step(
+                g_train,
+                d_train,
+                nets.opt_d,
+                blurred,
+                sharp,
+                loss=config.loss,
+                rng=rng,
+                autocast=amp,
+            )
+        )
+    blurred, sharp = next_batch()
+    logs = generator_step(
+        g_train,
+        nets.critic,
+        nets.opt_g,
+        blurred,
+        sharp,
+        loss=config.loss,
+        rng=rng,
+        features=features,
+        autocast=amp,
+    )
+    nets.schedules[0].step()
+    if critic_steps:
+        nets.schedules[1].step()
+    if critic_logs:
+        logs.update({k: float(np.mean([c[k] for c in critic_logs])) for k in critic_logs[0]})
+    return logs
+
+
+def step_loop(
+    config: Config,
+    nets: Trainables,
+    done: Progress,
+    place: Placement,
+    next_batch: Callable[[], Batch],
+    *,
+    critic_steps: int,
+    rng: torch.Generator,
+    features: nn.Module | None,
+    amp: Any,
+    total: int,
+    end: int,
+    val: list,
+    unreadable: UnreadableFiles,
+    progress: bool,
+    deadline: float | None,
+) -> None:
+    """Iterate from ``done`` to ``end`` (or the deadline): :func:`gan_iteration`, then rank 0
+    logs and validates, and every rank takes part in checkpoints, at their intervals and
+    after the last iteration. ``done`` is advanced in place.
+
+    Under ``torchrun`` the networks train wrapped in DistributedDataParallel.
+    """
+    rank, world, device = place.rank, place.world, place.device
+    g_train, d_train = nets.generator, nets.critic
+    if world > 1:
+        ids = [device.index] if device.type == "cuda" else None
+        g_train = DistributedDataParallel(nets.generator, device_ids=ids)
+        d_train = DistributedDataParallel(nets.critic, device_ids=ids)
+    log = RunLog(Path(config.run.dir), config, enabled=rank == 0)
+    bar = tqdm(
+        total=total,
+        initial=done.iteration,
+        desc="training",
+        unit="it",
+        disable=not progress or rank != 0,
+    )
+    while done.iteration < end:
+        start = time.perf_counter()
+        logs = gan_iteration(
+            nets, g_train, d_train, next_batch, critic_steps, config, rng, features, amp
+        )
+        done.consumed += critic_steps + 1
+        done.iteration += 1
+        logs.update(lr=nets.schedules[0].get_last_lr()[0], seconds=time.perf_counter() - start)
+        if unreadable:
+            logs["unreadable_files"] = len(unreadable)
+        bar.update()
+        last = done.iteration == end or _out_of_time(deadline, device, world)
+        if rank == 0 and (done.iteration % config.run.log_every == 0 or last):
+            bar.set_postfix({k: f"{v:.3g}" for k, v in logs.items() if k != "seconds"})
+            log.scalars(done.iteration, "train", logs)
+        if val and rank == 0 and (done.iteration % config.run.val_every == 0 or last):
+            _validate(config, nets.generator, val, device, log, done, last)
+        if done.iteration % config.run.checkpoint_every == 0 or last:
+            _checkpoint(config, nets, done, rng, rank, world)
+        if last:
+            break
+    bar.close()
+    log.close()
+
+
+def _validate(
+    config: Config,
+    generator: nn.Module,
+    val: list,
+    device: torch.device,
+    log: RunLog,
+    done: Progress,
+    last: bool,
+) -> None:
+    """Validate (rank 0); a new best PSNR also writes ``RUN/best_generator.safetensors``."""
+    metrics = validate(
+        generator,
+        val,
+        device,
+        config.data.val_max_side,
+        log,
+        done.iteration,
+        images=done.iteration % config.run.image_every == 0 or last,
+    )
+    if metrics["psnr"] > done.best_psnr:
+        done.best_psnr = metrics["psnr"]
+        save_generator(
+            generator,
+            Path(config.run.dir) / "best_generator.safetensors",
+            training=_summary(config, done.iteration, metrics),
+        )
+
+
+def _checkpoint(
+    config: Config,
+    nets: Trainables,
+    done: Progress,
+    rng: torch.Generator,
+    rank: int,
+    world: int,
+) -> None:
+    """Every rank's random state, gathered; rank 0 writes the training state and exports the
+    generator to ``RUN/generator.safetensors``."""
+    rng_states = _gather(rng.get_state(), world)
+    if rank != 0:
+        return
+    run_dir = Path(config.run.dir)
+    save_training_state(
+        run_dir,
+        {
+            "iteration": done.iteration,
+            "batches": done.consumed,
+            "best_psnr": done.best_psnr,
+            "generator": nets.generator.state_dict(),
+            "critic": nets.critic.state_dict(),
+            "opt_g": nets.opt_g.state_dict(),
+            "opt_d": nets.opt_d.state_dict(),
+            "schedules": [s.state_dict() for s in nets.schedules],
+            "rng": rng_states,
+            "config": config.to_dict(),
+        },
+        config.run.keep_last,
+    )
+    save_generator(
+        nets.generator,
+        run_dir / "generator.safetensors",
+        training=_summary(config, done.iteration, {}),
+    )
 
 
 def _start_processes(config: Config) -> tuple[int, int]:
@@ -371,13 +423,6 @@ def _to(batch, device: torch.device, memory: torch.memory_format) -> list:
         t.to(device, non_blocking=True).contiguous(memory_format=memory) for t in (blurred, sharp)
     ]
     return [*images, found]
-
-
-def _centre_crop(image: np.ndarray, max_side: int) -> np.ndarray:
-    h, w = image.shape[:2]
-    th, tw = min(h, max_side), min(w, max_side)
-    top, left = (h - th) // 2, (w - tw) // 2
-    return image[top : top + th, left : left + tw]
 
 
 def _summary(config: Config, iteration: int, metrics: dict[str, float]) -> dict[str, Any]:
