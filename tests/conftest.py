@@ -3,9 +3,15 @@
 The suite runs with a temporary home folder (``HOME``, the XDG folders and
 ``DEBLURGAN_CACHE`` point into it, from before any test module is imported), in
 which OpenVINO's usage statistics are declined; at the end, the session fails if
-anything appeared in the real home folder, or if the test process forked (a fork
-copies it with its OpenMP and TBB thread pools in whatever state they are in; run
-other processes with ``subprocess`` or the ``spawn`` start method).
+anything appeared in the real home folder, or if the test process forked. A fork from
+one thread while another works can hang or crash the process: ``fork()`` first runs
+OpenBLAS's pre-fork handler in the parent, which stops OpenBLAS's threads, and with
+the main thread inside a threaded NumPy/SciPy call the process deadlocks
+(``__libc_fork`` -> ``blas_thread_shutdown_``; OpenBLAS issues 2270 and 3111, the
+latter a crash); the child also inherits torch's OpenMP and OpenVINO's TBB pools in
+whatever state they are in. OpenVINO's and NNCF's usage statistics forked like that,
+from a worker thread, until the temporary home declined them. Run other processes
+with ``subprocess`` (vfork and exec: no pre-fork handlers) or the ``spawn`` start method.
 """
 
 from __future__ import annotations

@@ -1,5 +1,7 @@
-"""Facts about the repository a newcomer relies on: the quick start's files and outputs."""
+"""Facts about the repository a newcomer relies on: the quick start's files and outputs, and
+which tests the README's test command (and so CI) runs."""
 
+import ast
 import shutil
 import subprocess
 from pathlib import Path
@@ -23,3 +25,37 @@ def test_readme_names_the_cpu_only_torch_index():
     readme = (ROOT / "README.md").read_text()
     assert "pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu" in readme
     assert (ROOT / "examples" / "blurry_coffee.jpg").is_file()
+
+
+def _slow_tests() -> set[str]:
+    """``path::name`` of the test functions decorated ``@pytest.mark.slow``."""
+    found = set()
+    for path in sorted((ROOT / "tests").rglob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef) and any(
+                ast.unparse(d) == "pytest.mark.slow" for d in node.decorator_list
+            ):
+                found.add(f"{path.relative_to(ROOT).as_posix()}::{node.name}")
+    return found
+
+
+def test_the_slow_marker_is_registered_and_every_test_runs_by_default(pytestconfig):
+    # As pytest read pyproject.toml's [tool.pytest.ini_options] for this run.
+    assert any(marker.startswith("slow:") for marker in pytestconfig.getini("markers"))
+    addopts = pytestconfig.getini("addopts")
+    assert "--strict-markers" in addopts  # a misspelt marker is an error, not a new marker
+    assert "-m" not in addopts and not any(a.startswith("-m") for a in addopts)
+    slow = _slow_tests()
+    ddp = "test_two_process_ddp_on_cpu_keeps_ranks_identical_and_stops_them_together"
+    worker = "test_resume_with_on_the_fly_blur_in_a_worker_process"
+    assert {f"tests/train/test_loop.py::{name}" for name in (ddp, worker)} <= slow
+
+
+def test_ci_runs_the_readme_test_command_with_the_slow_tests():
+    readme = (ROOT / "README.md").read_text()
+    command = 'pip install torch==2.13.0 -e ".[test]" && python -m pytest -q'
+    assert f"{command}\n" in readme  # the test command, as CI runs it
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    runs = [line for line in ci if "pytest" in line and not line.lstrip().startswith("#")]
+    assert runs == [command]  # no -m, no -k: the slow tests run in CI
+    assert 'python -m pytest -q -m "not slow"' in readme  # the documented quick run

@@ -5,6 +5,7 @@ import os
 import pwd
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -57,6 +58,18 @@ def test_a_fork_of_the_test_process_is_recorded_with_its_thread():
         assert len(_session["forks"]) == count + 1
         assert _session["forks"][-1].startswith("fork from thread 'MainThread':")
         assert "test_a_fork_of_the_test_process_is_recorded" in _session["forks"][-1]
+    finally:
+        del _session["forks"][count:]
+
+
+def test_a_fork_from_a_worker_thread_is_recorded_with_that_thread():
+    # How OpenVINO's usage statistics forked: from a thread pool, while the main thread worked.
+    count = len(_session["forks"])
+    with ThreadPoolExecutor(1, thread_name_prefix="telemetry-sender") as pool:
+        pool.submit(record_fork).result()
+    try:
+        assert len(_session["forks"]) == count + 1
+        assert _session["forks"][-1].startswith("fork from thread 'telemetry-sender_0':")
     finally:
         del _session["forks"][count:]
 

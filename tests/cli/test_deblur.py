@@ -232,6 +232,7 @@ def test_module_entry_point_runs():
     assert done.returncode == 0 and "--stochastic" in done.stdout
 
 
+@pytest.mark.slow
 def test_two_processes_share_the_files_without_overlap(tmp_path, weights):
     import os
 
@@ -414,6 +415,7 @@ def test_cli_backend_option(tmp_path, tiny_generator):
     assert np.abs(a - b).max() <= 1
 
 
+@pytest.mark.slow
 def test_compile_option_builds_a_compiled_pytorch_deblurrer(tmp_path, tiny_generator):
     from deblurgan.cli import build_parser
     from deblurgan.cli.options import method_from_args

@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 import torch
 
 from deblurgan.cli import main
@@ -33,6 +34,7 @@ def test_cli_train_and_config_errors(tmp_path, capsys):
     assert "nothing to resume" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_resume_continues_with_the_saved_config(tmp_path, capsys):
     data = _dataset(tmp_path / "data")
     run = tmp_path / "run"

@@ -74,6 +74,7 @@ UNSEEN_SETS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", UNSEEN_SETS)
 def test_bundled_model_improves_sets_it_never_trained_on(shared, ship_rule, name):
     folder, names, align = UNSEEN_SETS[name]
@@ -92,6 +93,7 @@ def test_bundled_model_improves_sets_it_never_trained_on(shared, ship_rule, name
 REAL_PHOTO_AGREEMENT_DB = {"fp32": 60, "bf16": 50, "int8": 40}
 
 
+@pytest.mark.slow
 def test_default_precision_agrees_with_fp32_on_real_photos(shared):
     """What `deblurgan deblur` runs by default (precision auto: OpenVINO int8 on CPUs with
     VNNI, bf16 on CPUs with native bf16, else fp32) against plain fp32 PyTorch."""

@@ -44,6 +44,7 @@ def test_int8_needs_openvino_and_determinism(tiny_generator):
         Deblurrer(tiny_generator, precision="int8", stochastic=True)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     not cpu_has_int8_dot_product(),
     reason="precision auto picks int8 only on CPUs with VNNI/AMX, where this rule is checked",

@@ -106,6 +106,7 @@ print(json.dumps([len(sent), (Path.home() / "intel").exists()]))
 """
 
 
+@pytest.mark.slow
 def test_conversion_and_quantisation_send_no_usage_statistics(tmp_path):
     """OpenVINO and NNCF send usage statistics unless opted out; deblurgan's import, conversion
     and quantisation do not, and leave no client ID behind. Each probe runs in a fresh process

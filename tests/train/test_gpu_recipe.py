@@ -4,6 +4,7 @@ the CPU with a tiny model: data preparation, training, and resuming by running i
 import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
 from deblurgan.train.config import load_config
@@ -39,6 +40,7 @@ def test_gpu_config_is_the_paper_generator_with_the_chosen_recipe():
     assert config.data.blur.scene.still_fraction == 0.85  # pilots P2-P5
 
 
+@pytest.mark.slow
 def test_train_gpu_script_prepares_trains_and_resumes(shared, tmp_path):
     script = ROOT / "scripts" / "train_gpu.sh"
     data, run = tmp_path / "data", tmp_path / "run"

@@ -196,6 +196,7 @@ def _resume_with_a_worker(tmp_path: str) -> None:
     train(config, resume=True, progress=False)
 
 
+@pytest.mark.slow
 def test_resume_with_on_the_fly_blur_in_a_worker_process(tmp_path):
     # Resuming uses OpenMP in the parent before the loader starts; a forked worker then hung
     # in numba's parallel kernel sampling. Workers are spawned now. The run has its own
@@ -305,6 +306,7 @@ mp.spawn(_ddp_worker, args=(2, int(sys.argv[1]), sys.argv[2]), nprocs=2, join=Tr
 """
 
 
+@pytest.mark.slow
 def test_two_process_ddp_on_cpu_keeps_ranks_identical_and_stops_them_together(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
