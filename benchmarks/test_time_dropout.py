@@ -25,9 +25,9 @@ from tqdm import trange
 
 from deblurgan import Deblurrer, Generator, init_weights, load_generator, read_image
 from deblurgan.checkpoint import save_generator
+from deblurgan.hardware import cpu_has_native_bf16
 from deblurgan.metrics import psnr
 from deblurgan.nets.tensors import rgb_to_tensor
-from deblurgan.hardware import cpu_has_native_bf16
 
 PAIRS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "gopro_pairs"
 HELD_OUT = 3  # the last pairs by name are only evaluated

@@ -25,8 +25,8 @@ from unittest import mock
 import torch
 import torch.nn.functional as F
 
-from deblurgan.nets import Critic, Generator, init_weights
 from deblurgan.hardware import cpu_has_native_bf16
+from deblurgan.nets import Critic, Generator, init_weights
 from deblurgan.runtime import autocast
 from deblurgan.train.config import LossConfig
 from deblurgan.train.losses import gradient_penalty

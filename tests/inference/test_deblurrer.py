@@ -2,13 +2,13 @@ import numpy as np
 import pytest
 import torch
 
-from deblurgan.checkpoint import CheckpointError, save_generator
 from deblurgan import hardware, runtime
-from deblurgan.inference import deblurrer as deblurrer_module
-from deblurgan.inference.policy import BACKENDS
-from deblurgan.inference.deblurrer import Deblurrer, agreement_image, eight_bit_psnr, restore
-from deblurgan.nets.tensors import crop_padding, pad_to_multiple
+from deblurgan.checkpoint import CheckpointError, save_generator
 from deblurgan.hardware import cpu_has_int8_dot_product, cpu_has_native_bf16
+from deblurgan.inference import deblurrer as deblurrer_module
+from deblurgan.inference.deblurrer import Deblurrer, agreement_image, eight_bit_psnr, restore
+from deblurgan.inference.policy import BACKENDS
+from deblurgan.nets.tensors import crop_padding, pad_to_multiple
 
 
 @pytest.mark.parametrize("size", [(1, 1), (3, 517), (721, 1283), (8, 8), (5, 4)])

@@ -4,13 +4,13 @@ import numpy as np
 import pytest
 
 from deblurgan import Deblurrer
+from deblurgan.hardware import cpu_has_int8_dot_product
 from deblurgan.inference.deblurrer import eight_bit_psnr
 from deblurgan.inference.int8 import PHOTOS, RECIPE, calibration_inputs
 from deblurgan.inference.model_cache import cache_dir
 from deblurgan.inference.openvino_backend import model_key
 from deblurgan.io.images import read_image
 from deblurgan.metrics import psnr
-from deblurgan.hardware import cpu_has_int8_dot_product
 from tests.inference.test_bundled_model import HELD_OUT, REPO
 
 pytest.importorskip("openvino")

@@ -18,8 +18,9 @@ from deblurgan.runtime import eval_mode
 def export_onnx(generator: Generator, path: str | os.PathLike, opset: int = 17) -> Path:
     """Write the deterministic generator as ONNX; input ``blurred`` (1, 3, H, W) in [-1, 1].
 
-    H and W are dynamic but, as for the network itself, must be multiples of 4
-    and at least 8: pad first (:func:`deblurgan.nets.tensors.pad_to_multiple`).
+    H and W are dynamic but, as for the network itself, must be multiples of its
+    ``size_multiple`` and at least its ``min_side``: pad first
+    (:func:`deblurgan.nets.tensors.pad_to_multiple`).
     """
     path = Path(path)
     example = torch.zeros(1, 3, 64, 64)

@@ -92,7 +92,8 @@ def _cached(model, folder: Path):
 
 def compile_openvino(generator: Generator, precision: str = "fp32", cache: Path | None = None):
     """A compiled OpenVINO CPU model of ``generator``: input (1, 3, H, W), H and W
-    multiples of 4 (pad first), values in [-1, 1].
+    multiples of its ``size_multiple`` and at least its ``min_side`` (pad first), values in
+    [-1, 1].
 
     Args:
         generator: The network; converted in eval mode (no dropout).

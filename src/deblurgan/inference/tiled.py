@@ -30,12 +30,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from deblurgan.inference.policy import PROCESS_BYTES
 from deblurgan.nets.tiling import ConvStage, ResidualStages, TilingError, TilingRule
 
 __all__ = ["TilingError", "tiled_forward", "tiled_peak_bytes", "tiling_rules"]
 
 Reader = Callable[[int, int, int, int], torch.Tensor]  # (y0, y1, x0, x1) -> (1, C, y1-y0, x1-x0)
-PROCESS_BYTES = 384 * 2**20  # Python, PyTorch and the weights, before any activation
 # Each layer's rule is checked against its forward() on a small random input, tiled finely
 # (several tiles, partial ones at the edges) before an image is tiled with it.
 PROBE_SIDE, PROBE_TILE = 8, 3

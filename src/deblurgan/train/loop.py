@@ -12,7 +12,6 @@ validates and writes checkpoints.
 from __future__ import annotations
 
 import dataclasses
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +25,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from deblurgan.checkpoint import save_generator
+from deblurgan.hardware import process_device, torchrun_place
 from deblurgan.runtime import autocast, check_precision, resolve_device
 from deblurgan.train.config import Config, DataConfig, with_absolute_paths
 from deblurgan.train.data import (
@@ -95,9 +95,7 @@ def train(
     deadline = None if stop_after_s is None else time.monotonic() + stop_after_s
     rank, world = _start_processes(config)
     prepare_run_folder(Path(config.run.dir), resume, overwrite, rank, world)
-    device = resolve_device(config.run.device)
-    if device.type == "cuda" and world > 1:
-        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+    device = resolve_device(process_device(config.run.device))  # torchrun: one GPU each
     place = Placement(rank, world, device)
     precision = check_precision(config.run.precision, device)
     memory = torch.channels_last if config.run.channels_last else torch.contiguous_format
@@ -387,7 +385,7 @@ def _checkpoint(
 
 
 def _start_processes(config: Config) -> tuple[int, int]:
-    world = int(os.environ.get("WORLD_SIZE", 1))
+    _, world = torchrun_place()
     if world == 1:
         return 0, 1
     if not dist.is_initialized():
