@@ -1,8 +1,11 @@
 """deblurgan detect-bench on pairs built from frames."""
 
+import pytest
+
 from deblurgan.cli import main
 
 
+@pytest.mark.slow
 def test_detect_bench_cli_on_built_frame_pairs(yolo, shared, tmp_path, identity_generator):
     from deblurgan.checkpoint import save_generator
 

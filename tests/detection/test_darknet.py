@@ -16,6 +16,7 @@ def test_real_cfg_and_weights_parse_to_the_expected_size(yolo):
     assert [s["type"] for s in parse_cfg(root / "yolov3-tiny.cfg")].count("yolo") == 2
 
 
+@pytest.mark.slow
 def test_finds_people_in_sharp_gopro_frames_and_fewer_boxes_when_blurred(yolo, shared):
     model, _, names, _ = yolo
     pairs = shared / "data" / "gopro_pairs"

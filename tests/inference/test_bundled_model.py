@@ -111,6 +111,7 @@ def test_default_precision_agrees_with_fp32_on_real_photos(shared):
         assert eight_bit_psnr(default(rgb), fp32(rgb)) >= bound, (photo, default.precision)
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the TorchScript ONNX exporter
 @pytest.mark.parametrize("backend", ["openvino", "onnxruntime"])
 def test_fast_backends_agree_with_pytorch_on_a_real_photo(backend):

@@ -170,6 +170,7 @@ def test_eight_bit_psnr_and_the_check_image():
     assert 48.1 < eight_bit_psnr(image, shifted) < 49
 
 
+@pytest.mark.slow
 def test_compiled_network_agrees_with_eager_and_tiles_stay_eager(tiny_generator):
     image = np.random.default_rng(4).random((36, 52, 3), dtype=np.float32)
     eager = Deblurrer(tiny_generator, backend="torch", precision="fp32")

@@ -172,6 +172,7 @@ def _gopro_crops(pairs, count, crop, rng):
     return as_batch(blurred), as_batch(sharp)
 
 
+@pytest.mark.slow
 def test_a_briefly_trained_critic_tells_sharp_from_blurred_on_held_out_crops(shared):
     """200 critic steps (Adam 2e-4, batch 8, 64x64 crops of 7 GoPro pairs) on "real" = sharp,
     "fake" = blurred. Measured with seed 0: 29 of 32 held-out crops from 3 other pairs score
