@@ -22,13 +22,29 @@ class ConfigError(ValueError):
     """The configuration has an unknown key, a wrong type or an invalid value."""
 
 
-def apply_overrides(raw: dict[str, Any], overrides: list[str] | tuple[str, ...]) -> dict[str, Any]:
-    """Set ``section.key=value`` items (values parsed as YAML) in ``raw``, in place."""
+def apply_overrides(
+    raw: dict[str, Any], overrides: list[str] | tuple[str, ...], cls: type | None = None
+) -> dict[str, Any]:
+    """Set ``section.key=value`` items (values parsed as YAML) in ``raw``, in place.
+
+    Args:
+        raw: The mapping the overrides apply to (e.g. a YAML file's content).
+        overrides: ``KEY=VALUE`` strings, keys dotted.
+        cls: The dataclass ``raw`` describes. With it, old key names (``renamed_keys``) in
+            ``raw`` and in the overrides are first changed to the new ones, so an override
+            wins over the file whichever name either of them uses.
+
+    Examples:
+        >>> apply_overrides({"optim": {"lr": 1}}, ["optim.lr=0.0002", "run.seed=3"])
+        {'optim': {'lr': 0.0002}, 'run': {'seed': 3}}
+    """
+    if cls is not None:
+        _rename_tree(cls, raw)
     for item in overrides:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise ConfigError(f"override {item!r} is not KEY=VALUE")
-        *parents, leaf = key.split(".")
+        *parents, leaf = (_new_key(cls, key) if cls is not None else key).split(".")
         node = raw
         for part in parents:
             node = node.setdefault(part, {})
@@ -36,6 +52,35 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str] | tuple[str, ...])
                 raise ConfigError(f"override {key!r}: {part!r} is not a section")
         node[leaf] = yaml.safe_load(value)
     return raw
+
+
+def _field_classes(cls: type) -> dict[str, type]:
+    """The fields of dataclass ``cls`` whose type is itself a dataclass."""
+    hints = typing.get_type_hints(cls)
+    return {name: hint for name, hint in hints.items() if dataclasses.is_dataclass(hint)}
+
+
+def _rename_tree(cls: type, raw: dict[str, Any]) -> None:
+    """Move old keys to their new names throughout ``raw`` (in place)."""
+    if not isinstance(raw, dict):
+        return
+    moved = _move_renamed_keys(cls, raw, "")
+    if moved is not raw:
+        raw.clear()
+        raw.update(moved)
+    for name, field_class in _field_classes(cls).items():
+        if name in raw:
+            _rename_tree(field_class, raw[name])
+
+
+def _new_key(cls: type, key: str) -> str:
+    """A dotted key with old names (``renamed_keys`` along the way) changed to the new ones."""
+    head, _, rest = key.partition(".")
+    renamed = getattr(cls, "renamed_keys", {})
+    if head in renamed:
+        return ".".join(filter(None, [renamed[head], rest]))
+    inner = _field_classes(cls).get(head)
+    return f"{head}.{_new_key(inner, rest)}" if inner is not None and rest else key
 
 
 def from_dict(cls: type, raw: dict[str, Any], prefix: str = "") -> Any:

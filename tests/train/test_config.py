@@ -139,3 +139,13 @@ def test_a_resumed_configuration_has_absolute_paths(tmp_path, monkeypatch):
     with pytest.raises(ConfigError, match="data.paired"):
         resume_config(run, tmp_path / "c.yaml")
     assert resume_config(run).data.paired == (str(tmp_path / "data"),)
+
+
+def test_an_old_key_on_the_command_line_overrides_a_new_style_file():
+    gpu = CONFIGS / "gpu.yaml"
+    assert "weights:" in gpu.read_text()  # the file uses the new name
+    old = load_config(gpu, ["data.blur.scene_weight=3"])  # an older command line
+    new = load_config(gpu, ["data.blur.weights.scene=3"])
+    assert old.data.blur.weights == new.data.blur.weights and new.data.blur.weights["scene"] == 3
+    with pytest.raises(ConfigError, match="give one"):  # both names in one file: ambiguous
+        from_dict(Config, {"data": {"blur": {"scene_weight": 1, "weights": {"scene": 2}}}})

@@ -184,7 +184,7 @@ def blur_settings(args: argparse.Namespace) -> BlurSettings:
         "poisson_peak": args.poisson_peak,
     }
     _set_shortcuts(raw, "kernel", shortcuts)
-    return from_dict(BlurSettings, apply_overrides(raw, args.set))
+    return from_dict(BlurSettings, apply_overrides(raw, args.set, BlurSettings))
 
 
 def _set_shortcuts(raw: dict[str, Any], section: str, values: dict[str, Any]) -> None:

@@ -244,7 +244,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Co
             raise ConfigError(f"cannot read config {path}: {err}") from err
         if not isinstance(raw, dict):
             raise ConfigError(f"{path}: the top level must be a mapping")
-    return from_dict(Config, apply_overrides(raw, overrides))
+    return from_dict(Config, apply_overrides(raw, overrides, Config))
 
 
 def with_absolute_paths(config: Config, start: str | Path | None = None) -> Config:
@@ -298,7 +298,7 @@ def resume_config(
     except (OSError, json.JSONDecodeError) as err:
         raise ConfigError(f"nothing to resume: cannot read {saved_path} ({err})") from err
     if path is None:
-        config = from_dict(Config, apply_overrides(copy.deepcopy(saved), [*overrides]))
+        config = from_dict(Config, apply_overrides(copy.deepcopy(saved), [*overrides], Config))
     else:
         config = load_config(path, overrides)
     config = dataclasses.replace(config, run=dataclasses.replace(config.run, dir=str(run_dir)))
