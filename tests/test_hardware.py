@@ -20,6 +20,7 @@ def test_machine_id_is_stable_and_short():
 
 
 def test_gpu_visibility_comes_from_device_nodes_and_nvidia_smi(monkeypatch):
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
     monkeypatch.setattr(sys, "platform", "linux")
     monkeypatch.setattr(hardware.glob, "glob", lambda pattern: [])
     monkeypatch.setattr(hardware.os.path, "exists", lambda path: False)
@@ -42,3 +43,13 @@ def test_process_device_outside_torchrun_is_the_one_asked_for(monkeypatch):
     assert hardware.torchrun_place() == (3, 4)
     assert hardware.process_device("cuda") == "cuda"  # no GPU: left for PyTorch to refuse
     assert hardware.process_device("cpu") == "cpu"
+
+
+def test_hidden_gpus_are_not_visible(monkeypatch):
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setattr(hardware.glob, "glob", lambda pattern: ["/dev/nvidia0"])
+    for hidden in ("", "-1"):
+        monkeypatch.setenv("CUDA_VISIBLE_DEVICES", hidden)
+        assert not hardware.gpu_may_be_visible()
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0")
+    assert hardware.gpu_may_be_visible()

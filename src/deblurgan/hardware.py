@@ -50,20 +50,23 @@ def cpu_has_native_bf16() -> bool:
 def machine_id() -> str:
     """A short hash of the CPU model and its flags: what a speed or accuracy verdict measured
     on this machine holds for."""
-    model = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo") as info:
-            model = next((ln for ln in info if ln.startswith("model name")), model)
+            model = next((ln for ln in info if ln.startswith("model name")), "")
     except OSError:
-        pass
+        model = ""
+    model = model or platform.processor()  # elsewhere (it may start a process: only then)
     text = f"{platform.machine()}|{model.strip()}|{' '.join(sorted(cpu_flags()))}"
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def gpu_may_be_visible() -> bool:
     """Whether PyTorch might find a GPU here: an NVIDIA or AMD device node, ``nvidia-smi`` on
-    the PATH, or a Mac (Metal). False means ``device="auto"`` is the CPU, without asking
-    PyTorch; True means only PyTorch can tell."""
+    the PATH, or a Mac (Metal), unless ``CUDA_VISIBLE_DEVICES`` hides every GPU (empty or
+    ``-1``). False means ``device="auto"`` is the CPU, without asking PyTorch; True means
+    only PyTorch can tell."""
+    if os.environ.get("CUDA_VISIBLE_DEVICES", "unset").strip() in ("", "-1"):
+        return sys.platform == "darwin"
     return bool(
         sys.platform == "darwin"
         or glob.glob("/dev/nvidia*")
@@ -79,15 +82,18 @@ def torchrun_place() -> tuple[int, int]:
 
 def process_device(device: str) -> str:
     """The device this process should use: under ``torchrun`` with several processes and
-    GPUs, ``"auto"`` and ``"cuda"`` become this process's own GPU (``cuda:LOCAL_RANK``);
-    anything else is returned as it is.
+    GPUs, ``"auto"`` and any ``"cuda"`` device become this process's own GPU
+    (``cuda:LOCAL_RANK``: one process per GPU, so one index cannot be right for every
+    process); anything else is returned as it is.
 
     Examples:
         >>> process_device("cpu")
         'cpu'
     """
     rank, world = torchrun_place()
-    if world == 1 or device not in ("auto", "cuda") or not gpu_may_be_visible():
+    if world == 1 or not (device == "auto" or device.startswith("cuda")):
+        return device
+    if not gpu_may_be_visible():
         return device
     import torch
 

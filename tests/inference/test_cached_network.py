@@ -14,13 +14,13 @@ from deblurgan.inference.cached_network import (
     CachedNetwork,
     fast_start_request,
     load_network,
-    padding,
 )
 from deblurgan.inference.deblurrer import Deblurrer
 from deblurgan.inference.model_cache import MANIFEST, cache_dir, verdict_path
 from deblurgan.inference.policy import whole_image_peak_bytes
 from deblurgan.io.images import ImageData, write_image
 from deblurgan.nets import Generator, init_weights
+from deblurgan.nets.architectures import ARCHITECTURES, build_generator
 
 pytest.importorskip("openvino")
 
@@ -37,14 +37,19 @@ def weights(tmp_path):
     return _checkpoint(tmp_path / "model.safetensors", seed=1)
 
 
+def _fp32(weights, **options):
+    """The network in fp32 on the CPU, through :func:`load_network` (OpenVINO by default)."""
+    return load_network(weights, device="cpu", precision="fp32", **options)
+
+
 def _rgb(height=21, width=30, seed=0):
     return np.random.default_rng(seed).random((height, width, 3), dtype=np.float32)
 
 
 def test_second_load_comes_from_the_cache_and_gives_the_same_output(weights):
-    first = load_network(weights, precision="fp32")
+    first = _fp32(weights)
     assert isinstance(first, Deblurrer) and first.backend == "openvino"
-    again = load_network(weights, precision="fp32")
+    again = _fp32(weights)
     assert isinstance(again, CachedNetwork)
     assert again.settings() == first.settings()
     for rgb in (_rgb(), _rgb(5, 7), _rgb(1, 1), _rgb(16, 16)):  # mirrored, repeated, no padding
@@ -55,32 +60,32 @@ def test_second_load_comes_from_the_cache_and_gives_the_same_output(weights):
 
 
 def test_precision_auto_is_checked_once_then_read_from_the_verdict(weights, monkeypatch):
-    first = load_network(weights)
+    first = load_network(weights, device="cpu")
     checks = []
     monkeypatch.setattr(Deblurrer, "_agreement", lambda self: checks.append(1) or 99.0)
-    again = load_network(weights)
+    again = load_network(weights, device="cpu")
     assert isinstance(again, CachedNetwork) and checks == []
     assert again.precision == first.precision
 
 
 def test_changed_weights_under_the_same_name_are_not_served_from_the_cache(weights):
     rgb = _rgb()
-    old = load_network(weights, precision="fp32")(rgb)
-    assert isinstance(load_network(weights, precision="fp32"), CachedNetwork)
+    old = _fp32(weights)(rgb)
+    assert isinstance(_fp32(weights), CachedNetwork)
     _checkpoint(weights, seed=2)  # same file name, new content
-    changed = load_network(weights, precision="fp32")
+    changed = _fp32(weights)
     assert isinstance(changed, Deblurrer)
     expected = Deblurrer.from_checkpoint(weights, precision="fp32", backend="torch")(rgb)
     np.testing.assert_allclose(changed(rgb), expected, atol=1e-5)
     assert np.abs(changed(rgb) - old).max() > 1e-3
-    np.testing.assert_array_equal(load_network(weights, precision="fp32")(rgb), changed(rgb))
+    np.testing.assert_array_equal(_fp32(weights)(rgb), changed(rgb))
 
 
 @pytest.mark.parametrize("damage", ["flip a byte", "truncate", "remove the manifest"])
 def test_a_damaged_cache_entry_is_detected_and_rebuilt(weights, damage):
     rgb = _rgb()
-    reference = load_network(weights, precision="fp32")(rgb)
-    model = cache_dir() / load_network(weights, precision="fp32")._verdict.model
+    reference = _fp32(weights)(rgb)
+    model = cache_dir() / _fp32(weights)._verdict.model
     binary = model / "generator.bin"
     original = binary.read_bytes()
     data = bytearray(original)
@@ -91,29 +96,29 @@ def test_a_damaged_cache_entry_is_detected_and_rebuilt(weights, damage):
         binary.write_bytes(bytes(data[: len(data) // 2]))
     else:
         (model / MANIFEST).unlink()
-    rebuilt = load_network(weights, precision="fp32")
+    rebuilt = _fp32(weights)
     assert isinstance(rebuilt, Deblurrer)  # converted again, not run from the damaged copy
     assert (model / MANIFEST).is_file() and binary.read_bytes() == original
     np.testing.assert_array_equal(rebuilt(rgb), reference)
-    assert isinstance(load_network(weights, precision="fp32"), CachedNetwork)
+    assert isinstance(_fp32(weights), CachedNetwork)
 
 
 def test_an_unreadable_verdict_is_decided_again(weights):
-    load_network(weights, precision="fp32")
+    _fp32(weights)
     request = fast_start_request("cpu", "fp32", "auto", False, None, False)
     path = verdict_path(cached_module.file_sha256(weights), request)
     path.write_text("{not json")
-    assert isinstance(load_network(weights, precision="fp32"), Deblurrer)
-    assert isinstance(load_network(weights, precision="fp32"), CachedNetwork)
+    assert isinstance(_fp32(weights), Deblurrer)
+    assert isinstance(_fp32(weights), CachedNetwork)
 
 
 def test_images_too_large_for_a_whole_pass_take_the_usual_path(weights):
     rgb = _rgb(40, 48)
-    load_network(weights, precision="fp32")
+    _fp32(weights)
     budget = whole_image_peak_bytes(4, 40, 48, "openvino") - 1
-    cached = load_network(weights, precision="fp32", max_memory=budget)
+    cached = _fp32(weights, max_memory=budget)
     assert isinstance(cached, CachedNetwork)
-    usual = Deblurrer.from_checkpoint(weights, precision="fp32", max_memory=budget)
+    usual = Deblurrer.from_checkpoint(weights, device="cpu", precision="fp32", max_memory=budget)
     assert usual.plan(40, 48)[0] is not None  # tiled in PyTorch
     np.testing.assert_array_equal(cached(rgb), usual(rgb))
 
@@ -137,16 +142,6 @@ def test_what_the_fast_start_covers(monkeypatch):
     assert fast_start_request("cpu", "auto", "auto", **plain) is not None
 
 
-@pytest.mark.parametrize("size", [(1, 1), (5, 7), (9, 3), (8, 12), (13, 6)])
-def test_padding_is_the_networks(size):
-    from deblurgan.nets.tensors import pad_to_multiple
-
-    x = np.random.default_rng(0).random((3, *size), dtype=np.float32)
-    pads, mode = padding(*size, multiple=4, min_side=8)
-    reference, _ = pad_to_multiple(torch.from_numpy(x)[None])
-    np.testing.assert_array_equal(np.pad(x, pads, mode=mode), reference[0].numpy())
-
-
 FAST_RUN = """
 import sys
 from deblurgan.cli import main
@@ -163,6 +158,7 @@ def test_deblur_command_with_a_cached_model_imports_no_pytorch(weights, tmp_path
 
     def deblur(output: str) -> str:
         argv = ["deblur", str(source), "-o", str(tmp_path / output), "--weights", str(weights)]
+        argv += ["--device", "cpu"]
         done = subprocess.run(
             [sys.executable, "-c", FAST_RUN, *argv, "-q", "--precision", "fp32"],
             capture_output=True,
@@ -175,3 +171,21 @@ def test_deblur_command_with_a_cached_model_imports_no_pytorch(weights, tmp_path
     assert deblur("second") == "0 []"  # from the cache: no torch module loaded
     first, second = ((tmp_path / name / "a.png").read_bytes() for name in ("first", "second"))
     assert first == second
+
+
+def test_the_fast_start_pads_to_the_architectures_sides(tmp_path, monkeypatch):
+    monkeypatch.setitem(ARCHITECTURES, "pooled", "tests.cli.test_architectures.PooledResidual")
+    net = build_generator("pooled", {"width": 4})
+    for parameter in net.parameters():
+        torch.nn.init.normal_(parameter, 0.0, 0.5, generator=torch.Generator().manual_seed(0))
+    save_generator(net, tmp_path / "pooled.safetensors")
+    rgb = _rgb(30, 41)  # padded to 32 x 48: multiples of 8, not of the paper's 4
+    first = _fp32(tmp_path / "pooled.safetensors")
+    again = _fp32(tmp_path / "pooled.safetensors")
+    assert isinstance(again, CachedNetwork) and (
+        again._verdict.multiple,
+        again._verdict.min_side,
+    ) == (8, 16)
+    np.testing.assert_array_equal(again(rgb), first(rgb))
+    expected = Deblurrer(net, backend="torch")(rgb)
+    np.testing.assert_allclose(again(rgb), expected, atol=1e-5)

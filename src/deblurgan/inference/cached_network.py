@@ -27,6 +27,7 @@ import numpy as np
 
 from deblurgan.hardware import gpu_may_be_visible
 from deblurgan.inference.model_cache import (
+    XML,
     Verdict,
     cache_dir,
     file_sha256,
@@ -35,11 +36,10 @@ from deblurgan.inference.model_cache import (
     write_verdict,
 )
 from deblurgan.inference.openvino_runtime import compile_for_cpu
-from deblurgan.inference.policy import DEFAULT_MAX_MEMORY, whole_image_peak_bytes
+from deblurgan.inference.policy import BACKENDS, DEFAULT_MAX_MEMORY, whole_image_peak_bytes
 from deblurgan.inference.weights import default_weights_path
+from deblurgan.nets.padding import side_padding
 from deblurgan.restoration import DeblurMethod, Restoration
-
-XML = "generator.xml"
 
 
 def fast_start_request(
@@ -49,22 +49,11 @@ def fast_start_request(
     cpu = device == "cpu" or (device == "auto" and not gpu_may_be_visible())
     if not cpu or stochastic or tile is not None or compile or backend not in ("auto", "openvino"):
         return None
+    if not BACKENDS["openvino"].available():
+        return None
     if precision not in ("auto", "fp32", "bf16", "int8"):
         return None
     return {"device": "cpu", "precision": precision, "backend": backend}
-
-
-def padding(height: int, width: int, multiple: int, min_side: int) -> tuple[tuple, str]:
-    """``np.pad`` widths and mode that make sides multiples of ``multiple`` (at least
-    ``min_side``), split between both sides: the image mirrored, or its edge repeated where
-    it is too short to mirror (as :func:`deblurgan.nets.tensors.pad_to_multiple`)."""
-    sides = []
-    for size in (height, width):
-        target = max(-(-size // multiple) * multiple, min_side)
-        before = (target - size) // 2
-        sides.append((before, target - size - before))
-    mirror = max(sides[0]) < height and max(sides[1]) < width
-    return ((0, 0), *sides), ("reflect" if mirror else "edge")
 
 
 class CachedNetwork:
@@ -112,11 +101,13 @@ class CachedNetwork:
 
     def _run(self, rgb: np.ndarray) -> np.ndarray:
         height, width = rgb.shape[:2]
-        pads, mode = padding(height, width, self._verdict.multiple, self._verdict.min_side)
+        rows, cols, mode = side_padding(
+            height, width, self._verdict.multiple, self._verdict.min_side
+        )
         x = np.ascontiguousarray(rgb, dtype=np.float32).transpose(2, 0, 1) * 2 - 1
-        x = np.ascontiguousarray(np.pad(x, pads, mode=mode)[None])
+        x = np.ascontiguousarray(np.pad(x, ((0, 0), rows, cols), mode=mode)[None])
         out = self._compiled(x)[0][0]
-        out = out[:, pads[1][0] : pads[1][0] + height, pads[2][0] : pads[2][0] + width]
+        out = out[:, rows[0] : rows[0] + height, cols[0] : cols[0] + width]
         return np.clip((out.transpose(1, 2, 0) + 1.0) * 0.5, 0.0, 1.0).astype(np.float32)
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
@@ -210,7 +201,7 @@ def _from_cache(
         return None
     try:
         compiled = compile_for_cpu(cache_dir() / verdict.model / XML, verdict.precision)
-    except Exception:  # noqa: BLE001 - a model OpenVINO cannot load: convert it again
+    except RuntimeError:  # a model OpenVINO cannot read or compile: convert it again
         shutil.rmtree(cache_dir() / verdict.model, ignore_errors=True)
         verdict_path(digest, request).unlink(missing_ok=True)
         return None

@@ -207,6 +207,7 @@ class Deblurrer:
                 self.precision = candidate
                 self.backend, self._exported = self._runtime(backend)
                 if candidate == "fp32":
+                    self.agreement_db = None  # the reference itself: nothing to check
                     break
                 if not BACKENDS[self.backend].supports(
                     self.device.type, candidate, self.stochastic
@@ -218,7 +219,7 @@ class Deblurrer:
                 warnings.warn(
                     f"{candidate} agrees with fp32 to only {agreement:.1f} dB on the check "
                     "image; not using it",
-                    stacklevel=4,
+                    stacklevel=3,
                 )
 
     def _runtime(self, backend: str) -> tuple[str, ForwardFn | None]:

@@ -69,9 +69,12 @@ def onnx_forward(
     return run_exported(run, blurred, multiple, min_side)
 
 
-def onnx_restore(session, rgb: np.ndarray) -> np.ndarray:
-    """Deblur an (H, W, 3) RGB image in [0, 1] with an onnxruntime session of an exported model."""
-    return tensor_to_rgb(onnx_forward(session, rgb_to_tensor(rgb)))
+def onnx_restore(
+    session, rgb: np.ndarray, multiple: int = MULTIPLE, min_side: int = MIN_SIDE
+) -> np.ndarray:
+    """Deblur an (H, W, 3) RGB image in [0, 1] with an onnxruntime session of an exported model
+    (``multiple``, ``min_side``: as :func:`onnx_forward`)."""
+    return tensor_to_rgb(onnx_forward(session, rgb_to_tensor(rgb), multiple, min_side))
 
 
 def onnx_session(path: str | os.PathLike, threads: int | None = None):

@@ -48,7 +48,8 @@ def verify_export(
     reference = Deblurrer(generator, backend="torch")
     if onnx:
         session = onnx_session(exported)
-        run, runtime = (lambda rgb: onnx_restore(session, rgb)), "onnxruntime"
+        sides = generator.size_multiple, generator.min_side
+        run, runtime = (lambda rgb: onnx_restore(session, rgb, *sides)), "onnxruntime"
     else:
         run, runtime = Deblurrer(load_generator(exported), backend="torch"), "float16 weights"
     agreements = []

@@ -38,12 +38,13 @@ from deblurgan.io.atomic import atomic_write_bytes
 from deblurgan.version import __version__
 
 MANIFEST = "manifest.json"
+XML = "generator.xml"  # a converted model's graph; its weights are generator.bin
 _CHUNK = 2**22
 
 
 def cache_dir() -> Path:
-    """Where converted models are kept (``$DEBLURGAN_CACHE`` or ``~/.cache/deblurgan``, then
-    ``openvino``)."""
+    """Where converted models are kept: ``openvino`` in ``$DEBLURGAN_CACHE``, else in
+    ``$XDG_CACHE_HOME/deblurgan``, else in ``~/.cache/deblurgan``."""
     root = os.environ.get("DEBLURGAN_CACHE") or Path(
         os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache", "deblurgan"
     )
@@ -88,8 +89,10 @@ def save_model_folder(write: Callable[[Path], None], folder: Path) -> bool:
         write(staging)
         (staging / MANIFEST).write_text(json.dumps(_describe(staging), indent=1))
         staging.rename(folder)
-    except OSError:  # another process cached it first, or the disk is full
-        shutil.rmtree(staging, ignore_errors=True)
+    except (OSError, RuntimeError):  # a full disk (OpenVINO raises RuntimeError), or
+        pass  # another process cached it first
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)  # nothing left after the rename
     return verified_folder(folder)
 
 
@@ -116,8 +119,8 @@ class Verdict:
     Attributes:
         model: The converted model's folder, relative to :func:`cache_dir`.
         precision: The precision it runs in (``"int8"``, ``"bf16"`` or ``"fp32"``).
-        agreement_db: Its 8-bit PSNR to eager fp32 on the check image (None: not checked,
-            the precision was asked for).
+        agreement_db: Its 8-bit PSNR to eager fp32 on the check image (None: not checked:
+            the precision was asked for, or it is fp32).
         channels: The network's memory width (for the whole-image memory estimate).
         multiple, min_side: The padding the network needs (sides a multiple of
             ``multiple``, at least ``min_side``).

@@ -18,23 +18,24 @@ from pathlib import Path
 import torch
 
 from deblurgan.inference.int8 import RECIPE, quantize_int8
-from deblurgan.inference.model_cache import cache_dir, save_model_folder, verified_folder
+from deblurgan.inference.model_cache import XML, cache_dir, save_model_folder, verified_folder
 from deblurgan.inference.openvino_runtime import (
     compile_for_cpu,
     openvino_module,
     telemetry_declined,
 )
+from deblurgan.nets.architectures import architecture_name
 from deblurgan.nets.generator import Generator
 from deblurgan.runtime import eval_mode
 
-XML = "generator.xml"
-
 
 def model_key(generator: Generator) -> str:
-    """Hash of the weights, the architecture and the OpenVINO version."""
+    """Hash of the weights, the architecture (name and configuration) and the OpenVINO
+    version."""
     ov = openvino_module()
 
-    digest = hashlib.sha256(json.dumps(generator.config, sort_keys=True).encode())
+    described = {"architecture": architecture_name(generator), "config": generator.config}
+    digest = hashlib.sha256(json.dumps(described, sort_keys=True).encode())
     digest.update(ov.__version__.encode())
     for name, tensor in generator.state_dict().items():
         digest.update(name.encode())

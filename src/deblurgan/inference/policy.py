@@ -93,9 +93,7 @@ def whole_image_peak_bytes(channels: int, height: int, width: int, backend: str 
     """
     runtime = BACKENDS[backend]
     return (
-        runtime.bytes_per_value * channels * height * width
-        + runtime.runtime_bytes
-        + (PROCESS_BYTES)
+        runtime.bytes_per_value * channels * height * width + runtime.runtime_bytes + PROCESS_BYTES
     )
 
 

@@ -21,6 +21,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from deblurgan.nets.padding import side_padding
+
 MULTIPLE = 4  # the paper's generator downsamples twice by 2 (its ``size_multiple``) ...
 MIN_SIDE = 8  # ... and its ResBlocks need at least 2x2 feature maps (its ``min_side``)
 
@@ -60,7 +62,8 @@ def pad_to_multiple(
     """Pad H and W up to a multiple of ``multiple`` (and at least ``min_side``).
 
     Padding is split between both sides and mirrors the image (reflection);
-    where a side is too short to mirror that far, edge pixels are repeated.
+    where a side is too short to mirror that far, edge pixels are repeated
+    (:func:`~deblurgan.nets.padding.side_padding`).
 
     Returns:
         The padded tensor and the ``(left, right, top, bottom)`` padding, for
@@ -70,16 +73,11 @@ def pad_to_multiple(
         - Input: :math:`(B, C, H, W)`.
         - Output: :math:`(B, C, H', W')`.
     """
-    height, width = x.shape[-2:]
-    pads: list[int] = []
-    for size in (width, height):
-        target = max(-(-size // multiple) * multiple, min_side)
-        before = (target - size) // 2
-        pads += [before, target - size - before]
-    if pads == [0, 0, 0, 0]:
-        return x, (0, 0, 0, 0)
-    mode = "reflect" if max(pads[:2]) < width and max(pads[2:]) < height else "replicate"
-    return F.pad(x, pads, mode=mode), tuple(pads)  # type: ignore[return-value]
+    (top, bottom), (left, right), mode = side_padding(*x.shape[-2:], multiple, min_side)
+    pads = (left, right, top, bottom)
+    if pads == (0, 0, 0, 0):
+        return x, pads
+    return F.pad(x, pads, mode="replicate" if mode == "edge" else mode), pads
 
 
 def crop_padding(x: torch.Tensor, pads: tuple[int, int, int, int]) -> torch.Tensor:
