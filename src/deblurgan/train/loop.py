@@ -25,7 +25,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from deblurgan.checkpoint import save_generator
-from deblurgan.hardware import process_device, torchrun_place
+from deblurgan.hardware import process_device
 from deblurgan.runtime import autocast, check_precision, resolve_device
 from deblurgan.train.config import Config, DataConfig, with_absolute_paths
 from deblurgan.train.data import (
@@ -37,6 +37,7 @@ from deblurgan.train.data import (
     gather_pairs,
     limit_worker_threads,
 )
+from deblurgan.train.distributed import gather, out_of_time, start_processes
 from deblurgan.train.run_folder import RunLog, prepare_run_folder
 from deblurgan.train.run_setup import (
     Progress,
@@ -49,7 +50,7 @@ from deblurgan.train.run_setup import (
 )
 from deblurgan.train.state import save_training_state
 from deblurgan.train.steps import critic_step, generator_step
-from deblurgan.train.validation import validate
+from deblurgan.train.validation import training_summary, validate_and_keep_best
 from deblurgan.train.vgg import load_vgg19_conv33
 
 Batch = tuple[torch.Tensor, torch.Tensor]  # blurred, sharp: (B, 3, H, W) in [-1, 1]
@@ -93,7 +94,7 @@ def train(
     if stop_after_s is not None and not stop_after_s >= 0:
         raise ValueError(f"stop_after_s must be >= 0 seconds, got {stop_after_s}")
     deadline = None if stop_after_s is None else time.monotonic() + stop_after_s
-    rank, world = _start_processes(config)
+    rank, world = start_processes(config.run.device)
     prepare_run_folder(Path(config.run.dir), resume, overwrite, rank, world)
     device = resolve_device(process_device(config.run.device))  # torchrun: one GPU each
     place = Placement(rank, world, device)
@@ -305,46 +306,18 @@ def step_loop(
         if unreadable:
             logs["unreadable_files"] = len(unreadable)
         bar.update()
-        last = done.iteration == end or _out_of_time(deadline, device, world)
+        last = done.iteration == end or out_of_time(deadline, device, world)
         if rank == 0 and (done.iteration % config.run.log_every == 0 or last):
             bar.set_postfix({k: f"{v:.3g}" for k, v in logs.items() if k != "seconds"})
             log.scalars(done.iteration, "train", logs)
         if val and rank == 0 and (done.iteration % config.run.val_every == 0 or last):
-            _validate(config, nets.generator, val, device, log, done, last)
+            validate_and_keep_best(config, nets.generator, val, device, log, done, last)
         if done.iteration % config.run.checkpoint_every == 0 or last:
             _checkpoint(config, nets, done, rng, rank, world)
         if last:
             break
     bar.close()
     log.close()
-
-
-def _validate(
-    config: Config,
-    generator: nn.Module,
-    val: list,
-    device: torch.device,
-    log: RunLog,
-    done: Progress,
-    last: bool,
-) -> None:
-    """Validate (rank 0); a new best PSNR also writes ``RUN/best_generator.safetensors``."""
-    metrics = validate(
-        generator,
-        val,
-        device,
-        config.data.val_max_side,
-        log,
-        done.iteration,
-        images=done.iteration % config.run.image_every == 0 or last,
-    )
-    if metrics["psnr"] > done.best_psnr:
-        done.best_psnr = metrics["psnr"]
-        save_generator(
-            generator,
-            Path(config.run.dir) / "best_generator.safetensors",
-            training=_summary(config, done.iteration, metrics),
-        )
 
 
 def _checkpoint(
@@ -357,7 +330,7 @@ def _checkpoint(
 ) -> None:
     """Every rank's random state, gathered; rank 0 writes the training state and exports the
     generator to ``RUN/generator.safetensors``."""
-    rng_states = _gather(rng.get_state(), world)
+    rng_states = gather(rng.get_state(), world)
     if rank != 0:
         return
     run_dir = Path(config.run.dir)
@@ -380,39 +353,8 @@ def _checkpoint(
     save_generator(
         nets.generator,
         run_dir / "generator.safetensors",
-        training=_summary(config, done.iteration, {}),
+        training=training_summary(config, done.iteration, {}),
     )
-
-
-def _start_processes(config: Config) -> tuple[int, int]:
-    _, world = torchrun_place()
-    if world == 1:
-        return 0, 1
-    if not dist.is_initialized():
-        uses_cuda = config.run.device.startswith("cuda") or (
-            config.run.device == "auto" and torch.cuda.is_available()
-        )
-        dist.init_process_group("nccl" if uses_cuda else "gloo")
-    return dist.get_rank(), dist.get_world_size()
-
-
-def _out_of_time(deadline: float | None, device: torch.device, world: int) -> bool:
-    if deadline is None:
-        return False
-    late = time.monotonic() >= deadline
-    if world == 1:
-        return late
-    flag = torch.tensor(float(late), device=device)  # one clock for all: every rank stops
-    dist.all_reduce(flag, op=dist.ReduceOp.MAX)  # after the same iteration
-    return bool(flag)
-
-
-def _gather(state: torch.Tensor, world: int) -> list[torch.Tensor]:
-    if world == 1:
-        return [state]
-    states: list[Any] = [None] * world
-    dist.all_gather_object(states, state.cpu())
-    return states
 
 
 def _to(batch, device: torch.device, memory: torch.memory_format) -> list:
@@ -421,7 +363,3 @@ def _to(batch, device: torch.device, memory: torch.memory_format) -> list:
         t.to(device, non_blocking=True).contiguous(memory_format=memory) for t in (blurred, sharp)
     ]
     return [*images, found]
-
-
-def _summary(config: Config, iteration: int, metrics: dict[str, float]) -> dict[str, Any]:
-    return {"iteration": iteration, "validation": metrics, "config": config.to_dict()}

@@ -1,19 +1,25 @@
-"""Validation during training: PSNR and SSIM of deterministic restorations, logged."""
+"""Validation during training: PSNR and SSIM of deterministic restorations, logged, and the
+best generator kept."""
 
 from __future__ import annotations
 
 import math
 import warnings
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
+from deblurgan.checkpoint import save_generator
 from deblurgan.data.pairs import load_pair
 from deblurgan.io.images import ImageReadError
 from deblurgan.metrics import psnr, ssim
 from deblurgan.nets.tensors import rgb_to_tensor, run_padded, tensor_to_rgb
+from deblurgan.train.config import Config
 from deblurgan.train.run_folder import RunLog
+from deblurgan.train.run_setup import Progress
 
 
 @torch.no_grad()
@@ -79,3 +85,36 @@ def _centre_crop(image: np.ndarray, max_side: int) -> np.ndarray:
     th, tw = min(h, max_side), min(w, max_side)
     top, left = (h - th) // 2, (w - tw) // 2
     return image[top : top + th, left : left + tw]
+
+
+def validate_and_keep_best(
+    config: Config,
+    generator: nn.Module,
+    val: list,
+    device: torch.device,
+    log: RunLog,
+    done: Progress,
+    last: bool,
+) -> None:
+    """Validate (rank 0); a new best PSNR also writes ``RUN/best_generator.safetensors``."""
+    metrics = validate(
+        generator,
+        val,
+        device,
+        config.data.val_max_side,
+        log,
+        done.iteration,
+        images=done.iteration % config.run.image_every == 0 or last,
+    )
+    if metrics["psnr"] > done.best_psnr:
+        done.best_psnr = metrics["psnr"]
+        save_generator(
+            generator,
+            Path(config.run.dir) / "best_generator.safetensors",
+            training=training_summary(config, done.iteration, metrics),
+        )
+
+
+def training_summary(config: Config, iteration: int, metrics: dict[str, float]) -> dict[str, Any]:
+    """What a generator checkpoint records of its training: iteration, metrics, config."""
+    return {"iteration": iteration, "validation": metrics, "config": config.to_dict()}
