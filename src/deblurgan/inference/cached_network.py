@@ -163,16 +163,9 @@ def load_network(
     """
     max_memory = max_memory or DEFAULT_MAX_MEMORY
     request = fast_start_request(device, precision, backend, stochastic, tile, compile)
-    path = Path(weights) if weights is not None else None
-    digest = None
-    if request is not None:
-        try:
-            path = path or default_weights_path()
-            digest = file_sha256(path)
-        except (OSError, ValueError):  # missing or unreadable: the usual path says why
-            request = None
-    if request is not None and digest is not None:
-        cached = _from_cache(digest, request, path, weights, max_memory)
+    found = _weights_file(weights) if request is not None else None
+    if found is not None:
+        cached = _from_cache(*found, request, weights, max_memory)
         if cached is not None:
             return cached
     from deblurgan.inference.deblurrer import Deblurrer
@@ -188,13 +181,23 @@ def load_network(
         max_memory=max_memory,
         compile=compile,
     )
-    if request is not None and digest is not None and deblurrer.backend == "openvino":
-        _remember(digest, request, deblurrer)
+    if found is not None and deblurrer.backend == "openvino":
+        _remember(found[1], request, deblurrer)
     return deblurrer
 
 
+def _weights_file(weights: str | os.PathLike | None) -> tuple[Path, str] | None:
+    """The checkpoint file and the SHA-256 of its content; None where it cannot be read (the
+    usual path then says why)."""
+    try:
+        path = Path(weights) if weights is not None else default_weights_path()
+        return path, file_sha256(path)
+    except (OSError, ValueError):  # ValueError: CheckpointError, no bundled model
+        return None
+
+
 def _from_cache(
-    digest: str, request: dict, path: Path, weights: Any, max_memory: int
+    path: Path, digest: str, request: dict, weights: Any, max_memory: int
 ) -> CachedNetwork | None:
     verdict = read_verdict(digest, request)
     if verdict is None:
