@@ -253,7 +253,7 @@ class Deblurrer:
         except Exception as err:  # noqa: BLE001 - any converter failure: PyTorch, if allowed
             if not fallback:
                 raise
-            warnings.warn(f"{name} failed ({err}); using PyTorch", stacklevel=3)
+            warnings.warn(f"{name} failed ({err}); using PyTorch", stacklevel=5)
             return "torch", None
 
     def plan(self, height: int, width: int) -> tuple[int | None, torch.dtype]:
