@@ -19,11 +19,14 @@ class Restoration:
             estimates one.
         note: Something the user should know about this image (e.g. no blur was found
             and the image is returned unchanged), or None.
+        decision: What an automatic method chose for this image and its evidence, in plain
+            words (e.g. "uniform shake, kernel 21 px"), or None for a fixed method.
     """
 
     rgb: np.ndarray
     kernel: np.ndarray | None = None
     note: str | None = None
+    decision: str | None = None
 
 
 class DeblurMethod(Protocol):
