@@ -128,3 +128,28 @@ def test_a_thin_panorama_is_left_alone_with_a_note(monkeypatch):
     strip = np.tile(colour_scene(40), (1, 10, 1))  # 40 x 400: 10 x 100 at estimation scale
     result = BlindDeconvolution().restore(strip)
     assert "too narrow" in result.note and np.array_equal(result.rgb, strip)
+
+
+def test_stages_are_reported_in_order_and_a_raising_callback_stops_the_work():
+    from deblurgan.deconv.blind import ESTIMATING, SHARPENING
+
+    blurred = blur_image(colour_scene(64), line_kernel(9, 7, 2)).astype(np.float32)
+    heard: list[tuple[str, float]] = []
+    BlindDeconvolution(kernel_size=9, on_stage=lambda s, f: heard.append((s, f))).restore(blurred)
+    stages = [s for s, _ in heard]
+    assert stages[0] == ESTIMATING and stages[-1] == SHARPENING
+    assert stages.index(SHARPENING) > len(stages) - stages[::-1].index(ESTIMATING) - 1
+    for stage in (ESTIMATING, SHARPENING):
+        fractions = [f for s, f in heard if s == stage]
+        assert fractions == sorted(fractions) and 0 <= fractions[0] and fractions[-1] <= 1
+        assert len(fractions) >= 6  # often enough to cancel within a fraction of a stage
+
+    class Cancelled(Exception):
+        pass
+
+    def cancel_when_sharpening(stage: str, fraction: float) -> None:
+        if stage == SHARPENING:
+            raise Cancelled
+
+    with pytest.raises(Cancelled):
+        BlindDeconvolution(kernel_size=9, on_stage=cancel_when_sharpening).restore(blurred)

@@ -19,6 +19,7 @@ The steps, each a plain function:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import cv2
@@ -37,6 +38,8 @@ MIN_SIDE = 32  # smaller images are returned unchanged
 MAX_SPREAD_PER_SIDE = 3.0  # kernel_spread above this times the side: a diffuse, failed estimate
 MIN_BLUR_SPREAD = 5.0  # kernel_spread below this: no blur (20 sharp training photos: 1.7-4.7)
 MIN_CONTRAST = 2.0 / 255  # luminance standard deviation below this: nothing to estimate from
+ESTIMATING, SHARPENING = "estimating the blur", "sharpening"  # the stages, in plain words
+Stage = Callable[[str, float], None]  # (stage, fraction done): may raise to stop the work
 
 
 def automatic_kernel_size(height: int, width: int) -> int:
@@ -105,18 +108,24 @@ def blur_verdict(kernel: np.ndarray) -> str | None:
 
 
 def deconvolve_rgb(
-    rgb: np.ndarray, kernel: np.ndarray, weight: float, progress: bool = False
+    rgb: np.ndarray,
+    kernel: np.ndarray,
+    weight: float,
+    progress: bool = False,
+    on_stage: Stage | None = None,
 ) -> np.ndarray:
     """Deconvolve every channel with ``kernel`` (once for a gray image's equal channels);
     images larger than :data:`TILE` go in overlapping tiles (overlap two kernel sides,
-    linearly blended) to bound memory.
+    linearly blended) to bound memory. ``on_stage`` hears :data:`SHARPENING` and the
+    fraction done before every tile and channel (and may raise to stop).
 
     Shape:
         - Input: :math:`(H, W, C)`; output the same, float32 in [0, 1].
     """
     channels = rgb.shape[2]
     if channels > 1 and all(np.array_equal(rgb[..., 0], rgb[..., c]) for c in range(channels)):
-        return deconvolve_rgb(rgb[..., :1], kernel, weight, progress).repeat(channels, axis=2)
+        gray = deconvolve_rgb(rgb[..., :1], kernel, weight, progress, on_stage)
+        return gray.repeat(channels, axis=2)
     height, width = rgb.shape[:2]
     overlap = 2 * kernel.shape[0]
     starts_y = _tile_starts(height, TILE, overlap)
@@ -124,6 +133,12 @@ def deconvolve_rgb(
     out = np.zeros(rgb.shape, np.float32)
     total = np.zeros((height, width, 1), np.float32)
     steps = len(starts_y) * len(starts_x) * channels
+    done = 0
+
+    def report(fraction: float) -> None:
+        if on_stage is not None:
+            on_stage(SHARPENING, (done + fraction) / steps)
+
     with tqdm(total=steps, desc="deconvolution", leave=False, disable=not progress) as bar:
         for y0 in starts_y:
             for x0 in starts_x:
@@ -133,8 +148,9 @@ def deconvolve_rgb(
                     * _ramp(x1 - x0, overlap, x0 > 0, x1 < width)[None, :]
                 )
                 for c in range(channels):
-                    tile = deconvolve(rgb[y0:y1, x0:x1, c], kernel, weight)
+                    tile = deconvolve(rgb[y0:y1, x0:x1, c], kernel, weight, step=report)
                     out[y0:y1, x0:x1, c] += blend * tile
+                    done += 1
                     bar.update()
                 total[y0:y1, x0:x1, 0] += blend
     return np.clip(out / total, 0.0, 1.0)
@@ -167,6 +183,10 @@ class BlindDeconvolution:
         kernel_size: Kernel side in pixels (odd, at least 3); None:
             :func:`automatic_kernel_size` per image.
         progress: Show progress bars for the kernel estimate and the deconvolution.
+        on_stage: Called with a stage in plain words (:data:`ESTIMATING`,
+            :data:`SHARPENING`) and the fraction of it done, often (every estimation round,
+            every deconvolution iteration); an exception it raises stops the work there
+            and propagates (a cancel).
 
     Examples:
         >>> flat = np.full((40, 40, 3), 0.5, np.float32)
@@ -177,10 +197,12 @@ class BlindDeconvolution:
 
     name = "l0"
 
-    def __init__(self, kernel_size: int | None = None, progress: bool = False) -> None:
+    def __init__(
+        self, kernel_size: int | None = None, progress: bool = False, on_stage: Stage | None = None
+    ) -> None:
         if kernel_size is not None and (kernel_size < 3 or kernel_size % 2 == 0):
             raise ValueError(f"--kernel-size must be odd and at least 3, got {kernel_size}")
-        self.kernel_size, self.progress = kernel_size, progress
+        self.kernel_size, self.progress, self.on_stage = kernel_size, progress, on_stage
 
     def estimate(self, rgb: np.ndarray) -> tuple[np.ndarray | None, str | None]:
         """The image's blur kernel and, when the photo is to be left alone, why (no kernel
@@ -212,11 +234,13 @@ class BlindDeconvolution:
         window = max(ESTIMATION_WINDOW, 8 * small_size)
         y0, x0 = edge_window(gray, window)
         region = gray[y0 : y0 + window, x0 : x0 + window]
-        bar = tqdm(desc="kernel estimate", unit="level", leave=False, disable=not self.progress)
+        bar = tqdm(desc="kernel estimate", unit="round", leave=False, disable=not self.progress)
 
-        def advance(done: int, levels: int) -> None:
-            bar.total = levels
+        def advance(done: int, rounds: int) -> None:
+            bar.total = rounds
             bar.update(done - bar.n)
+            if self.on_stage is not None:
+                self.on_stage(ESTIMATING, done / rounds)
 
         kernel = estimate_kernel(region, small_size, progress=advance)
         bar.close()
@@ -233,7 +257,8 @@ class BlindDeconvolution:
         if note is not None:
             return Restoration(rgb, kernel, f"{note}; returned unchanged")
         weight = noise_data_weight(rgb @ LUMA)
-        return Restoration(deconvolve_rgb(rgb, kernel, weight, self.progress), kernel)
+        sharp = deconvolve_rgb(rgb, kernel, weight, self.progress, self.on_stage)
+        return Restoration(sharp, kernel)
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
         """Deblur an ``(H, W, 3)`` image or each image of an ``(N, H, W, 3)`` stack."""

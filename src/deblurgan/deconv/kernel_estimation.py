@@ -34,7 +34,7 @@ from deblurgan.deconv.stencils import thresholded_divergence
 
 LEVEL_RATIO = math.sqrt(0.5)  # kernel (and image) scale between pyramid levels
 COARSEST_KERNEL = 5  # kernel side at the coarsest level, pixels
-Progress = Callable[[int, int], None]  # (levels done, levels in all)
+Progress = Callable[[int, int], None]  # (rounds done, rounds in all); may raise to stop
 
 
 def l0_latent(
@@ -250,7 +250,8 @@ def estimate_kernel(
         weight: Initial L0 weight :math:`\\lambda`.
         tikhonov: Relative Tikhonov weight of the kernel step.
         sparsity: Relative L1 weight of the kernel step (:func:`kernel_step`).
-        progress: Called with (levels done, levels) after each level.
+        progress: Called with (rounds done, rounds in all) before the first round and
+            after each (it may raise to stop the work).
 
     Returns:
         The kernel, ``size x size``, non-negative, summing to 1, centred.
@@ -265,6 +266,9 @@ def estimate_kernel(
         raise ValueError(f"kernel size {size} is larger than the image {gray.shape}")
     sizes = pyramid_sizes(size)
     kernel = delta_kernel(sizes[0])
+    rounds = len(sizes) * iterations
+    if progress is not None:
+        progress(0, rounds)
     for level, level_size in enumerate(sizes):
         if level:
             kernel = resize_kernel(kernel, level_size)
@@ -277,15 +281,15 @@ def estimate_kernel(
         valid[oy + margin : oy + height - margin, ox + margin : ox + width - margin] = 1.0
         blurred_gradients = gradients(extended)
         lam = weight
-        for _ in range(iterations):
+        for round_ in range(iterations):
             latent = l0_latent(extended, psf_to_otf(kernel, extended.shape), lam)
             raw = kernel_step(
                 gradients(latent), blurred_gradients, level_size, tikhonov, valid, sparsity
             )
             kernel = clean_kernel(raw)
             lam = max(lam / 1.1, 1e-4)
-        if progress is not None:
-            progress(level + 1, len(sizes))
+            if progress is not None:
+                progress(level * iterations + round_ + 1, rounds)
     return kernel
 
 

@@ -14,6 +14,7 @@ estimate re-blurred, so they constrain nothing. The data weight follows the nois
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 
 import cv2
 import numpy as np
@@ -98,6 +99,7 @@ def deconvolve(
     weight: float | None = None,
     alpha: float = ALPHA,
     mask_clipped: bool = True,
+    step: Callable[[float], None] | None = None,
 ) -> np.ndarray:
     """Deconvolve one channel with a known kernel under a hyper-Laplacian prior.
 
@@ -107,6 +109,8 @@ def deconvolve(
         weight: The data weight :math:`\\lambda`; None: from :func:`estimate_noise`.
         alpha: The prior's exponent (2/3; 1 is total variation).
         mask_clipped: Leave pixels near clipped highlights out of the data term.
+        step: Called with the fraction of iterations done before each iteration (it may
+            raise to stop the work).
 
     Returns:
         The sharp estimate, float32, clipped to [0, 1].
@@ -128,7 +132,10 @@ def deconvolve(
     observed = rfft2(extended)
     latent, spectrum = extended, None
     beta = BETA_START
-    while beta <= BETA_MAX * 1.0001:
+    iterations = int(np.log(BETA_MAX / BETA_START) / np.log(BETA_RATE) + 1.0001)
+    for iteration in range(iterations):
+        if step is not None:
+            step(iteration / iterations)
         shrunk = shrunk_divergence(latent, _shrinkage_table(beta, alpha), SHRINK_REACH)
         if reliable is not None and spectrum is not None:  # clipped: the estimate re-blurred
             reblurred = irfft2(kernel_otf * spectrum, shape)

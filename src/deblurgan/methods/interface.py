@@ -26,6 +26,10 @@ class MethodOptions:
             None is the bundled model.
         kernel_size: Blind deconvolution's kernel side in pixels (odd); None: automatic.
         progress: Show progress bars for the stages of one image.
+        on_stage: Called by the methods that estimate kernels with a stage in plain words
+            ("estimating the blur", "sharpening") and the fraction of it done, often; an
+            exception it raises stops the method there and propagates (how a caller
+            cancels).
     """
 
     weights: str | Path | None = None
@@ -39,6 +43,7 @@ class MethodOptions:
     compile: bool = False
     kernel_size: int | None = None
     progress: bool = False
+    on_stage: Callable[[str, float], None] | None = None
 
 
 def _network(options: MethodOptions) -> DeblurMethod:
@@ -60,7 +65,9 @@ def _network(options: MethodOptions) -> DeblurMethod:
 def _l0(options: MethodOptions) -> DeblurMethod:
     from deblurgan.deconv.blind import BlindDeconvolution
 
-    return BlindDeconvolution(kernel_size=options.kernel_size, progress=options.progress)
+    return BlindDeconvolution(
+        kernel_size=options.kernel_size, progress=options.progress, on_stage=options.on_stage
+    )
 
 
 @dataclasses.dataclass(frozen=True)
