@@ -15,7 +15,8 @@
   site are refused the same way.
 - **Upload size**: request bodies are counted as they arrive, chunked ones included, and
   the request fails with 413 at the first byte past the limit, so nothing larger is ever
-  stored, not even in a temporary file.
+  stored, not even in a temporary file. The client is told 413 even when the application
+  catches the error and answers otherwise, or not at all.
 - **Headers** on every response: a Content-Security-Policy allowing only this server's
   own scripts, styles and images and no framing, ``X-Content-Type-Options: nosniff``,
   ``Referrer-Policy: no-referrer`` and ``Cross-Origin-Resource-Policy: same-origin``
@@ -179,8 +180,9 @@ class Guard:
         try:
             await self.app(scope, counting_receive, guarded_send)
         except UploadTooLarge:
-            if started or replaced:
+            if started:  # the app answered before reading too far: too late for a 413
                 raise
+        if too_large and not (started or replaced):  # the error escaped, or was swallowed
             await _respond(send, 413, too_large_message(self.max_body))
 
 
