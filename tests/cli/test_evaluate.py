@@ -59,3 +59,27 @@ def test_cli_report_files_and_html_embeds_its_images(tmp_path, identity_generato
     assert len(sources) == 3 and all(s.startswith("data:image/png;base64,") for s in sources)
     gain_plot = base64.b64decode(sources[0].split(",", 1)[1])
     assert gain_plot == (out / "psnr_gain.png").read_bytes()  # the page needs no other file
+
+
+def test_align_subpixel_recovers_a_known_shift_that_whole_pixels_cannot(tmp_path, capsys):
+    from tests.evaluation.test_subpixel import _scene
+
+    def u8(image):
+        return np.rint(image * 255).astype(np.uint8)
+
+    data = tmp_path / "data"
+    _img(data / "k_gt.png", u8(_scene(64, 64)))
+    _img(data / "k_in.png", u8(_scene(64, 64, 1.0, 0.0)))
+    _img(data / "k_pred.png", u8(_scene(64, 64, 0.75, -1.5)))
+    scores = {}
+    for option in (["--align", "5", "--border", "15"], ["--align-subpixel"]):
+        out = tmp_path / option[0]
+        argv = ["evaluate", "--data", str(data), "--pred", str(data), "--no-model", "-q"]
+        assert main([*argv, *option, "-o", str(out)]) == 0
+        results = json.loads((out / "results.json").read_text())
+        scores[option[0]] = results["images"][0]["other_psnr"]
+    assert "subpixel" in results["settings"]["align"]
+    assert scores["--align-subpixel"] > 40 > scores["--align"] + 5
+    argv = ["evaluate", "--data", str(data), "--no-model", "--align", "3", "--align-subpixel"]
+    assert main([*argv, "-o", str(tmp_path / "both")]) == 2
+    assert "exclude each other" in capsys.readouterr().err

@@ -52,6 +52,7 @@ def evaluate(
     border: int = 0,
     nonblind: bool = False,
     align: int = 0,
+    subpixel: bool = False,
     progress: bool = True,
 ) -> list[EvalResult]:
     """Score the blurred input, our restoration and another method's on every item.
@@ -64,6 +65,8 @@ def evaluate(
         nonblind: Add Richardson-Lucy, Wiener and hyper-Laplacian deconvolution with the
             true kernel where known.
         align: Compensate integer shifts up to this many pixels before scoring.
+        subpixel: Instead, Levin et al.'s sub-pixel alignment (0.25 px steps within
+            +-5 px, 15 px crop; :mod:`deblurgan.evaluation.subpixel`).
         progress: Show a progress bar.
 
     Returns:
@@ -92,7 +95,7 @@ def evaluate(
             refs = nonblind_references(blurred, kernel)
             images.update({f"nonblind_{k}": v for k, v in refs.items()})
         scores = {
-            name: score(image, sharp, y_channel, border, align)
+            name: score(image, sharp, y_channel, border, align, subpixel)
             for name, image in images.items()
             if name != "sharp"
         }

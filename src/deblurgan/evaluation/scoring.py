@@ -25,6 +25,7 @@ def score(
     y_channel: bool = False,
     border: int = 0,
     align: int = 0,
+    subpixel: bool = False,
 ) -> dict[str, float]:
     """PSNR and SSIM of ``restored`` against ``sharp`` (both (H, W, 3) in [0, 1]).
 
@@ -35,7 +36,24 @@ def score(
             maximises PSNR (as Levin et al.'s evaluation compensates shifts: a
             blind method cannot know where the kernel's origin was); the border
             crop is then at least ``align``.
+        subpixel: Instead of ``align``, Levin et al.'s protocol
+            (:func:`~deblurgan.evaluation.subpixel.subpixel_aligned_psnr`): bilinear
+            shifts in 0.25 px steps within +-5 px, a crop of at least 15 px.
     """
+    if subpixel:
+        from deblurgan.evaluation.subpixel import LEVIN_CROP, subpixel_aligned_psnr
+
+        if align:
+            raise ValueError("choose whole-pixel align or subpixel alignment, not both")
+        found = subpixel_aligned_psnr(
+            restored, sharp, crop=max(border, LEVIN_CROP), y_channel=y_channel
+        )
+        return {
+            "psnr": found.psnr,
+            "ssim": found.ssim,
+            "shift_y": found.shift[0],
+            "shift_x": found.shift[1],
+        }
     a, b = (luma(restored), luma(sharp)) if y_channel else (restored, sharp)
     dy = dx = 0
     if align:
