@@ -1,0 +1,226 @@
+"""The documentation keeps up with the code: the command reference lists what ``--help``
+shows, the site's navigation reaches every page and subcommand, the API reference covers the
+public names, and the front pages stay short and link to files that exist."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import importlib.util
+import io
+import re
+import sys
+import types
+from pathlib import Path
+
+import pytest
+import yaml
+
+from deblurgan.cli import SUBCOMMANDS, main
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+HOOKS = DOCS / "_hooks"
+
+
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(name, HOOKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+cli_reference = _load("cli_reference")
+
+
+def _help_text(name: str) -> str:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), pytest.raises(SystemExit) as exit_:
+        main([name, "--help"])
+    assert exit_.value.code == 0
+    return out.getvalue()
+
+
+def _one_line(text: str) -> str:
+    # argparse wraps after a hyphen inside a word ("high-" / "fps"): join those back.
+    return " ".join(re.sub(r"(?<=\w-)\n\s*", "", text).split())
+
+
+def parse_help(text: str) -> dict[str, dict[str, str]]:
+    """``--help`` output as {section title: {invocation: help}} (help on one line)."""
+    sections: dict[str, dict[str, str]] = {}
+    current: dict[str, str] | None = None
+    last = None
+    for line in text.splitlines():
+        if re.match(r"^\S.*:$", line) and not line.startswith("usage:"):
+            current = sections.setdefault(line[:-1], {})
+            last = None
+        elif current is not None and re.match(r"^  \S", line):
+            invocation, _, help_ = line.strip().partition("  ")
+            last = invocation.strip()
+            current[last] = help_.strip()
+        elif current is not None and last is not None and line.strip():
+            current[last] = _one_line(f"{current[last]}\n{line}")
+    return sections
+
+
+def parse_page(markdown: str) -> dict[str, dict[str, str]]:
+    """A generated reference page as {section title: {invocation: help}}."""
+    sections: dict[str, dict[str, str]] = {}
+    current: dict[str, str] | None = None
+    last = None
+    for block in markdown.split("\n\n"):
+        block = block.strip()
+        if block.startswith("## "):
+            title = block[3:]
+            current = sections.setdefault(title[:1].lower() + title[1:], {})
+        elif block.startswith("### ") and current is not None:
+            last = block[4:].strip("`")
+            current[last] = ""
+        elif current is not None and last is not None and not current[last]:
+            if not block.startswith(("Default: ", "Required.")):
+                current[last] = cli_reference.unescape_markdown(_one_line(block))
+    return sections
+
+
+@pytest.mark.parametrize("name", list(SUBCOMMANDS))
+def test_reference_page_lists_every_option_with_the_help_that_help_shows(name):
+    shown = parse_help(_help_text(name))
+    page = cli_reference.subcommand_page(name)
+    documented = parse_page(page)
+    # Section titles differ only in the capital letter the page gives them.
+    assert {title.lower() for title in documented} == {title.lower() for title in shown}
+    for title, entries in shown.items():
+        page_entries = documented[title[:1].lower() + title[1:]]
+        assert page_entries.keys() == entries.keys(), title
+        for invocation, help_ in entries.items():
+            assert page_entries[invocation] == help_, invocation
+    # Every option string of the parser is on the page, with its default when it has one.
+    parser = cli_reference.subcommand_parser(name)
+    for action in parser._actions:
+        for option in action.option_strings:
+            assert re.search(rf"### `[^`]*(?<![\w-]){re.escape(option)}(?![\w-])", page), option
+    assert cli_reference.summary(name) in _one_line(_help_text(name))
+
+
+def test_reference_page_shows_defaults_and_required_options():
+    page = cli_reference.subcommand_page("deblur")
+    entry = page.split("### `--precision")[1].split("### ")[0]
+    assert "Default: `auto`" in entry
+    output = page.split("### `-o DIR, --output DIR`")[1].split("### ")[0]
+    assert "Required." in output
+    assert "```text\nusage: deblurgan deblur" in page
+
+
+def test_markdown_escaping_round_trips_help_text():
+    text = "'**' in globs; a_b <DIR> [x] `y` | z # w \\ v"
+    assert cli_reference.unescape_markdown(cli_reference.escape_markdown(text)) == text
+    assert "*" not in re.sub(r"\\\*", "", cli_reference.escape_markdown(text))
+
+
+def _nav_pages(node) -> list[str]:
+    if isinstance(node, str):
+        return [node]
+    if isinstance(node, dict):
+        return [page for value in node.values() for page in _nav_pages(value)]
+    return [page for item in node for page in _nav_pages(item)]
+
+
+def _mkdocs_config() -> dict:
+    return yaml.safe_load((ROOT / "mkdocs.yml").read_text())
+
+
+def test_navigation_reaches_every_page_and_every_subcommand():
+    config = _mkdocs_config()
+    nav = _nav_pages(config["nav"])
+    written = {
+        path.relative_to(DOCS).as_posix()
+        for path in DOCS.rglob("*.md")
+        if "_hooks" not in path.parts
+    }
+    generated = set(cli_reference.reference_pages())
+    assert set(nav) == written | generated
+    assert {f"reference/cli/{name}.md" for name in SUBCOMMANDS} <= set(nav)
+    assert "docs/_hooks/mkdocs_hooks.py" in config["hooks"]
+
+
+def _documented_modules() -> set[str]:
+    found = set()
+    for page in (DOCS / "reference" / "api").glob("*.md"):
+        found |= set(re.findall(r"^::: ([\w.]+)$", page.read_text(), flags=re.M))
+    return found
+
+
+@pytest.mark.parametrize(
+    "package", ["deblurgan", "deblurgan.blur", "deblurgan.nets", "deblurgan.methods"]
+)
+def test_api_reference_covers_every_public_name(package):
+    module = importlib.import_module(package)
+    documented = _documented_modules()
+    for name in module.__all__:
+        if name == "__version__":
+            continue
+        obj = getattr(module, name)
+        if isinstance(obj, (type, types.FunctionType)):
+            assert obj.__module__ in documented or f"{obj.__module__}.{name}" in documented, name
+        else:  # a constant or a table: documented with the module that assigns it
+            homes = [
+                found
+                for found in documented
+                if found.startswith(package) and name in vars(importlib.import_module(found))
+            ]
+            assert homes, name
+
+
+def test_api_reference_names_modules_that_exist():
+    for module in _documented_modules():
+        assert importlib.util.find_spec(module) is not None, module
+
+
+def _first_bash_block(markdown: str) -> str:
+    return re.search(r"```bash\n(.*?)```", markdown, flags=re.S).group(1)
+
+
+def test_getting_started_repeats_the_readme_quick_start_exactly():
+    readme = (ROOT / "README.md").read_text()
+    getting_started = (DOCS / "getting-started.md").read_text()
+    assert _first_bash_block(getting_started) == _first_bash_block(readme)
+
+
+@pytest.mark.parametrize(("name", "limit"), [("README.md", 12_500), ("MODEL_CARD.md", 8_500)])
+def test_front_pages_stay_short_and_link_to_existing_files(name, limit):
+    text = (ROOT / name).read_text()
+    assert len(text.encode()) <= limit
+    links = re.findall(r"\]\(([^)\s]+)\)", text)
+    assert links
+    for link in links:
+        if "://" in link:
+            continue
+        assert (ROOT / link.split("#")[0]).exists(), link
+
+
+def test_model_card_has_the_hugging_face_sections():
+    card = (ROOT / "MODEL_CARD.md").read_text()
+    metadata = yaml.safe_load(card.split("---\n")[1])
+    assert metadata["license"] == "bsd-3-clause"
+    for section in (
+        "Model details",
+        "Intended use and limits",
+        "Training data",
+        "Training procedure",
+        "Evaluation data",
+        "Evaluation results",
+        "Caveats",
+    ):
+        assert f"\n## {section}\n" in card, section
+
+
+def test_site_pages_rewrite_repository_links():
+    pytest.importorskip("mkdocs")
+    hooks = _load("mkdocs_hooks")
+    text = "[a](docs/how-to/deblur.md) [b](MODEL_CARD.md#caveats) [c](README.md) [d](https://x.org)"
+    assert hooks.rewrite_repository_links(text, "") == (
+        "[a](how-to/deblur.md) [b](model-card.md#caveats) [c](index.md) [d](https://x.org)"
+    )
+    assert hooks.rewrite_repository_links("![p](docs/serve.jpg)", "model") == "![p](../serve.jpg)"
