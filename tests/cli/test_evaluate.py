@@ -83,3 +83,118 @@ def test_align_subpixel_recovers_a_known_shift_that_whole_pixels_cannot(tmp_path
     argv = ["evaluate", "--data", str(data), "--no-model", "--align", "3", "--align-subpixel"]
     assert main([*argv, "-o", str(tmp_path / "both")]) == 2
     assert "exclude each other" in capsys.readouterr().err
+
+
+def _evaluate(tmp_path, *extra):
+    argv = ["evaluate", "--data", str(tmp_path / "data"), "--no-model", "-q"]
+    return main([*argv, "-o", str(tmp_path / "report"), *extra])
+
+
+@pytest.mark.parametrize("layout", ["crops", "levin", "gopro"])
+def test_a_missing_sharp_partner_is_named_and_fails_unless_allowed(tmp_path, capsys, layout):
+    data = tmp_path / "data"
+    if layout == "crops":
+        _img(data / "a_in.png"), _img(data / "a_gt.png"), _img(data / "b_in.png")
+        lost = "b_in.png"
+    elif layout == "levin":
+        for name in ("im1_kernel1_img", "im2_kernel1_img"):
+            _img(data / f"{name}.png", size=(40, 40))
+        _img(data / "gt" / "im1.png", size=(40, 40))
+        lost = "im2_kernel1_img.png"
+    else:
+        for name in ("x.png", "y.png"):
+            _img(data / "S" / "blur" / name)
+        _img(data / "S" / "sharp" / "x.png")
+        lost = "y.png"
+    assert _evaluate(tmp_path) == 2
+    err = capsys.readouterr().err
+    assert "missing partner" in err and lost in err and "--allow-missing" in err
+    assert not (tmp_path / "report" / "results.json").exists()
+    assert _evaluate(tmp_path, "--allow-missing") == 0
+    assert lost in capsys.readouterr().err  # still named
+    results = json.loads((tmp_path / "report" / "results.json").read_text())
+    assert len(results["images"]) == 1 and results["settings"]["missing_partners"] == 1
+
+
+def test_a_missing_prediction_is_named_and_the_summary_counts_what_it_scored(tmp_path, capsys):
+    data = tmp_path / "data"
+    for key in ("a", "b"):
+        _img(data / f"{key}_in.png"), _img(data / f"{key}_gt.png")
+    _img(tmp_path / "pred" / "a.png")
+    assert _evaluate(tmp_path, "--pred", str(tmp_path / "pred")) == 2
+    assert "b_in.png: no prediction" in capsys.readouterr().err
+    assert _evaluate(tmp_path, "--pred", str(tmp_path / "pred"), "--allow-missing") == 0
+    summary = json.loads((tmp_path / "report" / "results.json").read_text())["summary"]
+    assert summary["other"]["images"] == 1 and summary["blurred"]["images"] == 2
+
+
+def test_an_unwritable_report_folder_is_refused_before_any_scoring(tmp_path, capsys, monkeypatch):
+    data = tmp_path / "data"
+    _img(data / "a_in.png"), _img(data / "a_gt.png")
+    (tmp_path / "report").write_text("a file, not a folder")
+    scored = []
+    monkeypatch.setattr("deblurgan.cli.evaluate.evaluate", lambda *a, **k: scored.append(1))
+    assert _evaluate(tmp_path) == 2
+    assert "is an existing file" in capsys.readouterr().err and not scored
+
+
+@pytest.mark.parametrize(
+    "option, message",
+    [(["--align", "-3"], "must be 0 or more"), (["--border", "-5"], "must be 0 or more")],
+)
+def test_negative_align_and_border_are_refused_by_name(tmp_path, capsys, option, message):
+    with pytest.raises(SystemExit) as exit_:
+        _evaluate(tmp_path, *option)
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert option[0] in err and message in err
+
+
+def test_a_prediction_of_the_wrong_size_is_named(tmp_path, capsys):
+    data = tmp_path / "data"
+    _img(data / "a_in.png"), _img(data / "a_gt.png")
+    _img(tmp_path / "pred" / "a.png", size=(30, 48))
+    assert _evaluate(tmp_path, "--pred", str(tmp_path / "pred")) == 2
+    err = capsys.readouterr().err
+    assert str(tmp_path / "pred" / "a.png") in err and "48x30" in err
+
+
+def test_a_float_tiff_gets_a_clear_message(tmp_path, capsys):
+    import tifffile
+
+    data = tmp_path / "data"
+    _img(data / "a_gt.png")
+    tifffile.imwrite(data / "a_in.tif", np.random.default_rng(0).random((40, 48, 3), np.float32))
+    assert _evaluate(tmp_path) == 2
+    err = capsys.readouterr().err
+    assert "a_in.tif" in err and "float" in err and "cannot identify" not in err
+
+
+def test_decisions_of_an_automatic_method_are_a_report_column(tmp_path, monkeypatch):
+    from deblurgan.restoration import Restoration
+
+    class Chooser:
+        name = "chooser"
+
+        def restore(self, rgb):
+            return Restoration(rgb, decision="uniform shake, kernel 21 px")
+
+        def __call__(self, rgb):
+            return rgb
+
+        def settings(self):
+            return {"method": "chooser"}
+
+    data = tmp_path / "data"
+    _img(data / "a_in.png"), _img(data / "a_gt.png")
+    monkeypatch.setattr("deblurgan.cli.evaluate.method_from_args", lambda args: Chooser())
+    argv = ["evaluate", "--data", str(data), "-q", "-o", str(tmp_path / "report")]
+    assert main(argv) == 0
+    report = tmp_path / "report"
+    rows = json.loads((report / "results.json").read_text())["images"]
+    assert rows[0]["decision"] == "uniform shake, kernel 21 px"
+    assert "decision" in (report / "results.csv").read_text().splitlines()[0]
+    assert "uniform shake, kernel 21 px" in (report / "report.html").read_text()
+    assert _evaluate(tmp_path) == 0  # no method that decides: no column
+    rows = json.loads((report / "results.json").read_text())["images"]
+    assert "decision" not in rows[0]

@@ -7,10 +7,16 @@ import sys
 from pathlib import Path
 
 from deblurgan.checkpoint import CheckpointError
-from deblurgan.cli.options import add_inference_arguments, inference_settings, method_from_args
-from deblurgan.data.eval_sets import find_eval_items
+from deblurgan.cli.options import (
+    add_inference_arguments,
+    inference_settings,
+    method_from_args,
+    non_negative_int,
+)
+from deblurgan.data.eval_sets import find_eval_items_and_missing
 from deblurgan.evaluation.evaluate import evaluate, summarise
 from deblurgan.evaluation.report import write_report
+from deblurgan.io.atomic import OutputFolderError, check_output_folder
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,10 +38,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "-o", "--output", type=Path, default=Path("evaluation"), help="report folder"
     )
     parser.add_argument("--y-channel", action="store_true", help="score BT.601 luma instead of RGB")
-    parser.add_argument("--border", type=int, default=0, help="pixels cropped from each side first")
+    parser.add_argument(
+        "--border", type=non_negative_int, default=0, help="pixels cropped from each side first"
+    )
     parser.add_argument(
         "--align",
-        type=int,
+        type=non_negative_int,
         default=None,
         metavar="PX",
         help="compensate integer shifts up to PX before scoring "
@@ -54,14 +62,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "TRUE kernel (non-blind)",
     )
     add_inference_arguments(parser, precision="fp32")  # reported numbers: fp32 by default
-    parser.add_argument("--gallery", type=int, default=12, help="images shown in the gallery")
+    parser.add_argument(
+        "--allow-missing",
+        action="store_true",
+        help="score the complete pairs when some partners (sharp images, --pred outputs) are "
+        "missing; without it, a missing partner is an error (each is listed either way)",
+    )
+    parser.add_argument(
+        "--gallery", type=non_negative_int, default=12, help="images shown in the gallery"
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``deblurgan evaluate`` with parsed ``args``; returns the exit status."""
     try:
-        items, layout = find_eval_items(args.data, args.pred)
+        items, layout, missing = find_eval_items_and_missing(args.data, args.pred)
+        for problem in missing:
+            print(f"deblurgan evaluate: missing partner: {problem}", file=sys.stderr)
+        if missing and not args.allow_missing:
+            raise ValueError(
+                f"{len(missing)} missing partner(s), listed above; add them, or score the "
+                "complete pairs only with --allow-missing"
+            )
+        check_output_folder(args.output)  # before any scoring, not after it
         method = None if args.no_model else method_from_args(args)
         if args.align_subpixel and args.align:
             raise ValueError("--align and --align-subpixel exclude each other: choose one")
@@ -80,13 +104,14 @@ def run(args: argparse.Namespace) -> int:
             subpixel=args.align_subpixel,
             progress=not args.quiet,
         )
-    except (CheckpointError, FileNotFoundError, ValueError) as err:
+    except (CheckpointError, FileNotFoundError, OutputFolderError, ValueError) as err:
         print(f"deblurgan evaluate: error: {err}", file=sys.stderr)
         return 2
     settings = {
         "data": str(args.data),
         "layout": layout,
         "images": len(items),
+        "missing_partners": len(missing),
         **inference_settings(method),
         "y_channel": args.y_channel,
         "border": args.border,
@@ -97,7 +122,11 @@ def run(args: argparse.Namespace) -> int:
     timed = [r.seconds for r in results if r.seconds is not None]
     if timed:
         settings["seconds_per_image"] = sum(timed) / len(timed)
-    report = write_report(args.output, results, settings, args.gallery)
+    try:
+        report = write_report(args.output, results, settings, args.gallery)
+    except OSError as err:  # the folder was writable at the start: a full disk, say
+        print(f"deblurgan evaluate: error: cannot write the report: {err}", file=sys.stderr)
+        return 1
     for method, values in summarise(results).items():
         psnr, ssim, gain = values["psnr"], values["ssim"], values["psnr_gain"]
         print(f"{method:28} PSNR {psnr:6.2f} dB  SSIM {ssim:.4f}  gain {gain:+.2f} dB")

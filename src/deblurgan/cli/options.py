@@ -41,6 +41,17 @@ def positive_int(text: str) -> int:
     return value
 
 
+def non_negative_int(text: str) -> int:
+    """argparse type for an integer >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
 def byte_size(text: str) -> int:
     """argparse type for sizes like ``3GB``, ``512MB`` or ``1.5G`` (binary units)."""
     number = text.upper().rstrip("BGKMI ")

@@ -44,12 +44,28 @@ class EvalItem:
 
 
 def find_eval_items(data: str | Path, pred: str | Path | None = None) -> tuple[list[EvalItem], str]:
-    """Discover items under ``data``; returns them and the layout's name.
+    """Discover items under ``data``; returns them and the layout's name. Items whose sharp
+    partner is missing are left out (:func:`find_eval_items_and_missing` names them).
 
     Raises:
         FileNotFoundError: ``data`` does not exist or holds no recognised pairs.
     """
+    items, layout, _ = find_eval_items_and_missing(data, pred)
+    return items, layout
+
+
+def find_eval_items_and_missing(
+    data: str | Path, pred: str | Path | None = None
+) -> tuple[list[EvalItem], str, list[str]]:
+    """As :func:`find_eval_items`, plus one message per missing partner: a blurred image
+    without its sharp image (left out), a sharp image without its blurred one (GoPro), and,
+    with ``pred``, an item without a prediction there (kept, with ``other`` None).
+
+    Raises:
+        FileNotFoundError: ``data`` does not exist or holds no complete pair.
+    """
     data = Path(data)
+    missing: list[str] = []
     if data.is_file():
         pairs, problems = read_pair_list(data)
         if problems:
@@ -62,14 +78,19 @@ def find_eval_items(data: str | Path, pred: str | Path | None = None) -> tuple[l
     elif levin := sorted(p for p in data.glob("im*_kernel*_img.*") if _LEVIN.match(p.stem)):
         items, layout = [_levin_item(data, p) for p in levin], "levin"
     else:
-        pairs, _ = find_paired(data)
+        pairs, missing = find_paired(data)
         items, layout = [EvalItem(p.blurred.stem, p.blurred, p.sharp) for p in pairs], "gopro"
+        missing = [m for m in missing if "no blur/ and sharp/ folders" not in m]
+    missing += [f"{i.blurred}: no sharp partner {i.sharp}" for i in items if not i.sharp.is_file()]
     items = [i for i in items if i.sharp.is_file()]
     if not items:
-        raise FileNotFoundError(f"{data}: no blurred/sharp pairs found")
+        raise FileNotFoundError(
+            f"{data}: no blurred/sharp pairs found" + "".join(f"; {m}" for m in missing[:5])
+        )
     if pred is not None:
         items = [dataclasses.replace(i, other=_find_prediction(Path(pred), i)) for i in items]
-    return items, layout
+        missing += [f"{i.blurred}: no prediction in {pred}" for i in items if i.other is None]
+    return items, layout, missing
 
 
 def _crop_item(blurred: Path) -> EvalItem:

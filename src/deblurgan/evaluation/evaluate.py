@@ -24,16 +24,24 @@ class EvalResult:
     width: int
     scores: dict[str, dict[str, float]]  # method -> {"psnr", "ssim"}
     seconds: float | None = None
+    decision: str | None = None  # what an automatic method chose (Restoration.decision)
     images: dict[str, np.ndarray] = dataclasses.field(default_factory=dict, repr=False)
 
-    def row(self) -> dict[str, Any]:
-        """Flat record: key, size, seconds, and METHOD_psnr / METHOD_ssim / METHOD_psnr_gain."""
+    def row(self, decision: bool = False) -> dict[str, Any]:
+        """Flat record: key, size, seconds, (``decision``), and METHOD_psnr / METHOD_ssim /
+        METHOD_psnr_gain.
+
+        Args:
+            decision: Include the ``decision`` column (where any item of a report has one).
+        """
         record: dict[str, Any] = {
             "key": self.key,
             "height": self.height,
             "width": self.width,
             "seconds": self.seconds,
         }
+        if decision:
+            record["decision"] = self.decision
         base = self.scores["blurred"]["psnr"]
         for method, values in self.scores.items():
             record[f"{method}_psnr"] = values["psnr"]
@@ -60,6 +68,8 @@ def evaluate(
     Args:
         items: From :func:`deblurgan.data.eval_sets.find_eval_items`.
         deblur: RGB [0, 1] -> RGB [0, 1] (a :class:`~deblurgan.Deblurrer`); None to skip.
+            A method with ``restore`` (:class:`~deblurgan.restoration.DeblurMethod`) is
+            called through it, and its ``decision`` is kept in the result.
         other_name: Label of the other method's outputs (``item.other``).
         y_channel, border: See :func:`deblurgan.evaluation.scoring.score`.
         nonblind: Add Richardson-Lucy, Wiener and hyper-Laplacian deconvolution with the
@@ -83,13 +93,23 @@ def evaluate(
                 f"{item.blurred}: size {blurred.shape} differs from {item.sharp} {sharp.shape}"
             )
         images = {"blurred": blurred, "sharp": sharp}
-        seconds = None
+        seconds = decision = None
         if deblur is not None:
             start = time.perf_counter()
-            images["ours"] = deblur(blurred)
+            if hasattr(deblur, "restore"):
+                restoration = deblur.restore(blurred)
+                images["ours"], decision = restoration.rgb, restoration.decision
+            else:
+                images["ours"] = deblur(blurred)
             seconds = time.perf_counter() - start
         if item.other is not None:
-            images[other_name] = read_image(item.other).rgb
+            other = read_image(item.other).rgb
+            if other.shape != sharp.shape:
+                raise ValueError(
+                    f"{item.other}: size {other.shape[1]}x{other.shape[0]} differs from "
+                    f"{item.sharp} {sharp.shape[1]}x{sharp.shape[0]}"
+                )
+            images[other_name] = other
         if nonblind and item.kernel is not None:
             kernel = oriented_kernel(read_image(item.kernel).rgb.mean(axis=2), blurred, sharp)
             refs = nonblind_references(blurred, kernel)
@@ -100,22 +120,24 @@ def evaluate(
             if name != "sharp"
         }
         results.append(
-            EvalResult(item.key, sharp.shape[0], sharp.shape[1], scores, seconds, images)
+            EvalResult(item.key, sharp.shape[0], sharp.shape[1], scores, seconds, decision, images)
         )
     return results
 
 
 def summarise(results: list[EvalResult]) -> dict[str, dict[str, float]]:
-    """Mean PSNR, SSIM and PSNR gain over the blurred input, per method."""
-    methods = [m for m in results[0].scores if all(m in r.scores for r in results)]
+    """Mean PSNR, SSIM and PSNR gain over the blurred input, per method, over the items
+    that method has (``images`` says how many: fewer where outputs were missing)."""
+    methods = dict.fromkeys(m for r in results for m in r.scores)
     summary = {}
     for method in methods:
-        psnrs = [r.scores[method]["psnr"] for r in results]
-        gains = [r.scores[method]["psnr"] - r.scores["blurred"]["psnr"] for r in results]
+        scored = [r for r in results if method in r.scores]
+        psnrs = [r.scores[method]["psnr"] for r in scored]
+        gains = [r.scores[method]["psnr"] - r.scores["blurred"]["psnr"] for r in scored]
         summary[method] = {
             "psnr": float(np.mean(psnrs)),
-            "ssim": float(np.mean([r.scores[method]["ssim"] for r in results])),
+            "ssim": float(np.mean([r.scores[method]["ssim"] for r in scored])),
             "psnr_gain": float(np.mean(gains)),
-            "images": len(results),
+            "images": len(scored),
         }
     return summary

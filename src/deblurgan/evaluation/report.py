@@ -34,7 +34,8 @@ def write_report(
     """
     out.mkdir(parents=True, exist_ok=True)
     summary = summarise(results)
-    rows = [r.row() for r in results]
+    decisions = any(r.decision is not None for r in results)  # a column only where used
+    rows = [r.row(decision=decisions) for r in results]
     payload = {
         "settings": settings,
         "metrics": METRIC_DEFINITION,

@@ -310,7 +310,8 @@ def _read_error(path: Path, err: BaseException) -> ImageReadError:
     if isinstance(err, ImageReadError):
         return err if str(err).startswith(str(path)) else ImageReadError(f"{path}: {err}")
     if isinstance(err, UnidentifiedImageError):
-        return ImageReadError(f"{path}: not a readable image ({err})")
+        cause = _float_tiff(path) or f"not a readable image ({err})"
+        return ImageReadError(f"{path}: {cause}")
     if isinstance(err, PermissionError):
         return ImageReadError(f"{path}: permission denied (the file cannot be opened for reading)")
     if isinstance(err, OSError) and err.errno is not None:  # the system's, not the decoder's
@@ -426,6 +427,22 @@ def _write_png16(path: Path, pixels: np.ndarray) -> None:
     )
     with open(path, "wb") as f:
         writer.write(f, pixels.reshape(height, width * planes))
+
+
+def _float_tiff(path: Path) -> str | None:
+    """Why a TIFF Pillow cannot open is refused, if it holds floating-point samples."""
+    try:
+        with tifffile.TiffFile(path) as tif:
+            page = tif.pages[0]
+            if page.sampleformat != tifffile.SAMPLEFORMAT.IEEEFP:
+                return None
+            bits = page.bitspersample
+    except Exception:  # noqa: BLE001 - not a TIFF at all: the caller's message stands
+        return None
+    return (
+        f"{bits}-bit floating-point TIFF is not supported (its range is not defined); "
+        "save it with 8- or 16-bit integer samples"
+    )
 
 
 def _tiff_bits(path: Path) -> int:
