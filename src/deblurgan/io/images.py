@@ -30,7 +30,8 @@ from PIL import Image, ImageSequence, UnidentifiedImageError
 
 from deblurgan.io.atomic import atomic_path
 from deblurgan.io.file_kind import describe_special_file
-from deblurgan.io.formats import ANIMATION_SUFFIXES, IMAGE_SUFFIXES
+from deblurgan.io.formats import ANIMATION_SUFFIXES, WRITABLE_IMAGE_SUFFIXES
+from deblurgan.io.heif import HeifUnavailable, enable_heif, is_heif
 
 DEFAULT_MAX_PIXELS = 2 * 89_478_485  # where Pillow refuses an image as a decompression bomb
 # zlib level of 8-bit PNG outputs: on a 720p GoPro frame level 3 took 0.089 s and 890 KB,
@@ -221,7 +222,9 @@ def write_image(path: str | os.PathLike, image: ImageData, jpeg_quality: int = 9
     """
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix not in IMAGE_SUFFIXES:
+    if is_heif(path):
+        raise ImageWriteError(f"{path}: HEIC/HEIF is read, not written; use .jpg or .png")
+    if suffix not in WRITABLE_IMAGE_SUFFIXES:
         raise ImageWriteError(f"{path}: unknown image suffix {suffix!r}")
     if image.alpha is not None and suffix in {".jpg", ".jpeg", ".ppm", ".pgm", ".pnm"}:
         raise ImageWriteError(f"{path}: {suffix} cannot store the alpha channel; use .png or .tif")
@@ -288,6 +291,11 @@ def pixel_count(pixels: int) -> str:
 
 def _open(path: Path, max_pixels: int | None) -> Image.Image:
     """``Image.open`` with our pixel limit instead of Pillow's global one."""
+    if is_heif(path):
+        try:
+            enable_heif()
+        except HeifUnavailable as err:
+            raise ImageReadError(f"{path}: {err}") from err
     with _PILLOW_LIMIT:
         pillow_limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
         try:
