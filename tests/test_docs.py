@@ -5,6 +5,7 @@ public names, and the front pages stay short and link to files that exist."""
 from __future__ import annotations
 
 import contextlib
+import doctest
 import importlib
 import importlib.util
 import io
@@ -80,7 +81,7 @@ def parse_page(markdown: str) -> dict[str, dict[str, str]]:
             current[last] = ""
         elif current is not None and last is not None and not current[last]:
             if not block.startswith(("Default: ", "Required.")):
-                current[last] = cli_reference.unescape_markdown(_one_line(block))
+                current[last] = cli_reference.help_from_markdown(_one_line(block))
     return sections
 
 
@@ -114,9 +115,15 @@ def test_reference_page_shows_defaults_and_required_options():
 
 
 def test_markdown_escaping_round_trips_help_text():
-    text = "'**' in globs; a_b <DIR> [x] `y` | z # w \\ v"
-    assert cli_reference.unescape_markdown(cli_reference.escape_markdown(text)) == text
-    assert "*" not in re.sub(r"\\\*", "", cli_reference.escape_markdown(text))
+    text = "'**' in globs; a_b <DIR> [x] `y` | z # w \\ v --seed -o --nope"
+    markdown = cli_reference.help_markdown(text, ["--seed", "-o"])
+    assert cli_reference.help_from_markdown(markdown) == text
+    assert "*" not in re.sub(r"\\\*", "", markdown)
+    assert "`--seed` `-o` --nope" in markdown
+
+
+def test_examples_in_the_reference_generator_run():
+    assert doctest.testmod(cli_reference).failed == 0
 
 
 def _nav_pages(node) -> list[str]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from deblurgan.cli import SUBCOMMANDS, build_parser, summary
@@ -133,6 +134,38 @@ def unescape_markdown(text: str) -> str:
     return re.sub(r"\\([\\`*_\[\]<>|#])", r"\1", text)
 
 
+def help_markdown(text: str, options: Iterable[str]) -> str:
+    r"""Help text as Markdown: escaped, with the parser's own option names in code spans.
+
+    Args:
+        text: One argument's help text.
+        options: The option strings of its parser (``--weights``, ``-o``, ...).
+
+    Examples:
+        >>> help_markdown("see --weights and --x_y, not -5", ["--weights"])
+        'see `--weights` and --x\\_y, not -5'
+    """
+    known = set(options)
+
+    def code(match: re.Match[str]) -> str:
+        return f"`{match.group(0)}`" if match.group(0) in known else match.group(0)
+
+    return re.sub(r"(?<![\w-])--?[A-Za-z][\w-]*(?![\w-])", code, escape_markdown(text))
+
+
+def help_from_markdown(markdown: str) -> str:
+    """The inverse of :func:`help_markdown`: the help text as ``--help`` prints it.
+
+    Args:
+        markdown: A paragraph written by :func:`help_markdown`.
+
+    Examples:
+        >>> help_from_markdown(help_markdown("a_b --seed *x*", ["--seed"]))
+        'a_b --seed *x*'
+    """
+    return unescape_markdown(re.sub(r"(?<!\\)`", "", markdown))
+
+
 def _usage(parser: argparse.ArgumentParser) -> str:
     formatter = parser._get_formatter()
     formatter.add_usage(parser.usage, parser._actions, parser._mutually_exclusive_groups)
@@ -143,12 +176,14 @@ def subcommand_page(name: str) -> str:
     """The Markdown reference page of ``deblurgan NAME``.
 
     Each argument is a level-3 heading holding its ``--help`` invocation in backticks,
-    followed by its help text (one paragraph) and, for options, a ``Default:`` line.
+    followed by its help text (one paragraph, the command's option names in code spans) and a
+    ``Default:`` line for an option with a default, or ``Required.``.
 
     Args:
         name: A key of :data:`deblurgan.cli.SUBCOMMANDS`.
     """
     parser = subcommand_parser(name)
+    options = [option for action in parser._actions for option in action.option_strings]
     lines = [
         f"# deblurgan {name}",
         "",
@@ -166,7 +201,7 @@ def subcommand_page(name: str) -> str:
         for entry in section.entries:
             lines += [f"### `{entry.invocation}`", ""]
             if entry.help:
-                lines += [escape_markdown(entry.help), ""]
+                lines += [help_markdown(entry.help, options), ""]
             if entry.default is not None:
                 lines += [f"Default: `{entry.default}`", ""]
             elif entry.required:
