@@ -66,6 +66,16 @@ class Recorder:
             return
         await _reply(send, 200, {"received": sum(self.pieces)})
 
+    async def stubborn(self, scope, receive, send) -> None:
+        """Catches the error, reads on anyway, and answers 400."""
+        self.calls += 1
+        for _ in range(2):
+            try:
+                await self._read(receive)
+            except Exception as error:
+                self.caught.append(error)
+        await _reply(send, 400, {"received": sum(self.pieces)})
+
     async def own_413(self, scope, receive, send) -> None:
         """Answers the error itself, as Starlette's exception handler does."""
         self.calls += 1
@@ -158,6 +168,13 @@ def test_an_app_that_swallows_the_error_and_answers_nothing_still_sends_413():
     app = Recorder()
     status, _, body = _drive(app.silent, [600, 401])
     assert status == 413 and "limit" in json.loads(body)["detail"] and len(app.caught) == 1
+
+
+def test_an_app_that_reads_on_after_the_error_gets_it_again_and_no_more_body():
+    app = Recorder()
+    status, _, _ = _drive(app.stubborn, [600, 401, 5])
+    assert status == 413 and app.pieces == [600]
+    assert [type(e) for e in app.caught] == [UploadTooLarge, UploadTooLarge]
 
 
 def test_an_app_that_swallows_nothing_within_the_limit_answers_itself():
