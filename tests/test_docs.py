@@ -57,6 +57,8 @@ def parse_help(text: str) -> dict[str, dict[str, str]]:
         if re.match(r"^\S.*:$", line) and not line.startswith("usage:"):
             current = sections.setdefault(line[:-1], {})
             last = None
+        elif re.match(r"^\S", line):  # the epilog, after the arguments
+            current = None
         elif current is not None and re.match(r"^  \S", line):
             invocation, _, help_ = line.strip().partition("  ")
             last = invocation.strip()
@@ -103,6 +105,10 @@ def test_reference_page_lists_every_option_with_the_help_that_help_shows(name):
         for option in action.option_strings:
             assert re.search(rf"### `[^`]*(?<![\w-]){re.escape(option)}(?![\w-])", page), option
     assert cli_reference.summary(name) in _one_line(_help_text(name))
+    if parser.epilog:
+        epilog = cli_reference.help_markdown(_one_line(parser.epilog), [])
+        assert cli_reference.help_from_markdown(epilog) in _one_line(_help_text(name))
+        assert re.sub(r"`", "", epilog) in re.sub(r"`", "", page)
 
 
 def test_reference_page_shows_defaults_and_required_options():
@@ -231,3 +237,22 @@ def test_site_pages_rewrite_repository_links():
         "[a](how-to/deblur.md) [b](model-card.md#caveats) [c](index.md) [d](https://x.org)"
     )
     assert hooks.rewrite_repository_links("![p](docs/serve.jpg)", "model") == "![p](../serve.jpg)"
+
+
+def test_site_pages_show_sphinx_roles_as_code():
+    pytest.importorskip("mkdocs")
+    hooks = _load("mkdocs_hooks")
+    html = "A :class:<code>Deblurrer</code> and :meth:<code>Deblurrer.plan</code>: x:y"
+    assert hooks.strip_sphinx_roles(html) == (
+        "A <code>Deblurrer</code> and <code>Deblurrer.plan</code>: x:y"
+    )
+
+
+def _method_table(markdown: str) -> str:
+    return re.search(r"^\| your photo \| use \| why \|\n(?:\|.*\n)+", markdown, flags=re.M).group(0)
+
+
+def test_choose_a_method_repeats_the_readme_table_exactly():
+    readme = (ROOT / "README.md").read_text()
+    how_to = (DOCS / "how-to" / "choose-a-method.md").read_text()
+    assert _method_table(how_to) == _method_table(readme)

@@ -175,9 +175,10 @@ def _usage(parser: argparse.ArgumentParser) -> str:
 def subcommand_page(name: str) -> str:
     """The Markdown reference page of ``deblurgan NAME``.
 
-    Each argument is a level-3 heading holding its ``--help`` invocation in backticks,
-    followed by its help text (one paragraph, the command's option names in code spans) and a
-    ``Default:`` line for an option with a default, or ``Required.``.
+    The summary and the parser's epilog come first, then the usage. Each argument is a
+    level-3 heading holding its ``--help`` invocation in backticks, followed by its help text
+    (one paragraph, the command's option names in code spans) and a ``Default:`` line for an
+    option with a default, or ``Required.``.
 
     Args:
         name: A key of :data:`deblurgan.cli.SUBCOMMANDS`.
@@ -191,6 +192,10 @@ def subcommand_page(name: str) -> str:
         "",
         escape_markdown(summary(name)),
         "",
+    ]
+    if parser.epilog:
+        lines += [help_markdown(_one_line(parser.epilog), options), ""]
+    lines += [
         "```text",
         _usage(parser),
         "```",

@@ -8,6 +8,7 @@ repository's front pages shown inside the site.
   rewritten to work from the
   site: ``docs/x.md`` becomes ``x.md``, README.md the home page and MODEL_CARD.md the model
   card page. So the front page on GitHub and the site's home are one text.
+- ``on_page_content`` shows the Sphinx roles some docstrings use (``:class:`X```) as code.
 """
 
 from __future__ import annotations
@@ -73,3 +74,17 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Files) -> str
     parent = Path(page.file.src_uri).parent.as_posix()
     page_dir = "" if parent == "." else parent
     return rewrite_repository_links(text, page_dir)
+
+
+def strip_sphinx_roles(html: str) -> str:
+    """HTML with the Sphinx roles of docstrings (``:class:`Deblurrer```) shown as plain code.
+
+    Args:
+        html: A rendered page.
+    """
+    return re.sub(r":(?:py:)?(?:class|meth|func|data|attr|mod|exc|obj|const):(<code)", r"\1", html)
+
+
+def on_page_content(html: str, page: Any, config: Any, files: Files) -> str:
+    """Show docstrings' Sphinx roles as code: ``:class:`X``` renders as ``X``."""
+    return strip_sphinx_roles(html)
