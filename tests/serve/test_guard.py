@@ -94,9 +94,10 @@ async def _reply(send, status: int, payload: dict) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def _drive(app, pieces: list[int], declared: int | None = None) -> tuple[int, dict, bytes]:
+def _drive(app, pieces: list[int], declared: int | None = None) -> tuple[int, dict, bytes, int]:
     """Send a POST whose body arrives as messages of ``pieces`` bytes through a Guard with a
-    limit of :data:`LIMIT`; its status, headers and body."""
+    limit of :data:`LIMIT`; its status, headers and body, and how many body messages the
+    server still holds (the Guard never asked for them)."""
     headers = [(b"host", HOST)]
     if declared is not None:
         headers.append((b"content-length", str(declared).encode()))
@@ -117,7 +118,8 @@ def _drive(app, pieces: list[int], declared: int | None = None) -> tuple[int, di
     starts = [m for m in sent if m["type"] == "http.response.start"]
     assert len(starts) == 1, sent  # exactly one reply
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-    return starts[0]["status"], dict(starts[0]["headers"]), body
+    unread = sum(m["type"] == "http.request" for m in incoming)
+    return starts[0]["status"], dict(starts[0]["headers"]), body, unread
 
 
 EXACT_SPLITS = [[LIMIT], [1, LIMIT - 1], [LIMIT - 1, 1], [250] * 4, [0, 400, 0, 600, 0]]
@@ -128,14 +130,14 @@ OVER_SPLITS = [[LIMIT + 1], [LIMIT, 1], [1, LIMIT], [250] * 4 + [1], [1] * (LIMI
 @pytest.mark.parametrize("declared", [True, False])
 def test_a_body_of_exactly_the_limit_reaches_the_app_whole(pieces, declared):
     app = Recorder()
-    status, _, body = _drive(app.echo, pieces, LIMIT if declared else None)
+    status, _, body, _ = _drive(app.echo, pieces, LIMIT if declared else None)
     assert status == 200 and json.loads(body) == {"received": LIMIT}
     assert app.pieces == pieces
 
 
 def test_a_declared_length_one_byte_over_is_refused_before_the_app_runs():
     app = Recorder()
-    status, headers, body = _drive(app.echo, [LIMIT + 1], LIMIT + 1)
+    status, headers, body, _ = _drive(app.echo, [LIMIT + 1], LIMIT + 1)
     assert status == 413 and "--max-upload" in json.loads(body)["detail"]
     assert app.calls == 0 and headers[b"x-content-type-options"] == b"nosniff"
 
@@ -143,7 +145,7 @@ def test_a_declared_length_one_byte_over_is_refused_before_the_app_runs():
 @pytest.mark.parametrize("pieces", OVER_SPLITS)
 def test_a_body_one_byte_over_without_a_length_is_413_at_the_message_that_crosses(pieces):
     app = Recorder()
-    status, headers, body = _drive(app.echo, pieces)
+    status, headers, body, _ = _drive(app.echo, pieces)
     assert status == 413 and "--max-upload" in json.loads(body)["detail"]
     assert app.pieces == pieces[:-1]  # everything but the message that crossed the limit
     assert b"x-app" not in headers and headers[b"content-type"] == b"application/json"
@@ -151,14 +153,14 @@ def test_a_body_one_byte_over_without_a_length_is_413_at_the_message_that_crosse
 
 def test_a_body_longer_than_its_declared_length_is_still_counted():
     app = Recorder()
-    status, _, _ = _drive(app.echo, [500, 501], declared=LIMIT)
+    status, _, _, _ = _drive(app.echo, [500, 501], declared=LIMIT)
     assert status == 413 and app.pieces == [500]
 
 
 @pytest.mark.parametrize("pieces", [[LIMIT, 1], [600, 401]])
 def test_an_app_that_swallows_the_error_and_answers_400_still_sends_413(pieces):
     app = Recorder()
-    status, headers, body = _drive(app.swallowing, pieces)
+    status, headers, body, _ = _drive(app.swallowing, pieces)
     assert status == 413 and b"form" not in body and "limit" in json.loads(body)["detail"]
     assert [type(e) for e in app.caught] == [UploadTooLarge]
     assert all(headers[name] == value for name, value in SECURITY_HEADERS)
@@ -166,26 +168,26 @@ def test_an_app_that_swallows_the_error_and_answers_400_still_sends_413(pieces):
 
 def test_an_app_that_swallows_the_error_and_answers_nothing_still_sends_413():
     app = Recorder()
-    status, _, body = _drive(app.silent, [600, 401])
+    status, _, body, _ = _drive(app.silent, [600, 401])
     assert status == 413 and "limit" in json.loads(body)["detail"] and len(app.caught) == 1
 
 
 def test_an_app_that_reads_on_after_the_error_gets_it_again_and_no_more_body():
     app = Recorder()
-    status, _, _ = _drive(app.stubborn, [600, 401, 5])
-    assert status == 413 and app.pieces == [600]
+    status, _, _, unread = _drive(app.stubborn, [600, 401, 5])
+    assert status == 413 and app.pieces == [600] and unread == 1  # not read past the error
     assert [type(e) for e in app.caught] == [UploadTooLarge, UploadTooLarge]
 
 
 def test_an_app_that_swallows_nothing_within_the_limit_answers_itself():
     app = Recorder()
-    status, _, body = _drive(app.silent, [600, 400])
+    status, _, body, _ = _drive(app.silent, [600, 400])
     assert status == 200 and json.loads(body) == {"received": LIMIT} and not app.caught
 
 
 def test_the_apps_own_413_goes_out_with_the_security_headers():
     app = Recorder()
-    status, headers, body = _drive(app.own_413, [LIMIT, 1])
+    status, headers, body, _ = _drive(app.own_413, [LIMIT, 1])
     assert status == 413 and json.loads(body)["from"] == "app"
     assert headers[b"x-app"] == b"1" and headers[b"x-frame-options"] == b"DENY"
 
