@@ -48,42 +48,62 @@ def _one_line(text: str) -> str:
     return " ".join(re.sub(r"(?<=\w-)\n\s*", "", text).split())
 
 
-def parse_help(text: str) -> dict[str, dict[str, str]]:
-    """``--help`` output as {section title: {invocation: help}} (help on one line)."""
-    sections: dict[str, dict[str, str]] = {}
-    current: dict[str, str] | None = None
+def _entries(lines: list[str]) -> dict[str, str]:
+    entries: dict[str, str] = {}
     last = None
-    for line in text.splitlines():
-        if re.match(r"^\S.*:$", line) and not line.startswith("usage:"):
-            current = sections.setdefault(line[:-1], {})
-            last = None
-        elif re.match(r"^\S", line):  # the epilog, after the arguments
-            current = None
-        elif current is not None and re.match(r"^  \S", line):
+    for line in lines:
+        if re.match(r"^  \S", line):
             invocation, _, help_ = line.strip().partition("  ")
             last = invocation.strip()
-            current[last] = help_.strip()
-        elif current is not None and last is not None and line.strip():
-            current[last] = _one_line(f"{current[last]}\n{line}")
+            entries[last] = help_.strip()
+        elif last is not None and line.strip():
+            entries[last] = _one_line(f"{entries[last]}\n{line}")
+    return entries
+
+
+def parse_help(text: str) -> dict[str, tuple[str, dict[str, str]]]:
+    """``--help`` output as {section title: (description, {invocation: help})}, on one line."""
+    sections: dict[str, tuple[str, dict[str, str]]] = {}
+    blocks = [block.splitlines() for block in text.split("\n\n") if block.strip()]
+    i = 0
+    while i < len(blocks):
+        lines = blocks[i]
+        if re.match(r"^\S.*:$", lines[0]) and not lines[0].startswith("usage:"):
+            following = blocks[i + 1] if i + 1 < len(blocks) else []
+            if following and following[0].startswith("  "):  # title, description, entries
+                sections[lines[0][:-1]] = (_one_line("\n".join(lines[1:])), _entries(following))
+                i += 1
+            else:
+                sections[lines[0][:-1]] = ("", _entries(lines[1:]))
+        i += 1
     return sections
 
 
-def parse_page(markdown: str) -> dict[str, dict[str, str]]:
-    """A generated reference page as {section title: {invocation: help}}."""
-    sections: dict[str, dict[str, str]] = {}
-    current: dict[str, str] | None = None
+def parse_page(markdown: str) -> dict[str, tuple[str, dict[str, str]]]:
+    """A generated reference page as {section title: (description, {invocation: help})}."""
+    sections: dict[str, tuple[str, dict[str, str]]] = {}
+    description = ""
+    entries: dict[str, str] | None = None
+    title = None
     last = None
     for block in markdown.split("\n\n"):
         block = block.strip()
         if block.startswith("## "):
-            title = block[3:]
-            current = sections.setdefault(title[:1].lower() + title[1:], {})
-        elif block.startswith("### ") and current is not None:
+            if title is not None:
+                sections[title] = (description, entries)
+            title = block[3:4].lower() + block[4:]
+            description, entries, last = "", {}, None
+        elif block.startswith("### ") and entries is not None:
             last = block[4:].strip("`")
-            current[last] = ""
-        elif current is not None and last is not None and not current[last]:
-            if not block.startswith(("Default: ", "Required.")):
-                current[last] = cli_reference.help_from_markdown(_one_line(block))
+            entries[last] = ""
+        elif entries is None or block.startswith(("Default: ", "Required.")):
+            continue
+        elif last is None:
+            description = cli_reference.help_from_markdown(_one_line(block))
+        elif not entries[last]:
+            entries[last] = cli_reference.help_from_markdown(_one_line(block))
+    if title is not None:
+        sections[title] = (description, entries)
     return sections
 
 
@@ -94,8 +114,9 @@ def test_reference_page_lists_every_option_with_the_help_that_help_shows(name):
     documented = parse_page(page)
     # Section titles differ only in the capital letter the page gives them.
     assert {title.lower() for title in documented} == {title.lower() for title in shown}
-    for title, entries in shown.items():
-        page_entries = documented[title[:1].lower() + title[1:]]
+    for title, (description, entries) in shown.items():
+        page_description, page_entries = documented[title[:1].lower() + title[1:]]
+        assert page_description == description, title
         assert page_entries.keys() == entries.keys(), title
         for invocation, help_ in entries.items():
             assert page_entries[invocation] == help_, invocation

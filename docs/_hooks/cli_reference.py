@@ -50,10 +50,12 @@ class ArgumentSection:
 
     Attributes:
         title: The group's title as ``--help`` prints it.
+        description: The group's description on one line ("" when it has none).
         entries: Its arguments in ``--help`` order.
     """
 
     title: str
+    description: str
     entries: tuple[ArgumentEntry, ...]
 
 
@@ -104,7 +106,8 @@ def argument_sections(parser: argparse.ArgumentParser) -> tuple[ArgumentSection,
                 )
             )
         if entries:
-            sections.append(ArgumentSection(group.title or "", tuple(entries)))
+            description = _one_line(group.description or "")
+            sections.append(ArgumentSection(group.title or "", description, tuple(entries)))
     return tuple(sections)
 
 
@@ -203,6 +206,8 @@ def subcommand_page(name: str) -> str:
     ]
     for section in argument_sections(parser):
         lines += [f"## {section.title[:1].upper()}{section.title[1:]}", ""]
+        if section.description:
+            lines += [help_markdown(section.description, options), ""]
         for entry in section.entries:
             lines += [f"### `{entry.invocation}`", ""]
             if entry.help:
