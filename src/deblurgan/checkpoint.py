@@ -26,6 +26,7 @@ PyTorch versions saved are dropped: our InstanceNorm tracks no statistics.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -87,15 +88,24 @@ def save_generator(
     atomic_write_bytes(path, save_safetensors_bytes(tensors, metadata=metadata))
 
 
-def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
+def read_metadata(path: str | os.PathLike, data: bytes | None = None) -> dict[str, Any]:
     """Return the decoded header metadata of one of our checkpoints: ``architecture``
     (``"resnet"`` for files written before names were stored), ``config``,
-    ``deblurgan_version`` and ``training``."""
-    path = _existing_file(path)
+    ``deblurgan_version`` and ``training``.
+
+    Args:
+        path: The checkpoint (named in errors).
+        data: Its bytes, if already read: parsed instead of the file.
+    """
     try:
-        with safe_open(str(path), framework="pt") as f:
-            raw = f.metadata() or {}
-    except (SafetensorError, OSError) as err:
+        if data is not None:  # the header: 8 bytes of length, then JSON
+            size = int.from_bytes(data[:8], "little")
+            raw = json.loads(data[8 : 8 + size]).get("__metadata__") or {}
+        else:
+            path = _existing_file(path)
+            with safe_open(str(path), framework="pt") as f:
+                raw = f.metadata() or {}
+    except (SafetensorError, OSError, ValueError, AttributeError) as err:
         raise CheckpointError(f"{path}: not a readable safetensors file ({err})") from err
     if raw.get("format") != FORMAT_TAG:
         raise CheckpointError(
@@ -117,7 +127,9 @@ CHECKPOINT_FORMATS = (
 )
 
 
-def load_generator(path: str | os.PathLike, learn_residual: bool = True) -> torch.nn.Module:
+def load_generator(
+    path: str | os.PathLike, learn_residual: bool = True, data: bytes | None = None
+) -> torch.nn.Module:
     """Rebuild a generator from a checkpoint, on the CPU, in eval mode, float32.
 
     The network is built from the architecture table by the stored name (a
@@ -128,20 +140,23 @@ def load_generator(path: str | os.PathLike, learn_residual: bool = True) -> torc
             ``.pth`` generator file.
         learn_residual: For original files only, which do not record it: whether
             the model was trained with the global skip (the paper's setting).
+        data: The file's bytes, if the caller read (and hashed) them: these are parsed,
+            not the file again, which may have changed since.
 
     Raises:
         CheckpointError: The file is missing or is not a generator checkpoint, or names an
             architecture that is not in the table.
     """
-    path = _existing_file(path)
+    path = _existing_file(path) if data is None else Path(path)
     if path.suffix.lower() not in CHECKPOINT_SUFFIXES:
         raise CheckpointError(f"{path}: not a generator checkpoint; {CHECKPOINT_FORMATS}")
     if path.suffix == ".safetensors":
-        meta = read_metadata(path)
+        data = path.read_bytes() if data is None else data
+        meta = read_metadata(path, data)
         generator = _build(meta["architecture"], meta["config"], path)
-        state = load_safetensors_bytes(path.read_bytes())
+        state = load_safetensors_bytes(data)
     else:
-        state, config = _read_original(path, learn_residual)
+        state, config = _read_original(path, learn_residual, data)
         generator = _build(DEFAULT_ARCHITECTURE, config, path)
     state = {k: v.float() for k, v in state.items()}
     try:
@@ -208,10 +223,11 @@ def convert_original_state_dict(
 
 
 def _read_original(
-    path: Path, learn_residual: bool
+    path: Path, learn_residual: bool, data: bytes | None = None
 ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     try:
-        original = torch.load(path, map_location="cpu", weights_only=True)
+        source = io.BytesIO(data) if data is not None else path
+        original = torch.load(source, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises many types for bad or unsafe pickles
         raise CheckpointError(
             f"{path}: not a readable PyTorch state dict (only tensors are loaded from .pth "

@@ -2,8 +2,8 @@
 ``torchrun``, answered without importing PyTorch where the answer allows.
 
 ``deblurgan deblur`` asks these questions before it knows whether it needs PyTorch at all
-(importing it takes seconds), so only :func:`cpu_has_native_bf16`, whose answer is oneDNN's,
-imports it.
+(importing it takes seconds; a core install has none), so only :func:`cpu_has_native_bf16`,
+whose answer is oneDNN's, imports it, where it is installed.
 """
 
 from __future__ import annotations
@@ -37,9 +37,12 @@ def cpu_has_int8_dot_product() -> bool:
 
 @functools.cache
 def cpu_has_native_bf16() -> bool:
-    """Whether oneDNN runs bf16 convolutions natively on this CPU (imports PyTorch)."""
-    import torch
-
+    """Whether oneDNN runs bf16 convolutions natively on this CPU (imports PyTorch; without
+    it, whether the CPU has bf16 dot products: AVX512-BF16 or AMX)."""
+    try:
+        import torch
+    except ImportError:
+        return bool({"avx512_bf16", "amx_bf16"} & cpu_flags())
     try:
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):

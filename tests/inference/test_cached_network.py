@@ -1,6 +1,7 @@
 """The fast start: a verdict recorded on the first run, the cached model run without PyTorch
 on later runs, never a stale or damaged one."""
 
+import json
 import subprocess
 import sys
 
@@ -16,8 +17,9 @@ from deblurgan.inference.cached_network import (
     load_network,
 )
 from deblurgan.inference.deblurrer import Deblurrer
-from deblurgan.inference.model_cache import MANIFEST, cache_dir, verdict_path
+from deblurgan.inference.model_cache import MANIFEST, cache_dir, file_sha256, verdict_path
 from deblurgan.inference.policy import whole_image_peak_bytes
+from deblurgan.inference.weights import default_weights_path
 from deblurgan.io.images import ImageData, write_image
 from deblurgan.nets import Generator, init_weights
 from deblurgan.nets.architectures import ARCHITECTURES, build_generator
@@ -106,7 +108,7 @@ def test_a_damaged_cache_entry_is_detected_and_rebuilt(weights, damage):
 def test_an_unreadable_verdict_is_decided_again(weights):
     _fp32(weights)
     request = fast_start_request("cpu", "fp32", "auto", False, None, False)
-    path = verdict_path(cached_module.file_sha256(weights), request)
+    path = verdict_path(file_sha256(weights), request)
     path.write_text("{not json")
     assert isinstance(_fp32(weights), Deblurrer)
     assert isinstance(_fp32(weights), CachedNetwork)
@@ -189,3 +191,141 @@ def test_the_fast_start_pads_to_the_architectures_sides(tmp_path, monkeypatch):
     np.testing.assert_array_equal(again(rgb), first(rgb))
     expected = Deblurrer(net, backend="torch")(rgb)
     np.testing.assert_allclose(again(rgb), expected, atol=1e-5)
+
+
+# --- issue 36 items 1-4 and issue 41's cache mutants
+
+
+def test_weights_replaced_while_loading_never_serve_the_other_model(weights, monkeypatch):
+    """The file is replaced by another model right after its first read (an editor saving, a
+    training run writing ``latest``): the verdict recorded under the first model's hash must
+    run the first model, not the one read later."""
+    import os
+    import pathlib
+
+    from deblurgan.inference import model_cache
+
+    original = weights.read_bytes()
+    other = _checkpoint(weights.with_name("other.safetensors"), seed=2).read_bytes()
+    replacement = weights.with_name("replacement")
+    swapped = []
+
+    def swap_after(read):
+        def wrapper(self, *args, **kwargs):
+            result = read(self, *args, **kwargs)
+            if str(self) == str(weights) and not swapped:
+                swapped.append(1)
+                replacement.write_bytes(other)
+                os.replace(replacement, weights)  # an open file keeps the old content
+            return result
+
+        return wrapper
+
+    def open_then_swap(real):
+        def wrapper(file, *args, **kwargs):
+            handle = real(file, *args, **kwargs)
+            if str(file) == str(weights) and not swapped:
+                swapped.append(1)
+                replacement.write_bytes(other)
+                os.replace(replacement, weights)
+            return handle
+
+        return wrapper
+
+    monkeypatch.setattr(pathlib.Path, "read_bytes", swap_after(pathlib.Path.read_bytes))
+    monkeypatch.setattr(model_cache, "open", open_then_swap(open), raising=False)
+    _fp32(weights)
+    monkeypatch.undo()
+    assert swapped and weights.read_bytes() == other
+    weights.write_bytes(original)  # model A again: its verdict is used
+    rgb = _rgb()
+    cached = _fp32(weights)
+    assert isinstance(cached, CachedNetwork)
+    expected = Deblurrer.from_checkpoint(weights, precision="fp32", backend="torch")(rgb)
+    np.testing.assert_allclose(cached(rgb), expected, atol=1e-5)
+
+
+def test_a_folder_that_matches_its_manifest_but_does_not_compile_is_rebuilt(weights):
+    from deblurgan.inference.model_cache import _describe
+
+    rgb = _rgb()
+    reference = _fp32(weights)(rgb)
+    model = cache_dir() / _fp32(weights)._verdict.model
+    xml, binary = model / "generator.xml", model / "generator.bin"
+    original = binary.read_bytes()
+    xml.write_bytes(b"<?xml version='1.0'?><net name='broken' version='11'><layers>")
+    (model / MANIFEST).write_text(json.dumps(_describe(model)))  # still verifies
+    rebuilt = _fp32(weights)
+    assert isinstance(rebuilt, Deblurrer) and rebuilt.backend == "openvino"
+    assert b"broken" not in xml.read_bytes()  # converted again, not kept
+    assert binary.read_bytes() == original
+    np.testing.assert_array_equal(rebuilt(rgb), reference)
+    assert isinstance(_fp32(weights), CachedNetwork)
+
+
+def test_a_cache_that_is_a_file_gives_the_right_output_with_one_warning(
+    weights, tmp_path, monkeypatch
+):
+    from deblurgan.inference import model_cache
+
+    rgb = _rgb()
+    expected = Deblurrer.from_checkpoint(weights, precision="fp32", backend="torch")(rgb)
+    blocker = tmp_path / "cache-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("DEBLURGAN_CACHE", str(blocker))
+    monkeypatch.setattr(model_cache, "_warned_unwritable", set())
+    with pytest.warns(model_cache.CacheNotWritableWarning, match="every run") as caught:
+        for _ in range(2):
+            network = _fp32(weights)
+            assert network.backend == "openvino"
+            np.testing.assert_allclose(network(rgb), expected, atol=1e-5)
+    assert len([w for w in caught if w.category is model_cache.CacheNotWritableWarning]) == 1
+
+
+def test_a_read_only_cache_with_a_damaged_model_gives_the_right_output(weights, monkeypatch):
+    from deblurgan.inference import model_cache
+    from tests.inference.test_model_cache import refuse_writes
+
+    rgb = _rgb()
+    reference = _fp32(weights)(rgb)
+    model = cache_dir() / _fp32(weights)._verdict.model
+    binary = model / "generator.bin"
+    binary.write_bytes(binary.read_bytes()[:100])  # damaged, then the cache made read-only
+    monkeypatch.setattr(model_cache, "_warned_unwritable", set())
+    refuse_writes(monkeypatch, cache_dir())
+    with pytest.warns(model_cache.CacheNotWritableWarning) as caught:
+        network = _fp32(weights)  # no PermissionError
+        np.testing.assert_array_equal(network(rgb), reference)
+    assert len([w for w in caught if w.category is model_cache.CacheNotWritableWarning]) == 1
+
+
+TRUNCATE_WHILE_RUNNING = """
+import os, sys
+import numpy as np
+from deblurgan.inference.cached_network import CachedNetwork, load_network
+from deblurgan.inference.model_cache import cache_dir
+network = load_network(sys.argv[1], device="cpu", precision="fp32")
+assert isinstance(network, CachedNetwork), type(network)
+rgb = np.random.default_rng(0).random((64, 64, 3), dtype=np.float32)
+before = network(rgb)
+os.truncate(cache_dir() / network._verdict.model / "generator.bin", 0)
+after = network(rgb)
+print("same" if np.array_equal(before, after) else "changed")
+"""
+
+
+def test_a_cached_model_truncated_while_in_use_keeps_running(tmp_path, monkeypatch):
+    """OpenVINO maps a model's .bin file by default: truncating it under a running model
+    killed the process with SIGBUS (with the bundled model's size: the CPU plugin then uses
+    the mapped weights in place). The model runs from memory instead."""
+    monkeypatch.setenv("DEBLURGAN_CACHE", str(tmp_path / "cache"))
+    weights = tmp_path / "bundled.safetensors"
+    weights.write_bytes(default_weights_path().read_bytes())
+    _fp32(weights)  # converted, verdict recorded
+    done = subprocess.run(
+        [sys.executable, "-c", TRUNCATE_WHILE_RUNNING, str(weights)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, (done.returncode, done.stderr[-2000:])
+    assert done.stdout.strip().splitlines()[-1] == "same"

@@ -18,6 +18,7 @@ Examples:
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from pathlib import Path
@@ -27,15 +28,17 @@ import numpy as np
 
 from deblurgan.hardware import gpu_may_be_visible
 from deblurgan.inference.model_cache import (
+    BIN,
     XML,
     Verdict,
     cache_dir,
-    file_sha256,
+    discard_verdict,
+    model_path,
+    read_model_files,
     read_verdict,
-    verdict_path,
     write_verdict,
 )
-from deblurgan.inference.openvino_runtime import compile_for_cpu
+from deblurgan.inference.openvino_runtime import compile_for_cpu, model_from_bytes
 from deblurgan.inference.policy import BACKENDS, DEFAULT_MAX_MEMORY, whole_image_peak_bytes
 from deblurgan.inference.weights import default_weights_path
 from deblurgan.nets.padding import side_padding
@@ -69,14 +72,22 @@ class CachedNetwork:
         weights: The checkpoint file, for images that need the usual path.
         label: What reports call the weights (``"bundled"`` or the path as given).
         max_memory: Bytes a whole-image pass may use; larger images are tiled in PyTorch.
+        weights_sha256: The SHA-256 of the weights the verdict is for: the usual path loads
+            the file only if it still has that content.
     """
 
     name = "network"
 
     def __init__(
-        self, compiled: Any, verdict: Verdict, weights: Path, label: str, max_memory: int
+        self,
+        compiled: Any,
+        verdict: Verdict,
+        weights: Path,
+        label: str,
+        max_memory: int,
+        weights_sha256: str | None = None,
     ) -> None:
-        self._compiled, self._verdict = compiled, verdict
+        self._compiled, self._verdict, self._sha256 = compiled, verdict, weights_sha256
         self._weights, self.weights, self.max_memory = weights, label, max_memory
         self.precision, self.backend = verdict.precision, "openvino"
         self._usual: DeblurMethod | None = None
@@ -90,8 +101,15 @@ class CachedNetwork:
         if self._usual is None:
             from deblurgan.inference.deblurrer import Deblurrer
 
+            data = self._weights.read_bytes()
+            if self._sha256 is not None and hashlib.sha256(data).hexdigest() != self._sha256:
+                raise ValueError(
+                    f"{self._weights} changed since this run loaded it; run again to use "
+                    "the new weights"
+                )
             self._usual = Deblurrer.from_checkpoint(
                 self._weights,
+                data=data,
                 device="cpu",
                 precision=self.precision,
                 backend="openvino",
@@ -165,13 +183,14 @@ def load_network(
     request = fast_start_request(device, precision, backend, stochastic, tile, compile)
     found = _weights_file(weights) if request is not None else None
     if found is not None:
-        cached = _from_cache(*found, request, weights, max_memory)
+        cached = _from_cache(found[0], found[1], request, weights, max_memory)
         if cached is not None:
             return cached
     from deblurgan.inference.deblurrer import Deblurrer
 
     deblurrer = Deblurrer.from_checkpoint(
         weights,
+        data=found[2] if found is not None else None,  # the bytes hashed: no second read
         device=device,
         precision=precision,
         stochastic=stochastic,
@@ -186,30 +205,37 @@ def load_network(
     return deblurrer
 
 
-def _weights_file(weights: str | os.PathLike | None) -> tuple[Path, str] | None:
-    """The checkpoint file and the SHA-256 of its content; None where it cannot be read (the
-    usual path then says why)."""
+def _weights_file(weights: str | os.PathLike | None) -> tuple[Path, str, bytes] | None:
+    """The checkpoint file, the SHA-256 of its content and that content, read once: what is
+    hashed is what is loaded, even if the file is replaced meanwhile. None where it cannot be
+    read (the usual path then says why)."""
     try:
         path = Path(weights) if weights is not None else default_weights_path()
-        return path, file_sha256(path)
+        data = path.read_bytes()
     except (OSError, ValueError):  # ValueError: CheckpointError, no bundled model
         return None
+    return path, hashlib.sha256(data).hexdigest(), data
 
 
 def _from_cache(
     path: Path, digest: str, request: dict, weights: Any, max_memory: int
 ) -> CachedNetwork | None:
     verdict = read_verdict(digest, request)
-    if verdict is None:
+    folder = model_path(verdict.model) if verdict is not None else None
+    if folder is None:
+        return None
+    files = read_model_files(folder)  # checked from the bytes that run
+    if files is None or XML not in files or BIN not in files:
+        discard_verdict(digest, request)
         return None
     try:
-        compiled = compile_for_cpu(cache_dir() / verdict.model / XML, verdict.precision)
+        compiled = compile_for_cpu(model_from_bytes(files[XML], files[BIN]), verdict.precision)
     except RuntimeError:  # a model OpenVINO cannot read or compile: convert it again
-        shutil.rmtree(cache_dir() / verdict.model, ignore_errors=True)
-        verdict_path(digest, request).unlink(missing_ok=True)
+        shutil.rmtree(folder, ignore_errors=True)  # inside the cache (model_path)
+        discard_verdict(digest, request)
         return None
     label = str(weights) if weights is not None else "bundled"
-    return CachedNetwork(compiled, verdict, path, label, max_memory)
+    return CachedNetwork(compiled, verdict, path, label, max_memory, digest)
 
 
 def _remember(digest: str, request: dict, deblurrer: Any) -> None:

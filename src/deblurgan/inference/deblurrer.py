@@ -16,12 +16,15 @@ import torch
 
 from deblurgan.checkpoint import load_generator
 from deblurgan.inference.backends import BUILDERS, ForwardFn
-from deblurgan.inference.policy import (
+from deblurgan.inference.policy import (  # agreement_image, eight_bit_psnr: re-exported
+    AGREEMENT_DB,
     BACKENDS,
     DEFAULT_MAX_MEMORY,
+    agreement_image,
     automatic_precisions,
     check_backend,
     choose_backend,
+    eight_bit_psnr,
     whole_image_peak_bytes,
 )
 from deblurgan.inference.tiled import tiled_forward, tiled_peak_bytes
@@ -31,35 +34,9 @@ from deblurgan.nets.tensors import crop_padding, pad_to_multiple, rgb_to_tensor,
 from deblurgan.restoration import Restoration
 from deblurgan.runtime import Precision, autocast, check_precision, eval_mode, resolve_device
 
-# 8-bit PSNR to fp32 on agreement_image() that an automatic precision must reach. int8's
-# accuracy is established on real data (within 0.1 dB PSNR of fp32 on every set of
-# benchmarks/generalization.py); its check (37.4 dB for the bundled model on this harsh
-# synthetic pattern, 43 dB on the example photo) catches broken kernels, not rounding.
-AGREEMENT_DB = {"bf16": 50.0, "fp16": 50.0, "int8": 35.0}
 # torch.compile mode per device type (default mode elsewhere); on an H100 the paper
 # generator in fp16 ran 4.74 ms per 720p frame compiled so, against 15.0 ms eager
 COMPILE_MODES = {"cuda": "max-autotune-no-cudagraphs"}
-
-
-def agreement_image(height: int = 96, width: int = 128) -> np.ndarray:
-    """A fixed textured RGB test image in [0, 1] (edges, gradients, fine stripes), on which an
-    automatic precision is checked against fp32 before it is used.
-
-    Shape:
-        - Output: :math:`(H, W, 3)`, float32.
-    """
-    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
-    stripes = 0.5 + 0.5 * np.sin(x * 0.9 + y * 0.3)
-    rings = 0.5 + 0.5 * np.cos(np.hypot(x - width / 3, y - height / 2) * 0.35)
-    blocks = ((x // 16 + y // 16) % 2).astype(np.float32)
-    return np.stack([stripes, 0.6 * rings + 0.4 * blocks, (x + y) / (height + width)], axis=-1)
-
-
-def eight_bit_psnr(a: np.ndarray, b: np.ndarray) -> float:
-    """PSNR between two [0, 1] images after rounding both to 8 bits (inf if equal)."""
-    a8, b8 = (np.rint(np.clip(im, 0, 1) * 255) for im in (a, b))
-    mse = float(np.mean((a8 - b8) ** 2))
-    return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
 
 
 def restore(
@@ -268,17 +245,20 @@ class Deblurrer:
         return tile, torch.float16
 
     @classmethod
-    def from_checkpoint(cls, weights: str | os.PathLike | None = None, **kwargs) -> Deblurrer:
+    def from_checkpoint(
+        cls, weights: str | os.PathLike | None = None, data: bytes | None = None, **kwargs
+    ) -> Deblurrer:
         """Load a checkpoint (default: the bundled model) and wrap it.
 
         Args:
             weights: A ``.safetensors`` checkpoint or an original ``.pth`` file;
                 ``None`` for the model bundled with the package.
+            data: The checkpoint's bytes, already read (and hashed) by the caller: parsed
+                instead of reading the file again.
             **kwargs: Passed to :class:`Deblurrer`.
         """
-        deblurrer = cls(
-            load_generator(weights if weights is not None else default_weights_path()), **kwargs
-        )
+        path = weights if weights is not None else default_weights_path()
+        deblurrer = cls(load_generator(path, data=data), **kwargs)
         deblurrer.weights = str(weights) if weights is not None else "bundled"
         return deblurrer
 

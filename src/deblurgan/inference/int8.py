@@ -13,13 +13,21 @@ import logging
 
 import numpy as np
 
-from deblurgan.nets.tensors import rgb_to_tensor
-
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry", "hubble_deep_field")
 CROP = 256
 MODES = ("kernel", "scene")  # blur modes of the recipe, alternating over the crops
 # Names the quantisation recipe in the cache: a changed recipe must not reuse old models.
 RECIPE = "int8-minmax-48-skip"
+
+
+def network_input(rgb: np.ndarray) -> np.ndarray:
+    """An RGB image in [0, 1] as the network's input: one NCHW float32 image in [-1, 1] (as
+    :func:`~deblurgan.nets.tensors.rgb_to_tensor`, without PyTorch).
+
+    Shape:
+        - Input: :math:`(H, W, 3)`; output :math:`(1, 3, H, W)`.
+    """
+    return np.ascontiguousarray(rgb.transpose(2, 0, 1)[None] * 2 - 1, dtype=np.float32)
 
 
 @functools.cache
@@ -49,7 +57,7 @@ def calibration_inputs(crops_per_photo: int = 8, seed: int = 0) -> tuple[np.ndar
             y = rng.integers(0, photo.shape[0] - CROP + 1)
             x = rng.integers(0, photo.shape[1] - CROP + 1)
             image = blurred["kernel" if k % 2 == 0 else "scene"][y : y + CROP, x : x + CROP]
-            inputs.append(rgb_to_tensor(np.clip(image, 0, 1)).numpy())
+            inputs.append(network_input(np.clip(image, 0, 1)))
     return tuple(inputs)
 
 

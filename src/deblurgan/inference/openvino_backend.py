@@ -22,6 +22,7 @@ from deblurgan.inference.model_cache import XML, cache_dir, save_model_folder, v
 from deblurgan.inference.openvino_runtime import (
     compile_for_cpu,
     openvino_module,
+    read_model_file,
     telemetry_declined,
 )
 from deblurgan.nets.architectures import architecture_name
@@ -65,7 +66,7 @@ def converted_model(generator: Generator, precision: str = "fp32", cache: Path |
         return folder / XML
     fp32 = model_folder(generator, "fp32", cache)
     if verified_folder(fp32):
-        model = ov.Core().read_model(str(fp32 / XML))
+        model = read_model_file(fp32 / XML)
     else:
         with torch.no_grad(), telemetry_declined(), eval_mode(generator):
             model = ov.convert_model(
@@ -74,7 +75,7 @@ def converted_model(generator: Generator, precision: str = "fp32", cache: Path |
         model = _cached(model, fp32)
     if precision == "int8":
         if isinstance(model, Path):
-            model = ov.Core().read_model(str(model))
+            model = read_model_file(model)
         with telemetry_declined():
             model = _cached(quantize_int8(model), folder)
     return model

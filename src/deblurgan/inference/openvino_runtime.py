@@ -64,11 +64,25 @@ def openvino_module():
     return openvino
 
 
+def model_from_bytes(xml: bytes, weights: bytes) -> Any:
+    """An ``openvino.Model`` from the bytes of its ``.xml`` and ``.bin``, held in memory (not
+    a mapped file, which a truncation could turn into SIGBUS while the model runs)."""
+    return openvino_module().Core().read_model(xml, weights)
+
+
+def read_model_file(xml: str | Path) -> Any:
+    """An ``openvino.Model`` from a saved ``.xml`` and the ``.bin`` beside it, read into
+    memory (see :func:`model_from_bytes`)."""
+    xml = Path(xml)
+    return model_from_bytes(xml.read_bytes(), xml.with_suffix(".bin").read_bytes())
+
+
 def compile_for_cpu(model: Any, precision: str) -> Any:
     """Compile an OpenVINO model (or the path of its ``.xml``) for the CPU, tuned for latency.
 
     Args:
-        model: An ``openvino.Model``, or a path to a saved one.
+        model: An ``openvino.Model``, or a path to a saved one (read into memory:
+            :func:`read_model_file`).
         precision: ``"int8"`` (a quantised model: its own precisions), ``"bf16"`` (the CPU
             must support bf16 natively) or ``"fp32"``.
 
@@ -79,7 +93,10 @@ def compile_for_cpu(model: Any, precision: str) -> Any:
     ov = openvino_module()
     core = ov.Core()
     if isinstance(model, (str, Path)):
-        model = core.read_model(str(model))
+        try:
+            model = read_model_file(model)
+        except OSError as err:  # as OpenVINO reports a file it cannot read
+            raise RuntimeError(f"cannot read the model {model}: {err}") from err
     if precision == "int8":
         return core.compile_model(model, "CPU", LATENCY)
     hint = {"fp32": "f32", "bf16": "bf16"}[precision]
