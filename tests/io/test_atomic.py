@@ -71,3 +71,66 @@ def test_temp_file_of_unknown_writer_is_removed_only_when_old(tmp_path):
     assert remove_stale_temp_files(tmp_path) == [old]
     assert fresh.exists()
     assert remove_stale_temp_files(tmp_path / "missing") == []
+
+
+def _race(path, writers=2):
+    """``writers`` threads finish writing ``path`` at the same moment without replacing."""
+    import threading
+
+    barrier, outcomes = threading.Barrier(writers, timeout=10), []
+
+    def write(text):
+        try:
+            with atomic_path(path, replace=False) as tmp:
+                tmp.write_text(text)
+                barrier.wait()
+            outcomes.append(text)
+        except FileExistsError:
+            outcomes.append("exists")
+
+    threads = [threading.Thread(target=write, args=(f"run {i}",)) for i in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=20)
+    return outcomes
+
+
+def test_without_replace_exactly_one_of_two_racing_writers_creates_the_file(tmp_path):
+    for attempt in range(5):
+        path = tmp_path / f"out{attempt}.png"
+        outcomes = _race(path)
+        assert len(outcomes) == 2 and outcomes.count("exists") == 1
+        winner = next(o for o in outcomes if o != "exists")
+        assert path.read_text() == winner
+        assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    with pytest.raises(FileExistsError):
+        with atomic_path(path, replace=False) as tmp:
+            tmp.write_text("late")
+    assert path.read_text() == winner  # kept
+
+
+@pytest.mark.parametrize("renameat2", [True, False])
+def test_without_hard_links_the_name_is_still_never_replaced(tmp_path, monkeypatch, renameat2):
+    import errno
+
+    from deblurgan.io import atomic
+
+    def no_link(src, dst):
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(atomic.os, "link", no_link)
+    if not renameat2:
+        monkeypatch.setattr(atomic, "_rename_no_replace", lambda tmp, path: False)
+    path = tmp_path / "a.txt"
+    with atomic_path(path, replace=False) as tmp:
+        tmp.write_text("first")
+    with pytest.raises(FileExistsError):
+        with atomic_path(path, replace=False) as tmp:
+            tmp.write_text("second")
+    assert path.read_text() == "first" and sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]
+    if renameat2:  # the system call itself refuses an existing name (no check before it)
+        (tmp_path / "b.txt").write_text("b")
+        with pytest.raises(FileExistsError):
+            atomic._rename_no_replace(tmp_path / "b.txt", path)
+        assert path.read_text() == "first"

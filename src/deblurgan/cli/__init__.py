@@ -6,8 +6,11 @@ import argparse
 import ast
 import importlib
 import importlib.util
+import signal
 import sys
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 
 from deblurgan.version import __version__
 
@@ -81,7 +84,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         build_parser(arguments=False).parse_args(argv)
     args = build_parser([argv[0]]).parse_args(argv)
     try:
-        return importlib.import_module(SUBCOMMANDS[args.command]).run(args)
+        with terminate_as_interrupt():
+            return importlib.import_module(SUBCOMMANDS[args.command]).run(args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+@contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """Within the block, SIGTERM (``kill``, ``timeout``, process managers) raises
+    KeyboardInterrupt like Ctrl-C: temp files are removed, "interrupted" is printed and the
+    exit status is 130. Only in the main thread (elsewhere signals cannot be handled); the
+    previous handler is restored after. A server that installs its own handlers wins."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -7,13 +7,17 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from deblurgan.cli.options import add_inference_arguments, method_from_args, positive_int
+from deblurgan.cli.options import (
+    add_inference_arguments,
+    check_options_apply,
+    method_from_args,
+    positive_int,
+)
 from deblurgan.data.pairs import collect_inputs
 from deblurgan.hardware import process_device, torchrun_place
 from deblurgan.inference.batch import check_output_ext, check_suffix, plan_jobs, run_jobs
 from deblurgan.io.atomic import OutputFolderError, check_output_folder
 from deblurgan.io.images import DEFAULT_MAX_PIXELS
-from deblurgan.methods import METHODS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -119,10 +123,7 @@ def run(args: argparse.Namespace) -> int:
     rank, world = torchrun_place()
     device = process_device(args.device)
     try:
-        if args.save_kernel and not METHODS[args.method].estimates_kernels:
-            raise ValueError(
-                f"--save-kernel is for a method that estimates kernels, not {args.method}"
-            )
+        check_options_apply(args)  # before anything is created
         check_output_folder(args.output)
         method = method_from_args(args, device, progress=not args.quiet and rank == 0)
     except (OutputFolderError, ValueError) as err:  # CheckpointError is a ValueError

@@ -9,6 +9,7 @@ from pathlib import Path
 from deblurgan.checkpoint import CheckpointError
 from deblurgan.cli.options import (
     add_inference_arguments,
+    check_options_apply,
     inference_settings,
     method_from_args,
     non_negative_int,
@@ -85,6 +86,8 @@ def run(args: argparse.Namespace) -> int:
                 f"{len(missing)} missing partner(s), listed above; add them, or score the "
                 "complete pairs only with --allow-missing"
             )
+        if not args.no_model:
+            check_options_apply(args)
         check_output_folder(args.output)  # before any scoring, not after it
         method = None if args.no_model else method_from_args(args)
         if args.align_subpixel and args.align:

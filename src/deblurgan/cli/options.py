@@ -21,6 +21,31 @@ FIXED_PRECISION_HELP = (
     "fp16 (CUDA/MPS), int8 (CPU, OpenVINO) or auto (the fastest that agrees with fp32, as in "
     "deblur) to measure those instead"
 )
+# The options each kind of method takes, and which kinds each method is (a new method is one
+# line of METHOD_TAKES). Options given to a method that does not take them are refused.
+OPTION_GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "network": (
+        "for a method that runs the network",
+        (
+            "weights",
+            "device",
+            "precision",
+            "backend",
+            "compile",
+            "stochastic",
+            "seed",
+            "tile",
+            "max_memory",
+        ),
+    ),
+    "kernel": ("for a method that estimates kernels", ("kernel_size", "save_kernel")),
+}
+METHOD_TAKES: dict[str, frozenset[str]] = {
+    "network": frozenset({"network"}),
+    "l0": frozenset({"kernel"}),
+    "auto": frozenset({"network", "kernel"}),  # runs the network or l0, whichever fits
+}
+_DEFAULTS = "inference_option_defaults"  # where add_inference_arguments records its defaults
 _UNITS = {"": 1, "B": 1, "K": 2**10, "KB": 2**10, "M": 2**20, "MB": 2**20, "G": 2**30, "GB": 2**30}
 
 
@@ -141,6 +166,8 @@ def add_inference_arguments(parser: argparse.ArgumentParser, precision: str = "a
         help="memory for a whole-image pass, e.g. 3GB; larger images are tiled exactly "
         "(default: 4GB)",
     )
+    options = {name for _, names in OPTION_GROUPS.values() for name in names}
+    parser.set_defaults(**{_DEFAULTS: {name: parser.get_default(name) for name in options}})
 
 
 def method_from_args(
@@ -152,11 +179,35 @@ def method_from_args(
         device: Overrides ``--device`` (one GPU per process under torchrun).
         progress: Progress bars for the stages of one image (blind deconvolution).
     """
+    check_options_apply(args)
     chosen = {f.name: getattr(args, f.name) for f in fields(MethodOptions) if hasattr(args, f.name)}
     options = MethodOptions(**{**chosen, "device": device or args.device, "progress": progress})
-    if args.kernel_size is not None and not METHODS[args.method].estimates_kernels:
-        raise ValueError(f"--kernel-size is for a method that estimates kernels, not {args.method}")
     return build_method(args.method, options)
+
+
+def check_options_apply(args: argparse.Namespace) -> None:
+    """Refuse options given to a method that does not take them (:data:`METHOD_TAKES`):
+    the network's (``--weights``, ``--device``, ``--precision``, ...) with ``--method l0``,
+    ``--kernel-size`` or ``--save-kernel`` with the network. An option counts as given
+    when its value differs from its default.
+
+    Raises:
+        ValueError: Naming the options, what they are for, and the methods that take them.
+    """
+    defaults = {**getattr(args, _DEFAULTS, {}), "save_kernel": False}
+    given = {n for n, d in defaults.items() if hasattr(args, n) and getattr(args, n) != d}
+    takes = METHOD_TAKES.get(args.method, frozenset(OPTION_GROUPS))  # unlisted: everything
+    problems = []
+    for group, (purpose, names) in OPTION_GROUPS.items():
+        stray = [f"--{name.replace('_', '-')}" for name in names if name in given]
+        if stray and group not in takes:
+            methods = [m for m in METHODS if group in METHOD_TAKES.get(m, OPTION_GROUPS)]
+            verb = "is" if len(stray) == 1 else "are"
+            problems.append(
+                f"{', '.join(stray)} {verb} {purpose} ({', '.join(methods)}), not {args.method}"
+            )
+    if problems:
+        raise ValueError("; ".join(problems) + "; leave them out or choose another --method")
 
 
 def inference_settings(method: DeblurMethod | None) -> dict[str, Any]:

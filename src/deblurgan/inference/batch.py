@@ -1,18 +1,25 @@
 """Deblurring many files: finding inputs, naming outputs, and surviving bad files.
 
 Rules: an input is never overwritten; an existing output is skipped unless
-``overwrite``; a file named like an output of this batch (``photo_sharp.jpg``
-beside ``photo.jpg`` with ``--suffix _sharp``) is never an input; the output
+``overwrite``, including one that another run creates while this one works (the
+final name is created exclusively); a file named like an output of this batch
+(``photo_sharp.jpg`` beside ``photo.jpg`` with ``--suffix _sharp``, or the kernel
+file ``photo_sharp.kernel.png`` of ``--save-kernel``) is never an input; the output
 folder is checked for writing before anything is deblurred; every output is
 written atomically, and temp files of killed runs are removed; a file that
 fails (unreadable, a link loop, too large) is reported with its cause and the
 batch moves on. Animated images are deblurred frame by frame.
+
+Kernel files (``--save-kernel``) follow the same rules: ``OUTPUT_STEM.kernel.png``
+beside the output, or ``OUTPUT_NAME.kernel.png`` (``a.png.kernel.png``) for outputs
+whose stems clash (``a.png`` and ``a.tif``); never replaced without ``overwrite``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,9 +28,9 @@ from tqdm import tqdm
 
 from deblurgan.io.atomic import remove_stale_temp_files
 from deblurgan.io.background import OrderedWriter, prefetch
+from deblurgan.io.formats import WRITABLE_IMAGE_SUFFIXES, output_suffix
 from deblurgan.io.images import DEFAULT_MAX_PIXELS, ImageData, read_image, write_image
 from deblurgan.io.media import (
-    IMAGE_SUFFIXES,
     MediaKind,
     deblur_animation_file,
     deblur_video_file,
@@ -36,10 +43,12 @@ from deblurgan.restoration import DeblurMethod
 
 @dataclasses.dataclass(frozen=True)
 class Job:
-    """One input file and the output it becomes."""
+    """One input file, the output it becomes, and where its kernel goes (``--save-kernel``;
+    named by :func:`plan_jobs`, None where no name is free)."""
 
     source: Path
     target: Path
+    kernel: Path | None = dataclasses.field(default=None, compare=False)
 
 
 def check_suffix(suffix: str) -> str:
@@ -66,9 +75,10 @@ def check_output_ext(ext: str | None) -> str | None:
     if ext is None:
         return None
     normal = ext if ext.startswith(".") else "." + ext
-    if normal.lower() not in IMAGE_SUFFIXES:
+    if normal.lower() not in WRITABLE_IMAGE_SUFFIXES:
         raise ValueError(
-            f"unknown image format {ext!r}; use one of {', '.join(sorted(IMAGE_SUFFIXES))}"
+            f"unknown image format {ext!r} for outputs; use one of "
+            f"{', '.join(sorted(WRITABLE_IMAGE_SUFFIXES))}"
         )
     return normal
 
@@ -84,10 +94,12 @@ def plan_jobs(
     With a ``suffix``, an input that is the output of another input under this
     naming (a previous run's ``photo_sharp.jpg`` when ``-o`` is the input
     folder) is left out, so outputs are never deblurred again; without one, an
-    output that is an input is refused. The output folder is never an input: an
-    input found inside it while walking a folder (or pattern) that contains it
-    (``deblurgan deblur shots -r -o shots/out``) is left out. An input whose path
-    cannot be resolved (a symbolic link loop) is reported as failed. The result
+    output that is an input is refused. An input where another input's kernel file
+    goes (:func:`kernel_path`, an earlier ``--save-kernel`` run's) is left out too. The
+    output folder is never an input: an input found inside it while walking a folder
+    (or pattern) that contains it (``deblurgan deblur shots -r -o shots/out``) is left
+    out. An input whose path cannot be resolved (a symbolic link loop) is reported as
+    failed. The result
     depends only on the arguments, never on which outputs exist yet, so
     processes sharing a batch (``jobs[rank::world]``) agree on it; existing
     outputs are skipped when a job runs.
@@ -112,7 +124,7 @@ def plan_jobs(
         if name.is_absolute() or ".." in name.parts:
             report.failed.append((str(source), f"output name {name} would leave the output folder"))
             continue
-        out_ext = source.suffix if ext is None or is_video(source) else ext
+        out_ext = output_suffix(source.suffix) if ext is None or is_video(source) else ext
         target = out_dir / name.parent / f"{name.stem}{suffix}{out_ext}"
         try:
             if _inside_walked_output(source, name, out_resolved):
@@ -123,6 +135,12 @@ def plan_jobs(
     if suffix:  # an input named like another input's output is an earlier run's output
         outputs = {resolved_target: resolved for _, resolved, _, resolved_target in planned}
         planned = [plan for plan in planned if outputs.get(plan[1], plan[1]) == plan[1]]
+    kernels = {  # where kernel files of this batch's outputs go, under either name
+        kernel: resolved
+        for _, resolved, _, resolved_target in planned
+        for kernel in (kernel_path(resolved_target), kernel_path(resolved_target, clash=True))
+    }
+    planned = [plan for plan in planned if kernels.get(plan[1], plan[1]) == plan[1]]
     sources = {resolved for _, resolved, _, _ in planned}
     claimed: dict[Path, Path] = {}
     jobs: list[Job] = []
@@ -142,7 +160,24 @@ def plan_jobs(
         else:
             claimed[resolved_target] = source
             jobs.append(Job(source, target))
-    return jobs, report
+    return _name_kernels(jobs), report
+
+
+def _name_kernels(jobs: list[Job]) -> list[Job]:
+    """Each job with its kernel file: ``STEM.kernel.png``, or ``NAME.kernel.png`` for
+    outputs whose stems clash; None where the name is an input, an output, or (rarer
+    still) another job's kernel."""
+    stems = Counter(kernel_path(job.target).resolve() for job in jobs)
+    taken = {path.resolve() for job in jobs for path in (job.source, job.target)}
+    named = []
+    for job in jobs:
+        kernel = kernel_path(job.target, clash=stems[kernel_path(job.target).resolve()] > 1)
+        if kernel.resolve() in taken:
+            kernel = None
+        else:
+            taken.add(kernel.resolve())
+        named.append(dataclasses.replace(job, kernel=kernel))
+    return named
 
 
 def _inside_walked_output(source: Path, name: Path, out_resolved: Path) -> bool:
@@ -179,11 +214,13 @@ def run_jobs(
             notes about an image (e.g. no blur found) goes into ``report.notes``.
         batch: Video frames deblurred together (passed to ``method`` as stacks).
         max_pixels: Larger images are refused (None: no limit).
-        save_kernel: Also write the kernel a method estimated for an image as
-            :func:`kernel_path` of its output (never over an input or another output; a
-            kernel that cannot be written is a note, not a failure).
+        save_kernel: Also write the kernel a method estimated for an image as its job's
+            ``kernel`` (never over an input or another output, nor over an existing file
+            without ``overwrite``; a kernel that cannot be written is a note, not a failure).
+
+    An output that appears while its image is deblurred (another run writing into the
+    same folder) is kept unless ``overwrite``, and the job counted as skipped.
     """
-    taken = {path.resolve() for job in jobs for path in (job.source, job.target)}
     for folder in {job.target.parent for job in jobs}:
         remove_stale_temp_files(folder)
     todo = []
@@ -198,6 +235,8 @@ def run_jobs(
         def record(err: BaseException | None) -> None:
             if err is None:
                 report.written.append(job.target)
+            elif isinstance(err, FileExistsError) and not overwrite:  # another run's, meanwhile
+                report.skipped.append(job.target)
             else:
                 cause = _describe(err).removeprefix(f"{job.source}: ")
                 report.failed.append((str(job.source), cause))
@@ -207,8 +246,11 @@ def run_jobs(
 
     def kernel_note(job: Job) -> Callable[[BaseException | None], None]:
         def record(err: BaseException | None) -> None:
-            if err is not None:  # the deblurred image may still be written: a note, not a failure
-                cause = _describe(err).removeprefix(f"{kernel_path(job.target)}: ")
+            if isinstance(err, FileExistsError) and not overwrite:
+                note = f"kernel not saved: {job.kernel} exists (--overwrite replaces it)"
+                report.notes.append((str(job.source), note))
+            elif err is not None:  # the deblurred image may still be written: a note
+                cause = _describe(err).removeprefix(f"{job.kernel}: ")
                 report.notes.append((str(job.source), f"kernel not saved: {cause}"))
 
         return record
@@ -229,9 +271,11 @@ def run_jobs(
                 writer.settle()
                 try:
                     if kind == "video":
-                        deblur_video_file(method, job.source, job.target, progress, batch)
+                        deblur_video_file(
+                            method, job.source, job.target, progress, batch, overwrite
+                        )
                     else:
-                        deblur_animation_file(method, job.source, job.target, max_pixels)
+                        deblur_animation_file(method, job.source, job.target, max_pixels, overwrite)
                 except Exception as sequence_err:  # noqa: BLE001 - one bad file must not stop the batch
                     err = sequence_err
                 outcome(job)(err)
@@ -246,29 +290,39 @@ def run_jobs(
                 writer.settle()  # keep the report in input order
                 outcome(job)(err)
                 continue
-            if restoration.note:
-                report.notes.append((str(job.source), restoration.note))
+            for note in (image.note, restoration.note):
+                if note:
+                    report.notes.append((str(job.source), note))
+            if restoration.decision:
+                report.decisions.append((str(job.source), restoration.decision))
             if save_kernel and restoration.kernel is not None:
-                kernel_file = kernel_path(job.target)
-                if kernel_file.resolve() in taken:
-                    note = f"kernel not saved: {kernel_file} is an input or another output"
+                if job.kernel is None:
+                    note = "kernel not saved: its name is taken by an input or an output"
                     report.notes.append((str(job.source), note))
                 else:
                     picture = kernel_picture(restoration.kernel)
-                    writer.submit(write_image, kernel_file, picture, done=kernel_note(job))
-            writer.submit(write_image, job.target, restored, done=outcome(job))
+                    write = (job.kernel, picture, 95, overwrite)
+                    writer.submit(write_image, *write, done=kernel_note(job))
+            write = (job.target, restored, 95, overwrite)
+            writer.submit(write_image, *write, done=outcome(job))
     bar.close()
     return report
 
 
-def kernel_path(target: Path) -> Path:
+def kernel_path(target: Path, clash: bool = False) -> Path:
     """Where ``--save-kernel`` writes the kernel of the output ``target``.
+
+    Args:
+        clash: Another output of the batch has the same stem: name the kernel after the
+            whole output name instead.
 
     Examples:
         >>> kernel_path(Path("out/photo.jpg")).as_posix()
         'out/photo.kernel.png'
+        >>> kernel_path(Path("out/photo.jpg"), clash=True).as_posix()
+        'out/photo.jpg.kernel.png'
     """
-    return target.with_name(f"{target.stem}.kernel.png")
+    return target.with_name(f"{target.name if clash else target.stem}.kernel.png")
 
 
 def kernel_picture(kernel: np.ndarray) -> ImageData:

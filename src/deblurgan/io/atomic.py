@@ -16,6 +16,7 @@ import os
 import re
 import secrets
 import socket
+import sys
 import time
 import zlib
 from collections.abc import Iterator
@@ -30,12 +31,18 @@ UNKNOWN_WRITER_AGE_S = 3600.0
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike, replace: bool = True) -> Iterator[Path]:
     """Yield a temporary path to write; move it onto ``path`` if the block succeeds.
 
     The temp file lives in the target's folder (so the rename is atomic on
     POSIX) and keeps the target's suffix (so encoders that pick a format by
     extension still work). The parent folder is created if needed.
+
+    Args:
+        path: The file to create or replace.
+        replace: False: never replace an existing ``path``, even one created by another
+            process while the block ran (:func:`publish_no_replace`); the temp file is
+            removed and ``FileExistsError`` raised instead.
 
     Examples:
         >>> import tempfile, pathlib
@@ -56,10 +63,81 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         yield tmp
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+        if replace:
+            os.replace(tmp, path)
+        else:
+            publish_no_replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def publish_no_replace(tmp: Path, path: Path) -> None:
+    """Give the finished file ``tmp`` the name ``path`` unless that name exists, atomically:
+    of two processes publishing the same name at once, exactly one succeeds.
+
+    A hard link (``os.link``) creates the name exclusively; on file systems without hard
+    links (FAT, some network and FUSE mounts), Linux's ``renameat2(RENAME_NOREPLACE)``
+    does; on Windows ``os.rename`` never replaces. Where none of these exist, the name is
+    checked and then renamed: a race remains only there.
+
+    Raises:
+        FileExistsError: ``path`` exists; ``tmp`` is left for the caller to remove.
+    """
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise
+    except OSError as err:
+        if err.errno not in _NO_HARD_LINKS:
+            raise
+        if _rename_no_replace(tmp, path):
+            return
+        if os.name != "nt" and os.path.lexists(path):
+            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(path)) from None
+        os.rename(tmp, path)  # exclusive on Windows; checked just above elsewhere
+        return
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
+
+
+_NO_HARD_LINKS = {
+    errno.EPERM,
+    errno.EACCES,
+    errno.EMLINK,
+    errno.EXDEV,
+    errno.ENOSYS,
+    getattr(errno, "ENOTSUP", errno.EOPNOTSUPP),
+    errno.EOPNOTSUPP,
+}
+
+
+def _rename_no_replace(tmp: Path, path: Path) -> bool:
+    """``renameat2(tmp, path, RENAME_NOREPLACE)``; False where the system lacks it.
+
+    Raises:
+        FileExistsError: ``path`` exists.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):  # glibc before 2.28, or no libc to load
+        return False
+    at_fdcwd, rename_noreplace = -100, 1
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p]
+    renameat2.argtypes += [ctypes.c_uint]
+    if renameat2(at_fdcwd, os.fsencode(tmp), at_fdcwd, os.fsencode(path), rename_noreplace) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code == errno.EEXIST:
+        raise FileExistsError(code, os.strerror(code), str(path))
+    if code in (errno.EINVAL, errno.ENOSYS):  # the file system or kernel cannot do it
+        return False
+    raise OSError(code, os.strerror(code), str(path))
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:

@@ -65,6 +65,8 @@ class ImageData:
         icc_profile: The embedded colour profile, if any.
         exif: The EXIF block with orientation reset to 1, if the source had
             tags other than orientation.
+        note: What the user should know about how the file was read (only the first
+            page of a multi-page TIFF), or None.
     """
 
     rgb: np.ndarray
@@ -73,6 +75,7 @@ class ImageData:
     bit_depth: int = 8
     icc_profile: bytes | None = None
     exif: bytes | None = None
+    note: str | None = None
 
     def with_rgb(self, rgb: np.ndarray) -> ImageData:
         """The same image with new pixels (e.g. the deblurred ones)."""
@@ -96,8 +99,12 @@ def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIX
     path = _check_file(Path(path))
     try:
         with _open(path, max_pixels) as im:
-            frames = getattr(im, "n_frames", 1)
-            if frames > 1:
+            frames, note = getattr(im, "n_frames", 1), None
+            if frames > 1 and im.format == "MPO":
+                pass  # a camera JPEG with embedded previews: the first frame is the photo
+            elif frames > 1 and im.format == "TIFF":  # the first page; a documented choice
+                note = f"a TIFF of {frames} pages: only the first page is read and deblurred"
+            elif frames > 1:
                 raise ImageReadError(
                     f"{path}: animated image with {frames} frames; `deblurgan deblur` deblurs "
                     "every frame, other commands take still images"
@@ -107,14 +114,14 @@ def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIX
             if _is_16bit_colour_png(path):
                 pixels = _read_png16(path)
             elif im.format == "TIFF" and _tiff_bits(path) == 16:
-                pixels = tifffile.imread(path)
+                pixels = tifffile.imread(path, key=0)
             else:
                 im.load()
                 pixels = _pillow_pixels(im)
     except (ImageReadError, OSError, SyntaxError, ValueError, png.Error) as err:
         raise _read_error(path, err) from err
     image = _to_image_data(path, apply_exif_orientation(pixels, orientation), icc)
-    return dataclasses.replace(image, exif=exif)
+    return dataclasses.replace(image, exif=exif, note=note)
 
 
 def check_image_header(
@@ -187,8 +194,9 @@ def read_animation(
     return Animation(tuple(frames), tuple(durations), loop)
 
 
-def write_animation(path: str | os.PathLike, animation: Animation) -> None:
-    """Encode an :class:`Animation` to ``path`` atomically (``.gif``, ``.webp`` or ``.png``).
+def write_animation(path: str | os.PathLike, animation: Animation, replace: bool = True) -> None:
+    """Encode an :class:`Animation` to ``path`` atomically (``.gif``, ``.webp`` or ``.png``);
+    with ``replace`` False an existing ``path`` raises ``FileExistsError`` and is kept.
 
     Raises:
         ImageWriteError: The suffix cannot hold an animation.
@@ -206,12 +214,16 @@ def write_animation(path: str | os.PathLike, animation: Animation) -> None:
         options["loop"] = animation.loop
     if suffix == ".webp":
         options.update(lossless=True)
-    with atomic_path(path) as tmp:
+    with atomic_path(path, replace) as tmp:
         first.save(tmp, format={".gif": "GIF", ".webp": "WEBP", ".png": "PNG"}[suffix], **options)
 
 
-def write_image(path: str | os.PathLike, image: ImageData, jpeg_quality: int = 95) -> None:
-    """Encode ``image`` to ``path`` atomically; the format follows the suffix.
+def write_image(
+    path: str | os.PathLike, image: ImageData, jpeg_quality: int = 95, replace: bool = True
+) -> None:
+    """Encode ``image`` to ``path`` atomically; the format follows the suffix. With
+    ``replace`` False an existing ``path`` (even one another process creates meanwhile)
+    raises ``FileExistsError`` and is kept.
 
     16-bit depth is kept in PNG and TIFF; other formats store 8 bits. Alpha is
     kept where the format can hold it; JPEG cannot, so that raises. EXIF is
@@ -230,7 +242,7 @@ def write_image(path: str | os.PathLike, image: ImageData, jpeg_quality: int = 9
         raise ImageWriteError(f"{path}: {suffix} cannot store the alpha channel; use .png or .tif")
     depth = image.bit_depth if suffix in {".png", ".tif", ".tiff"} else 8
     pixels = _from_rgb(image, depth)
-    with atomic_path(path) as tmp:
+    with atomic_path(path, replace) as tmp:
         if suffix in {".tif", ".tiff"}:
             tifffile.imwrite(tmp, pixels, compression="zlib", iccprofile=image.icc_profile)
         elif suffix == ".png" and depth == 16:

@@ -76,7 +76,12 @@ def media_kind(path: Path) -> MediaKind:
 
 
 def deblur_video_file(
-    deblur: FrameFn, source: Path, target: Path, progress: bool = True, batch: int = 1
+    deblur: FrameFn,
+    source: Path,
+    target: Path,
+    progress: bool = True,
+    batch: int = 1,
+    replace: bool = True,
 ) -> None:
     """Pass a video's frames through ``deblur`` into a file with the same frame rate and
     size, ``batch`` frames at a time, decoding ahead and encoding behind in background
@@ -89,10 +94,12 @@ def deblur_video_file(
         target: The video written (its suffix chooses the codec).
         progress: Show a progress bar over frames.
         batch: Frames per call of ``deblur``.
+        replace: False: an existing ``target`` (even one created meanwhile) is kept and
+            ``FileExistsError`` raised.
     """
     info = probe_video(source)
     bar = tqdm(total=info.frames, desc=source.name, unit="frame", leave=False, disable=not progress)
-    with video_writer(target, info) as write, OrderedWriter() as writer:
+    with video_writer(target, info, replace) as write, OrderedWriter() as writer:
         for frames in prefetch(_stacks(read_frames(source), batch)):
             restored = deblur(frames[0] if batch == 1 else frames)
             writer.submit(_write_frames, write, restored.reshape(-1, *frames.shape[1:]))
@@ -101,7 +108,11 @@ def deblur_video_file(
 
 
 def deblur_animation_file(
-    deblur: FrameFn, source: Path, target: Path, max_pixels: int | None = DEFAULT_MAX_PIXELS
+    deblur: FrameFn,
+    source: Path,
+    target: Path,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    replace: bool = True,
 ) -> None:
     """Pass every frame of an animated GIF, WebP or PNG through ``deblur``, keeping
     durations and loop count.
@@ -111,10 +122,12 @@ def deblur_animation_file(
         source: The animation read.
         target: The animation written (``.gif``, ``.webp`` or ``.png``).
         max_pixels: Larger frames are refused (None: no limit).
+        replace: False: an existing ``target`` (even one created meanwhile) is kept and
+            ``FileExistsError`` raised.
     """
     animation = read_animation(source, max_pixels)
     frames = tuple(frame.with_rgb(deblur(frame.rgb)) for frame in animation.frames)
-    write_animation(target, dataclasses.replace(animation, frames=frames))
+    write_animation(target, dataclasses.replace(animation, frames=frames), replace)
 
 
 def _stacks(frames: Iterable[np.ndarray], size: int) -> Iterator[np.ndarray]:

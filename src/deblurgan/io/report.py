@@ -9,19 +9,22 @@ from pathlib import Path
 
 @dataclasses.dataclass
 class BatchReport:
-    """What a batch did: outputs written, outputs skipped, failures with causes, and notes
-    about files that were processed (e.g. no blur found)."""
+    """What a batch did: outputs written, outputs skipped, failures with causes, notes
+    about files that were processed (e.g. no blur found), and what an automatic method
+    decided for each file (:attr:`deblurgan.restoration.Restoration.decision`)."""
 
     written: list[Path] = dataclasses.field(default_factory=list)
     skipped: list[Path] = dataclasses.field(default_factory=list)
     failed: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     notes: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+    decisions: list[tuple[str, str]] = dataclasses.field(default_factory=list)
 
     def summary(self) -> str:
-        """The counts, then one line per note and per failure, for the terminal."""
+        """The counts, then one line per decision, per note and per failure, for the terminal."""
         lines = [
             f"{len(self.written)} written, {len(self.skipped)} skipped, {len(self.failed)} failed"
         ]
+        lines += [f"  decided {name}: {decision}" for name, decision in self.decisions]
         lines += [f"  note {name}: {note}" for name, note in self.notes]
         lines += [f"  FAILED {name}: {cause}" for name, cause in self.failed]
         return "\n".join(lines)

@@ -63,11 +63,12 @@ def read_frames(path: str | os.PathLike) -> Iterator[np.ndarray]:
 
 
 @contextlib.contextmanager
-def video_writer(path: str | os.PathLike, info: VideoInfo) -> Iterator:
+def video_writer(path: str | os.PathLike, info: VideoInfo, replace: bool = True) -> Iterator:
     """Open ``path`` for writing frames like ``info``; yields ``write(frame)``.
 
     The file appears only when the block finishes without error (atomic
-    rename). The codec follows the suffix: H.264 for mp4/mov/mkv (4:4:4
+    rename; with ``replace`` False, an existing ``path`` raises ``FileExistsError``
+    then and is kept). The codec follows the suffix: H.264 for mp4/mov/mkv (4:4:4
     chroma when a side is odd, since 4:2:0 needs even sides), MPEG-4 Part 2
     for avi, VP9 for webm.
     """
@@ -75,7 +76,7 @@ def video_writer(path: str | os.PathLike, info: VideoInfo) -> Iterator:
 
     path = Path(path)
     codec, pix_fmt, options = _codec_for(path.suffix.lower(), info.width, info.height)
-    with atomic_path(path) as tmp:
+    with atomic_path(path, replace) as tmp:
         try:
             container = av.open(str(tmp), mode="w")
         except av.error.FFmpegError as err:
