@@ -6,7 +6,9 @@ through bit for bit), its bit depth (8 or 16), its ICC profile and its EXIF
 (camera, date; stored again where the format holds EXIF: JPEG, 8-bit PNG,
 WebP). EXIF orientation is applied on reading, so outputs are stored upright
 with orientation 1. Animated GIF, WebP and PNG are read and written frame by
-frame with their durations and loop count (:class:`Animation`).
+frame with their durations and loop count (:class:`Animation`). A camera JPEG with
+embedded previews (MPO) gives its main image (written back as a plain JPEG); a
+multi-page TIFF gives its first page, with a note saying so (``ImageData.note``).
 
 Images above ``max_pixels`` (by default Pillow's decompression-bomb limit,
 about 179 MP) are refused from their header, before anything is decoded.
