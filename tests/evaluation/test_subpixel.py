@@ -84,3 +84,5 @@ def test_bad_settings_are_refused_with_the_reason():
         subpixel_aligned_psnr(image[:35], image[:35])
     with pytest.raises(ValueError, match="not both"):
         score(image, image, align=3, subpixel=True)
+    with pytest.raises(ValueError, match="must be 0 or more, got -3"):
+        score(image, image, align=-3)  # was "max() arg is an empty sequence"

@@ -79,8 +79,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--save-kernel",
         action="store_true",
-        help="l0: also write each estimated blur kernel as OUTPUT_NAME.kernel.png (8-bit, "
-        "scaled so its peak is white; divide by the sum to use it)",
+        help="l0: also write each estimated blur kernel beside its output as STEM.kernel.png "
+        "(NAME.kernel.png, e.g. a.tif.kernel.png, where two outputs share a stem; 8-bit, "
+        "scaled so its peak is white; divide by the sum to use it); like outputs, never "
+        "replaced without --overwrite and never taken as inputs",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 

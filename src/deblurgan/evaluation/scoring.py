@@ -40,6 +40,8 @@ def score(
             (:func:`~deblurgan.evaluation.subpixel.subpixel_aligned_psnr`): bilinear
             shifts in 0.25 px steps within +-5 px, a crop of at least 15 px.
     """
+    if align < 0 or border < 0:
+        raise ValueError(f"align and border must be 0 or more, got {align} and {border}")
     if subpixel:
         from deblurgan.evaluation.subpixel import LEVIN_CROP, subpixel_aligned_psnr
 
