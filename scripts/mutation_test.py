@@ -34,7 +34,10 @@ not slow"`` with the copy's ``src`` first on ``PYTHONPATH`` and no bytecode writ
 same-size edit within a second could otherwise run a stale ``.pyc``). First every distinct
 set of tests runs once unmutated: a set that fails there makes its mutants ``baseline
 fails`` (not scored). Each mutant's time limit is five times its baseline (at least 60 s);
-a mutant that runs past it counts as caught (``timeout``: it hangs or slows the code).
+a mutant that runs past it counts as caught (``timeout``: it hangs or slows the code). A
+baseline that fails runs once more; a test that then passes is *flaky*, and a mutant that
+fails only there is run again and counts as caught only if it fails again
+(``--pytest-args "--deselect TEST"`` leaves such a test out altogether).
 
 Printed: a table (mutant, outcome, seconds, the first failing test) and the score,
 caught / (caught + survived), then every survivor with its ``why``. Exit status: 0 when no
@@ -53,6 +56,7 @@ import keyword
 import os
 import random
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -60,6 +64,7 @@ import sys
 import tempfile
 import time
 import tokenize
+from collections.abc import Collection
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -300,9 +305,11 @@ def make_copy(destination: Path, worktree: bool) -> Path:
     return copy
 
 
-def run_tests(copy: Path, tests: tuple[str, ...], limit: float) -> tuple[str, float, str]:
-    """Run ``tests`` in ``copy``: ("passed" | "failed" | "timeout" | "error", seconds, the
-    first failing test or the end of the output)."""
+def run_tests(
+    copy: Path, tests: tuple[str, ...], limit: float, extra: tuple[str, ...] = ()
+) -> tuple[str, float, str]:
+    """Run ``tests`` in ``copy`` (``extra``: more pytest arguments): ("passed" | "failed" |
+    "timeout" | "error", seconds, the first failing test or the end of the output)."""
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(copy / "src"), os.environ.get("PYTHONPATH", "")]),
@@ -310,7 +317,7 @@ def run_tests(copy: Path, tests: tuple[str, ...], limit: float) -> tuple[str, fl
     }
     start = time.monotonic()
     process = subprocess.Popen(
-        [sys.executable, *PYTEST, *tests], cwd=copy, env=env, text=True,
+        [sys.executable, *PYTEST, *extra, *tests], cwd=copy, env=env, text=True,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     try:
@@ -328,8 +335,15 @@ def run_tests(copy: Path, tests: tuple[str, ...], limit: float) -> tuple[str, fl
     return "error", seconds, output.strip().splitlines()[-1] if output.strip() else "no output"
 
 
-def run_mutant(copy: Path, mutant: Mutant, limit: float) -> Result:
-    """Apply ``mutant`` to the copy, run its tests, and put the file back."""
+def run_mutant(
+    copy: Path,
+    mutant: Mutant,
+    limit: float,
+    extra: tuple[str, ...] = (),
+    flaky: Collection[str] = (),
+) -> Result:
+    """Apply ``mutant`` to the copy, run its tests, and put the file back. A failure in a
+    test that was ``flaky`` in the baseline is run again: caught only if it fails again."""
     path = copy / mutant.file
     try:
         source = path.read_text()
@@ -338,7 +352,12 @@ def run_mutant(copy: Path, mutant: Mutant, limit: float) -> Result:
         return Result(mutant, "stale", detail=str(err))
     path.write_text(mutated)
     try:
-        status, seconds, detail = run_tests(copy, mutant.tests, limit)
+        status, seconds, detail = run_tests(copy, mutant.tests, limit, extra)
+        if status == "failed" and detail in flaky:
+            first = detail
+            status, again, detail = run_tests(copy, mutant.tests, limit, extra)
+            seconds += again
+            detail = detail or f"passed when run again ({first} is flaky)"
     finally:
         path.write_text(source)
     if status == "passed":
@@ -352,11 +371,19 @@ def run_all(mutants: list[Mutant], args: argparse.Namespace) -> list[Result]:
     """Baselines first, then every mutant, ``args.jobs`` at a time (one copy each)."""
     with tempfile.TemporaryDirectory(prefix="mutation-", dir=args.scratch) as scratch:
         copies = [make_copy(Path(scratch) / str(i), args.worktree) for i in range(args.jobs)]
+        extra = tuple(shlex.split(args.pytest_args or ""))
         baselines: dict[tuple[str, ...], tuple[str, float, str]] = {}
+        flaky: set[str] = set()
         if not args.no_baseline:
             for tests in dict.fromkeys(m.tests for m in mutants):
-                baselines[tests] = run_tests(copies[0], tests, args.timeout or 3600)
-                status, seconds, detail = baselines[tests]
+                status, seconds, detail = run_tests(copies[0], tests, args.timeout or 3600, extra)
+                if status == "failed":  # once more: a timing test under load may be flaky
+                    status, seconds, again = run_tests(copies[0], tests, 3600, extra)
+                    if status == "passed":
+                        print(f"FLAKY in the baseline: {detail} failed once, then passed")
+                        flaky.add(detail)
+                    detail = again
+                baselines[tests] = status, seconds, detail
                 print(f"baseline {' '.join(tests)}: {status} in {seconds:.0f} s {detail}")
         free = list(copies)
 
@@ -366,7 +393,8 @@ def run_all(mutants: list[Mutant], args: argparse.Namespace) -> list[Result]:
                 return Result(mutant, "baseline fails", detail=baseline[2])
             copy = free.pop()
             try:
-                return run_mutant(copy, mutant, args.timeout or max(60.0, 5 * baseline[1]))
+                limit = args.timeout or max(60.0, 5 * baseline[1])
+                return run_mutant(copy, mutant, limit, extra, flaky)
             finally:
                 free.append(copy)
 
@@ -437,6 +465,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-baseline", action="store_true", help="skip the unmutated runs")
     parser.add_argument("--keep", action="store_true", help="keep a copy of the repository")
     parser.add_argument("--scratch", type=Path, help="where the copies go (default: temp)")
+    parser.add_argument("--pytest-args", help='more for pytest, e.g. "--deselect TEST"')
     parser.add_argument("--json", type=Path, help="save the results here")
     args = parser.parse_args(argv)
     if args.generate:
