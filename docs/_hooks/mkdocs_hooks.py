@@ -26,6 +26,10 @@ _ROOT = _HERE.parents[1]
 _INCLUDE = re.compile(r"^\s*<!-- include: (\S+) -->\s*$")
 # Repository files shown as site pages: path in the repository -> page in docs/.
 _SITE_PAGES = {"README.md": "index.md", "MODEL_CARD.md": "model-card.md"}
+# A Sphinx role before an inline code span in rendered HTML (:class:, :meth:, :math:, ...).
+_SPHINX_ROLE = re.compile(
+    r":(?:py:)?(?:class|meth|func|data|attr|mod|exc|obj|const|math|ref):(<code)"
+)
 
 
 def _cli_reference() -> Any:
@@ -82,7 +86,7 @@ def strip_sphinx_roles(html: str) -> str:
     Args:
         html: A rendered page.
     """
-    return re.sub(r":(?:py:)?(?:class|meth|func|data|attr|mod|exc|obj|const):(<code)", r"\1", html)
+    return re.sub(_SPHINX_ROLE, r"\1", html)
 
 
 def on_page_content(html: str, page: Any, config: Any, files: Files) -> str:
