@@ -23,9 +23,11 @@ def test_the_default_is_the_papers_generator():
 
 
 def test_unknown_names_fail_naming_the_choices():
-    with pytest.raises(ValueError, match="unknown architecture 'unet'; the choices are: resnet"):
+    with pytest.raises(
+        ValueError, match="unknown architecture 'unet'; the choices are: nafnet, resnet"
+    ):
         check_architecture("unet")
-    with pytest.raises(ValueError, match="choices are: resnet"):
+    with pytest.raises(ValueError, match="choices are: nafnet, resnet"):
         build_generator("unet", {})
     with pytest.raises(ValueError, match="not in the architecture table"):
         architecture_name(object())

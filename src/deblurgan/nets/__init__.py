@@ -21,6 +21,7 @@ _EXPORTS = {
     "TanhConv": "deblurgan.nets.blocks",
     "seeded_dropout": "deblurgan.nets.blocks",
     "Generator": "deblurgan.nets.generator",
+    "NAFNet": "deblurgan.nets.nafnet",
     "init_weights": "deblurgan.nets.init",
     "TilingError": "deblurgan.nets.tiling",
 }

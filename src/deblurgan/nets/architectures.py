@@ -26,7 +26,7 @@ Examples:
     >>> check_architecture("unet")
     Traceback (most recent call last):
     ...
-    ValueError: unknown architecture 'unet'; the choices are: resnet
+    ValueError: unknown architecture 'unet'; the choices are: nafnet, resnet
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from typing import Any
 
 ARCHITECTURES: dict[str, str] = {
     "resnet": "deblurgan.nets.generator.Generator",  # the paper's (section 3.2, Figure 3)
+    "nafnet": "deblurgan.nets.nafnet.NAFNet",  # a NAFNet-style U-Net (Chen et al. 2022)
 }
 DEFAULT_ARCHITECTURE = "resnet"
 
