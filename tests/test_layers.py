@@ -2,7 +2,7 @@
 
     cli -> serve -> methods -> {train, inference, evaluation, detection} -> {checkpoint, data}
         -> {nets, blur, deconv} -> {io, lazy, metrics, restoration, runtime, schema, version}
-        -> {hardware}
+        -> {hardware, extras}
 
 A module imports its own package or a lower layer, never a higher one or a sibling.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "deblurgan"
 LAYERS = [
-    {"hardware"},
+    {"hardware", "extras"},
     {"io", "lazy", "metrics", "restoration", "runtime", "schema", "version"},
     {"nets", "blur", "deconv"},
     {"checkpoint", "data"},

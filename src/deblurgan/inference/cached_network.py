@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from deblurgan.extras import MissingExtraError, missing_packages
 from deblurgan.hardware import gpu_may_be_visible
 from deblurgan.inference.model_cache import (
     BIN,
@@ -45,11 +46,19 @@ from deblurgan.nets.padding import side_padding
 from deblurgan.restoration import DeblurMethod, Restoration
 
 
+def torch_installed() -> bool:
+    """Whether PyTorch can be imported here (without importing it)."""
+    return not missing_packages(("torch",))
+
+
 def fast_start_request(
     device: str, precision: str, backend: str, stochastic: bool, tile: int | None, compile: bool
 ) -> dict[str, str] | None:
-    """What a verdict is looked up by, or None where the options need PyTorch anyway."""
-    cpu = device == "cpu" or (device == "auto" and not gpu_may_be_visible())
+    """What a verdict is looked up by, or None where the options need PyTorch anyway
+    (without PyTorch, ``"auto"`` is the CPU: nothing else could run the network)."""
+    cpu = device == "cpu" or (
+        device == "auto" and (not gpu_may_be_visible() or not torch_installed())
+    )
     if not cpu or stochastic or tile is not None or compile or backend not in ("auto", "openvino"):
         return None
     if not BACKENDS["openvino"].available():
@@ -96,8 +105,19 @@ class CachedNetwork:
         need = whole_image_peak_bytes(self._verdict.channels, height, width, "openvino")
         return need <= self.max_memory
 
-    def _usual_path(self) -> DeblurMethod:
-        """A Deblurrer for images too large for a whole-image pass (imports PyTorch)."""
+    def _usual_path(self, height: int, width: int) -> DeblurMethod:
+        """A Deblurrer for images too large for a whole-image pass (imports PyTorch).
+
+        Raises:
+            MissingExtraError: PyTorch is not installed (a core install).
+        """
+        if self._usual is None and not torch_installed():
+            need = whole_image_peak_bytes(self._verdict.channels, height, width, "openvino")
+            raise MissingExtraError(
+                f"deblurring a {width}x{height} image in tiles (about {need / 2**30:.1f} GiB "
+                f"in one pass, over the {self.max_memory / 2**30:.1f} GiB of --max-memory)",
+                "torch",
+            )
         if self._usual is None:
             from deblurgan.inference.deblurrer import Deblurrer
 
@@ -137,7 +157,7 @@ class CachedNetwork:
         if rgb.ndim not in (3, 4) or rgb.shape[-1] != 3:
             raise ValueError(f"expected an (H, W, 3) or (N, H, W, 3) RGB array, got {rgb.shape}")
         if not self._fits(*rgb.shape[-3:-1]):
-            return self._usual_path()(rgb)
+            return self._usual_path(*rgb.shape[-3:-1])(rgb)
         return self._run(rgb) if rgb.ndim == 3 else np.stack([self._run(im) for im in rgb])
 
     def restore(self, rgb: np.ndarray) -> Restoration:
@@ -170,13 +190,17 @@ def load_network(
 ) -> DeblurMethod:
     """The network as a deblurring method: from the cache without PyTorch when an earlier run
     on this machine recorded a verdict for these weights and options, else a
-    :class:`~deblurgan.inference.Deblurrer` (whose verdict is then recorded).
+    :class:`~deblurgan.inference.Deblurrer` (whose verdict is then recorded). Where PyTorch is
+    not installed (a core install), the bundled model runs from its shipped OpenVINO
+    conversion (:func:`~deblurgan.inference.bundled_ir.bundled_network`).
 
     Args: as :class:`~deblurgan.inference.Deblurrer` and its ``from_checkpoint``
         (``weights`` None: the bundled model; ``max_memory`` None: the default).
 
     Raises:
         CheckpointError: The weights cannot be loaded.
+        MissingExtraError: The options need PyTorch, which is not installed (the message
+            says which extra to install).
         ValueError: An option is not valid here.
     """
     max_memory = max_memory or DEFAULT_MAX_MEMORY
@@ -186,6 +210,21 @@ def load_network(
         cached = _from_cache(found[0], found[1], request, weights, max_memory)
         if cached is not None:
             return cached
+    if not torch_installed():
+        if weights is None and request is not None:
+            from deblurgan.inference.bundled_ir import bundled_network
+
+            return bundled_network(precision, max_memory)
+        raise MissingExtraError(
+            "running your own --weights the first time (they are converted with PyTorch)"
+            if weights is not None
+            else f"the network with device={device!r}, precision={precision!r}, "
+            f"backend={backend!r}"
+            + ", stochastic" * stochastic
+            + ", tiles" * (tile is not None)
+            + ", compile" * compile,
+            "torch",
+        )
     from deblurgan.inference.deblurrer import Deblurrer
 
     deblurrer = Deblurrer.from_checkpoint(

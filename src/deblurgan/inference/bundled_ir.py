@@ -1,0 +1,154 @@
+"""The bundled model as shipped OpenVINO models: the network of a core install, without PyTorch.
+
+Beside ``deblurgan_default.safetensors`` the package ships its conversion for OpenVINO (fp32
+graph, fp16-stored weights: the checkpoint's own values, so nothing is rounded), its int8
+quantisation (:func:`~deblurgan.inference.int8.quantize_int8`, the same recipe as a first run
+with PyTorch makes), and a reference: eager PyTorch's fp32 output on
+:func:`~deblurgan.inference.policy.agreement_image`. Without PyTorch,
+:func:`bundled_network` checks each shipped model against that reference instead of against
+eager PyTorch (fp32 must agree to :data:`FP32_AGREEMENT_DB`, a reduced precision chosen by
+``"auto"`` to :data:`~deblurgan.inference.policy.AGREEMENT_DB`) and runs it.
+
+After retraining the bundled model, regenerate these files with ``python -m
+tests.inference.test_bundled_ir`` (needs PyTorch and NNCF); a test keeps them in step.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import warnings
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import deblurgan.hardware as hardware
+from deblurgan.inference.model_cache import Verdict
+from deblurgan.inference.policy import AGREEMENT_DB, agreement_image, eight_bit_psnr
+
+DESCRIPTION = "deblurgan_default_openvino.json"
+REFERENCE = "deblurgan_default_reference.npy"
+MODELS = {"fp32": "deblurgan_default_fp32", "int8": "deblurgan_default_int8"}  # .xml + .bin
+# 8-bit PSNR the shipped fp32 model must reach against the stored eager-fp32 reference (it
+# measured inf: identical 8-bit output); less means a damaged or stale installation.
+FP32_AGREEMENT_DB = 50.0
+
+
+@dataclasses.dataclass(frozen=True)
+class BundledDescription:
+    """What the shipped conversion was made from and what running it needs.
+
+    Attributes:
+        weights_sha256: SHA-256 of the ``.safetensors`` file it was converted from.
+        channels, multiple, min_side: The network's memory width and padding (as a
+            :class:`~deblurgan.inference.model_cache.Verdict`'s).
+        int8_recipe: The quantisation recipe of the int8 model.
+    """
+
+    weights_sha256: str
+    channels: int
+    multiple: int
+    min_side: int
+    int8_recipe: str
+
+
+def assets() -> Path:
+    """The package's assets folder."""
+    return Path(str(resources.files("deblurgan") / "assets"))
+
+
+def read_description(folder: Path | None = None) -> BundledDescription:
+    """The shipped conversion's description.
+
+    Raises:
+        ValueError: It is missing or unreadable (an installation without it).
+    """
+    path = (folder or assets()) / DESCRIPTION
+    try:
+        return BundledDescription(**json.loads(path.read_text()))
+    except (OSError, ValueError, TypeError) as err:
+        raise ValueError(
+            f"this installation of deblurgan has no usable OpenVINO model of the bundled "
+            f"network ({path}: {err}); reinstall deblurgan"
+        ) from err
+
+
+def _candidates(precision: str) -> list[str]:
+    """What ``precision`` may mean here without PyTorch, fastest first (as
+    :func:`~deblurgan.inference.policy.automatic_precisions`)."""
+    if precision != "auto":
+        return [precision]
+    return (
+        ["int8"] * hardware.cpu_has_int8_dot_product()
+        + ["bf16"] * hardware.cpu_has_native_bf16()
+        + ["fp32"]
+    )
+
+
+def bundled_network(precision: str = "auto", max_memory: int | None = None) -> Any:
+    """The bundled model from its shipped OpenVINO conversion, checked against the stored
+    reference, without PyTorch.
+
+    Args:
+        precision: ``"auto"`` (int8 on CPUs with int8 dot products, bf16 on CPUs with native
+            bf16, each only if it agrees with the reference to
+            :data:`~deblurgan.inference.policy.AGREEMENT_DB`; else fp32), ``"int8"``,
+            ``"bf16"`` or ``"fp32"``.
+        max_memory: Bytes a whole-image pass may use (None: the default).
+
+    Returns:
+        A :class:`~deblurgan.inference.cached_network.CachedNetwork`.
+
+    Raises:
+        ValueError: An unknown precision, or a shipped model that is missing or does not
+            agree with its reference (a damaged installation).
+    """
+    from deblurgan.inference.cached_network import CachedNetwork
+    from deblurgan.inference.openvino_runtime import compile_for_cpu
+    from deblurgan.inference.policy import DEFAULT_MAX_MEMORY
+    from deblurgan.inference.weights import default_weights_path
+
+    if precision not in ("auto", "fp32", "bf16", "int8"):
+        raise ValueError(f"precision {precision!r}: use auto, fp32, bf16 or int8 on a CPU")
+    folder, description = assets(), read_description()
+    reference = np.load(folder / REFERENCE)
+    candidates = _candidates(precision)
+    for candidate in candidates:
+        xml = folder / (MODELS.get(candidate, MODELS["fp32"]) + ".xml")
+        try:
+            compiled = compile_for_cpu(xml, candidate)
+        except RuntimeError as err:
+            raise ValueError(f"cannot read the bundled OpenVINO model {xml}: {err}") from err
+        verdict = Verdict(
+            model=xml.stem,
+            precision=candidate,
+            agreement_db=None,
+            channels=description.channels,
+            multiple=description.multiple,
+            min_side=description.min_side,
+        )
+        network = CachedNetwork(
+            compiled,
+            verdict,
+            default_weights_path(),
+            "bundled",
+            max_memory or DEFAULT_MAX_MEMORY,
+            description.weights_sha256,
+        )
+        agreement = eight_bit_psnr(network(agreement_image()), reference)
+        bar = FP32_AGREEMENT_DB if candidate == "fp32" else AGREEMENT_DB[candidate]
+        if candidate == "fp32" and agreement < bar:
+            raise ValueError(
+                f"the bundled OpenVINO model agrees with its reference to only {agreement:.1f} "
+                f"dB (at least {bar:.0f} expected): a damaged installation; reinstall deblurgan"
+            )
+        if agreement >= bar or precision != "auto":
+            return network
+        warnings.warn(
+            f"{candidate} agrees with fp32 to only {agreement:.1f} dB on the check image; "
+            "not using it",
+            stacklevel=2,
+        )
+    raise AssertionError("fp32 is the last candidate, and it agrees or raises")

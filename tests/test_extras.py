@@ -1,0 +1,281 @@
+"""The slim install: the core deblurs photos without PyTorch or any other extra, each extra is
+declared in pyproject.toml, and a subcommand without its extra says which one to install.
+
+Packages are hidden the way a core install lacks them: a ``sitecustomize`` on ``PYTHONPATH``
+makes importing one raise ModuleNotFoundError and ``importlib.util.find_spec`` answer None, as
+for a package that is not installed (``None`` in ``sys.modules`` would not do: SciPy takes a
+``torch`` entry there for PyTorch itself).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tomllib
+
+import deblurgan.cli as cli
+from deblurgan.extras import EXTRAS, PACKAGE_EXTRA
+
+REPO = Path(__file__).resolve().parents[1]
+PACKAGE = REPO / "src" / "deblurgan"
+# every optional package, by importable name (the extras' and what the tests add)
+OPTIONAL = sorted(
+    {module for extra in EXTRAS.values() for module in extra.modules}
+    | {"pillow_heif", "httpx", "selenium", "pytest"}
+)
+# Modules that need an extra, by the extra. Everything else is the core and must import
+# with every optional package missing; this list must stay exact (a module that no longer
+# needs its extra is taken off).
+NEEDS_EXTRA = {
+    "torch": [
+        "deblurgan.checkpoint",
+        "deblurgan.runtime",
+        "deblurgan.inference.backends",
+        "deblurgan.inference.deblurrer",
+        "deblurgan.inference.export",
+        "deblurgan.inference.export_check",
+        "deblurgan.inference.openvino_backend",
+        "deblurgan.inference.tiled",
+        "deblurgan.nets.*",
+        "deblurgan.detection.boxes",
+        "deblurgan.detection.darknet",
+        "deblurgan.detection.bench",
+    ],
+    "train": ["deblurgan.train.*", "deblurgan.cli.train", "deblurgan.cli.detect_bench"],
+    "train or evaluate": ["deblurgan.cli.evaluate"],
+    "export": ["deblurgan.cli.export"],
+    "serve": ["deblurgan.serve.*", "deblurgan.cli.serve"],
+    "entry point": ["deblurgan.__main__"],  # runs the command line on import
+}
+
+
+def _all_modules() -> list[str]:
+    names = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        names.append(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+    return names
+
+
+def _needs_extra(module: str) -> bool:
+    patterns = [pattern for group in NEEDS_EXTRA.values() for pattern in group]
+    return any(
+        module == pattern or (pattern.endswith(".*") and module.startswith(pattern[:-1]))
+        for pattern in patterns
+    )
+
+
+HIDE = """
+import importlib.abc, importlib.util, sys
+
+HIDDEN = set({modules!r})
+
+
+def _hidden(name):
+    return name.partition(".")[0] in HIDDEN
+
+
+class _NotInstalled(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if _hidden(name):
+            raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+        return None
+
+
+_find_spec = importlib.util.find_spec
+
+
+def find_spec(name, package=None):
+    return None if _hidden(name) else _find_spec(name, package)
+
+
+importlib.util.find_spec = find_spec
+sys.meta_path.insert(0, _NotInstalled())
+"""
+
+
+def hiding(tmp_path: Path, modules: list[str]) -> dict[str, str]:
+    """The environment of a subprocess in which ``modules`` are not installed."""
+    folder = tmp_path / "hide"
+    folder.mkdir(exist_ok=True)
+    (folder / "sitecustomize.py").write_text(HIDE.format(modules=sorted(modules)))
+    path = os.pathsep.join(filter(None, [str(folder), os.environ.get("PYTHONPATH")]))
+    return {**os.environ, "PYTHONPATH": path}
+
+
+IMPORT_ALL = """
+import importlib, json, sys, traceback
+failed = {}
+for name in sys.argv[1:]:
+    try:
+        importlib.import_module(name)
+    except Exception as err:
+        failed[name] = f"{type(err).__name__}: {err}"
+print(json.dumps(failed))
+"""
+
+
+def test_every_core_module_imports_with_every_optional_package_missing(tmp_path):
+    modules = [name for name in _all_modules() if name != "deblurgan.__main__"]
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORT_ALL, *modules],
+        env=hiding(tmp_path, OPTIONAL),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    failed = json.loads(done.stdout.strip().splitlines()[-1])
+    core_failures = {name: why for name, why in failed.items() if not _needs_extra(name)}
+    assert not core_failures, "core modules that need an optional package:\n" + "\n".join(
+        f"{name}: {why}" for name, why in core_failures.items()
+    )
+    listed_but_fine = [
+        pattern
+        for group in NEEDS_EXTRA.values()
+        for pattern in group
+        if not pattern.endswith(".*") and pattern in modules and pattern not in failed
+    ]
+    assert not listed_but_fine, f"these import without extras now: {listed_but_fine}"
+
+
+def _pyproject() -> dict:
+    return tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+
+
+def _name(requirement: str) -> str:
+    for stop in "<>=![ ;":
+        requirement = requirement.split(stop)[0]
+    return requirement.strip().lower()
+
+
+# importable name -> distribution name, where they differ
+DISTRIBUTIONS = {
+    "skimage": "scikit-image",
+    "av": "av",
+    "multipart": "python-multipart",
+    "material": "mkdocs-material",
+    "pillow_heif": "pillow-heif",
+}
+
+
+def test_the_core_pulls_no_optional_package_and_never_pytorch():
+    core = {_name(requirement) for requirement in _pyproject()["dependencies"]}
+    optional = {DISTRIBUTIONS.get(module, module) for module in OPTIONAL} - {"pytest"}
+    assert "torch" not in core
+    assert not core & optional, core & optional
+
+
+def test_every_extra_is_declared_and_the_test_extra_has_everything():
+    declared = _pyproject()["optional-dependencies"]
+    assert set(EXTRAS) <= set(declared)
+
+    def closure(extra: str) -> set[str]:
+        names = set()
+        for requirement in declared[extra]:
+            name = _name(requirement)
+            if name == "deblurgan":
+                inner = requirement.split("[")[1].split("]")[0].split(",")
+                names |= set().union(*(closure(group.strip()) for group in inner))
+            else:
+                names.add(name)
+        return names
+
+    for extra, described in EXTRAS.items():
+        brought = closure(extra)
+        for module in described.modules:
+            assert DISTRIBUTIONS.get(module, module) in brought, (extra, module)
+    tested = closure("test")
+    for extra in set(EXTRAS) - {"docs"}:
+        assert closure(extra) <= tested, extra
+
+
+@pytest.mark.parametrize("command", sorted(cli.NEEDS))
+def test_a_subcommand_without_its_extra_prints_one_line_and_exits_2(command, monkeypatch, capsys):
+    extra, modules = cli.NEEDS[command]
+    monkeypatch.setattr(cli, "missing_packages", lambda names: list(names))
+    imported = []
+    monkeypatch.setattr(cli.importlib, "import_module", lambda name: imported.append(name))
+    assert cli.main([command, "--help"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and imported == []  # before any work
+    assert len(err.strip().splitlines()) == 1
+    assert f"install deblurgan[{extra}" in err and f"deblurgan {command} needs" in err
+
+
+def test_train_without_pytorch_says_install_deblurgan_train(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "deblurgan", "train", "--config", "x.yaml"],
+        env=hiding(tmp_path, ["torch"]),
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.strip().splitlines() == [
+        "deblurgan train needs PyTorch, which is not installed: install deblurgan[train] "
+        '(pip install "deblurgan[train]")'
+    ]
+
+
+def test_every_optional_package_has_an_extra():
+    for module in OPTIONAL:
+        if module not in ("pillow_heif", "httpx", "selenium", "pytest"):
+            assert module in PACKAGE_EXTRA, module
+
+
+def _deblur(tmp_path: Path, name: str, hidden: list[str], *options: str) -> np.ndarray:
+    from deblurgan.io.images import read_image
+
+    out = tmp_path / name
+    env = hiding(tmp_path, hidden)
+    env["DEBLURGAN_CACHE"] = str(tmp_path / f"cache-{name}")
+    done = subprocess.run(
+        [sys.executable, "-m", "deblurgan", "deblur", str(REPO / "examples/blurry_coffee.jpg")]
+        + ["-o", str(out), "-q", *options],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return read_image(out / "blurry_coffee.jpg").rgb
+
+
+@pytest.mark.slow
+def test_the_core_deblurs_the_example_with_the_network_as_the_full_install(tmp_path):
+    core = _deblur(tmp_path, "core-fp32", OPTIONAL, "--method", "network", "--precision", "fp32")
+    full = _deblur(tmp_path, "full-fp32", [], "--method", "network", "--precision", "fp32")
+    difference = np.abs(np.rint(core * 255) - np.rint(full * 255))
+    assert difference.max() <= 1 and (difference > 0).mean() < 0.01
+    from deblurgan.inference.policy import eight_bit_psnr
+
+    default = _deblur(tmp_path, "core-auto", OPTIONAL, "--method", "network")
+    assert eight_bit_psnr(default, full) >= 40  # int8's agreement on real photos
+
+
+@pytest.mark.slow
+def test_the_core_deblurs_the_example_with_l0_bit_identically(tmp_path):
+    core = _deblur(tmp_path, "core-l0", OPTIONAL, "--method", "l0")
+    full = _deblur(tmp_path, "full-l0", [], "--method", "l0")
+    np.testing.assert_array_equal(core, full)
+
+
+def test_own_weights_without_pytorch_say_which_extra(tmp_path):
+    weights = tmp_path / "mine.safetensors"
+    weights.write_bytes(b"not yet converted")
+    env = hiding(tmp_path, OPTIONAL)
+    env["DEBLURGAN_CACHE"] = str(tmp_path / "cache")
+    done = subprocess.run(
+        [sys.executable, "-m", "deblurgan", "deblur", str(REPO / "examples/blurry_coffee.jpg")]
+        + ["-o", str(tmp_path / "out"), "--weights", str(weights)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2
+    assert "install deblurgan[torch]" in done.stderr and "Traceback" not in done.stderr
