@@ -72,9 +72,12 @@ def test_pure_noise_is_not_turned_into_nans():
     assert np.isfinite(out).all() and out.min() >= 0 and out.max() <= 1
 
 
-def test_a_kernel_larger_than_the_image_is_refused():
-    with pytest.raises(ValueError, match="larger than the image"):
+def test_a_kernel_over_a_seventh_of_the_shorter_side_is_refused_with_the_limit():
+    with pytest.raises(ValueError, match="at most 5 px"):
         BlindDeconvolution(kernel_size=51).restore(np.zeros((40, 60, 3), np.float32))
+    with pytest.raises(ValueError, match="at most 35 px"):
+        BlindDeconvolution(kernel_size=37).restore(np.zeros((255, 300, 3), np.float32))
+    assert BlindDeconvolution(kernel_size=35).estimate(np.zeros((255, 300, 3), np.float32))
     with pytest.raises(ValueError, match="odd"):
         BlindDeconvolution(kernel_size=8)
 

@@ -13,7 +13,7 @@ def test_every_method_in_the_table_offers_the_interface(tmp_path, identity_gener
     save_generator(identity_generator, tmp_path / "g.safetensors")
     options = MethodOptions(weights=tmp_path / "g.safetensors", backend="torch", precision="fp32")
     image = np.random.default_rng(0).random((48, 40, 3)).astype(np.float32)
-    assert set(METHODS) == {"network", "l0"}
+    assert set(METHODS) == {"auto", "network", "l0"}
     for name in METHODS:
         method = build_method(name, options)
         assert method.name == name and method.settings()["method"] == name

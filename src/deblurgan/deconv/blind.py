@@ -18,17 +18,26 @@ The steps, each a plain function:
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
+import dataclasses
 from typing import Any
 
 import cv2
 import numpy as np
 from tqdm import tqdm
 
-from deblurgan.deconv.kernel_estimation import estimate_kernel, resize_kernel
-from deblurgan.deconv.nonblind import deconvolve, noise_data_weight
+from deblurgan.deconv.kernel_estimation import EstimationSettings, estimate_kernel, resize_kernel
+from deblurgan.deconv.nonblind import data_weight, estimate_noise
+from deblurgan.deconv.preprocess import (
+    edge_usefulness,
+    from_linear,
+    normalise_contrast,
+    reliable_pixels,
+    to_linear,
+)
+from deblurgan.deconv.tiles import SHARPENING, Stage, deconvolve_tiles, tile_grid
 from deblurgan.restoration import Restoration
+
+__all__ = ["ESTIMATING", "SHARPENING", "BlindDeconvolution", "BlindSettings", "deconvolve_rgb"]
 
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # BT.601
 ESTIMATION_WINDOW = 400  # side of the region the kernel is estimated on, pixels
@@ -38,8 +47,67 @@ MIN_SIDE = 32  # smaller images are returned unchanged
 MAX_SPREAD_PER_SIDE = 3.0  # kernel_spread above this times the side: a diffuse, failed estimate
 MIN_BLUR_SPREAD = 5.0  # kernel_spread below this: no blur (20 sharp training photos: 1.7-4.7)
 MIN_CONTRAST = 2.0 / 255  # luminance standard deviation below this: nothing to estimate from
-ESTIMATING, SHARPENING = "estimating the blur", "sharpening"  # the stages, in plain words
-Stage = Callable[[str, float], None]  # (stage, fraction done): may raise to stop the work
+ESTIMATING = "estimating the blur"  # the stage of the kernel estimate, in plain words
+
+
+@dataclasses.dataclass(frozen=True)
+class BlindSettings:
+    """How ``--method l0`` runs; the defaults were chosen on training data
+    (docs/blind_deconvolution.md).
+
+    Attributes:
+        estimation: The kernel estimate's settings.
+        gamma: Display gamma: the kernel is estimated and removed in linear light
+            (``value ** gamma``; 1: on the encoded values).
+        normalise: Stretch the luminance's contrast to [0, 1] before the estimate.
+        mask_clipped: Pixels within a kernel's reach of a clipped highlight are no
+            evidence for the kernel.
+        useful_window: Choose the estimation window by Xu and Jia's edge usefulness
+            (False: by raw gradient magnitude).
+        max_data_weight: Upper bound of the final deconvolution's data weight (lower:
+            softer but more tolerant of an imperfect kernel).
+    """
+
+    estimation: EstimationSettings = EstimationSettings()
+    gamma: float = 1.0
+    normalise: bool = False
+    mask_clipped: bool = False
+    useful_window: bool = False
+    max_data_weight: float = 3000.0
+
+
+@dataclasses.dataclass(frozen=True)
+class KernelEstimate:
+    """A photo's kernel and what it was estimated from (for methods built on this one).
+
+    Attributes:
+        kernel: The kernel at full resolution, or None when none could be estimated.
+        note: Why the photo is to be left alone, or None.
+        small: The kernel at the estimation scale.
+        gray: The luminance the estimate saw, at the estimation scale (linear light,
+            contrast normalised as the settings say).
+        reliable: 0/1 map of the pixels of ``gray`` that are evidence, or None (all).
+        scale: The estimation scale relative to full resolution (at most 1).
+    """
+
+    kernel: np.ndarray | None
+    note: str | None
+    small: np.ndarray | None = None
+    gray: np.ndarray | None = None
+    reliable: np.ndarray | None = None
+    scale: float = 1.0
+
+
+def kernel_size_limit(height: int, width: int) -> int:
+    """The largest kernel side an image can be estimated with: a seventh of the shorter
+    side (odd, at least 3).
+
+    Examples:
+        >>> kernel_size_limit(255, 255), kernel_size_limit(720, 1280), kernel_size_limit(20, 30)
+        (35, 101, 3)
+    """
+    cap = min(height, width) // 7
+    return max(cap - (cap % 2 == 0), 3)
 
 
 def automatic_kernel_size(height: int, width: int) -> int:
@@ -54,13 +122,16 @@ def automatic_kernel_size(height: int, width: int) -> int:
         >>> automatic_kernel_size(3000, 4000), automatic_kernel_size(40, 60)
         (101, 5)
     """
-    cap = min(height, width) // 7
-    cap -= cap % 2 == 0
-    return max(min(max(31, int(round(0.025 * max(height, width)))) | 1, cap), 3)
+    preferred = max(31, int(round(0.025 * max(height, width)))) | 1
+    return min(preferred, kernel_size_limit(height, width))
 
 
-def edge_window(gray: np.ndarray, side: int) -> tuple[int, int]:
-    """Top-left corner of the ``side x side`` window holding the most gradient magnitude.
+def edge_window(
+    gray: np.ndarray, side: int, useful: bool = False, reliable: np.ndarray | None = None
+) -> tuple[int, int]:
+    """Top-left corner of the ``side x side`` window holding the most gradient magnitude
+    (with ``useful``, weighted by Xu and Jia's edge usefulness), counting only ``reliable``
+    pixels when a 0/1 map is given.
 
     Shape:
         - Input: :math:`(H, W)`.
@@ -68,8 +139,13 @@ def edge_window(gray: np.ndarray, side: int) -> tuple[int, int]:
     height, width = gray.shape
     if side >= height and side >= width:
         return 0, 0
-    gy, gx = np.gradient(gray.astype(np.float32))
-    magnitude = np.hypot(gx, gy)
+    if useful:
+        magnitude = edge_usefulness(gray)
+    else:
+        gy, gx = np.gradient(gray.astype(np.float32))
+        magnitude = np.hypot(gx, gy)
+    if reliable is not None:
+        magnitude = magnitude * reliable
     sh, sw = min(side, height), min(side, width)
     integral = cv2.integral(magnitude, sdepth=cv2.CV_64F)
     sums = integral[sh:, sw:] - integral[:-sh, sw:] - integral[sh:, :-sw] + integral[:-sh, :-sw]
@@ -113,67 +189,20 @@ def deconvolve_rgb(
     weight: float,
     progress: bool = False,
     on_stage: Stage | None = None,
+    gamma: float = 1.0,
 ) -> np.ndarray:
     """Deconvolve every channel with ``kernel`` (once for a gray image's equal channels);
     images larger than :data:`TILE` go in overlapping tiles (overlap two kernel sides,
-    linearly blended) to bound memory. ``on_stage`` hears :data:`SHARPENING` and the
-    fraction done before every tile and channel (and may raise to stop).
+    linearly blended) to bound memory (:func:`~deblurgan.deconv.tiles.deconvolve_tiles`,
+    whose ``on_stage`` and ``gamma`` these are).
 
     Shape:
         - Input: :math:`(H, W, C)`; output the same, float32 in [0, 1].
     """
-    channels = rgb.shape[2]
-    if channels > 1 and all(np.array_equal(rgb[..., 0], rgb[..., c]) for c in range(channels)):
-        gray = deconvolve_rgb(rgb[..., :1], kernel, weight, progress, on_stage)
-        return gray.repeat(channels, axis=2)
-    height, width = rgb.shape[:2]
     overlap = 2 * kernel.shape[0]
-    starts_y = _tile_starts(height, TILE, overlap)
-    starts_x = _tile_starts(width, TILE, overlap)
-    out = np.zeros(rgb.shape, np.float32)
-    total = np.zeros((height, width, 1), np.float32)
-    steps = len(starts_y) * len(starts_x) * channels
-    done = 0
-
-    def report(fraction: float) -> None:
-        if on_stage is not None:
-            on_stage(SHARPENING, (done + fraction) / steps)
-
-    with tqdm(total=steps, desc="deconvolution", leave=False, disable=not progress) as bar:
-        for y0 in starts_y:
-            for x0 in starts_x:
-                y1, x1 = min(y0 + TILE, height), min(x0 + TILE, width)
-                blend = (
-                    _ramp(y1 - y0, overlap, y0 > 0, y1 < height)[:, None]
-                    * _ramp(x1 - x0, overlap, x0 > 0, x1 < width)[None, :]
-                )
-                for c in range(channels):
-                    tile = deconvolve(rgb[y0:y1, x0:x1, c], kernel, weight, step=report)
-                    out[y0:y1, x0:x1, c] += blend * tile
-                    done += 1
-                    bar.update()
-                total[y0:y1, x0:x1, 0] += blend
-    return np.clip(out / total, 0.0, 1.0)
-
-
-def _tile_starts(length: int, tile: int, overlap: int) -> list[int]:
-    if length <= tile:
-        return [0]
-    count = math.ceil((length - overlap) / (tile - overlap))
-    step = (length - tile) / (count - 1)
-    return [int(round(i * step)) for i in range(count)]
-
-
-def _ramp(length: int, overlap: int, rise: bool, fall: bool) -> np.ndarray:
-    """1 in the middle, linear ramps over ``overlap`` at the ends that neighbour a tile."""
-    ramp = np.ones(length, np.float32)
-    edge = np.linspace(0.0, 1.0, overlap + 2, dtype=np.float32)[1:-1]
-    n = min(overlap, length)
-    if rise:
-        ramp[:n] = np.minimum(ramp[:n], edge[:n])
-    if fall:
-        ramp[length - n :] = np.minimum(ramp[length - n :], edge[:n][::-1])
-    return ramp
+    tiles = tile_grid(rgb.shape[0], rgb.shape[1], TILE, overlap)
+    kernels = [kernel] * len(tiles)
+    return deconvolve_tiles(rgb, tiles, kernels, weight, overlap, progress, on_stage, gamma)
 
 
 class BlindDeconvolution:
@@ -198,42 +227,56 @@ class BlindDeconvolution:
     name = "l0"
 
     def __init__(
-        self, kernel_size: int | None = None, progress: bool = False, on_stage: Stage | None = None
+        self,
+        kernel_size: int | None = None,
+        progress: bool = False,
+        on_stage: Stage | None = None,
+        settings: BlindSettings | None = None,
     ) -> None:
         if kernel_size is not None and (kernel_size < 3 or kernel_size % 2 == 0):
             raise ValueError(f"--kernel-size must be odd and at least 3, got {kernel_size}")
         self.kernel_size, self.progress, self.on_stage = kernel_size, progress, on_stage
+        self.blind = settings or BlindSettings()
 
-    def estimate(self, rgb: np.ndarray) -> tuple[np.ndarray | None, str | None]:
-        """The image's blur kernel and, when the photo is to be left alone, why (no kernel
-        could be estimated: kernel None; no blur found or a failed, diffuse estimate).
+    def estimate(self, rgb: np.ndarray) -> KernelEstimate:
+        """The image's blur kernel and what it was estimated from; ``note`` says why the
+        photo is to be left alone (no kernel could be estimated: kernel None; no blur
+        found or a failed, diffuse estimate).
 
         Raises:
-            ValueError: The given kernel size is larger than the image.
+            ValueError: The given kernel size is over :func:`kernel_size_limit`.
         """
         height, width = rgb.shape[:2]
-        if self.kernel_size is not None and self.kernel_size > min(height, width):
+        if self.kernel_size is not None and self.kernel_size > kernel_size_limit(height, width):
             raise ValueError(
-                f"kernel size {self.kernel_size} px is larger than the image "
-                f"({width}x{height}); give a smaller --kernel-size"
+                f"--kernel-size {self.kernel_size} px is too large for a {width}x{height} "
+                f"image: at most {kernel_size_limit(height, width)} px (a seventh of the "
+                "shorter side; the estimate needs several kernel widths of image)"
             )
         if min(height, width) < MIN_SIDE:
-            return None, f"too small to estimate a blur kernel ({width}x{height})"
-        gray = rgb.astype(np.float32) @ LUMA
-        if float(gray.std()) < MIN_CONTRAST:
-            return None, "no edges to estimate a blur kernel from (a flat image)"
+            return KernelEstimate(None, f"too small to estimate a blur kernel ({width}x{height})")
+        display = rgb.astype(np.float32) @ LUMA
+        if float(display.std()) < MIN_CONTRAST:
+            return KernelEstimate(None, "no edges to estimate a blur kernel from (a flat image)")
+        gray = to_linear(rgb, self.blind.gamma) @ LUMA
         size = self.kernel_size or automatic_kernel_size(height, width)
         scale = min(1.0, ESTIMATION_LONG_SIDE / max(height, width))
         if scale < 1:
             reduced = (max(int(round(width * scale)), 1), max(int(round(height * scale)), 1))
             gray = cv2.resize(gray, reduced, interpolation=cv2.INTER_AREA)
+            display = cv2.resize(display, reduced, interpolation=cv2.INTER_AREA)
             if min(gray.shape) < MIN_SIDE:
-                return None, f"too narrow to estimate a blur kernel ({width}x{height})"
+                note = f"too narrow to estimate a blur kernel ({width}x{height})"
+                return KernelEstimate(None, note)
         fits = min(gray.shape) - (min(gray.shape) % 2 == 0)  # the largest odd side that fits
         small_size = min(max(int(round(size * scale)) | 1, 3), fits)
         window = max(ESTIMATION_WINDOW, 8 * small_size)
-        y0, x0 = edge_window(gray, window)
+        reliable = reliable_pixels(display, small_size) if self.blind.mask_clipped else None
+        if self.blind.normalise:
+            gray = normalise_contrast(gray)
+        y0, x0 = edge_window(gray, window, self.blind.useful_window, reliable)
         region = gray[y0 : y0 + window, x0 : x0 + window]
+        region_mask = None if reliable is None else reliable[y0 : y0 + window, x0 : x0 + window]
         bar = tqdm(desc="kernel estimate", unit="round", leave=False, disable=not self.progress)
 
         def advance(done: int, rounds: int) -> None:
@@ -242,10 +285,25 @@ class BlindDeconvolution:
             if self.on_stage is not None:
                 self.on_stage(ESTIMATING, done / rounds)
 
-        kernel = estimate_kernel(region, small_size, progress=advance)
+        small = estimate_kernel(region, small_size, self.blind.estimation, region_mask, advance)
         bar.close()
-        verdict = blur_verdict(kernel)  # at the estimation scale: enlarging spreads a kernel
-        return (resize_kernel(kernel, size) if small_size != size else kernel), verdict
+        kernel = resize_kernel(small, size) if small_size != size else small
+        # The verdict at the estimation scale: enlarging spreads a kernel.
+        return KernelEstimate(kernel, blur_verdict(small), small, gray, reliable, scale)
+
+    def deconvolve(self, rgb: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+        """Remove ``kernel`` from ``rgb`` (in linear light for a gamma other than 1), with
+        the data weight the noise level sets."""
+        gamma = self.blind.gamma
+        linear = to_linear(rgb, gamma)
+        weight = self.data_weight(linear)
+        sharp = deconvolve_rgb(linear, kernel, weight, self.progress, self.on_stage, gamma)
+        return from_linear(sharp, gamma)
+
+    def data_weight(self, linear: np.ndarray) -> float:
+        """The final deconvolution's data weight for an image (from its noise level, at most
+        ``max_data_weight``)."""
+        return min(data_weight(estimate_noise(linear @ LUMA)), self.blind.max_data_weight)
 
     def restore(self, rgb: np.ndarray) -> Restoration:
         """Deblur one ``(H, W, 3)`` image in [0, 1]; returned unchanged, with a note, when
@@ -253,12 +311,10 @@ class BlindDeconvolution:
         if rgb.ndim != 3 or rgb.shape[-1] != 3:
             raise ValueError(f"expected an (H, W, 3) RGB array, got {rgb.shape}")
         rgb = rgb.astype(np.float32, copy=False)
-        kernel, note = self.estimate(rgb)
-        if note is not None:
-            return Restoration(rgb, kernel, f"{note}; returned unchanged")
-        weight = noise_data_weight(rgb @ LUMA)
-        sharp = deconvolve_rgb(rgb, kernel, weight, self.progress, self.on_stage)
-        return Restoration(sharp, kernel)
+        found = self.estimate(rgb)
+        if found.note is not None:
+            return Restoration(rgb, found.kernel, f"{found.note}; returned unchanged")
+        return Restoration(self.deconvolve(rgb, found.kernel), found.kernel)
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
         """Deblur an ``(H, W, 3)`` image or each image of an ``(N, H, W, 3)`` stack."""

@@ -14,6 +14,7 @@ over an image pyramid whose coarsest kernel is about 5 pixels. Everything is det
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 
@@ -139,6 +140,30 @@ def kernel_step(
     return k.astype(np.float32)
 
 
+def strongest_edges(gx: np.ndarray, gy: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Keep only the strongest gradients: the largest magnitude threshold such that each of
+    four orientation bins keeps at least ``count`` pixels (Cho and Lee 2009's edge selection,
+    as Pan et al. 2014 use it); the rest become 0.
+
+    Shape:
+        - Input: two :math:`(H, W)` gradient images; outputs the same.
+    """
+    magnitude = gx * gx + gy * gy
+    angle = np.arctan2(gy, gx) % np.pi  # an edge and its opposite are one orientation
+    bins = np.minimum((angle / (np.pi / 4)).astype(np.int8), 3)
+    threshold = np.inf
+    for b in range(4):
+        values = magnitude[bins == b]
+        if values.size == 0:
+            continue
+        k = min(count, values.size)
+        threshold = min(threshold, float(np.partition(values, values.size - k)[values.size - k]))
+    if not np.isfinite(threshold):
+        return gx, gy
+    keep = magnitude >= threshold
+    return gx * keep, gy * keep
+
+
 def _conjugate_gradients(
     apply: Callable[[np.ndarray], np.ndarray], rhs: np.ndarray, start: np.ndarray, iterations: int
 ) -> np.ndarray:
@@ -160,7 +185,9 @@ def _conjugate_gradients(
     return x
 
 
-def clean_kernel(kernel: np.ndarray, floor: float = 0.05, min_piece: float = 0.1) -> np.ndarray:
+def clean_kernel(
+    kernel: np.ndarray, floor: float = 0.05, min_piece: float = 0.1, centre: bool = True
+) -> np.ndarray:
     """Make a raw kernel estimate a blur kernel: negative values and values below ``floor``
     times the maximum become 0, 8-connected pieces holding less than ``min_piece`` of the
     mass are removed (the largest always stays), the rest is normalised to sum 1 and
@@ -182,7 +209,21 @@ def clean_kernel(kernel: np.ndarray, floor: float = 0.05, min_piece: float = 0.1
         mass = scipy.ndimage.sum(k, labels, index=np.arange(1, count + 1)) / total
         keep = (mass >= min_piece) | (mass == mass.max())
         k = np.where(keep[labels - 1] & (labels > 0), k, 0.0).astype(np.float32)
-    return centre_kernel(k / k.sum())
+    k = (k / k.sum()).astype(np.float32)
+    return centre_kernel(k) if centre else k
+
+
+def centre_kernel_subpixel(kernel: np.ndarray) -> np.ndarray:
+    """Shift ``kernel`` (bilinear, sub-pixel) so that its centre of mass is exactly the
+    centre pixel; mass shifted past the edge is dropped and the rest renormalised."""
+    size = kernel.shape[0]
+    y, x = np.mgrid[0:size, 0:size]
+    total = float(kernel.sum())
+    dy = size // 2 - float((y * kernel).sum()) / total
+    dx = size // 2 - float((x * kernel).sum()) / total
+    shifted = scipy.ndimage.shift(kernel.astype(np.float64), (dy, dx), order=1, mode="constant")
+    shifted = np.maximum(shifted, 0.0)
+    return (shifted / max(float(shifted.sum()), 1e-12)).astype(np.float32)
 
 
 def centre_kernel(kernel: np.ndarray) -> np.ndarray:
@@ -226,30 +267,124 @@ def resize_kernel(kernel: np.ndarray, size: int) -> np.ndarray:
     return centre_kernel((resized / max(float(resized.sum()), 1e-12)).astype(np.float32))
 
 
+@dataclasses.dataclass(frozen=True)
+class EstimationSettings:
+    """How :func:`estimate_kernel` runs (the defaults were chosen on training data:
+    docs/blind_deconvolution.md).
+
+    Attributes:
+        iterations: Latent/kernel rounds per pyramid level.
+        weight: Initial L0 weight :math:`\\lambda`.
+        weight_decay: :math:`\\lambda` is divided by this every round.
+        min_weight: :math:`\\lambda` never goes below this.
+        carry_weight: Carry :math:`\\lambda` from one level to the next (Pan et al.
+            2014) instead of restarting it at every level.
+        tikhonov: Relative Tikhonov weight of the kernel step.
+        sparsity: Relative L1 weight of the kernel step (:func:`kernel_step`).
+        edge_count: Keep only the strongest latent gradients for the kernel step, at
+            least this many times the kernel side per orientation (:func:`strongest_edges`;
+            0: all).
+        recentre: ``"round"``: whole-pixel re-centring after every round; ``"level"``:
+            sub-pixel re-centring once per level (mass cannot fall off the edge of a small
+            coarse kernel round after round).
+    """
+
+    iterations: int = 8
+    weight: float = 2e-3
+    weight_decay: float = 1.1
+    min_weight: float = 1e-4
+    carry_weight: bool = False
+    tikhonov: float = 0.005
+    sparsity: float = 0.003
+    edge_count: float = 0.0
+    recentre: str = "round"
+
+    def __post_init__(self) -> None:
+        if self.iterations < 1 or self.weight <= 0 or self.weight_decay < 1:
+            raise ValueError(f"invalid estimation settings: {self}")
+        if self.recentre not in ("round", "level"):
+            raise ValueError(f"recentre must be 'round' or 'level', got {self.recentre!r}")
+
+
+def refine_kernel(
+    gray: np.ndarray,
+    kernel: np.ndarray,
+    weight: float,
+    settings: EstimationSettings,
+    reliable: np.ndarray | None = None,
+    progress: Callable[[], None] | None = None,
+) -> tuple[np.ndarray, float]:
+    """``settings.iterations`` rounds of :func:`l0_latent` and :func:`kernel_step` +
+    :func:`clean_kernel` on one image at one scale, from ``kernel``, the L0 weight
+    decreasing from ``weight``: one pyramid level of :func:`estimate_kernel`, also used
+    alone to refine a kernel on a part of an image.
+
+    Args:
+        gray: The blurred image (luminance) at this scale.
+        kernel: The starting kernel (its side is the kernel side at this scale).
+        weight: The L0 weight of the first round.
+        settings: Everything else.
+        reliable: Optional 0/1 map of ``gray``'s pixels that may serve as evidence (e.g.
+            not near clipped highlights).
+        progress: Called after every round (it may raise to stop the work).
+
+    Returns:
+        The kernel and the L0 weight the next level starts from.
+
+    Shape:
+        - Input: :math:`(H, W)` with :math:`H, W \\ge k`, kernel :math:`(k, k)`.
+    """
+    size = kernel.shape[0]
+    height, width = gray.shape
+    extended, (oy, ox) = periodic_extension(gray, size)
+    valid = np.zeros(extended.shape, np.float32)
+    margin = size // 2
+    inner = (slice(oy + margin, oy + height - margin), slice(ox + margin, ox + width - margin))
+    valid[inner] = (
+        1.0 if reliable is None else reliable[margin : height - margin, margin : width - margin]
+    )
+    blurred_gradients = gradients(extended)
+    lam = weight
+    for _ in range(settings.iterations):
+        latent = l0_latent(extended, psf_to_otf(kernel, extended.shape), lam)
+        latent_gradients = gradients(latent)
+        if settings.edge_count:
+            latent_gradients = strongest_edges(*latent_gradients, int(settings.edge_count * size))
+        raw = kernel_step(
+            latent_gradients,
+            blurred_gradients,
+            size,
+            settings.tikhonov,
+            valid,
+            settings.sparsity,
+        )
+        kernel = clean_kernel(raw, centre=settings.recentre == "round")
+        lam = max(lam / settings.weight_decay, settings.min_weight)
+        if progress is not None:
+            progress()
+    if settings.recentre == "level":
+        kernel = centre_kernel_subpixel(kernel)
+    return kernel, lam
+
+
 def estimate_kernel(
     gray: np.ndarray,
     size: int,
-    iterations: int = 8,
-    weight: float = 2e-3,
-    tikhonov: float = 0.005,
-    sparsity: float = 0.003,
+    settings: EstimationSettings | None = None,
+    reliable: np.ndarray | None = None,
     progress: Progress | None = None,
 ) -> np.ndarray:
     """Estimate a uniform blur kernel from a blurred gray image, coarse to fine.
 
     At each pyramid level (:func:`pyramid_sizes`) the image is resized by the ratio of the
-    level's kernel side to ``size``, extended periodically, and ``iterations`` rounds of
-    :func:`l0_latent` and :func:`kernel_step` + :func:`clean_kernel` refine the kernel,
-    with the L0 weight decreasing by 1.1 each round (down to 1e-4); the kernel is then
-    resampled to the next level.
+    level's kernel side to ``size`` and :func:`refine_kernel` refines the kernel; the
+    kernel is then resampled to the next level.
 
     Args:
-        gray: The blurred image in [0, 1] (luminance).
+        gray: The blurred image (luminance, about [0, 1]).
         size: Odd kernel side at full resolution.
-        iterations: Latent/kernel rounds per level.
-        weight: Initial L0 weight :math:`\\lambda`.
-        tikhonov: Relative Tikhonov weight of the kernel step.
-        sparsity: Relative L1 weight of the kernel step (:func:`kernel_step`).
+        settings: How (:class:`EstimationSettings`; None: the defaults).
+        reliable: Optional 0/1 map of the pixels that may serve as evidence.
         progress: Called with (rounds done, rounds in all) before the first round and
             after each (it may raise to stop the work).
 
@@ -260,36 +395,44 @@ def estimate_kernel(
         - Input: :math:`(H, W)` with :math:`H, W \\ge size`.
         - Output: :math:`(size, size)`, float32.
     """
+    settings = settings or EstimationSettings()
     if size < 3 or size % 2 == 0:
         raise ValueError(f"kernel size must be odd and at least 3, got {size}")
     if min(gray.shape) < size:
         raise ValueError(f"kernel size {size} is larger than the image {gray.shape}")
     sizes = pyramid_sizes(size)
     kernel = delta_kernel(sizes[0])
-    rounds = len(sizes) * iterations
+    rounds = len(sizes) * settings.iterations
+    done = 0
+
+    def advance() -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, rounds)
+
     if progress is not None:
         progress(0, rounds)
+    lam = settings.weight
     for level, level_size in enumerate(sizes):
         if level:
             kernel = resize_kernel(kernel, level_size)
         scale = level_size / size
         height, width = (max(int(round(n * scale)), level_size) for n in gray.shape)
-        image = gray if (height, width) == gray.shape else _resize(gray, height, width)
-        extended, (oy, ox) = periodic_extension(image, level_size)
-        valid = np.zeros(extended.shape, np.float32)
-        margin = level_size // 2
-        valid[oy + margin : oy + height - margin, ox + margin : ox + width - margin] = 1.0
-        blurred_gradients = gradients(extended)
-        lam = weight
-        for round_ in range(iterations):
-            latent = l0_latent(extended, psf_to_otf(kernel, extended.shape), lam)
-            raw = kernel_step(
-                gradients(latent), blurred_gradients, level_size, tikhonov, valid, sparsity
-            )
-            kernel = clean_kernel(raw)
-            lam = max(lam / 1.1, 1e-4)
-            if progress is not None:
-                progress(level * iterations + round_ + 1, rounds)
+        image, mask = gray, reliable
+        if (height, width) != gray.shape:
+            image = _resize(gray, height, width)
+            if reliable is not None:
+                mask = _resize(reliable.astype(np.float32), height, width) > 0.999
+        start = lam if settings.carry_weight else settings.weight
+        kernel, lam = refine_kernel(
+            image,
+            kernel,
+            start,
+            settings,
+            None if mask is None else mask.astype(np.float32),
+            advance,
+        )
     return kernel
 
 

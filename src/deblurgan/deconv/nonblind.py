@@ -100,6 +100,7 @@ def deconvolve(
     alpha: float = ALPHA,
     mask_clipped: bool = True,
     step: Callable[[float], None] | None = None,
+    clip_level: float = CLIPPED,
 ) -> np.ndarray:
     """Deconvolve one channel with a known kernel under a hyper-Laplacian prior.
 
@@ -109,6 +110,7 @@ def deconvolve(
         weight: The data weight :math:`\\lambda`; None: from :func:`estimate_noise`.
         alpha: The prior's exponent (2/3; 1 is total variation).
         mask_clipped: Leave pixels near clipped highlights out of the data term.
+        clip_level: Values at or above this count as clipped.
         step: Called with the fraction of iterations done before each iteration (it may
             raise to stop the work).
 
@@ -128,7 +130,7 @@ def deconvolve(
     smooth = gradient_energy(shape)
     data_numerator = (weight * np.conj(kernel_otf)).astype(np.complex64)
     data_denominator = (weight * np.abs(kernel_otf) ** 2).astype(np.float32)
-    reliable = _reliable_pixels(extended, kernel) if mask_clipped else None
+    reliable = _reliable_pixels(extended, kernel, clip_level) if mask_clipped else None
     observed = rfft2(extended)
     latent, spectrum = extended, None
     beta = BETA_START
@@ -147,9 +149,11 @@ def deconvolve(
     return np.clip(crop(latent, offsets, blurred.shape), 0.0, 1.0)
 
 
-def _reliable_pixels(blurred: np.ndarray, kernel: np.ndarray) -> np.ndarray | None:
+def _reliable_pixels(
+    blurred: np.ndarray, kernel: np.ndarray, clip_level: float = CLIPPED
+) -> np.ndarray | None:
     """False near clipped pixels (within the kernel's reach), None if nothing is clipped."""
-    clipped = blurred >= CLIPPED
+    clipped = blurred >= clip_level
     if not clipped.any():
         return None
     footprint = np.ascontiguousarray((kernel[::-1, ::-1] > 0).astype(np.uint8))

@@ -70,6 +70,17 @@ def _l0(options: MethodOptions) -> DeblurMethod:
     )
 
 
+def _auto(options: MethodOptions) -> DeblurMethod:
+    from deblurgan.methods.auto import AutoDeblur
+
+    return AutoDeblur(
+        network=lambda: _network(options),
+        kernel_size=options.kernel_size,
+        progress=options.progress,
+        on_stage=options.on_stage,
+    )
+
+
 @dataclasses.dataclass(frozen=True)
 class MethodEntry:
     """A row of :data:`METHODS`: how to build the method, what it is in plain words, and
@@ -81,6 +92,12 @@ class MethodEntry:
 
 
 METHODS: dict[str, MethodEntry] = {
+    "auto": MethodEntry(
+        _auto,
+        "automatic: decides per photo between no blur, one camera-shake kernel, shake that "
+        "varies across the frame, and the network (moving objects)",
+        estimates_kernels=True,
+    ),
     "network": MethodEntry(
         _network,
         "DeblurGAN network (the bundled model or --weights): fast, learned from data",

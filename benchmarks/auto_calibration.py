@@ -1,0 +1,181 @@
+"""Calibrate ``--method auto``'s decision on TRAINING data only, and show what it decides.
+
+Builds five kinds of training photo from ``SHARED/data`` (never Kodak24, Levin, GOPR0374,
+GOPR0477's held-out moments or ``gopro_crops256``):
+
+- ``sharp``: crops of sharp training photos (``sharp_corpus`` Urban100 / BSD100);
+- ``uniform``: the same kind of crops blurred in linear light by one random camera-shake
+  kernel (``deblurgan.blur.sample_kernels``), 1/255 noise, 8-bit;
+- ``rotation``: blurred by a random hand-held camera rotation (``deblurgan.blur.rotation``);
+- ``scene``: the dynamic-scene synthesis with moving objects (``deblurgan.blur.scene``);
+- ``gopro``: GoPro's training recording GOPR0477 (the shared training pairs and pairs
+  averaged from raw frames 1-80).
+
+For each it prints the evidence :class:`~deblurgan.methods.auto.Evidence`, the decision,
+and the PSNR gain (aligned within 8 px) of every outcome: one kernel (``l0``), kernels
+that vary, the network, and the input unchanged; the best outcome per photo is what the
+thresholds should pick. Usage:
+
+    python benchmarks/auto_calibration.py [--shared ../shared] [--per-kind 8] [--json OUT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from deblurgan.blur.apply import blur_image
+from deblurgan.blur.frames import average_frames
+from deblurgan.blur.kernels import sample_kernels
+from deblurgan.blur.psf import tight_crop
+from deblurgan.blur.rotation import blur_by_rotation, random_rotation_shake
+from deblurgan.blur.scene import SceneMotion, synthesize_scene_pair
+from deblurgan.deconv.nonuniform import deconvolve_varying
+from deblurgan.deconv.preprocess import from_linear, to_linear
+from deblurgan.evaluation.scoring import score
+from deblurgan.io.images import read_image
+from deblurgan.methods import MethodOptions, build_method
+from deblurgan.methods.auto import AutoDeblur
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+SIZE = (384, 512)
+
+
+def _crop(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    image = image[..., :3] if image.ndim == 3 else np.repeat(image[..., None], 3, axis=2)
+    h, w = image.shape[:2]
+    ch, cw = min(SIZE[0], h), min(SIZE[1], w)
+    y, x = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
+    return image[y : y + ch, x : x + cw].astype(np.float32)
+
+
+def _camera(blurred: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    noisy = blurred + rng.normal(0.0, 1.0 / 255, blurred.shape)
+    return (np.round(np.clip(noisy, 0.0, 1.0) * 255) / 255).astype(np.float32)
+
+
+def training_photos(shared: Path, per_kind: int, seed: int = 0) -> list[dict]:
+    """(kind, name, blurred, sharp) for each training photo."""
+    rng = np.random.default_rng(seed)
+    corpus = shared / "data" / "sharp_corpus"
+    files = sorted((corpus / "urban100").glob("*")) + sorted((corpus / "bsd100").glob("*"))
+    picks = [files[i] for i in rng.choice(len(files), 4 * per_kind, replace=False)]
+    photos = []
+    for n, path in enumerate(picks):
+        sharp = _crop(read_image(path).rgb, rng)
+        kind = ("sharp", "uniform", "rotation", "scene")[n % 4]
+        if kind == "sharp":
+            blurred = sharp
+        elif kind == "uniform":
+            length = float(rng.uniform(10, 45))
+            kernel = tight_crop(sample_kernels(1, rng, size=64, max_length=length).kernels[0, -1])
+            blurred = _camera(blur_image(sharp, kernel, linear_light=True), rng)
+        elif kind == "rotation":
+            shake = random_rotation_shake(
+                rng, sharp.shape[:2], float(rng.uniform(4, 14)), float(rng.uniform(8, 30))
+            )
+            blurred = _camera(blur_by_rotation(sharp, shake), rng)
+        else:
+            motion = SceneMotion(objects=(1, 2), still_fraction=0.0)
+            pair = synthesize_scene_pair(sharp, rng, motion)
+            blurred, sharp = pair.blurred, pair.sharp
+        photos.append({"kind": kind, "name": path.stem, "blurred": blurred, "sharp": sharp})
+    gopro = shared / "data" / "gopro_pairs"
+    held_out = ("frame-198", "frame-659", "frame-792")
+    pairs = [
+        p
+        for p in sorted((gopro / "blur").glob("GOPR0477*"))
+        if not any(h in p.name for h in held_out)
+    ]
+    for path in pairs[:per_kind]:
+        photos.append(
+            {
+                "kind": "gopro",
+                "name": path.stem[-20:],
+                "blurred": read_image(path).rgb,
+                "sharp": read_image(gopro / "sharp" / path.name).rgb,
+            }
+        )
+    raw = sorted((shared / "data" / "gopro_raw240fps" / "GOPR0477_11_00").glob("*.png"))[:80]
+    for start in range(0, max(per_kind - len(pairs), 0) * 10, 10):
+        frames = [read_image(p).rgb for p in raw[start : start + 9]]
+        photos.append(
+            {
+                "kind": "gopro",
+                "name": f"raw{start + 1:03d}-{start + 9:03d}",
+                "blurred": average_frames(frames).astype(np.float32),
+                "sharp": frames[4],
+            }
+        )
+    return photos
+
+
+def outcomes(auto: AutoDeblur, photo: dict) -> dict:
+    """The evidence, the decision and every outcome's gain for one photo."""
+    blurred, sharp = photo["blurred"], photo["sharp"]
+    start = time.perf_counter()
+    seen = auto.examine(blurred)
+    seconds = time.perf_counter() - start
+    base = score(blurred, sharp, align=8)["psnr"]
+    row = {
+        "kind": photo["kind"],
+        "name": photo["name"],
+        "decision": seen.decision.outcome,
+        "words": seen.decision.words,
+        "decide_s": seconds,
+        "evidence": seen.evidence.as_dict() if seen.evidence else None,
+        "none": 0.0,
+        "network": score(auto.network()(blurred), sharp, align=8)["psnr"] - base,
+    }
+    if seen.found.kernel is not None:
+        one = auto.blind.deconvolve(blurred, seen.found.kernel)
+        row["uniform"] = score(one, sharp, align=8)["psnr"] - base
+    if seen.motion is not None:
+        gamma = auto.blind.blind.gamma
+        linear = to_linear(blurred, gamma)
+        varying, _, _ = deconvolve_varying(
+            linear,
+            seen.motion,
+            seen.found.scale * seen.local_scale,
+            seen.local_size,
+            seen.found.kernel.shape[0],
+            auto.blind.data_weight(linear),
+            gamma=gamma,
+        )
+        row["varying"] = score(from_linear(varying, gamma), sharp, align=8)["psnr"] - base
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shared", type=Path, default=SHARED)
+    parser.add_argument("--per-kind", type=int, default=8)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    options = MethodOptions(precision="fp32", backend="torch")
+    auto = AutoDeblur(lambda: build_method("network", options))
+    rows = []
+    for photo in training_photos(args.shared, args.per_kind):
+        row = outcomes(auto, photo)
+        rows.append(row)
+        ev = row["evidence"] or {}
+        gains = " ".join(
+            f"{k} {row[k]:+.2f}" for k in ("uniform", "varying", "network") if k in row
+        )
+        print(
+            f"{row['kind']:8} {row['name'][:20]:20} -> {row['decision']:8} "
+            f"sharp {ev.get('sharp_windows', '-')} roll {ev.get('roll', 0):5.1f} "
+            f"res {ev.get('residual', 0):.2f} uni {ev.get('uniform_residual', 0):.2f} "
+            f"spread {ev.get('spread', 0):5.1f} | {gains} | {row['decide_s']:.1f} s",
+            flush=True,
+        )
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,203 @@
+"""Camera shake that varies across the frame: local kernels tied together by one camera
+motion, then deconvolution tile by tile.
+
+1. :func:`local_kernels`: the photo's one-kernel estimate (``--method l0``'s) refined on a
+   grid of windows, a few rounds each at the finest scale. Alone they are noisy: a window
+   holds few edges.
+2. :func:`~deblurgan.deconv.motion_fit.fit_inplane_motion`: one camera motion (weights
+   over in-plane poses: translation and roll) that explains all of them at once, so every
+   window borrows the evidence of the others (Hu and Yang 2012, in-plane form).
+3. :func:`deconvolve_varying`: the motion's kernel at the centre of every tile of a finer
+   grid, each tile deconvolved with its own and the tiles blended over wide overlaps
+   (:func:`~deblurgan.deconv.tiles.deconvolve_tiles`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import cv2
+import numpy as np
+
+from deblurgan.deconv.kernel_estimation import EstimationSettings, refine_kernel, resize_kernel
+from deblurgan.deconv.motion_fit import InplaneMotion, fit_inplane_motion, motion_kernel
+from deblurgan.deconv.tiles import Stage, Tile, deconvolve_tiles, grid_of
+
+WINDOW_GRID = (3, 3)  # windows the local kernels are estimated on
+LOCAL_LONG_SIDE = 512  # the local kernels are estimated on the photo reduced to this
+LOCAL_SETTINGS = EstimationSettings(iterations=4, weight=1e-3)  # refinement from the global
+TILE_SIDE = 240  # about this many pixels a deconvolution tile at full resolution
+MAX_TILES = 8  # per side
+
+
+@dataclasses.dataclass(frozen=True)
+class LocalKernels:
+    """Kernels refined on windows of one image, at the estimation scale.
+
+    Attributes:
+        kernels: One centred kernel per window.
+        points: ``(N, 2)`` window centres ``(y, x)`` relative to the image centre, at the
+            local scale.
+        scale: The local scale relative to the image given to :func:`local_kernels`.
+    """
+
+    kernels: list[np.ndarray]
+    points: np.ndarray
+    scale: float
+
+
+def window_corners(
+    height: int, width: int, side: int, grid: tuple[int, int] = WINDOW_GRID
+) -> list[tuple[int, int]]:
+    """Top-left corners of ``grid`` windows of ``side`` pixels spread evenly over the image
+    (their centres at the centres of a ``grid`` partition, moved inside the image).
+
+    Examples:
+        >>> window_corners(300, 300, 100)[:4]
+        [(0, 0), (0, 100), (0, 200), (100, 0)]
+    """
+    rows, cols = grid
+    corners = []
+    for i in range(rows):
+        for j in range(cols):
+            cy, cx = (i + 0.5) * height / rows, (j + 0.5) * width / cols
+            y0 = int(round(min(max(cy - side / 2, 0), max(height - side, 0))))
+            x0 = int(round(min(max(cx - side / 2, 0), max(width - side, 0))))
+            corners.append((y0, x0))
+    return corners
+
+
+def local_kernels(
+    gray: np.ndarray,
+    kernel: np.ndarray,
+    reliable: np.ndarray | None = None,
+    grid: tuple[int, int] = WINDOW_GRID,
+    settings: EstimationSettings = LOCAL_SETTINGS,
+    progress: Stage | None = None,
+) -> LocalKernels:
+    """``kernel`` (the whole photo's estimate) refined on each window of a ``grid``, on the
+    photo reduced to :data:`LOCAL_LONG_SIDE` pixels (the kernel with it).
+
+    Args:
+        gray: The photo's luminance at the estimation scale (as the kernel estimate saw it).
+        kernel: Its one-kernel estimate at that scale.
+        reliable: Optional 0/1 map of the pixels that are evidence.
+        grid: Windows per column and row.
+        settings: The refinement's rounds and L0 weight.
+        progress: Hears ``("comparing parts of the photo", fraction)`` after each window.
+
+    Shape:
+        - Input: :math:`(H, W)` and :math:`(k, k)`.
+    """
+    scale = min(1.0, LOCAL_LONG_SIDE / max(gray.shape))
+    if scale < 1:
+        reduced = (
+            max(int(round(gray.shape[1] * scale)), 1),
+            max(int(round(gray.shape[0] * scale)), 1),
+        )
+        gray = cv2.resize(gray, reduced, interpolation=cv2.INTER_AREA)
+        if reliable is not None:
+            reliable = cv2.resize(reliable, reduced, interpolation=cv2.INTER_AREA) > 0.999
+            reliable = reliable.astype(np.float32)
+        kernel = resize_kernel(kernel, max(int(round(kernel.shape[0] * scale)) | 1, 3))
+    height, width = gray.shape
+    size = kernel.shape[0]
+    side = min(max(height // grid[0], width // grid[1], 6 * size), height, width)
+    corners = window_corners(height, width, side, grid)
+    kernels, points = [], []
+    for n, (y0, x0) in enumerate(corners):
+        window = gray[y0 : y0 + side, x0 : x0 + side]
+        mask = None if reliable is None else reliable[y0 : y0 + side, x0 : x0 + side]
+        local, _ = refine_kernel(window, kernel, settings.weight, settings, mask)
+        kernels.append(local)
+        centre = (y0 + (side - 1) / 2 - (height - 1) / 2, x0 + (side - 1) / 2 - (width - 1) / 2)
+        points.append(centre)
+        if progress is not None:
+            progress("comparing parts of the photo", (n + 1) / len(corners))
+    return LocalKernels(kernels, np.array(points, np.float64), scale)
+
+
+def fit_motion(local: LocalKernels) -> InplaneMotion:
+    """The in-plane camera motion that best explains ``local``'s kernels."""
+    return fit_inplane_motion(local.kernels, local.points)
+
+
+def tile_kernels(
+    motion: InplaneMotion,
+    tiles: list[Tile],
+    shape: tuple[int, int],
+    scale: float,
+    small_size: int,
+    size: int,
+) -> list[np.ndarray]:
+    """The motion's kernel at each tile's centre: rendered at the estimation scale
+    (``scale`` times the full resolution, kernel side ``small_size``) and resampled to
+    ``size`` at full resolution.
+
+    Shape:
+        - Output: one :math:`(size, size)` kernel per tile.
+    """
+    height, width = shape
+    out = []
+    for tile in tiles:
+        cy, cx = tile.centre
+        point = ((cy - (height - 1) / 2) * scale, (cx - (width - 1) / 2) * scale)
+        kernel = motion_kernel(motion, point, small_size)
+        out.append(resize_kernel(kernel, size) if small_size != size else kernel)
+    return out
+
+
+def varying_grid(height: int, width: int, size: int) -> tuple[list[Tile], int]:
+    """The deconvolution tiles for blur that varies: about :data:`TILE_SIDE` pixels, at
+    most :data:`MAX_TILES` a side, overlapping by a third of a tile (at least two kernel
+    sides) so that neighbouring kernels blend smoothly; and that overlap."""
+    rows = int(np.clip(round(height / TILE_SIDE), 2, MAX_TILES))
+    cols = int(np.clip(round(width / TILE_SIDE), 2, MAX_TILES))
+    overlap = max(2 * size, min(height // rows, width // cols) // 3)
+    return grid_of(height, width, rows, cols, overlap), overlap
+
+
+def deconvolve_varying(
+    rgb: np.ndarray,
+    motion: InplaneMotion,
+    scale: float,
+    small_size: int,
+    size: int,
+    weight: float,
+    progress: bool = False,
+    on_stage: Stage | None = None,
+    gamma: float = 1.0,
+) -> tuple[np.ndarray, list[np.ndarray], list[Tile]]:
+    """Deconvolve a photo whose blur follows ``motion``, tile by tile.
+
+    Returns:
+        The deblurred image and the tiles' kernels and tiles.
+
+    Shape:
+        - Input: :math:`(H, W, C)` (in linear light for ``gamma`` other than 1).
+    """
+    height, width = rgb.shape[:2]
+    tiles, overlap = varying_grid(height, width, size)
+    kernels = tile_kernels(motion, tiles, (height, width), scale, small_size, size)
+    sharp = deconvolve_tiles(rgb, tiles, kernels, weight, overlap, progress, on_stage, gamma)
+    return sharp, kernels, tiles
+
+
+def kernel_mosaic(kernels: list[np.ndarray], tiles: list[Tile]) -> np.ndarray:
+    """The tiles' kernels as one picture, laid out as the tiles are, each scaled to its own
+    peak, one dark pixel apart; normalised to sum 1 (so it saves like one kernel).
+
+    Shape:
+        - Output: :math:`(R (k + 1) - 1, C (k + 1) - 1)`.
+    """
+    rows = sorted({t.y0 for t in tiles})
+    cols = sorted({t.x0 for t in tiles})
+    size = kernels[0].shape[0]
+    mosaic = np.zeros((len(rows) * (size + 1) - 1, len(cols) * (size + 1) - 1), np.float32)
+    for tile, kernel in zip(tiles, kernels):
+        i, j = rows.index(tile.y0), cols.index(tile.x0)
+        peak = max(float(kernel.max()), 1e-12)
+        mosaic[i * (size + 1) : i * (size + 1) + size, j * (size + 1) : j * (size + 1) + size] = (
+            kernel / peak
+        )
+    return mosaic / max(float(mosaic.sum()), 1e-12)

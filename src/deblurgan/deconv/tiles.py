@@ -1,0 +1,152 @@
+"""Deconvolution in overlapping tiles, each with its own kernel, blended linearly.
+
+One use bounds memory (a large photo, one kernel, tiles of a fixed side); the other
+removes blur that varies across the frame (a grid of tiles, a kernel per tile: the
+piecewise-uniform approximation of Hirsch et al. 2010's filter flow, blended over wide
+overlaps so the kernels change smoothly from tile to tile). Each tile is deconvolved on
+its own smooth periodic extension, so tile borders do not ring.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+
+import numpy as np
+from tqdm import tqdm
+
+from deblurgan.deconv.nonblind import CLIPPED, deconvolve
+from deblurgan.deconv.preprocess import to_linear
+
+SHARPENING = "sharpening"  # the stage :func:`deconvolve_tiles` reports, in plain words
+Stage = Callable[[str, float], None]  # (stage, fraction done): may raise to stop the work
+
+
+@dataclasses.dataclass(frozen=True)
+class Tile:
+    """A rectangle of the image, ``[y0, y1) x [x0, x1)``, and its blend weights' overlaps."""
+
+    y0: int
+    y1: int
+    x0: int
+    x1: int
+
+    @property
+    def centre(self) -> tuple[float, float]:
+        """The tile's centre ``(y, x)`` in pixels."""
+        return (self.y0 + self.y1 - 1) / 2, (self.x0 + self.x1 - 1) / 2
+
+
+def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
+    """Starts of tiles of side ``tile`` covering ``length`` with at least ``overlap``.
+
+    Examples:
+        >>> tile_starts(100, 100, 10), tile_starts(250, 100, 20)
+        ([0], [0, 75, 150])
+    """
+    if length <= tile:
+        return [0]
+    count = math.ceil((length - overlap) / (tile - overlap))
+    step = (length - tile) / (count - 1)
+    return [int(round(i * step)) for i in range(count)]
+
+
+def tile_grid(height: int, width: int, tile: int, overlap: int) -> list[Tile]:
+    """Tiles of side at most ``tile`` covering the image, neighbours overlapping by at
+    least ``overlap``."""
+    return [
+        Tile(y0, min(y0 + tile, height), x0, min(x0 + tile, width))
+        for y0 in tile_starts(height, tile, overlap)
+        for x0 in tile_starts(width, tile, overlap)
+    ]
+
+
+def grid_of(height: int, width: int, rows: int, cols: int, overlap: int) -> list[Tile]:
+    """``rows x cols`` tiles covering the image, neighbours overlapping by ``overlap``."""
+    tile_h = min(height, math.ceil((height + (rows - 1) * overlap) / rows))
+    tile_w = min(width, math.ceil((width + (cols - 1) * overlap) / cols))
+    return [
+        Tile(y0, min(y0 + tile_h, height), x0, min(x0 + tile_w, width))
+        for y0 in tile_starts(height, tile_h, overlap)
+        for x0 in tile_starts(width, tile_w, overlap)
+    ]
+
+
+def ramp(length: int, overlap: int, rise: bool, fall: bool) -> np.ndarray:
+    """1 in the middle, linear ramps over ``overlap`` at the ends that neighbour a tile.
+
+    Examples:
+        >>> [round(float(w), 2) for w in ramp(6, 2, True, False)]
+        [0.33, 0.67, 1.0, 1.0, 1.0, 1.0]
+    """
+    weights = np.ones(length, np.float32)
+    edge = np.linspace(0.0, 1.0, overlap + 2, dtype=np.float32)[1:-1]
+    n = min(overlap, length)
+    if rise:
+        weights[:n] = np.minimum(weights[:n], edge[:n])
+    if fall:
+        weights[length - n :] = np.minimum(weights[length - n :], edge[:n][::-1])
+    return weights
+
+
+def deconvolve_tiles(
+    rgb: np.ndarray,
+    tiles: list[Tile],
+    kernels: list[np.ndarray],
+    weight: float,
+    overlap: int,
+    progress: bool = False,
+    on_stage: Stage | None = None,
+    gamma: float = 1.0,
+) -> np.ndarray:
+    """Deconvolve every channel of every tile with its kernel and blend the tiles with
+    linear ramps over ``overlap`` (once for a gray image's equal channels).
+
+    Args:
+        rgb: The image, in linear light when ``gamma`` is not 1 (the clipping level moves).
+        tiles: Rectangles covering the image.
+        kernels: One kernel per tile (non-negative, summing to 1).
+        weight: The data weight of :func:`~deblurgan.deconv.nonblind.deconvolve`.
+        overlap: Width of the blend ramps, pixels.
+        progress: Show a progress bar.
+        on_stage: Hears :data:`SHARPENING` and the fraction done at every iteration of every
+            tile and channel (and may raise to stop).
+        gamma: The display gamma ``rgb`` was decoded with.
+
+    Shape:
+        - Input: :math:`(H, W, C)`; output the same, float32 in [0, 1].
+    """
+    channels = rgb.shape[2]
+    if channels > 1 and all(np.array_equal(rgb[..., 0], rgb[..., c]) for c in range(channels)):
+        gray = deconvolve_tiles(
+            rgb[..., :1], tiles, kernels, weight, overlap, progress, on_stage, gamma
+        )
+        return gray.repeat(channels, axis=2)
+    height, width = rgb.shape[:2]
+    clip_level = float(to_linear(np.float32(CLIPPED), gamma))
+    out = np.zeros(rgb.shape, np.float32)
+    total = np.zeros((height, width, 1), np.float32)
+    steps = len(tiles) * channels
+    done = 0
+
+    def report(fraction: float) -> None:
+        if on_stage is not None:
+            on_stage(SHARPENING, (done + fraction) / steps)
+
+    with tqdm(total=steps, desc="deconvolution", leave=False, disable=not progress) as bar:
+        for tile, kernel in zip(tiles, kernels):
+            y0, y1, x0, x1 = tile.y0, tile.y1, tile.x0, tile.x1
+            blend = (
+                ramp(y1 - y0, overlap, y0 > 0, y1 < height)[:, None]
+                * ramp(x1 - x0, overlap, x0 > 0, x1 < width)[None, :]
+            )
+            for c in range(channels):
+                sharp = deconvolve(
+                    rgb[y0:y1, x0:x1, c], kernel, weight, step=report, clip_level=clip_level
+                )
+                out[y0:y1, x0:x1, c] += blend * sharp
+                done += 1
+                bar.update()
+            total[y0:y1, x0:x1, 0] += blend
+    return np.clip(out / total, 0.0, 1.0)

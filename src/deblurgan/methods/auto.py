@@ -1,0 +1,268 @@
+"""``--method auto``: per photo, decide what blurred it and remove it the right way.
+
+The photo's one-kernel estimate (``l0``'s) comes first. Then:
+
+- no blur found: the photo comes back unchanged;
+- the kernel refined on a grid of windows (:func:`~deblurgan.deconv.nonuniform.local_kernels`)
+  and one in-plane camera motion fitted to all of them
+  (:func:`~deblurgan.deconv.motion_fit.fit_inplane_motion`) give the evidence
+  (:class:`Evidence`): windows that come out sharp while the photo is blurred, or kernels
+  that no camera motion explains, point to moving objects: the network; kernels that a
+  rolling camera explains much better than one kernel: blur that varies across the frame,
+  removed tile by tile; otherwise one camera-shake kernel (``l0``).
+
+:func:`decide` is a plain function of the evidence and :class:`Thresholds`, whose values
+were set on training data only (``benchmarks/auto_calibration.py``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import scipy.signal
+
+from deblurgan.deconv.blind import (
+    MIN_BLUR_SPREAD,
+    BlindDeconvolution,
+    KernelEstimate,
+    kernel_spread,
+)
+from deblurgan.deconv.motion_fit import InplaneMotion
+from deblurgan.deconv.nonuniform import (
+    deconvolve_varying,
+    fit_motion,
+    kernel_mosaic,
+    local_kernels,
+)
+from deblurgan.deconv.preprocess import from_linear, to_linear
+from deblurgan.restoration import DeblurMethod, Restoration
+
+NONE, UNIFORM, VARYING, NETWORK = "none", "uniform", "varying", "network"
+COMPARING = "comparing parts of the photo"  # the decision's stage, in plain words
+
+
+@dataclasses.dataclass(frozen=True)
+class Thresholds:
+    """Where :func:`decide` draws its lines (set on training data:
+    ``benchmarks/auto_calibration.py``).
+
+    Attributes:
+        sharp_windows: This many windows with no blur in a blurred photo mean moving
+            objects.
+        max_residual: A camera motion that leaves more than this relative error on the
+            local kernels does not explain them: moving objects.
+        min_roll: Roll that moves the corners less than this many pixels (at the
+            estimation scale) is treated as one kernel.
+        min_gain: The rolling camera must explain the local kernels this many times better
+            (ratio of residuals) than one kernel does.
+    """
+
+    sharp_windows: int = 2
+    max_residual: float = 0.6
+    min_roll: float = 3.0
+    min_gain: float = 1.5
+
+
+@dataclasses.dataclass(frozen=True)
+class Evidence:
+    """What the decision is based on.
+
+    Attributes:
+        spread: The whole photo's kernel spread (pixels, at the estimation scale).
+        size: The kernel side at full resolution.
+        sharp_windows: Windows whose refined kernel shows no blur.
+        windows: Windows in all.
+        agreement: The smallest shift-invariant normalised correlation of a window's
+            kernel with the whole photo's.
+        roll: How far the fitted roll moves the farthest window (pixels, one standard
+            deviation, at the estimation scale).
+        residual: Relative error of the rolling-camera fit.
+        uniform_residual: Relative error of the best single kernel.
+    """
+
+    spread: float
+    size: int
+    sharp_windows: int
+    windows: int
+    agreement: float
+    roll: float
+    residual: float
+    uniform_residual: float
+
+    def as_dict(self) -> dict[str, float]:
+        """The evidence as plain numbers (for reports)."""
+        return {k: float(v) for k, v in dataclasses.asdict(self).items()}
+
+
+@dataclasses.dataclass(frozen=True)
+class Decision:
+    """What :func:`decide` chose, and why in plain words."""
+
+    outcome: str
+    words: str
+
+
+def decide(evidence: Evidence, thresholds: Thresholds = Thresholds()) -> Decision:
+    """Choose how to deblur a blurred photo from its :class:`Evidence`.
+
+    Examples:
+        >>> calm = Evidence(12.0, 21, 0, 9, 0.9, 0.5, 0.2, 0.21)
+        >>> decide(calm).outcome
+        'uniform'
+        >>> decide(dataclasses.replace(calm, roll=8.0, uniform_residual=0.6)).outcome
+        'varying'
+        >>> decide(dataclasses.replace(calm, sharp_windows=4)).outcome
+        'network'
+    """
+    if evidence.sharp_windows >= thresholds.sharp_windows:
+        return Decision(
+            NETWORK,
+            f"moving objects: {evidence.sharp_windows} of {evidence.windows} parts of the "
+            "photo are sharp while the rest is blurred; network",
+        )
+    if evidence.residual > thresholds.max_residual:
+        return Decision(NETWORK, "blur that no camera shake explains (moving objects?); network")
+    gain = evidence.uniform_residual / max(evidence.residual, 1e-9)
+    if evidence.roll >= thresholds.min_roll and gain >= thresholds.min_gain:
+        return Decision(
+            VARYING,
+            f"camera shake that varies across the frame (the camera rolled), kernels up to "
+            f"{evidence.size} px",
+        )
+    return Decision(UNIFORM, f"uniform camera shake, kernel {evidence.size} px")
+
+
+def kernel_agreement(a: np.ndarray, b: np.ndarray) -> float:
+    """Peak normalised cross-correlation of two kernels over all shifts (1: the same shape
+    anywhere).
+
+    Examples:
+        >>> k = np.zeros((5, 5)); k[2, 1:4] = 1 / 3
+        >>> round(kernel_agreement(k, np.roll(k, 1, axis=0)), 3)
+        1.0
+    """
+    c = scipy.signal.fftconvolve(a, b[::-1, ::-1], mode="full")
+    return float(c.max() / max(np.linalg.norm(a) * np.linalg.norm(b), 1e-12))
+
+
+@dataclasses.dataclass(frozen=True)
+class Examination:
+    """Everything :meth:`AutoDeblur.examine` found out about a photo.
+
+    Attributes:
+        found: The one-kernel estimate.
+        decision: What to do.
+        evidence: The evidence (None when the estimate alone decided).
+        motion: The fitted camera motion (None likewise), at the local scale.
+        local_scale: The local kernels' scale relative to the estimation scale.
+        local_size: The local kernels' side.
+    """
+
+    found: KernelEstimate
+    decision: Decision
+    evidence: Evidence | None = None
+    motion: InplaneMotion | None = None
+    local_scale: float = 1.0
+    local_size: int = 0
+
+
+class AutoDeblur:
+    """The automatic method: no blur, one kernel, kernels that vary, or the network.
+
+    Args:
+        network: Builds the network method when a photo needs it (loaded once, on first
+            use).
+        kernel_size, progress, on_stage: As :class:`~deblurgan.deconv.blind.BlindDeconvolution`.
+        thresholds: The decision's thresholds.
+    """
+
+    name = "auto"
+
+    def __init__(
+        self,
+        network: Callable[[], DeblurMethod],
+        kernel_size: int | None = None,
+        progress: bool = False,
+        on_stage: Callable[[str, float], None] | None = None,
+        thresholds: Thresholds = Thresholds(),
+    ) -> None:
+        self.blind = BlindDeconvolution(kernel_size, progress, on_stage)
+        self.thresholds, self.on_stage = thresholds, on_stage
+        self._build_network, self._network = network, None
+
+    def network(self) -> DeblurMethod:
+        """The network method, built on first use."""
+        if self._network is None:
+            self._network = self._build_network()
+        return self._network
+
+    def examine(self, rgb: np.ndarray) -> Examination:
+        """Estimate, gather the evidence and decide (no deblurring)."""
+        found = self.blind.estimate(rgb)
+        if found.kernel is None:
+            return Examination(found, Decision(NONE, f"{found.note}; returned unchanged"))
+        if found.note is not None:
+            if kernel_spread(found.small) < MIN_BLUR_SPREAD:
+                return Examination(found, Decision(NONE, "no blur found; returned unchanged"))
+            return Examination(found, Decision(NETWORK, f"{found.note}; network"))
+        local = local_kernels(found.gray, found.small, found.reliable, progress=self.on_stage)
+        motion = fit_motion(local)
+        reach = float(np.max(np.hypot(local.points[:, 0], local.points[:, 1])))
+        evidence = Evidence(
+            spread=kernel_spread(found.small),
+            size=found.kernel.shape[0],
+            sharp_windows=sum(kernel_spread(k) < MIN_BLUR_SPREAD for k in local.kernels),
+            windows=len(local.kernels),
+            agreement=min(kernel_agreement(k, found.small) for k in local.kernels),
+            roll=motion.roll_spread * reach,
+            residual=motion.residual,
+            uniform_residual=motion.uniform_residual,
+        )
+        decision = decide(evidence, self.thresholds)
+        size = local.kernels[0].shape[0]
+        return Examination(found, decision, evidence, motion, local.scale, size)
+
+    def restore(self, rgb: np.ndarray) -> Restoration:
+        """Deblur one ``(H, W, 3)`` image in [0, 1] the way :func:`decide` chooses; the
+        decision is :attr:`Restoration.decision`."""
+        if rgb.ndim != 3 or rgb.shape[-1] != 3:
+            raise ValueError(f"expected an (H, W, 3) RGB array, got {rgb.shape}")
+        rgb = rgb.astype(np.float32, copy=False)
+        seen = self.examine(rgb)
+        found, decision = seen.found, seen.decision
+        if decision.outcome == NONE:
+            return Restoration(rgb, found.kernel, decision=decision.words)
+        if decision.outcome == NETWORK:
+            restored = self.network().restore(rgb)
+            return dataclasses.replace(restored, decision=decision.words)
+        if decision.outcome == UNIFORM:
+            sharp = self.blind.deconvolve(rgb, found.kernel)
+            return Restoration(sharp, found.kernel, decision=decision.words)
+        gamma = self.blind.blind.gamma
+        linear = to_linear(rgb, gamma)
+        sharp, kernels, tiles = deconvolve_varying(
+            linear,
+            seen.motion,
+            found.scale * seen.local_scale,
+            seen.local_size,
+            found.kernel.shape[0],
+            self.blind.data_weight(linear),
+            self.blind.progress,
+            self.on_stage,
+            gamma,
+        )
+        mosaic = kernel_mosaic(kernels, tiles)
+        return Restoration(from_linear(sharp, gamma), mosaic, decision=decision.words)
+
+    def __call__(self, rgb: np.ndarray) -> np.ndarray:
+        """Deblur an ``(H, W, 3)`` image or each image of an ``(N, H, W, 3)`` stack."""
+        if rgb.ndim == 4:
+            return np.stack([self.restore(image).rgb for image in rgb])
+        return self.restore(rgb).rgb
+
+    def settings(self) -> dict[str, Any]:
+        """What a report records about this method."""
+        return {"method": self.name, "kernel_size": self.blind.kernel_size or "auto"}

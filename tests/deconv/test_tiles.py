@@ -1,0 +1,42 @@
+import numpy as np
+
+from deblurgan.blur.apply import blur_image
+from deblurgan.deconv.blind import deconvolve_rgb
+from deblurgan.deconv.tiles import deconvolve_tiles, grid_of, ramp, tile_grid
+from deblurgan.metrics import psnr
+
+from .conftest import line_kernel, shapes_scene
+
+
+def test_tiles_cover_the_image_and_the_blend_weights_add_up():
+    for tiles in (grid_of(150, 200, 3, 4, 24), tile_grid(150, 200, 64, 16)):
+        covered = np.zeros((150, 200), int)
+        for t in tiles:
+            covered[t.y0 : t.y1, t.x0 : t.x1] += 1
+        assert covered.min() >= 1
+    assert ramp(10, 4, True, True).max() == 1.0 and ramp(10, 4, True, True)[0] > 0
+
+
+def test_one_kernel_through_a_grid_of_tiles_matches_the_whole_image_without_seams():
+    rgb = np.stack([shapes_scene(160, s) for s in (0, 1, 2)], axis=-1)
+    kernel = line_kernel(9, 7, 2)
+    blurred = blur_image(rgb, kernel).astype(np.float32)
+    whole = deconvolve_rgb(blurred, kernel, 2000.0)
+    tiles = grid_of(160, 160, 3, 3, 30)
+    tiled = deconvolve_tiles(blurred, tiles, [kernel] * len(tiles), 2000.0, 30)
+    assert psnr(tiled, whole) > 40.0
+    seam = np.abs(np.diff(tiled, axis=1)).mean(axis=(0, 2))  # column-to-column change
+    assert seam.max() < 4 * np.median(seam) + 0.05  # no column stands out
+
+
+def test_each_tile_gets_its_own_kernel():
+    image = np.repeat(shapes_scene(128)[..., None], 3, axis=2)
+    left, right = line_kernel(9, 7, 0), line_kernel(9, 7, 0).T.copy()
+    blurred = image.copy()
+    blurred[:, :64] = blur_image(image, left)[:, :64]
+    blurred[:, 64:] = blur_image(image, right)[:, 64:]
+    tiles = grid_of(128, 128, 1, 2, 16)
+    right_kernels = deconvolve_tiles(blurred, tiles, [left, right], 2000.0, 16)
+    wrong_kernels = deconvolve_tiles(blurred, tiles, [right, left], 2000.0, 16)
+    inner = (slice(10, -10), slice(10, -10))
+    assert psnr(right_kernels[inner], image[inner]) > psnr(wrong_kernels[inner], image[inner]) + 3
