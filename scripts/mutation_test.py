@@ -18,15 +18,17 @@ not part of CI)::
     python scripts/mutation_test.py --generate MODULE --tests T --write new.toml  # to curate
 
 The list (``scripts/mutations.toml``) holds ``[[mutant]]`` tables: ``id``, ``file``,
-``original`` (text found exactly once in the file, or in line ``line`` if given),
-``replacement``, ``tests`` (test files or folders; a module path runs its doctests),
-``why`` (what the mutant breaks) and optionally ``equivalent`` (why it changes nothing:
-then it is left out of the score). ``--generate`` makes mutants of a module by rule: flip
-comparisons (``<``/``<=``, ``==``/``!=``), swap ``+``/``-`` and ``and``/``or``, negate
-``True``/``False`` and the condition of ``if``/``while``/``assert``, add one to integer
-constants, double float constants (0.0 becomes 1.0), and replace a one-line statement with
-``pass``; ``--max`` keeps a random sample (``--seed``) of them, in line order. A line ending
-in ``# pragma: no mutate`` is never mutated.
+``original`` (text found exactly once in the file; or once in line ``line``; or its
+``occurrence``-th appearance), ``replacement``, ``tests`` (test files or folders; a module
+path runs its doctests), ``why`` (what the mutant breaks) and optionally ``equivalent`` (why
+it changes nothing: then it is left out of the score).
+
+``--generate`` makes mutants of a module by rule: flip comparisons (``<``/``<=``,
+``==``/``!=``), swap ``+``/``-`` and ``and``/``or``, negate ``True``/``False`` and the
+condition of ``if``/``while``/``assert``, add one to integer constants, double float
+constants (0.0 becomes 1.0), and replace a one-line statement with ``pass``; ``--max`` keeps
+a random sample (``--seed``) of them, in line order. A line ending in
+``# pragma: no mutate`` is never mutated.
 
 The copy is the last commit (``git archive HEAD``; ``--worktree`` copies the working tree
 instead, uncommitted edits included). The tests run as ``python -m pytest -x -q -m "slow or
@@ -85,6 +87,7 @@ class Mutant:
     tests: tuple[str, ...]
     why: str = ""
     line: int | None = None
+    occurrence: int | None = None
     equivalent: str | None = None
 
 
@@ -161,6 +164,14 @@ def mutate_text(source: str, mutant: Mutant) -> tuple[str, int]:
         StaleMutant: The original text is missing, or found more than once.
     """
     lines = source.splitlines(keepends=True)
+    if mutant.occurrence is not None:  # the n-th time the text appears in the file
+        index = -len(mutant.original)
+        for _ in range(mutant.occurrence):
+            index = source.find(mutant.original, index + len(mutant.original))
+            if index < 0:
+                raise StaleMutant(f"{mutant.original!r} found fewer than {mutant.occurrence} times")
+        mutated = source[:index] + mutant.replacement + source[index + len(mutant.original) :]
+        return mutated, source.count("\n", 0, index) + 1
     if mutant.line is not None:
         if not 1 <= mutant.line <= len(lines) or lines[mutant.line - 1].count(mutant.original) != 1:
             raise StaleMutant(f"{mutant.original!r} is not once on line {mutant.line}")
@@ -234,10 +245,13 @@ def _node_mutants(source: str) -> list[tuple[int, int, str, str, str]]:
     return found
 
 
-def generate_mutants(path: Path, tests: tuple[str, ...], limit: int, seed: int) -> list[Mutant]:
-    """Mutants of the module at ``path`` (relative to the repository) by the rules above,
-    each one checked to compile; at most ``limit`` of them, a random sample by ``seed``."""
-    source = (REPO / path).read_text()
+def generate_mutants(
+    path: Path, tests: tuple[str, ...], limit: int, seed: int, worktree: bool = False
+) -> list[Mutant]:
+    """Mutants of the module at ``path`` (relative to the repository; at HEAD, or in the
+    working tree) by the rules above, each one checked to compile; at most ``limit`` of
+    them, a random sample by ``seed``."""
+    source = read_source(path, worktree)
     lines = source.splitlines(keepends=True)
     mutants, seen = [], set()
     for line, col, original, replacement, rule in _token_mutants(source) + _node_mutants(source):
@@ -260,17 +274,26 @@ def generate_mutants(path: Path, tests: tuple[str, ...], limit: int, seed: int) 
     return sorted(mutants, key=lambda m: (m.line or 0, m.id))
 
 
+def read_source(path: str | Path, worktree: bool) -> str:
+    """The text of ``path`` (relative to the repository) as the copy will have it: at HEAD,
+    or in the working tree.
+
+    Raises:
+        OSError, subprocess.CalledProcessError: No such file there.
+    """
+    if worktree:
+        return (REPO / path).read_text()
+    return subprocess.run(
+        ["git", "show", f"HEAD:{Path(path).as_posix()}"],
+        cwd=REPO, check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+
+
 def _applies(mutant: Mutant, worktree: bool) -> str:
-    """ "" when ``mutant`` applies to its file (at HEAD, or in the working tree), else why not."""
+    """Why ``mutant`` does not apply to its file (at HEAD, or in the working tree); empty
+    when it does."""
     try:
-        if worktree:
-            source = (REPO / mutant.file).read_text()
-        else:
-            source = subprocess.run(
-                ["git", "show", f"HEAD:{mutant.file}"],
-                cwd=REPO, check=True, capture_output=True, text=True,
-            ).stdout  # fmt: skip
-        mutate_text(source, mutant)
+        mutate_text(read_source(mutant.file, worktree), mutant)
     except (OSError, subprocess.CalledProcessError) as err:
         return f"STALE: cannot read {mutant.file} ({err})"
     except StaleMutant as err:
@@ -471,7 +494,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.generate:
         if not args.tests:
             parser.error("--generate needs --tests")
-        mutants = generate_mutants(args.generate, tuple(args.tests), args.max, args.seed)
+        mutants = generate_mutants(
+            args.generate, tuple(args.tests), args.max, args.seed, args.worktree
+        )
         if args.write:
             args.write.write_text(to_toml(mutants))
             print(f"{len(mutants)} mutants written to {args.write}")
