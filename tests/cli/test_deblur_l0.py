@@ -83,7 +83,7 @@ def test_deblur_l0_reports_a_sharp_photo_returned_unchanged(tmp_path, capsys):
     )
 
 
-def test_deblur_refuses_a_kernel_larger_than_the_image(tmp_path, capsys):
+def test_deblur_refuses_a_kernel_too_large_for_the_image(tmp_path, capsys):
     path = tmp_path / "small.png"
     Image.fromarray((blurred_scene(40) * 255).astype(np.uint8)).save(path)
     code = main(
@@ -99,7 +99,7 @@ def test_deblur_refuses_a_kernel_larger_than_the_image(tmp_path, capsys):
             "-q",
         ]
     )
-    assert code == 1 and "larger than the image" in capsys.readouterr().err
+    assert code == 1 and "too large for a 40x40 image: at most 5 px" in capsys.readouterr().err
 
 
 def test_even_kernel_size_is_refused_by_the_parser(tmp_path, capsys):
