@@ -1,8 +1,10 @@
-"""Helpers for the web page's tests: a free port and a real uvicorn server in a thread."""
+"""Helpers for the web page's tests: a free port, a real uvicorn server in a thread, and
+headless Chromium (Debian's chromium and chromedriver, via Selenium)."""
 
 from __future__ import annotations
 
 import contextlib
+import shutil
 import socket
 import threading
 import time
@@ -33,3 +35,22 @@ def serving(app, port: int) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@contextlib.contextmanager
+def chromium(*flags: str, width: int = 1100, height: int = 1300) -> Iterator:
+    """A headless Chromium driven by Selenium (tests that use it skip without one)."""
+    if not (shutil.which("chromium") and shutil.which("chromedriver")):
+        pytest.skip("chromium and chromedriver are not installed")
+    webdriver = pytest.importorskip("selenium.webdriver")
+    options = webdriver.ChromeOptions()
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", *flags):
+        options.add_argument(flag)
+    options.add_argument(f"--window-size={width},{height}")
+    options.binary_location = shutil.which("chromium")
+    service = webdriver.ChromeService(executable_path=shutil.which("chromedriver"))
+    driver = webdriver.Chrome(options=options, service=service)
+    try:
+        yield driver
+    finally:
+        driver.quit()

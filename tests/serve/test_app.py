@@ -23,11 +23,12 @@ from fastapi.testclient import TestClient  # noqa: E402
 from deblurgan.inference.deblurrer import Deblurrer  # noqa: E402
 from deblurgan.io.images import read_image, write_image  # noqa: E402
 from deblurgan.io.video import VideoInfo, read_frames, video_writer  # noqa: E402
-from deblurgan.methods import METHODS, build_method  # noqa: E402
+from deblurgan.methods import build_method  # noqa: E402
 from deblurgan.serve.app import STATIC, ServeSettings, create_app  # noqa: E402
 from deblurgan.serve.guard import host_allowed  # noqa: E402
-from deblurgan.serve.jobs import JobQueue  # noqa: E402
-from deblurgan.serve.work import Progress  # noqa: E402
+from deblurgan.serve.jobs import JobOptions, JobQueue  # noqa: E402
+from deblurgan.serve.words import METHOD_WORDS  # noqa: E402
+from deblurgan.serve.work import TIMING, Progress  # noqa: E402
 
 from .conftest import free_port, serving  # noqa: E402
 
@@ -38,7 +39,7 @@ BASE = "http://127.0.0.1:8000"  # the settings' default host and port
 def served(tiny_generator, tmp_path):
     built = []
 
-    def make(options):
+    def make(options, on_stage=None):
         built.append(options)
         if options.method != "network":
             return build_method(options.method)
@@ -108,11 +109,24 @@ def test_bad_files_fail_with_a_message_and_the_rest_continue(served):
     ]
     jobs = client.post("/api/jobs", files=files).json()
     results = {job["name"]: _wait(client, job["id"]) for job in jobs}
-    assert results["notes.txt"]["error"] == "unsupported format .txt"
-    assert "corrupt or truncated" in results["cut.png"]["error"]
-    assert "above the limit" in results["huge.png"]["error"]
-    assert results["ok.png"]["status"] == "done"
-    assert all("/tmp" not in (r["error"] or "") for r in results.values())  # no server paths
+    # what happened and what to do in plain words; the command line's message as a detail
+    assert results["notes.txt"]["error"].startswith("This page cannot read .txt files.")
+    assert "HEIC" in results["notes.txt"]["error"]
+    assert results["notes.txt"]["error_detail"] == "unsupported format .txt"
+    assert "could not be read as a photo" in results["cut.png"]["error"]
+    assert "save it again as JPEG" in results["cut.png"]["error"]
+    assert "corrupt or truncated" in results["cut.png"]["error_detail"]
+    assert results["huge.png"]["error"] == (
+        "This photo is 0.1 megapixels; this page takes at most 0.1 megapixels. "
+        "Make it smaller, then retry."
+    )
+    assert "above the limit" in results["huge.png"]["error_detail"]
+    assert results["ok.png"]["status"] == "done" and results["ok.png"]["error"] is None
+    for result in results.values():  # no server paths, option names or codec words
+        for text in (result["error"] or "", result["error_detail"] or ""):
+            assert "/tmp" not in text
+        plain = result["error"] or ""
+        assert "--" not in plain and "decompression" not in plain
 
 
 def test_uploads_beyond_the_limit_get_413_and_nothing_is_stored(served):
@@ -193,12 +207,15 @@ def test_options_are_offered_in_plain_words_with_the_codes_as_details(served):
     info = client.get("/api/info").json()
     assert [p["value"] for p in info["precisions"]] == ["fp32", "bf16"]
     assert [p["label"] for p in info["precisions"]] == ["Most exact", "Faster"]
-    assert info["precisions"][1]["detail"].startswith("bf16")
+    assert "bf16" not in info["precisions"][1]["detail"]  # no codes: what it means instead
+    assert "too small to see" in info["precisions"][1]["detail"]
     assert [m["value"] for m in info["models"]] == ["bundled"]
     assert "bundled" not in info["models"][0]["label"] and "Built-in" in info["models"][0]["label"]
-    assert [(m["value"], m["summary"]) for m in info["methods"]] == [
-        (name, METHODS[name].summary) for name in ("network", "l0")
+    assert [(m["value"], m["label"], m["summary"]) for m in info["methods"]] == [
+        (name, *METHOD_WORDS[name]) for name in ("network", "l0")
     ]
+    assert "still scene" in info["methods"][1]["summary"] and "MB" in info["limits"]
+    assert "0.1 megapixels" in info["limits"] and "HEIC" in info["limits"]
 
 
 def test_a_job_with_blind_deconvolution_runs(served, tmp_path):
@@ -215,7 +232,7 @@ def test_a_job_with_blind_deconvolution_runs(served, tmp_path):
     assert job["options"]["method"] == "l0"
     job = _wait(client, job["id"])
     assert job["status"] == "done" and built[-1].method == "l0"
-    assert job["basis"] is None  # no estimate: its time does not follow the pixels
+    assert job["basis"] != "estimate"  # its time does not follow the pixels: its own stages
     (tmp_path / "in.png").write_bytes(buffer.getvalue())
     image = read_image(tmp_path / "in.png")
     reference = build_method("l0").restore(image.rgb)  # the CLI's method on the same image
@@ -393,7 +410,7 @@ def test_a_real_chunked_upload_is_cut_off_at_the_limit(tiny_generator, tmp_path,
     monkeypatch.setattr(formparsers, "SpooledTemporaryFile", _LargestSpool)
     _LargestSpool.largest = 0
     limit, port, pulled = 1 << 20, free_port(), [0]
-    queue = JobQueue(lambda options: lambda rgb: rgb, workdir=tmp_path)
+    queue = JobQueue(lambda options, on_stage: lambda rgb: rgb, workdir=tmp_path)
     app = create_app(queue, ServeSettings({"bundled": None}, max_upload_bytes=limit, port=port))
 
     async def counting(scope, receive, send):  # what the server hands the application
@@ -478,13 +495,26 @@ def test_progress_is_elapsed_time_and_an_estimate_from_the_measured_speed():
         "basis": "estimate",
         "elapsed_s": 7.0,
         "remaining_s": 5.0,
+        "stage": None,
     }
     late = progress.public(done=False, now=130.0)  # slower than estimated: it waits, stays below 1
     assert late["progress"] == 0.95 and late["remaining_s"] == 0.0
     frames = Progress(started=0.0, frames=10, frames_done=4).public(done=False, now=8.0)
-    assert frames == {"progress": 0.4, "basis": "frames", "elapsed_s": 8.0, "remaining_s": 12.0}
+    assert frames == {
+        "progress": 0.4,
+        "basis": "frames",
+        "elapsed_s": 8.0,
+        "remaining_s": 12.0,
+        "stage": None,
+    }
     unknown = Progress().public(done=False, now=1.0)
-    assert unknown == {"progress": 0.0, "basis": None, "elapsed_s": None, "remaining_s": None}
+    assert unknown == {
+        "progress": 0.0,
+        "basis": None,
+        "elapsed_s": None,
+        "remaining_s": None,
+        "stage": None,
+    }
     finished = Progress(started=0.0, ended=3.0, estimate_s=1.0, model_started=0.5)
     assert finished.public(done=True, now=50.0)["elapsed_s"] == 3.0  # time stops when it ends
     assert Progress(started=0, ended=3.0).public(done=False, now=9)["progress"] == 0.0  # failed
@@ -499,7 +529,7 @@ def test_a_single_photo_reports_moving_progress_and_elapsed_time(tmp_path):
         time.sleep(rgb.shape[0] * rgb.shape[1] / pixels_per_s)
         return rgb
 
-    queue = JobQueue(lambda options: slow, workdir=tmp_path)
+    queue = JobQueue(lambda options, on_stage: slow, workdir=tmp_path)
     settings = ServeSettings({"bundled": None})
     with TestClient(create_app(queue, settings), base_url=BASE) as client:
         for round_ in range(2):
@@ -520,8 +550,10 @@ def test_a_single_photo_reports_moving_progress_and_elapsed_time(tmp_path):
             assert "estimate" in bases and set(bases[bases.index("estimate") :]) == {"estimate"}
             elapsed = [s["elapsed_s"] for s in seen]
             assert elapsed == sorted(elapsed) and elapsed[-1] > 0.5
-            assert 0.8 < state["elapsed_s"] < 5
-            estimated = seen[len(seen) // 2]
-            assert estimated["remaining_s"] is not None
-        measured = queue._speeds[queue._model[0]]
-        assert 0.5 * pixels_per_s < measured < 1.05 * pixels_per_s  # the photo's own speed
+            assert 0.8 < state["elapsed_s"] < 15  # 1 s of work, the checks, reading, writing
+            estimating = [s for s in seen if s["basis"] == "estimate"]
+            estimated = estimating[len(estimating) // 2]
+            assert estimated["remaining_s"] is not None and estimated["stage"] == "deblurring"
+            assert any(s["stage"] == TIMING for s in seen) == (round_ == 0)  # timed once
+        measured = queue._speeds[JobOptions()]["whole"]
+        assert 0.5 * pixels_per_s < measured.pixels_per_s < 1.05 * pixels_per_s  # the photo's own

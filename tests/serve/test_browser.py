@@ -35,7 +35,7 @@ from deblurgan.inference.deblurrer import Deblurrer  # noqa: E402
 from deblurgan.serve.app import ServeSettings, create_app  # noqa: E402
 from deblurgan.serve.jobs import JobOptions, JobQueue  # noqa: E402
 
-from .conftest import free_port, serving  # noqa: E402
+from .conftest import chromium, free_port, serving  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 REBINDING_NAME = "rebound.example"  # the browser resolves it to 127.0.0.1, as after an attack
@@ -48,7 +48,7 @@ def start(tiny_generator, tmp_path):
     with contextlib.ExitStack() as stack:
 
         def start_server(pixels_per_s: float | None = None):
-            def make(options):
+            def make(options, on_stage=None):
                 kwargs = {"precision": options.precision, "tile": options.tile}
                 if bundled:
                     return Deblurrer.from_checkpoint(**kwargs)
@@ -75,20 +75,8 @@ def start(tiny_generator, tmp_path):
 
 @pytest.fixture
 def browser():
-    options = webdriver.ChromeOptions()
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-dev-shm-usage",
-        "--window-size=1100,1300",
-        f"--host-resolver-rules=MAP {REBINDING_NAME} 127.0.0.1",
-    ):
-        options.add_argument(flag)
-    options.binary_location = shutil.which("chromium")
-    service = webdriver.ChromeService(executable_path=shutil.which("chromedriver"))
-    driver = webdriver.Chrome(options=options, service=service)
-    yield driver
-    driver.quit()
+    with chromium(f"--host-resolver-rules=MAP {REBINDING_NAME} 127.0.0.1") as driver:
+        yield driver
 
 
 def _loaded_compare(browser, wait):
@@ -111,12 +99,12 @@ def test_upload_wait_slide_zoom_and_screenshot(start, browser, tmp_path):
     assert browser.find_element(By.ID, "zip").get_attribute("href") is None  # nothing finished
     assert "Nothing has finished" in browser.find_element(By.ID, "zip-hint").text
     precision = browser.find_element(By.CSS_SELECTOR, "#precision option")
-    assert precision.text == "Most exact (fp32)"
+    assert precision.text == "Most exact"  # plain words, no codes
     assert "Built-in" in browser.find_element(By.CSS_SELECTOR, "#model option").text
     method = browser.find_element(By.ID, "method")  # the network's options apply to it alone
     method.find_element(By.CSS_SELECTOR, "option[value=l0]").click()
     assert not browser.find_element(By.ID, "precision").is_enabled()
-    assert "blind deconvolution" in browser.find_element(By.ID, "method-detail").text
+    assert "shaking hand" in browser.find_element(By.ID, "method-detail").text
     method.find_element(By.CSS_SELECTOR, "option[value=network]").click()
     assert browser.find_element(By.ID, "precision").is_enabled()
     photo = REPO / "examples" / "blurry_coffee.jpg"
@@ -134,7 +122,7 @@ def test_upload_wait_slide_zoom_and_screenshot(start, browser, tmp_path):
     assert size == [600, 400]  # the upright preview of the 600x400 photo
     zip_link = browser.find_element(By.ID, "zip")
     assert zip_link.get_attribute("href").endswith("/api/results.zip")
-    assert zip_link.text == "Download all 1 result (zip)"
+    assert zip_link.text == "Download the result (zip)"
 
     slider = compare.find_element(By.CSS_SELECTOR, "input.slider")
     webdriver.ActionChains(browser).click_and_hold(slider).move_by_offset(
@@ -185,7 +173,7 @@ def test_upload_wait_slide_zoom_and_screenshot(start, browser, tmp_path):
     (tmp_path / "notes.txt").write_text("not a photo")  # a failed card keeps no empty bar
     browser.find_element(By.ID, "files").send_keys(str(tmp_path / "notes.txt"))
     failed = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, ".job[data-status=failed]"))
-    assert "unsupported format" in failed.find_element(By.CSS_SELECTOR, ".error").text
+    assert "cannot read .txt files" in failed.find_element(By.CSS_SELECTOR, ".error").text
     assert not failed.find_element(By.CSS_SELECTOR, "progress").is_displayed()
 
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import functools
 import sys
 from pathlib import Path
+from typing import Any
 
 from deblurgan.cli.options import byte_size
 from deblurgan.inference.policy import BACKENDS, offered_precisions
@@ -16,6 +19,11 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``deblurgan serve`` options to ``parser``."""
+    parser.epilog = (
+        "The page takes photos (JPEG, PNG, TIFF, WebP, GIF, BMP, and iPhone HEIC/HEIF, read "
+        "with the pillow-heif package of the serve extra; their results are written as JPEG) "
+        "and videos. Each job runs in a separate process, so Cancel stops it within seconds."
+    )
     parser.add_argument(
         "--host",
         default="127.0.0.1",
@@ -89,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     from deblurgan.checkpoint import load_generator
     from deblurgan.inference.weights import default_weights_path
-    from deblurgan.methods import METHODS, MethodOptions, build_method
+    from deblurgan.methods import METHODS, MethodOptions
 
     try:
         models = model_table(args.weights)
@@ -100,16 +108,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"deblurgan serve: error: {err}", file=sys.stderr)
         return 2
 
-    def make_deblurrer(options):
-        method_options = MethodOptions(
-            weights=models[options.model],
-            device=args.device,
-            precision=options.precision,
-            tile=options.tile,
-            backend=args.backend,
-        )
-        return build_method(options.method, method_options)
-
+    base = MethodOptions(device=args.device, backend=args.backend)
+    make_deblurrer = functools.partial(build_job_method, base, models)
     settings = ServeSettings(
         models,
         precisions,
@@ -119,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
         port=args.port,
         methods=tuple(METHODS),
     )
-    app = create_app(JobQueue(make_deblurrer, args.max_pixels), settings)
+    app = create_app(JobQueue(make_deblurrer, args.max_pixels, isolate=True), settings)
     if args.host not in LOOPBACK:
         print(
             f"warning: listening on {args.host}: other computers can reach this page and "
@@ -130,3 +130,27 @@ def run(args: argparse.Namespace) -> int:
     print(f"deblurgan: open http://{host}:{args.port}/ in a browser (Ctrl-C stops)", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
+
+
+def build_job_method(base: Any, models: dict[str, str | None], options: Any, on_stage: Any) -> Any:
+    """The method a page job asks for (run in the worker process, so module level).
+
+    Args:
+        base: :class:`~deblurgan.methods.MethodOptions` from the command line (device,
+            backend).
+        models: Model name -> checkpoint path (None: the bundled model).
+        options: The job's :class:`~deblurgan.serve.runner.JobOptions`.
+        on_stage: Called by methods that report their stages (and raises to cancel).
+    """
+    from deblurgan.methods import build_method
+
+    fields = {f.name for f in dataclasses.fields(base)}
+    extra = {"on_stage": on_stage} if "on_stage" in fields else {}
+    method_options = dataclasses.replace(
+        base,
+        weights=models[options.model],
+        precision=options.precision,
+        tile=options.tile,
+        **extra,
+    )
+    return build_method(options.method, method_options)

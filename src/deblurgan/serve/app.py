@@ -28,26 +28,23 @@ from fastapi import FastAPI, Form, HTTPException, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 
-from deblurgan.methods import METHODS
 from deblurgan.serve.guard import Guard
 from deblurgan.serve.jobs import Job, JobOptions, JobQueue, safe_display_name
+from deblurgan.serve.words import (
+    BUNDLED_MODEL,
+    CUSTOM_MODEL,
+    PRECISION_WORDS,
+    READS,
+    WRITES,
+    megabytes,
+    megapixels,
+    method_words,
+)
 
 STATIC = Path(__file__).with_name("static")
 CHUNK = 1 << 20
 COOKIE = "deblurgan_browser"
 TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
-METHOD_LABELS = {
-    "network": "Learned network (fast)",
-    "l0": "Blind deconvolution (slow; camera shake of a still scene)",
-}
-BUNDLED_LABEL = "Built-in model (small DeblurGAN, for camera shake)"
-PRECISION_LABELS = {  # what each precision means to a photographer; the code is the detail
-    "auto": ("Automatic", "the fastest setting checked on this computer"),
-    "fp32": ("Most exact", "fp32: full precision, the slowest"),
-    "int8": ("Fastest", "int8: differences too small to see on most photos"),
-    "bf16": ("Faster", "bf16: differences too small to see on most photos"),
-    "fp16": ("Faster", "fp16 on the graphics card: differences too small to see"),
-}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,19 +105,23 @@ def create_app(queue: JobQueue, settings: ServeSettings) -> FastAPI:
     def info() -> dict:
         return {
             "methods": [
-                {"value": name, "label": METHOD_LABELS.get(name, name), "summary": summary(name)}
+                dict(zip(("value", "label", "summary"), (name, *method_words(name))))
                 for name in settings.methods
             ],
             "models": [
-                {"value": name, "label": BUNDLED_LABEL if path is None else f"{name} (your model)"}
+                {
+                    "value": name,
+                    "label": BUNDLED_MODEL if path is None else CUSTOM_MODEL.format(name=name),
+                }
                 for name, path in settings.models.items()
             ],
             "precisions": [
-                dict(zip(("value", "label", "detail"), (p, *PRECISION_LABELS.get(p, (p, p)))))
+                dict(zip(("value", "label", "detail"), (p, *PRECISION_WORDS.get(p, (p, p)))))
                 for p in settings.precisions
             ],
             "max_upload_bytes": settings.max_upload_bytes,
             "max_pixels": settings.max_pixels,
+            "limits": limits_text(settings),
         }
 
     @app.post("/api/jobs")
@@ -203,10 +204,12 @@ def create_app(queue: JobQueue, settings: ServeSettings) -> FastAPI:
     return app
 
 
-def summary(method: str) -> str:
-    """The method's plain-words summary from :data:`deblurgan.methods.METHODS`."""
-    entry = METHODS.get(method)
-    return entry.summary if entry is not None else method
+def limits_text(settings: ServeSettings) -> str:
+    """What the page takes, in MB and megapixels, and what it gives back."""
+    most = f"Up to {megabytes(settings.max_upload_bytes)} per file"
+    if settings.max_pixels:
+        most += f" and {megapixels(settings.max_pixels)} per photo"
+    return f"{most}. {READS} {WRITES}"
 
 
 async def _save(upload: UploadFile, path: Path) -> None:

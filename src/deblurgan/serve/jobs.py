@@ -9,7 +9,13 @@ at a time: a job asking for another method, model or precision replaces it, so
 several tabs or uploads never run two models at once or multiply the memory.
 Each job belongs to an ``owner`` (the page's browser cookie; None for clients
 without one), which the web application uses to show each browser its own jobs.
-What a job does, and how its progress is counted, is in :mod:`deblurgan.serve.work`.
+
+With ``isolate=True`` (``deblurgan serve``) the model lives in a child process
+(:class:`~deblurgan.serve.worker.WorkerProcess`) that is killed when a cancelled job does
+not stop by itself within a second or two, so a cancel always stops the work and the next
+job starts; in the queue's own thread, a cancel stops a job between frames and at the
+stages a method reports. What a job does, and how its progress is counted, is in
+:mod:`deblurgan.serve.work`.
 """
 
 from __future__ import annotations
@@ -21,36 +27,30 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
+from deblurgan.io.formats import output_suffix
 from deblurgan.io.images import DEFAULT_MAX_PIXELS
 from deblurgan.io.media import is_media, is_video
-from deblurgan.serve.work import Cancelled, DeblurFn, Progress, deblur_upload, measure_speed
+from deblurgan.serve.estimate import Route, Speed
+from deblurgan.serve.runner import JobOptions, JobRequest, JobRunner, MakeDeblurrer
+from deblurgan.serve.words import STOPPED, outcome_words, plain_error, unsupported
+from deblurgan.serve.work import Cancelled, Progress
+from deblurgan.serve.worker import JobFailed, WorkerProcess
+
+__all__ = ["Job", "JobOptions", "JobQueue", "MakeDeblurrer", "safe_display_name"]
 
 Status = Literal["queued", "running", "done", "failed", "cancelled"]
-MakeDeblurrer = Callable[["JobOptions"], DeblurFn]
-# Methods whose time grows with the pixels, so that a photo's time can be estimated from the
-# last measured speed. Blind deconvolution's depends mostly on its kernel estimate: its photos
-# show the elapsed time and a moving bar without a fraction.
-ESTIMATED_METHODS = ("network",)
-
-
-@dataclasses.dataclass(frozen=True)
-class JobOptions:
-    """What a user picks on the page; ``model`` is a name given at start-up, never a path;
-    ``method`` a name of :data:`deblurgan.methods.METHODS`."""
-
-    method: str = "network"
-    model: str = "bundled"
-    precision: str = "fp32"
-    tile: int | None = None
 
 
 @dataclasses.dataclass
 class Job:
-    """One uploaded file and what became of it."""
+    """One uploaded file and what became of it.
+
+    ``error`` is what the page says (what happened, what to do); ``error_detail`` the
+    error as the command line would print it, shown as a detail.
+    """
 
     id: str
     name: str
@@ -61,7 +61,9 @@ class Job:
     status: Status = "queued"
     progress: Progress = dataclasses.field(default_factory=Progress)
     error: str | None = None
+    error_detail: str | None = None
     note: str | None = None
+    decision: str | None = None
     result: Path | None = None
     previews: tuple[Path, Path] | None = None
     cancel_requested: bool = False
@@ -73,18 +75,23 @@ class Job:
             "name": self.name,
             "kind": self.kind,
             "status": self.status,
+            "cancelling": self.cancel_requested and self.status == "running",
             **self.progress.public(done=self.status == "done"),
             "error": self.error,
+            "error_detail": self.error_detail,
             "note": self.note,
+            "decision": self.decision,
+            "found": outcome_words(self.decision, self.note),
             "options": dataclasses.asdict(self.options),
             "download_name": self.download_name(),
             "has_previews": self.previews is not None,
         }
 
     def download_name(self) -> str:
-        """The name the result is downloaded as: the upload's stem with ``_sharp``."""
+        """The name the result is downloaded as: the upload's stem with ``_sharp`` (and
+        ``.jpg`` for an iPhone photo, whose HEIC is read but not written)."""
         stem, suffix = Path(self.name).stem, Path(self.name).suffix.lower()
-        return f"{stem}_sharp{suffix}"
+        return f"{stem}_sharp{output_suffix(suffix)}"
 
 
 def safe_display_name(name: str | None) -> str:
@@ -98,10 +105,12 @@ class JobQueue:
     """Runs deblurring jobs one at a time in a background thread.
 
     Args:
-        make_deblurrer: Builds the model for a job's options (called only when the
-            options differ from the previous job's).
+        make_deblurrer: Builds the model for a job's options and a stage callback (called
+            only when the options differ from the previous job's); picklable if ``isolate``.
         max_pixels: Images above this are refused with a message.
         workdir: Parent of the private temporary folder (default: the system's).
+        isolate: Run the jobs in a child process that a cancel can stop at any moment
+            (see the module's text); else in the queue's thread.
     """
 
     def __init__(
@@ -109,15 +118,17 @@ class JobQueue:
         make_deblurrer: MakeDeblurrer,
         max_pixels: int | None = DEFAULT_MAX_PIXELS,
         workdir: Path | None = None,
+        isolate: bool = False,
     ) -> None:
         self.make_deblurrer, self.max_pixels = make_deblurrer, max_pixels
+        runner = WorkerProcess if isolate else JobRunner
+        self._runner: JobRunner | WorkerProcess = runner(make_deblurrer, max_pixels)
         self.folder = Path(tempfile.mkdtemp(prefix="deblurgan-serve-", dir=workdir))
         self._jobs: dict[str, Job] = {}
         self._order = itertools.count()
         self._ready = threading.Condition()
         self._closed = False
-        self._model: tuple[JobOptions, DeblurFn] | None = None
-        self._speeds: dict[JobOptions, float] = {}  # pixels per second, last measured
+        self._speeds: dict[JobOptions, dict[Route, Speed]] = {}  # the network's, measured
         self._worker = threading.Thread(target=self._run, name="deblurgan-jobs", daemon=True)
         self._worker.start()
 
@@ -136,7 +147,9 @@ class JobQueue:
             owner=owner,
         )
         if not is_media(upload):
-            job.status, job.error = "failed", f"unsupported format {Path(name).suffix or '(none)'}"
+            suffix = Path(name).suffix.lower()
+            job.status, job.error = "failed", unsupported(suffix)
+            job.error_detail = f"unsupported format {suffix or '(none)'}"
             upload.unlink(missing_ok=True)
         elif is_video(upload):
             job.kind = "video"
@@ -185,6 +198,8 @@ class JobQueue:
                 job.cancel_requested = True
             self._ready.notify_all()
         self._worker.join(timeout=30)
+        if isinstance(self._runner, WorkerProcess):
+            self._runner.close()
         shutil.rmtree(self.folder, ignore_errors=True)
 
     def _run(self) -> None:
@@ -196,17 +211,23 @@ class JobQueue:
                 job = self._next()
                 job.status = "running"
                 job.progress.started = time.monotonic()
+            detail = None
             try:
                 self._process(job)
-                status, error = "done", None
+                status = "done"
             except Cancelled:
-                status, error = "cancelled", None
+                status = "cancelled"
+            except JobFailed as err:
+                status, detail = "failed", str(err)
             except Exception as err:  # noqa: BLE001 - reported on the page; the queue goes on
-                status, error = "failed", str(err).replace(str(job.source), job.name)
+                status, detail = "failed", str(err) or type(err).__name__
             with self._ready:
                 if job.cancel_requested and status == "done":
                     status = "cancelled"
-                job.error = error
+                if detail is not None:
+                    job.error_detail = detail.replace(str(job.source), job.name)
+                    stopped = "the deblurring process stopped" in detail
+                    job.error = STOPPED if stopped else plain_error(job.error_detail)
                 self._finish(job, status)
                 if job.id not in self._jobs:  # removed while running
                     self._delete_files(job)
@@ -231,28 +252,18 @@ class JobQueue:
             if path is not None:
                 path.unlink(missing_ok=True)
 
-    def _deblurrer(self, options: JobOptions) -> DeblurFn:
-        if self._model is None or self._model[0] != options:
-            self._model = None  # free the old model before building the next
-            self._model = (options, self.make_deblurrer(options))
-            estimated = options.method in ESTIMATED_METHODS
-            if estimated and options not in self._speeds:  # the first photo's estimate
-                self._speeds[options] = measure_speed(self._model[1])
-        return self._model[1]
-
     def _process(self, job: Job) -> None:
-        deblurrer = self._deblurrer(job.options)
-        job.result = self.folder / f"{job.id}-result{job.source.suffix}"  # deleted if it fails
-        outcome = deblur_upload(
-            deblurrer,
+        suffix = output_suffix(job.source.suffix)
+        job.result = self.folder / f"{job.id}-result{suffix}"  # deleted if it fails
+        request = JobRequest(
             job.source,
             job.result,
-            job.progress,
-            self._speeds.get(job.options) if job.options.method in ESTIMATED_METHODS else None,
-            self.max_pixels,
-            cancelled=lambda: job.cancel_requested,
-            previews=(self.folder / f"{job.id}-before.jpg", self.folder / f"{job.id}-after.jpg"),
+            (self.folder / f"{job.id}-before.jpg", self.folder / f"{job.id}-after.jpg"),
+            job.options,
+            self._speeds.get(job.options, {}),
         )
-        job.kind, job.previews, job.note = outcome.kind, outcome.previews, outcome.note
-        if outcome.speed is not None and job.options.method in ESTIMATED_METHODS:
-            self._speeds[job.options] = outcome.speed
+        outcome = self._runner.run(request, job.progress, lambda: job.cancel_requested)
+        job.kind, job.previews = outcome.kind, outcome.previews
+        job.note, job.decision = outcome.note, outcome.decision
+        if outcome.speeds:
+            self._speeds[job.options] = outcome.speeds

@@ -9,6 +9,24 @@ const cards = new Map(); // job id -> card element
 const removed = new Set(); // ids removed here, ignored if a poll still lists them
 let polling = null;
 
+const CHOICES = ["method", "model", "precision", "tile"]; // remembered in this browser
+let maxUploadBytes = null;
+
+function remember() {
+  for (const id of CHOICES) {
+    try { localStorage.setItem(`deblurgan.${id}`, $(`#${id}`).value); } catch (_) { /* private mode */ }
+  }
+}
+
+function recall() {
+  for (const id of CHOICES) {
+    let value = null;
+    try { value = localStorage.getItem(`deblurgan.${id}`); } catch (_) { /* private mode */ }
+    const select = $(`#${id}`);
+    if (value !== null && [...select.options].some((o) => o.value === value)) select.value = value;
+  }
+}
+
 async function loadInfo() {
   const info = await (await fetch("/api/info")).json();
   for (const method of info.methods) {
@@ -26,13 +44,10 @@ async function loadInfo() {
       $("select", label).disabled = unused;
     }
   };
-  $("#method").onchange = showMethod;
   $("#method").closest("label").hidden = info.methods.length < 2;
-  showMethod();
   for (const model of info.models) $("#model").add(new Option(model.label, model.value));
   for (const precision of info.precisions) {
-    const text = precision.value === "auto" ? precision.label : `${precision.label} (${precision.value})`;
-    const option = new Option(text, precision.value);
+    const option = new Option(precision.label, precision.value);
     option.dataset.detail = precision.detail;
     $("#precision").add(option);
   }
@@ -40,11 +55,15 @@ async function loadInfo() {
     const option = $("#precision").selectedOptions[0];
     $("#precision-detail").textContent = option ? option.dataset.detail : "";
   };
-  $("#precision").onchange = showDetail;
+  recall();
+  $("#method").onchange = () => { showMethod(); remember(); };
+  $("#precision").onchange = () => { showDetail(); remember(); };
+  $("#model").onchange = remember;
+  $("#tile").onchange = remember;
+  showMethod();
   showDetail();
-  const mb = Math.round(info.max_upload_bytes / 2 ** 20);
-  const mp = info.max_pixels ? `, at most ${Math.round(info.max_pixels / 1e6)} megapixels` : "";
-  $("#limits").textContent = `Up to ${mb} MiB per upload${mp}. JPEG, PNG, TIFF, WebP, GIF, BMP; MP4, MOV, AVI, MKV, WebM.`;
+  maxUploadBytes = info.max_upload_bytes;
+  $("#limits").textContent = info.limits;
 }
 
 async function showEarlierJobs() {
@@ -57,6 +76,7 @@ async function showEarlierJobs() {
 
 function upload(file) {
   // One request per file, so that a refused file (too large, unsupported) fails alone.
+  remember();
   const card = makeCard({ id: null, name: file.name, status: "uploading", progress: 0 });
   const form = new FormData();
   form.append("files", file, file.name);
@@ -73,7 +93,8 @@ function upload(file) {
     if (request.status !== 200) {
       let detail = request.statusText;
       try { detail = JSON.parse(request.responseText).detail; } catch (_) { /* keep statusText */ }
-      update(card, { name: file.name, status: "failed", error: `${request.status}: ${detail}` });
+      const error = uploadError(request.status);
+      update(card, { name: file.name, status: "failed", error, error_detail: `${request.status}: ${detail}` });
       return;
     }
     const [job] = JSON.parse(request.responseText);
@@ -81,8 +102,25 @@ function upload(file) {
     else adopt(card, job);
     poll();
   };
-  request.onerror = () => update(card, { name: file.name, status: "failed", error: "upload failed" });
+  request.onerror = () => update(card, {
+    name: file.name, status: "failed",
+    error: "The file did not reach the page. Is deblurgan still running? Reload the page and try again.",
+  });
   request.send(form);
+}
+
+function uploadError(status) {
+  if (status === 413) {
+    const most = maxUploadBytes ? ` (at most ${megabytes(maxUploadBytes)})` : "";
+    return `This file is larger than the page takes${most}. Make it smaller, or shorten the video, and try again.`;
+  }
+  if (status === 421 || status === 403) return "The page refused this upload. Open the page again from the address deblurgan printed, and retry.";
+  return "The page could not take this file. Reload the page and try again.";
+}
+
+function megabytes(bytes) {
+  const mb = bytes / 1e6;
+  return `${mb >= 10 ? Math.round(mb) : mb.toFixed(1)} MB`;
 }
 
 function adopt(card, job) {
@@ -94,7 +132,13 @@ function adopt(card, job) {
 function makeCard(job) {
   const card = $("#job-template").content.firstElementChild.cloneNode(true);
   $("#jobs").prepend(card);
-  $(".cancel", card).onclick = () => card.dataset.id && fetch(`/api/jobs/${card.dataset.id}/cancel`, { method: "POST" }).then(poll);
+  $(".cancel", card).onclick = () => {
+    if (!card.dataset.id) return;
+    card.dataset.cancelling = "yes"; // say so at once; the server confirms on the next poll
+    $(".status", card).textContent = "cancelling…";
+    $(".cancel", card).hidden = true;
+    fetch(`/api/jobs/${card.dataset.id}/cancel`, { method: "POST" }).then(poll);
+  };
   $(".remove", card).onclick = () => {
     if (card.dataset.id) {
       removed.add(card.dataset.id);
@@ -110,17 +154,24 @@ function makeCard(job) {
 
 const active = (job) => ["queued", "running"].includes(job.status);
 
+const STATUS_WORDS = { queued: "waiting", running: "working", done: "done", failed: "failed", cancelled: "cancelled", uploading: "uploading" };
+
 function update(card, job) {
   $(".name", card).textContent = job.name;
-  $(".status", card).textContent = job.status === "queued" ? "waiting" : job.status;
+  const cancelling = active(job) && (job.cancelling || card.dataset.cancelling === "yes");
+  card.dataset.cancelling = cancelling ? "yes" : "";
+  $(".status", card).textContent = cancelling ? "cancelling…" : STATUS_WORDS[job.status] || job.status;
   card.dataset.status = job.status;
   const bar = $("progress", card);
-  if (job.status === "running" && !job.basis) bar.removeAttribute("value"); // moving stripes
+  const unknown = !job.basis || (job.basis === "stages" && job.progress < 0.01);
+  if (job.status === "running" && unknown) bar.removeAttribute("value"); // moving stripes
   else bar.value = job.status === "done" ? 1 : job.progress || 0;
-  $(".timing", card).textContent = timing(job);
+  $(".timing", card).textContent = cancelling ? "stopping the work on this file" : timing(job);
   $(".error", card).textContent = job.error || "";
-  $(".note", card).textContent = job.note || "";
-  $(".cancel", card).hidden = !active(job);
+  $("code", $(".error-detail", card)).textContent = job.error_detail || "";
+  $(".error-detail", card).hidden = !job.error_detail;
+  $(".found", card).textContent = job.found || "";
+  $(".cancel", card).hidden = !active(job) || cancelling;
   if (job.status === "done" && !card.dataset.shown) {
     card.dataset.shown = "yes";
     showResult(card, job);
@@ -130,18 +181,17 @@ function update(card, job) {
 
 function timing(job) {
   if (job.status === "queued") return "waiting for the files before it";
+  if (job.status === "cancelled") return "cancelled: nothing was saved";
   if (job.status === "done" && job.elapsed_s != null) return `took ${duration(job.elapsed_s)}`;
   if (job.status !== "running" || job.elapsed_s == null) return "";
-  const parts = [`${duration(job.elapsed_s)} so far`];
-  if (job.basis === "estimate") {
-    parts.push(job.remaining_s > 0
-      ? `about ${duration(job.remaining_s)} left (an estimate from the speed measured on this computer)`
-      : "taking longer than estimated");
+  const parts = [job.stage || "starting", `${duration(job.elapsed_s)} so far`];
+  const left = job.remaining_s != null && job.remaining_s > 0 ? `about ${duration(job.remaining_s)} left` : null;
+  if (job.basis === "estimate" && job.stage === "deblurring") {
+    parts.push(left ? `${left} (estimated from this computer's speed)` : "taking longer than estimated");
   } else if (job.basis === "frames") {
-    const left = job.remaining_s != null ? `, about ${duration(job.remaining_s)} left` : "";
-    parts.push(`${Math.round(job.progress * 100)}% of the frames${left}`);
-  } else {
-    parts.push("loading the model and the file");
+    parts.push(`${Math.round(job.progress * 100)}% of the frames${left ? `, ${left}` : ""}`);
+  } else if (job.basis === "stages" && job.progress >= 0.01) { // the step's own share
+    parts.push(`${Math.round(job.progress * 100)}% of this step${left ? `, ${left}` : ""}`);
   }
   return parts.join(" · ");
 }
@@ -158,7 +208,7 @@ function refreshZip() {
   if (done) {
     zip.href = "/api/results.zip";
     zip.removeAttribute("aria-disabled");
-    zip.textContent = `Download all ${done} result${done > 1 ? "s" : ""} (zip)`;
+    zip.textContent = done > 1 ? `Download all ${done} results (zip)` : "Download the result (zip)";
     $("#zip-hint").textContent = "";
   } else {
     zip.removeAttribute("href");
@@ -203,6 +253,7 @@ function compareWidget(beforeUrl, afterUrl) {
       <label>zoom <input class="zoom" type="range" min="1" max="8" value="1" step="0.25"></label>
     </div>`;
   const viewport = $(".viewport", widget);
+  const labels = $(".labels", widget);
   const stage = $(".stage", widget);
   const after = $("img.after", widget);
   const slider = $("input.slider", widget);
@@ -223,6 +274,7 @@ function compareWidget(beforeUrl, afterUrl) {
     const fy = (viewport.scrollTop + at.y - stage.offsetTop) / oldHeight;
     stage.style.setProperty("--zoom", String(value));
     stage.style.width = `${fitWidth() * value}px`;
+    labels.style.width = `${Math.min(fitWidth() * value, innerWidth())}px`; // captions over the photo
     viewport.scrollLeft = fx * stage.offsetWidth + stage.offsetLeft - at.x;
     viewport.scrollTop = fy * stage.offsetHeight + stage.offsetTop - at.y;
   };
