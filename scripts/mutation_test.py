@@ -234,13 +234,23 @@ def _node_mutants(source: str) -> list[tuple[int, int, str, str, str]]:
         start = len(raw[: node.col_offset].decode())  # ast counts UTF-8 bytes
         return start, raw[node.col_offset : node.end_col_offset].decode()
 
-    for node in ast.walk(ast.parse(source)):
+    tree = ast.parse(source)
+    functions = (ast.FunctionDef, ast.AsyncFunctionDef)
+    final_returns = {  # a function's last `return` / `return None`: dropping it changes nothing
+        id(node.body[-1])
+        for node in ast.walk(tree)
+        if isinstance(node, functions)
+        and isinstance(last := node.body[-1], ast.Return)
+        and getattr(last.value, "value", None) is None  # bare, or a None constant
+        and (last.value is None or isinstance(last.value, ast.Constant))
+    }
+    for node in ast.walk(tree):
         if isinstance(node, (ast.If, ast.While, ast.Assert)) and (seg := segment(node.test)):
             found.append((node.test.lineno, *seg, f"not ({seg[1]})", "negate condition"))
         droppable = (ast.Assign, ast.AugAssign, ast.Return, ast.Raise, ast.Delete, ast.Expr)
         if isinstance(node, droppable) or (isinstance(node, ast.AnnAssign) and node.value):
             docstring = isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
-            if not docstring and (seg := segment(node)):
+            if not docstring and id(node) not in final_returns and (seg := segment(node)):
                 found.append((node.lineno, *seg, "pass", "drop statement"))
     return found
 

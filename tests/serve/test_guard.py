@@ -257,3 +257,21 @@ def test_over_a_socket_an_app_that_swallows_the_error_still_answers_413(server):
         status, body = _post(port, path, [400, 400, 201], chunked=True)
         assert status == 413 and b"form" not in body, (path, body)
         assert len(app.caught) == 1 and len(app.pieces) >= 1
+
+
+@pytest.mark.parametrize(
+    "kind, expected", [("websocket", [{"type": "websocket.close", "code": 1008}]), ("other", [])]
+)
+def test_websockets_are_closed_with_policy_violation_and_never_reach_the_app(kind, expected):
+    app = Recorder()
+    scope = {"type": kind, "path": "/ws", "headers": [(b"host", HOST)]}
+    sent: list[dict] = []
+
+    async def receive():
+        return {"type": "websocket.connect"}
+
+    async def send(message):
+        sent.append(message)
+
+    asyncio.run(Guard(app.echo, "127.0.0.1", 8000, max_body=LIMIT)(scope, receive, send))
+    assert sent == expected and app.calls == 0
