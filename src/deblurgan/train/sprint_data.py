@@ -194,13 +194,13 @@ class Mix:
     def __post_init__(self) -> None:
         if min(self.real, self.kernel, self.scene) < 0 or self.kernel + self.scene <= 0:
             raise ValueError(
-                f"mix shares must be >= 0 with kernel + scene > 0, got real={self.real}, "
+                f"real, kernel, scene: shares >= 0 with kernel + scene > 0, got real={self.real}, "
                 f"kernel={self.kernel}, scene={self.scene}"
             )
         if not 0 <= self.still <= 1 or self.kernel_size < 1 or self.scene_margin < 0:
-            raise ValueError("mix: still in [0, 1], kernel_size >= 1, scene_margin >= 0")
+            raise ValueError("still, kernel_size, scene_margin: in [0, 1], >= 1 and >= 0")
         if self.scene_frames < 1 or self.scene_frames % 2 == 0:
-            raise ValueError(f"mix.scene_frames must be odd and positive, got {self.scene_frames}")
+            raise ValueError(f"scene_frames: must be odd and positive, got {self.scene_frames}")
 
 
 def split_batch(batch: int, shares: tuple[float, ...]) -> list[int]:
