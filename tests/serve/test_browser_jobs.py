@@ -26,11 +26,11 @@ if not (shutil.which("chromium") and shutil.which("chromedriver")):
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
-from deblurgan.cli.serve import build_job_method  # noqa: E402
 from deblurgan.inference.deblurrer import Deblurrer  # noqa: E402
 from deblurgan.methods import MethodOptions  # noqa: E402
 from deblurgan.serve.app import ServeSettings, create_app  # noqa: E402
 from deblurgan.serve.jobs import JobQueue  # noqa: E402
+from deblurgan.serve.runner import build_job_method  # noqa: E402
 
 from . import models  # noqa: E402
 from .conftest import chromium, free_port, serving  # noqa: E402
@@ -136,6 +136,7 @@ def test_cancel_shows_at_once_stops_the_work_and_the_next_job_starts(tmp_path):
                 abs(r["y"] + r["height"] / 2 - status["y"] - status["height"] / 2) < 8
                 for r in visible
             )
+        browser.execute_script("document.querySelector('#jobs').scrollIntoView()")
         browser.save_screenshot(str(_shots(tmp_path) / "phone_390.png"))
 
 
@@ -208,3 +209,14 @@ def test_an_iphone_photo_comes_back_upright_as_jpeg(tiny_generator, tmp_path):
         (job,) = queue.jobs()
         with Image.open(job.result) as result:  # what the download link serves
             assert result.format == "JPEG" and result.size == (64, 96)
+        for width in (1100, 390):  # the captions sit over the centred portrait, not the page
+            browser.set_window_size(width, 844)
+            wait.until(lambda d, w=width: d.execute_script("return window.innerWidth") <= w)
+            time.sleep(0.3)
+            labels, stage = (
+                browser.find_element(By.CSS_SELECTOR, f".job {c}").rect
+                for c in (".labels", ".stage")
+            )
+            assert abs(labels["x"] - stage["x"]) < 2 and abs(labels["width"] - stage["width"]) < 2
+        browser.execute_script("document.querySelector('.job').scrollIntoView()")
+        browser.save_screenshot(str(_shots(tmp_path) / "phone_390_result.png"))

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import functools
 import sys
 from pathlib import Path
-from typing import Any
 
 from deblurgan.cli.options import byte_size
 from deblurgan.inference.policy import BACKENDS, offered_precisions
@@ -88,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
 
         from deblurgan.serve.app import ServeSettings, create_app
         from deblurgan.serve.jobs import JobQueue
+        from deblurgan.serve.runner import build_job_method
     except ModuleNotFoundError as err:
         print(
             f"deblurgan serve: error: {err.name} is missing; install the web page's "
@@ -130,27 +129,3 @@ def run(args: argparse.Namespace) -> int:
     print(f"deblurgan: open http://{host}:{args.port}/ in a browser (Ctrl-C stops)", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
-
-
-def build_job_method(base: Any, models: dict[str, str | None], options: Any, on_stage: Any) -> Any:
-    """The method a page job asks for (run in the worker process, so module level).
-
-    Args:
-        base: :class:`~deblurgan.methods.MethodOptions` from the command line (device,
-            backend).
-        models: Model name -> checkpoint path (None: the bundled model).
-        options: The job's :class:`~deblurgan.serve.runner.JobOptions`.
-        on_stage: Called by methods that report their stages (and raises to cancel).
-    """
-    from deblurgan.methods import build_method
-
-    fields = {f.name for f in dataclasses.fields(base)}
-    extra = {"on_stage": on_stage} if "on_stage" in fields else {}
-    method_options = dataclasses.replace(
-        base,
-        weights=models[options.model],
-        precision=options.precision,
-        tile=options.tile,
-        **extra,
-    )
-    return build_method(options.method, method_options)

@@ -22,6 +22,7 @@ import numpy as np
 Route = Literal["whole", "tiles"]
 CHECK_SIDES = {"whole": (256, 512), "tiles": (256, 512)}  # two check images per route
 ESTIMATED_METHODS = ("network",)
+TILE = 256  # the tile side of the network's large photos (Deblurrer.plan's default)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,28 +67,40 @@ def photo_route(method: Any, height: int, width: int) -> Route:
 
 
 @contextlib.contextmanager
-def forced_route(method: Any, route: Route) -> Iterator[None]:
-    """Within the block, ``method`` runs even small images by ``route`` (tiles: no memory for
-    a whole pass), where it has a ``max_memory``."""
-    if route == "whole" or not hasattr(method, "max_memory"):
-        yield
+def forced_route(method: Any, route: Route, photo: tuple[int, int]) -> Iterator[Any]:
+    """What runs a ``photo`` (height, width) by ``route``, made to run even the small check
+    images that way.
+
+    For tiles: the network that large photos go to (the cached fast start builds it on
+    first need, with its usual memory limit), with ``tile`` set for the block, so the checks
+    take the tiled path with the layer storage a large photo gets.
+    """
+    if route == "whole":
+        yield method
         return
-    saved, method.max_memory = method.max_memory, 0
+    usual = getattr(method, "_usual_path", None)
+    inner = usual(*photo) if callable(usual) else method
+    if not hasattr(inner, "tile"):
+        yield inner
+        return
+    saved = inner.tile
+    inner.tile = saved or TILE
     try:
-        yield
+        yield inner
     finally:
-        method.max_memory = saved
+        inner.tile = saved
 
 
-def measure_speed(method: Any, route: Route = "whole") -> Speed:
-    """Time ``method`` on two grey check images (:data:`CHECK_SIDES`) by ``route`` and fit
-    :class:`Speed` to them: the per-call overhead and the rate per pixel."""
+def measure_speed(method: Any, route: Route, photo: tuple[int, int]) -> Speed:
+    """Time ``method`` on two grey check images (:data:`CHECK_SIDES`) by ``route`` (the way
+    ``photo``, (height, width), will run) and fit :class:`Speed` to them: the per-call
+    overhead and the rate per pixel."""
     times, counts = [], []
-    with forced_route(method, route):
+    with forced_route(method, route, photo) as run:
         for side in CHECK_SIDES[route]:
             check = np.full((side, side, 3), 0.5, np.float32)
             start = time.monotonic()
-            method(check)
+            run(check)
             times.append(max(time.monotonic() - start, 1e-6))
             counts.append(side * side)
     rate = counts[-1] / times[-1]  # overhead 0: the slowest rate the checks allow

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from deblurgan.serve.estimate import ESTIMATED_METHODS, Route, Speed
 from deblurgan.serve.work import (
@@ -101,3 +102,31 @@ class JobRunner:
             self._model = None  # free the old model before building the next
             self._model = (options, self.make_deblurrer(options, self.relay))
         return self._model[1]
+
+
+def build_job_method(
+    base: Any, models: dict[str, str | None], options: JobOptions, on_stage: StageFn
+) -> DeblurFn:
+    """The method a page job asks for (``deblurgan serve``'s ``make_deblurrer``, as
+    ``functools.partial(build_job_method, base, models)``: picklable, and light to import
+    in the worker process).
+
+    Args:
+        base: :class:`~deblurgan.methods.MethodOptions` from the command line (device,
+            backend).
+        models: Model name -> checkpoint path (None: the bundled model).
+        options: The job's choices.
+        on_stage: Given to methods that report their stages (it raises to cancel).
+    """
+    from deblurgan.methods import build_method
+
+    fields = {f.name for f in dataclasses.fields(base)}
+    extra = {"on_stage": on_stage} if "on_stage" in fields else {}
+    method_options = dataclasses.replace(
+        base,
+        weights=models[options.model],
+        precision=options.precision,
+        tile=options.tile,
+        **extra,
+    )
+    return build_method(options.method, method_options)

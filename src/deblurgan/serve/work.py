@@ -208,7 +208,7 @@ def deblur_upload(
         if route is not None:
             if route not in learned:
                 progress.set_stage(TIMING)
-                learned[route] = measure_speed(deblur, route)
+                learned[route] = measure_speed(deblur, route, image.rgb.shape[:2])
                 if cancelled():
                     raise Cancelled
             progress.estimate_s = learned[route].seconds(pixels)

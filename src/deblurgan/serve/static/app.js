@@ -274,10 +274,16 @@ function compareWidget(beforeUrl, afterUrl) {
     const fy = (viewport.scrollTop + at.y - stage.offsetTop) / oldHeight;
     stage.style.setProperty("--zoom", String(value));
     stage.style.width = `${fitWidth() * value}px`;
-    labels.style.width = `${Math.min(fitWidth() * value, innerWidth())}px`; // captions over the photo
+    placeLabels();
     viewport.scrollLeft = fx * stage.offsetWidth + stage.offsetLeft - at.x;
     viewport.scrollTop = fy * stage.offsetHeight + stage.offsetTop - at.y;
   };
+  const placeLabels = () => { // the captions over the photo's own edges, not the page's
+    const left = Math.max(stage.offsetLeft - viewport.scrollLeft, 0);
+    labels.style.marginLeft = `${viewport.clientLeft + left}px`;
+    labels.style.width = `${Math.min(stage.offsetWidth, viewport.clientWidth - left)}px`;
+  };
+  viewport.addEventListener("scroll", placeLabels);
   const setDivider = (percent) => {
     slider.value = Math.min(100, Math.max(0, percent));
     stage.style.setProperty("--pos", `${slider.value}%`);
@@ -288,11 +294,14 @@ function compareWidget(beforeUrl, afterUrl) {
   };
 
   after.onload = () => setZoom(Number(zoom.value));
-  let width = 0;
-  new ResizeObserver(() => { // refit when the page gets narrower or wider
-    if (innerWidth() !== width) setZoom(Number(zoom.value));
-    width = innerWidth();
-  }).observe(viewport);
+  let size = "";
+  const refit = () => { // when the page gets narrower, wider, shorter or taller
+    const now = `${innerWidth()}x${window.innerHeight}`;
+    if (now !== size) setZoom(Number(zoom.value));
+    size = now;
+  };
+  new ResizeObserver(refit).observe(viewport);
+  window.addEventListener("resize", refit);
   slider.oninput = () => setDivider(Number(slider.value));
   zoom.oninput = () => setZoom(Number(zoom.value), focus);
   stage.onpointerdown = (event) => {
