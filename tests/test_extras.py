@@ -265,6 +265,19 @@ def test_the_core_deblurs_the_example_with_l0_bit_identically(tmp_path):
     np.testing.assert_array_equal(core, full)
 
 
+@pytest.mark.slow
+def test_the_core_deblurs_the_example_with_auto(tmp_path):
+    from deblurgan.methods import METHODS
+
+    if "auto" not in METHODS:
+        pytest.skip("no method auto in this version")
+    from deblurgan.io.images import read_image
+
+    blurry = read_image(REPO / "examples/blurry_coffee.jpg").rgb
+    sharp = _deblur(tmp_path, "core-auto", OPTIONAL, "--method", "auto")
+    assert sharp.shape == blurry.shape and np.abs(sharp - blurry).mean() > 0.002
+
+
 def test_own_weights_without_pytorch_say_which_extra(tmp_path):
     weights = tmp_path / "mine.safetensors"
     weights.write_bytes(b"not yet converted")

@@ -63,6 +63,22 @@ def machine_id() -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation now (``MemAvailable`` of
+    ``/proc/meminfo``; else free physical pages), or None where neither can be read."""
+    try:
+        with open("/proc/meminfo") as info:
+            for line in info:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
 def gpu_may_be_visible() -> bool:
     """Whether PyTorch might find a GPU here: an NVIDIA or AMD device node, ``nvidia-smi`` on
     the PATH, or a Mac (Metal), unless ``CUDA_VISIBLE_DEVICES`` hides every GPU (empty or

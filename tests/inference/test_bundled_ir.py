@@ -135,6 +135,21 @@ def test_the_shipped_fp32_model_deblurs_like_pytorch():
     np.testing.assert_allclose(bundled_network("fp32")(rgb), eager(rgb), atol=2e-4)
 
 
+def test_without_pytorch_the_budget_grows_to_the_free_memory_and_refuses_beyond(monkeypatch):
+    from deblurgan.extras import MissingExtraError
+    from deblurgan.inference import cached_network
+    from deblurgan.inference.policy import DEFAULT_MAX_MEMORY
+
+    monkeypatch.setattr(bundled_ir.hardware, "available_memory", lambda: 64 * 2**30)
+    assert bundled_network("fp32").max_memory == 48 * 2**30  # no tiles without PyTorch
+    monkeypatch.setattr(bundled_ir.hardware, "available_memory", lambda: None)
+    assert bundled_network("fp32").max_memory == DEFAULT_MAX_MEMORY
+    monkeypatch.setattr(cached_network, "torch_installed", lambda: False)
+    small = bundled_network("fp32", max_memory=2**20)  # asked for: kept
+    with pytest.raises(MissingExtraError, match=r"20x10 image in tiles.*deblurgan\[torch\]"):
+        small(np.zeros((10, 20, 3), np.float32))
+
+
 if __name__ == "__main__":
     regenerate(Path(sys.argv[1]) if len(sys.argv) > 1 else None)
     print(f"wrote the bundled model's OpenVINO files into {bundled_ir.assets()}")

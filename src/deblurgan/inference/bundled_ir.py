@@ -96,7 +96,9 @@ def bundled_network(precision: str = "auto", max_memory: int | None = None) -> A
             bf16, each only if it agrees with the reference to
             :data:`~deblurgan.inference.policy.AGREEMENT_DB`; else fp32), ``"int8"``,
             ``"bf16"`` or ``"fp32"``.
-        max_memory: Bytes a whole-image pass may use (None: the default).
+        max_memory: Bytes a whole-image pass may use. None: the default, or three quarters
+            of the memory available now where that is more: without PyTorch there are no
+            exact tiles, so an image over the budget is refused (naming the extra).
 
     Returns:
         A :class:`~deblurgan.inference.cached_network.CachedNetwork`.
@@ -112,6 +114,9 @@ def bundled_network(precision: str = "auto", max_memory: int | None = None) -> A
 
     if precision not in ("auto", "fp32", "bf16", "int8"):
         raise ValueError(f"precision {precision!r}: use auto, fp32, bf16 or int8 on a CPU")
+    if max_memory is None:
+        available = hardware.available_memory() or 0
+        max_memory = max(DEFAULT_MAX_MEMORY, available * 3 // 4)
     folder, description = assets(), read_description()
     reference = np.load(folder / REFERENCE)
     candidates = _candidates(precision)
@@ -134,10 +139,10 @@ def bundled_network(precision: str = "auto", max_memory: int | None = None) -> A
             verdict,
             default_weights_path(),
             "bundled",
-            max_memory or DEFAULT_MAX_MEMORY,
+            max_memory,
             description.weights_sha256,
         )
-        agreement = eight_bit_psnr(network(agreement_image()), reference)
+        agreement = eight_bit_psnr(network.run_whole(agreement_image()), reference)
         bar = FP32_AGREEMENT_DB if candidate == "fp32" else AGREEMENT_DB[candidate]
         if candidate == "fp32" and agreement < bar:
             raise ValueError(

@@ -137,7 +137,12 @@ class CachedNetwork:
             )
         return self._usual
 
-    def _run(self, rgb: np.ndarray) -> np.ndarray:
+    def run_whole(self, rgb: np.ndarray) -> np.ndarray:
+        """Deblur one ``(H, W, 3)`` image in one pass, whatever the memory budget.
+
+        Shape:
+            - Input: :math:`(H, W, 3)` in [0, 1]; output the same, float32.
+        """
         height, width = rgb.shape[:2]
         rows, cols, mode = side_padding(
             height, width, self._verdict.multiple, self._verdict.min_side
@@ -158,7 +163,9 @@ class CachedNetwork:
             raise ValueError(f"expected an (H, W, 3) or (N, H, W, 3) RGB array, got {rgb.shape}")
         if not self._fits(*rgb.shape[-3:-1]):
             return self._usual_path(*rgb.shape[-3:-1])(rgb)
-        return self._run(rgb) if rgb.ndim == 3 else np.stack([self._run(im) for im in rgb])
+        return (
+            self.run_whole(rgb) if rgb.ndim == 3 else np.stack([self.run_whole(im) for im in rgb])
+        )
 
     def restore(self, rgb: np.ndarray) -> Restoration:
         """Deblur one ``(H, W, 3)`` image (the method interface)."""
@@ -203,7 +210,7 @@ def load_network(
             says which extra to install).
         ValueError: An option is not valid here.
     """
-    max_memory = max_memory or DEFAULT_MAX_MEMORY
+    asked_memory, max_memory = max_memory, max_memory or DEFAULT_MAX_MEMORY
     request = fast_start_request(device, precision, backend, stochastic, tile, compile)
     found = _weights_file(weights) if request is not None else None
     if found is not None:
@@ -214,7 +221,7 @@ def load_network(
         if weights is None and request is not None:
             from deblurgan.inference.bundled_ir import bundled_network
 
-            return bundled_network(precision, max_memory)
+            return bundled_network(precision, asked_memory)
         raise MissingExtraError(
             "running your own --weights the first time (they are converted with PyTorch)"
             if weights is not None
