@@ -9,7 +9,10 @@ Sets (from ``scripts/prepare_data.sh SHARED/data DATA``, and ``SHARED/data``):
 - (c) ``gopro_crops256`` (GoPro test recordings; DeblurGAN-v2's outputs beside);
 - (d) Levin 2009 (camera-shake kernels, aligned before scoring);
 - (e) do no harm: held-out sharp photos (``DATA/sharp_heldout``, Kodak24) through the
-  model, PSNR of the output against its own input (high is good).
+  model, PSNR of the output against its own input (high is good);
+- (f) uniform and (g) rotational camera shake made here on photos never used for tuning
+  (``benchmarks/shake_sets.py``), aligned before scoring; what ``auto`` chose is listed per
+  image.
 
 Per set: mean PSNR / SSIM of the input and the output, mean gain, and the worst single
 image's gain. With ``--against REF`` it also checks each model against REF by the ship rule
@@ -18,6 +21,7 @@ of the bundled model (MODEL_CARD.md): see :func:`ship_verdict`. Usage:
     python benchmarks/generalization.py --weights RUN/generator.safetensors \
         --data /work/data [--shared ../shared] [--against bundled] [--json OUT.json]
     python benchmarks/generalization.py --method l0 --data /work/data   # blind deconvolution
+    python benchmarks/generalization.py --method auto --data /work/data --sets f g
 """
 
 from __future__ import annotations
@@ -30,9 +34,15 @@ import numpy as np
 
 from deblurgan.data.eval_sets import find_eval_items
 from deblurgan.evaluation.evaluate import evaluate, summarise
+from deblurgan.evaluation.scoring import score
 from deblurgan.io.images import read_image
 from deblurgan.methods import METHODS, DeblurMethod, MethodOptions, build_method
 from deblurgan.metrics import psnr, ssim
+
+try:
+    from shake_sets import shake_sets
+except ImportError:  # run from elsewhere than benchmarks/
+    from benchmarks.shake_sets import shake_sets
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
@@ -47,9 +57,44 @@ def paired_sets(data: Path, shared: Path) -> dict[str, tuple[list[Path], int]]:
     }
 
 
-def report(deblur: DeblurMethod, data: Path, shared: Path) -> dict[str, dict]:
+def shake_rows(deblur: DeblurMethod, shared: Path, wanted: set[str]) -> dict[str, dict]:
+    """Rows of the shake sets (f) and (g), with each image's decision when the method
+    makes one."""
+    rows = {}
+    for name, items in shake_sets(shared).items():
+        if name[1] not in wanted:
+            continue
+        gains, inputs, outputs, decisions = [], [], [], []
+        for key, blurred, sharp in items:
+            restored = deblur.restore(blurred)
+            before, after = score(blurred, sharp, align=8), score(restored.rgb, sharp, align=8)
+            inputs.append(before)
+            outputs.append(after)
+            gains.append(after["psnr"] - before["psnr"])
+            decisions.append(restored.decision or restored.note or "")
+            print(f"  {name} {key:32} {gains[-1]:+6.2f} dB  {decisions[-1]}", flush=True)
+        rows[name] = {
+            "images": len(items),
+            "input_psnr": float(np.mean([s["psnr"] for s in inputs])),
+            "input_ssim": float(np.mean([s["ssim"] for s in inputs])),
+            "psnr": float(np.mean([s["psnr"] for s in outputs])),
+            "ssim": float(np.mean([s["ssim"] for s in outputs])),
+            "gain": float(np.mean(gains)),
+            "worst_gain": float(min(gains)),
+            "worst": items[int(np.argmin(gains))][0],
+            "other_gain": None,
+            "decisions": decisions,
+        }
+    return rows
+
+
+def report(
+    deblur: DeblurMethod, data: Path, shared: Path, wanted: frozenset[str] = frozenset("abcdefg")
+) -> dict[str, dict]:
     rows = {}
     for name, (roots, align) in paired_sets(data, shared).items():
+        if name[1] not in wanted:
+            continue
         results = []
         for root in roots:
             items, _ = find_eval_items(root)
@@ -69,6 +114,9 @@ def report(deblur: DeblurMethod, data: Path, shared: Path) -> dict[str, dict]:
             "worst": results[int(np.argmin(gains))].key,
             "other_gain": summary.get("DeblurGAN-v2", {}).get("psnr_gain"),
         }
+    rows.update(shake_rows(deblur, shared, wanted))
+    if "e" not in wanted:
+        return rows
     sharp_paths = sorted((data / "sharp_heldout").iterdir())
     scores = []
     for path in sharp_paths:
@@ -161,6 +209,9 @@ def main() -> None:
     parser.add_argument(
         "--against", help="check each model by the ship rule against this one ('bundled' too)"
     )
+    parser.add_argument(
+        "--sets", nargs="+", default=list("abcdefg"), help="which sets (letters a-g; default all)"
+    )
     parser.add_argument("--precision", default="fp32", help="fp32 (default), bf16 or int8")
     parser.add_argument("--backend", default="torch", help="torch (default) or openvino")
     parser.add_argument(
@@ -181,7 +232,7 @@ def main() -> None:
             precision=args.precision,
         )
         method = build_method("network" if network else args.method, options)
-        tables[name] = report(method, args.data, args.shared)
+        tables[name] = report(method, args.data, args.shared, set(args.sets))
         print_table(name, tables[name])
     if args.against:
         for name in names:

@@ -156,3 +156,11 @@ def test_stages_are_reported_in_order_and_a_raising_callback_stops_the_work():
 
     with pytest.raises(Cancelled):
         BlindDeconvolution(kernel_size=9, on_stage=cancel_when_sharpening).restore(blurred)
+
+
+def test_the_kernel_size_follows_the_blur():
+    sharp = colour_scene(192)
+    small = BlindDeconvolution().estimate(blur_image(sharp, line_kernel(31, 5, 0)))
+    large = BlindDeconvolution().estimate(blur_image(sharp, line_kernel(31, 17, 6)))
+    assert small.kernel.shape[0] < 13 <= large.kernel.shape[0] <= 27
+    assert np.isclose(small.kernel.sum(), 1.0) and np.isclose(large.kernel.sum(), 1.0)

@@ -25,7 +25,12 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from deblurgan.deconv.kernel_estimation import EstimationSettings, estimate_kernel, resize_kernel
+from deblurgan.deconv.kernel_estimation import (
+    EstimationSettings,
+    crop_to_support,
+    estimate_kernel,
+    resize_kernel,
+)
 from deblurgan.deconv.nonblind import data_weight, estimate_noise
 from deblurgan.deconv.preprocess import (
     edge_usefulness,
@@ -83,7 +88,8 @@ class KernelEstimate:
     Attributes:
         kernel: The kernel at full resolution, or None when none could be estimated.
         note: Why the photo is to be left alone, or None.
-        small: The kernel at the estimation scale.
+        small: The kernel at the estimation scale, on the whole estimation support (the
+            full-resolution ``kernel`` is cropped to what it needs).
         gray: The luminance the estimate saw, at the estimation scale (linear light,
             contrast normalised as the settings say).
         reliable: 0/1 map of the pixels of ``gray`` that are evidence, or None (all).
@@ -287,7 +293,11 @@ class BlindDeconvolution:
 
         small = estimate_kernel(region, small_size, self.blind.estimation, region_mask, advance)
         bar.close()
-        kernel = resize_kernel(small, size) if small_size != size else small
+        fitted = small
+        if self.kernel_size is None:  # the size the kernel turned out to need
+            fitted = crop_to_support(small)
+            size = min(max(int(round(fitted.shape[0] / scale)) | 1, 3), size)
+        kernel = resize_kernel(fitted, size) if fitted.shape[0] != size else fitted
         # The verdict at the estimation scale: enlarging spreads a kernel.
         return KernelEstimate(kernel, blur_verdict(small), small, gray, reliable, scale)
 

@@ -240,6 +240,26 @@ def centre_kernel(kernel: np.ndarray) -> np.ndarray:
     return (shifted / max(float(shifted.sum()), 1e-12)).astype(np.float32)
 
 
+def crop_to_support(kernel: np.ndarray, floor: float = 0.02, margin: int = 2) -> np.ndarray:
+    """The kernel's size chosen from its own support: the smallest odd square about the
+    centre holding every value above ``floor`` of the peak, plus ``margin`` pixels (never
+    larger than the kernel, at least 3), renormalised.
+
+    Examples:
+        >>> k = np.zeros((31, 31), np.float32); k[15, 13:18] = 0.2
+        >>> crop_to_support(k).shape
+        (9, 9)
+    """
+    centre = kernel.shape[0] // 2
+    rows, cols = np.nonzero(kernel > floor * float(kernel.max()))
+    if rows.size == 0:
+        return kernel
+    reach = int(max(np.abs(rows - centre).max(), np.abs(cols - centre).max())) + margin
+    reach = min(max(reach, 1), centre)
+    cropped = kernel[centre - reach : centre + reach + 1, centre - reach : centre + reach + 1]
+    return (cropped / max(float(cropped.sum()), 1e-12)).astype(np.float32)
+
+
 def delta_kernel(size: int) -> np.ndarray:
     """The identity kernel: 1 at the centre pixel of a ``size x size`` square."""
     k = np.zeros((size, size), np.float32)

@@ -26,7 +26,7 @@ from deblurgan.deconv.tiles import Stage, Tile, deconvolve_tiles, grid_of
 WINDOW_GRID = (3, 3)  # windows the local kernels are estimated on
 LOCAL_LONG_SIDE = 512  # the local kernels are estimated on the photo reduced to this
 LOCAL_SETTINGS = EstimationSettings(iterations=4, weight=1e-3)  # refinement from the global
-TILE_SIDE = 240  # about this many pixels a deconvolution tile at full resolution
+TILE_SIDE = 100  # about this many pixels a deconvolution tile at full resolution
 MAX_TILES = 8  # per side
 
 
@@ -72,7 +72,7 @@ def local_kernels(
     kernel: np.ndarray,
     reliable: np.ndarray | None = None,
     grid: tuple[int, int] = WINDOW_GRID,
-    settings: EstimationSettings = LOCAL_SETTINGS,
+    settings: EstimationSettings | None = None,
     progress: Stage | None = None,
 ) -> LocalKernels:
     """``kernel`` (the whole photo's estimate) refined on each window of a ``grid``, on the
@@ -83,12 +83,13 @@ def local_kernels(
         kernel: Its one-kernel estimate at that scale.
         reliable: Optional 0/1 map of the pixels that are evidence.
         grid: Windows per column and row.
-        settings: The refinement's rounds and L0 weight.
+        settings: The refinement's rounds and L0 weight (None: :data:`LOCAL_SETTINGS`).
         progress: Hears ``("comparing parts of the photo", fraction)`` after each window.
 
     Shape:
         - Input: :math:`(H, W)` and :math:`(k, k)`.
     """
+    settings = settings or LOCAL_SETTINGS
     scale = min(1.0, LOCAL_LONG_SIDE / max(gray.shape))
     if scale < 1:
         reduced = (

@@ -13,7 +13,7 @@ evidence about the blur and the edges that are most useful to estimate it from.
 - Edges narrower than the blur are no evidence either: Xu and Jia (2010)'s usefulness
   :math:`r = \\|\\sum_N \\nabla B\\| / (\\sum_N \\|\\nabla B\\| + 0.5)` is high along
   long, straight, isolated edges and low on texture, so the estimation window is chosen by
-  :math:`r`-weighted gradient instead of raw gradient.
+  the gradient of useful edges instead of all gradient.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import numpy as np
 from deblurgan.deconv.nonblind import CLIPPED
 
 USEFULNESS_REACH = 5  # half side of the neighbourhood of Xu and Jia's r-map, pixels
+USEFUL = 0.5  # r at or above this: a useful edge (isolated noise and texture stay far below)
 
 
 def to_linear(image: np.ndarray, gamma: float) -> np.ndarray:
@@ -75,9 +76,9 @@ def reliable_pixels(gray: np.ndarray, reach: int) -> np.ndarray | None:
 
 
 def edge_usefulness(gray: np.ndarray, reach: int = USEFULNESS_REACH) -> np.ndarray:
-    """Gradient magnitude weighted by Xu and Jia's usefulness :math:`r` over a
-    ``(2 reach + 1)^2`` neighbourhood: large on long straight edges, small on fine texture
-    and noise (whose gradients cancel in the sum).
+    """Gradient magnitude where Xu and Jia's usefulness :math:`r` over a
+    ``(2 reach + 1)^2`` neighbourhood is at least :data:`USEFUL` (long straight edges),
+    0 elsewhere (fine texture and noise, whose gradients cancel in the sum).
 
     Shape:
         - Input: :math:`(H, W)`; output the same, float32.
@@ -89,4 +90,4 @@ def edge_usefulness(gray: np.ndarray, reach: int = USEFULNESS_REACH) -> np.ndarr
     sum_y = cv2.boxFilter(gy, -1, side, normalize=False, borderType=cv2.BORDER_REFLECT)
     total = cv2.boxFilter(magnitude, -1, side, normalize=False, borderType=cv2.BORDER_REFLECT)
     usefulness = np.hypot(sum_x, sum_y) / (total + 0.5)
-    return (magnitude * usefulness).astype(np.float32)
+    return np.where(usefulness >= USEFUL, magnitude, 0.0).astype(np.float32)
