@@ -35,11 +35,11 @@ async function loadInfo() {
     $("#method").add(option);
   }
   const showMethod = () => {
-    // The model, precision and tiling are the network's; other methods ignore them.
+    // The model, precision and tiling are the network's (which auto may choose); l0 ignores them.
     const option = $("#method").selectedOptions[0];
     $("#method-detail").textContent = option ? option.dataset.detail : "";
     for (const label of document.querySelectorAll("#options label.network")) {
-      const unused = option && option.value !== "network";
+      const unused = option && !["network", "auto"].includes(option.value); // auto may run it
       label.classList.toggle("unused", unused);
       $("select", label).disabled = unused;
     }
