@@ -32,8 +32,9 @@ def test_network_options_with_l0_are_refused_by_name(tmp_path, capsys, option, c
         where += ["-o", str(out)]
     assert main([command, *where, "--method", "l0", *option, "-q"]) == 2
     err = capsys.readouterr().err
-    assert f"{option[0]} is for a method that runs the network (network" in err
-    assert "not l0" in err
+    assert f"{option[0]} is for a method that runs the network (" in err
+    takers = err.split("runs the network (", 1)[1].split(")", 1)[0].split(", ")
+    assert "network" in takers and "l0" not in takers and "), not l0;" in err
     assert not out.exists()  # refused before the output folder is created
 
 
@@ -41,8 +42,10 @@ def test_network_options_with_l0_are_refused_by_name(tmp_path, capsys, option, c
 def test_kernel_options_with_the_network_are_refused_by_name(tmp_path, capsys, option):
     assert main(["deblur", "x.png", "-o", str(tmp_path / "o"), *option]) == 2
     err = capsys.readouterr().err
-    assert f"{option[0]} is for a method that estimates kernels (l0" in err
-    assert "not network" in err and not (tmp_path / "o").exists()
+    assert f"{option[0]} is for a method that estimates kernels (" in err
+    takers = err.split("estimates kernels (", 1)[1].split(")", 1)[0].split(", ")
+    assert "l0" in takers and "network" not in takers and "), not network;" in err
+    assert not (tmp_path / "o").exists()
 
 
 def test_several_stray_options_are_named_together(tmp_path, capsys):
@@ -54,6 +57,6 @@ def test_several_stray_options_are_named_together(tmp_path, capsys):
 
 
 def test_every_method_has_a_row_and_every_row_names_known_groups():
-    assert set(METHODS) <= set(METHOD_TAKES)
+    assert set(METHODS) <= set(METHOD_TAKES), "add the new method to METHOD_TAKES"
     assert all(groups <= set(OPTION_GROUPS) for groups in METHOD_TAKES.values())
     assert METHOD_TAKES["auto"] == frozenset(OPTION_GROUPS)  # the coming method takes both
