@@ -147,7 +147,7 @@ def shifted_ssd(pred: np.ndarray, target: np.ndarray, crop: int, shifts: np.ndar
     shift is a weighted sum of four whole-pixel shifts, so the squared norm of the
     shifted window and its product with ``target`` are weighted sums of whole-pixel
     correlations (box sums of products of ``pred`` with its neighbours, and products with
-    ``target`` at the few whole-pixel offsets): 169 window products and 9 box-sum images
+    ``target`` at the few whole-pixel offsets): 144 window products and 9 box-sum images
     instead of 1,681 resampled windows, so 720p frames are practical (time it on an idle
     machine before quoting a figure).
 
