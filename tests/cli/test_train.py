@@ -71,3 +71,17 @@ def test_resume_continues_with_the_saved_config(tmp_path, capsys):
     assert "--stop-after must be >= 0 minutes, got -5.0" in capsys.readouterr().err
     saved = load_training_state(run)["rng"]
     assert all(s.device.type == "cpu" and s.dtype == torch.uint8 for s in saved)
+
+
+def test_sprint_options_and_their_errors(tmp_path, capsys):
+    assert main(["train", "--minutes", "1"]) == 2
+    assert "--minutes need --sprint" in capsys.readouterr().err
+    assert main(["train", "--sprint", "--resume"]) == 2
+    assert "needs the folder holding the sprint's state" in capsys.readouterr().err
+    assert main(["train", "--sprint", "--minutes", "-1"]) == 2
+    assert "--minutes must be >= 0" in capsys.readouterr().err
+    assert main(["train", "--sprint", "--set", "data.mix.scene_frames=2"]) == 2
+    assert "data.mix.scene_frames: must be odd" in capsys.readouterr().err
+    assert main(["train", "--sprint", "--pack", str(tmp_path / "none"), "--out",
+                 str(tmp_path / "out"), "--set", "run.device=cpu", "-q"]) == 2  # fmt: skip
+    assert "no sprint pack at" in capsys.readouterr().err

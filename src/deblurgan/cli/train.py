@@ -1,4 +1,8 @@
-"""Train DeblurGAN (WGAN-GP + perceptual loss) from a YAML config; torchrun for many processes."""
+"""Train DeblurGAN (WGAN-GP + perceptual loss) from a YAML config; torchrun for many processes.
+
+With ``--sprint``: a GPU sprint instead (:mod:`deblurgan.train.sprint`), a wall-clock budget
+(``--minutes``) on a data pack, checkpoints and an evaluation table in ``--out``.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,6 @@ import sys
 from pathlib import Path
 
 from deblurgan.train.config import RESUMABLE_CHANGES, ConfigError, load_config, resume_config
-from deblurgan.train.loop import train
 from deblurgan.train.vgg import VGGWeightsError
 
 
@@ -55,10 +58,53 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "time (checkpointed; resume later): for a fixed time budget",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    sprint = parser.add_argument_group(
+        "GPU sprint (scripts/gpu_sprint.sh)",
+        "train for a time budget on a data pack (scripts/build_sprint_pack.py), every pair "
+        "made on the device; --config is then a sprint config (default configs/sprint.yaml "
+        "settings) and --resume names a folder holding an earlier sprint's state files",
+    )
+    sprint.add_argument("--sprint", action="store_true", help="run a GPU sprint")
+    sprint.add_argument("--minutes", type=float, help="training budget (sets run.minutes)")
+    sprint.add_argument("--pack", type=Path, help="the data pack (sets data.pack)")
+    sprint.add_argument("--out", type=Path, help="output folder (sets run.out)")
+
+
+def run_sprint_command(args: argparse.Namespace) -> int:
+    """Run ``deblurgan train --sprint``; returns the exit status."""
+    from deblurgan.train.sprint import run_sprint
+    from deblurgan.train.sprint_config import load_sprint_config
+    from deblurgan.train.sprint_files import LimitError
+
+    overrides = list(args.overrides)
+    for key, value in (("run.minutes", args.minutes), ("data.pack", args.pack),
+                       ("run.out", args.out)):  # fmt: skip
+        if value is not None:
+            overrides.append(f"{key}={value}")
+    try:
+        if args.minutes is not None and not args.minutes >= 0:
+            raise ConfigError(f"--minutes must be >= 0, got {args.minutes}")
+        if args.resume is True:
+            raise ConfigError("--sprint --resume needs the folder holding the sprint's state")
+        config = load_sprint_config(args.config, overrides)
+        run_sprint(config, resume_from=args.resume or None, say=(lambda _: None) if args.quiet
+                   else lambda line: print(line, flush=True))  # fmt: skip
+    except (ConfigError, LimitError, VGGWeightsError, FileNotFoundError, ValueError) as err:
+        print(f"deblurgan train --sprint: error: {err}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``deblurgan train`` with parsed ``args``; returns the exit status."""
+    if args.sprint:
+        return run_sprint_command(args)
+    sprint_only = [f"--{n}" for n in ("minutes", "pack", "out") if getattr(args, n) is not None]
+    if sprint_only:
+        print(f"deblurgan train: error: {', '.join(sprint_only)} need --sprint", file=sys.stderr)
+        return 2
+    from deblurgan.train.loop import train  # here: a sprint needs none of its data loading
+
     try:
         if args.stop_after is not None and not args.stop_after >= 0:
             raise ConfigError(f"--stop-after must be >= 0 minutes, got {args.stop_after}")
