@@ -1,8 +1,9 @@
 """Speed and peak memory of blind deconvolution (``--method l0``) on 2 CPU cores: a 720p
 photo and a 12 MP photo, kernel estimate and deconvolution timed apart, each size in a fresh
-process (so its peak resident memory is its own). Inputs are made here: a sharp photo
-(scikit-image's astronaut, resized) blurred by a camera-shake kernel from this package's
-synthesis. Usage:
+process (so its peak resident memory is its own); and for ``--method auto`` at 720p, what its
+decision costs beyond the kernel estimate and each outcome's deblurring (one kernel, kernels
+that vary, the network). Inputs are made here: a sharp photo (scikit-image's astronaut,
+resized) blurred by a camera-shake kernel from this package's synthesis. Usage:
 
     python benchmarks/blind_speed.py [--repeats 2]
 """
@@ -28,8 +29,7 @@ def measure(height: int, width: int, repeats: int) -> dict:
 
     from deblurgan.blur.apply import blur_image
     from deblurgan.blur.kernels import sample_kernels
-    from deblurgan.deconv.blind import LUMA, BlindDeconvolution, deconvolve_rgb
-    from deblurgan.deconv.nonblind import noise_data_weight
+    from deblurgan.deconv.blind import BlindDeconvolution
 
     sharp = cv2.resize(data.astronaut(), (width, height), interpolation=cv2.INTER_CUBIC)
     rng = np.random.default_rng(0)
@@ -41,10 +41,9 @@ def measure(height: int, width: int, repeats: int) -> dict:
     best = {"estimate": np.inf, "deconvolve": np.inf}
     for _ in range(repeats):
         start = time.perf_counter()
-        estimate, _ = method.estimate(blurred)
+        estimate = method.estimate(blurred).kernel
         middle = time.perf_counter()
-        weight = noise_data_weight(blurred @ LUMA)
-        deconvolve_rgb(blurred, estimate, weight)
+        method.deconvolve(blurred, estimate)
         end = time.perf_counter()
         best = {
             "estimate": min(best["estimate"], middle - start),
@@ -60,11 +59,67 @@ def measure(height: int, width: int, repeats: int) -> dict:
     }
 
 
+def measure_auto(height: int, width: int) -> dict:
+    """Seconds of ``auto``'s stages on one photo: the kernel estimate, the rest of the
+    decision (local kernels and the motion fit), and each outcome's deblurring."""
+    import time
+
+    import cv2
+    import numpy as np
+    from skimage import data
+
+    from deblurgan.blur.apply import blur_image
+    from deblurgan.blur.kernels import sample_kernels
+    from deblurgan.deconv.nonuniform import deconvolve_varying
+    from deblurgan.methods import MethodOptions, build_method
+    from deblurgan.methods.auto import AutoDeblur
+
+    sharp = cv2.resize(data.astronaut(), (width, height), interpolation=cv2.INTER_CUBIC)
+    length = 0.012 * max(height, width)
+    rng = np.random.default_rng(0)
+    kernel = sample_kernels(1, rng, size=int(length + 9) | 1, max_length=length).kernels[0, -1]
+    blurred = np.clip(blur_image(sharp.astype(np.float32) / 255, kernel), 0, 1)
+    auto = AutoDeblur(lambda: build_method("network", MethodOptions()))
+    auto.network().restore(blurred[:64, :64])  # load (and convert) the model first
+    auto.restore(np.ascontiguousarray(blurred[:256, :256]))  # compile the stencils once
+    clock = time.perf_counter
+    t0 = clock()
+    found = auto.blind.estimate(blurred)
+    t1 = clock()
+    seen = auto.examine(blurred)
+    t2 = clock()
+    auto.blind.deconvolve(blurred, found.kernel)
+    t3 = clock()
+    deconvolve_varying(
+        blurred,
+        seen.motion,
+        found.scale * seen.local_scale,
+        seen.local_size,
+        found.kernel.shape[0],
+        auto.blind.data_weight(blurred),
+    )
+    t4 = clock()
+    auto.network().restore(blurred)
+    t5 = clock()
+    return {
+        "estimate": t1 - t0,
+        "decision": (t2 - t1) - (t1 - t0),
+        "uniform": t3 - t2,
+        "varying": t4 - t3,
+        "network": t5 - t4,
+        "chosen": seen.decision.outcome,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--one", nargs=2, type=int, help=argparse.SUPPRESS)  # child process
+    parser.add_argument("--auto", action="store_true", help=argparse.SUPPRESS)  # child process
     args = parser.parse_args()
+    if args.one and args.auto:
+        print(json.dumps(measure_auto(*args.one)))
+        return
     if args.one:
         print(json.dumps(measure(*args.one, args.repeats)))
         return
@@ -91,6 +146,15 @@ def main() -> None:
             f"{name:8}{row['kernel']:>10}{row['estimate']:12.2f}{row['deconvolve']:14.2f}"
             f"{row['total']:9.2f}{row['peak_gib']:10.2f}"
         )
+    command = [sys.executable, __file__, "--one", "720", "1280", "--auto"]
+    row = json.loads(
+        subprocess.run(command, capture_output=True, text=True, check=True).stdout.splitlines()[-1]
+    )
+    print(
+        f"\nauto, 720p: kernel estimate {row['estimate']:.2f} s, the rest of the decision "
+        f"{row['decision']:.2f} s (chose {row['chosen']}); then one kernel {row['uniform']:.2f} s, "
+        f"kernels that vary {row['varying']:.2f} s, the network {row['network']:.2f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ import numpy as np
 from deblurgan.data.eval_sets import find_eval_items
 from deblurgan.deconv.blind import BlindDeconvolution
 from deblurgan.evaluation.scoring import nonblind_references, oriented_kernel, score
+from deblurgan.evaluation.subpixel import subpixel_aligned_psnr
 from deblurgan.io.images import read_image
 from deblurgan.methods import MethodOptions, build_method
 
@@ -51,6 +52,10 @@ def levin_rows(shared: Path, network: bool) -> list[dict]:
         if network:
             outputs["network (bundled)"] = net(blurred)
         scores = {name: score(image, sharp, align=8) for name, image in outputs.items()}
+        subpixel = {
+            name: subpixel_aligned_psnr(outputs[name], sharp)[0]
+            for name in ("blurred", "l0 (blind)")
+        }
         l0_mse = 10 ** (-scores["l0 (blind)"]["psnr"] / 10)
         true_mse = 10 ** (-scores["hyper_laplacian (true kernel)"]["psnr"] / 10)
         rows.append(
@@ -59,6 +64,8 @@ def levin_rows(shared: Path, network: bool) -> list[dict]:
                 "seconds": seconds,
                 "note": restored.note,
                 "error_ratio": l0_mse / true_mse,
+                "subpixel_blurred": subpixel["blurred"],
+                "subpixel_l0": subpixel["l0 (blind)"],
                 **{f"{n}_psnr": s["psnr"] for n, s in scores.items()},
                 **{f"{n}_ssim": s["ssim"] for n, s in scores.items()},
             }
@@ -82,6 +89,18 @@ def print_table(rows: list[dict]) -> None:
         gain = f"{psnr - base:+8.2f}" if name != "blurred" else ""
         print(f"{name:32}{psnr:8.2f}{ssim:8.3f}{gain:>8}")
     ratios = np.array([r["error_ratio"] for r in rows])
+    gains = {}
+    for r in rows:
+        kernel = r["key"].split("_")[-1]
+        gains.setdefault(kernel, []).append(
+            (r["l0 (blind)_psnr"] - r["blurred_psnr"], r["subpixel_l0"] - r["subpixel_blurred"])
+        )
+    print(f"\n{'kernel':10}{'l0 gain, integer align':>24}{'sub-pixel (Levin)':>20}")
+    for kernel, values in sorted(gains.items()):
+        integer, sub = np.mean(values, axis=0)
+        print(f"{kernel:10}{integer:+24.2f}{sub:+20.2f}")
+    every = np.array([v for values in gains.values() for v in values])
+    print(f"{'all':10}{every[:, 0].mean():+24.2f}{every[:, 1].mean():+20.2f}")
     print(
         f"\nl0 kernel error ratio: median {np.median(ratios):.2f}, "
         f"{np.mean(ratios <= GOOD_RATIO):.0%} of {len(ratios)} at or below {GOOD_RATIO:g}; "

@@ -4,7 +4,12 @@ The names below are imported on first use, so that importing a part of the
 package (``deblurgan.train.config``, ``deblurgan.blur``) loads only that part.
 
 Examples:
-    >>> from deblurgan import Deblurrer, read_image, write_image  # doctest: +SKIP
+    >>> from deblurgan import build_method, read_image, write_image  # doctest: +SKIP
+    >>> deblur = build_method()  # "auto": decides per photo  # doctest: +SKIP
+    >>> image = read_image("photo.jpg")  # doctest: +SKIP
+    >>> result = deblur.restore(image.rgb)  # result.decision says what it chose  # doctest: +SKIP
+    >>> write_image("photo_sharp.png", image.with_rgb(result.rgb))  # doctest: +SKIP
+    >>> from deblurgan import Deblurrer  # the network alone  # doctest: +SKIP
     >>> deblur = Deblurrer.from_checkpoint()  # the bundled model  # doctest: +SKIP
     >>> image = read_image("photo.jpg")  # doctest: +SKIP
     >>> write_image("photo_sharp.png", image.with_rgb(deblur(image.rgb)))  # doctest: +SKIP
@@ -26,6 +31,8 @@ _EXPORTS = {
     "ImageReadError": "deblurgan.io.images",
     "read_image": "deblurgan.io.images",
     "write_image": "deblurgan.io.images",
+    "MethodOptions": "deblurgan.methods",
+    "build_method": "deblurgan.methods",
     "Critic": "deblurgan.nets",
     "Generator": "deblurgan.nets",
     "init_weights": "deblurgan.nets",

@@ -58,7 +58,16 @@ def test_a_second_architecture_is_saved_loaded_and_deblurs_through_the_cli(tmp_p
     rgb = np.random.default_rng(1).integers(0, 256, (30, 41, 3), dtype=np.uint8)
     Image.fromarray(rgb).save(tmp_path / "a.png")
     argv = ["deblur", str(tmp_path / "a.png"), "-o", str(tmp_path / "out"), "-q"]
-    options = ["--weights", str(weights), "--backend", "torch", "--precision", "fp32"]
+    options = [
+        "--weights",
+        str(weights),
+        "--method",
+        "network",
+        "--backend",
+        "torch",
+        "--precision",
+        "fp32",
+    ]
     assert main([*argv, *options]) == 0
     restored = np.asarray(Image.open(tmp_path / "out" / "a.png")).astype(int)
 
@@ -75,5 +84,7 @@ def test_a_checkpoint_of_an_architecture_not_in_the_table_is_refused(tmp_path, p
     weights = tmp_path / "pooled.safetensors"
     save_generator(pooled, weights)
     monkeypatch.delitem(ARCHITECTURES, "pooled")
-    with pytest.raises(CheckpointError, match="unknown architecture 'pooled'.*builds: nafnet, resnet"):
+    with pytest.raises(
+        CheckpointError, match="unknown architecture 'pooled'.*builds: nafnet, resnet"
+    ):
         load_generator(weights)

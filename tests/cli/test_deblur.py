@@ -41,7 +41,19 @@ def test_batch_continues_past_bad_files_and_reports_them(tmp_path, weights, caps
     (src / "cut.png").write_bytes(full.read_bytes()[:200])
     snapshot = {p.name: p.read_bytes() for p in src.iterdir() if p.is_file()}
 
-    status = main(["deblur", str(src), "-o", str(tmp_path / "out"), "--weights", weights, "-q"])
+    status = main(
+        [
+            "deblur",
+            str(src),
+            "-o",
+            str(tmp_path / "out"),
+            "--weights",
+            weights,
+            "--method",
+            "network",
+            "-q",
+        ]
+    )
 
     assert status == 1
     err = capsys.readouterr().err
@@ -64,7 +76,20 @@ def test_inputs_are_never_overwritten(tmp_path, weights, capsys):
     before = photo.read_bytes()
     for extra in ([], ["--overwrite"]):
         assert (
-            main(["deblur", str(photo), "-o", str(tmp_path), "--weights", weights, "-q", *extra])
+            main(
+                [
+                    "deblur",
+                    str(photo),
+                    "-o",
+                    str(tmp_path),
+                    "--weights",
+                    weights,
+                    "--method",
+                    "network",
+                    "-q",
+                    *extra,
+                ]
+            )
             == 1
         )
         assert "would overwrite an input" in capsys.readouterr().err
@@ -94,11 +119,28 @@ def test_existing_outputs_are_skipped_unless_overwrite(tmp_path, weights, capsys
     out = tmp_path / "out"
     out.mkdir()
     (out / "a.png").write_bytes(b"keep me")
-    assert main(["deblur", str(photo), "-o", str(out), "--weights", weights]) == 0
+    assert (
+        main(["deblur", str(photo), "-o", str(out), "--weights", weights, "--method", "network"])
+        == 0
+    )
     assert "0 written, 1 skipped" in capsys.readouterr().out
     assert (out / "a.png").read_bytes() == b"keep me"
     assert (
-        main(["deblur", str(photo), "-o", str(out), "--weights", weights, "--overwrite", "-q"]) == 0
+        main(
+            [
+                "deblur",
+                str(photo),
+                "-o",
+                str(out),
+                "--weights",
+                weights,
+                "--method",
+                "network",
+                "--overwrite",
+                "-q",
+            ]
+        )
+        == 0
     )
     assert (out / "a.png").read_bytes() != b"keep me"
 
@@ -138,7 +180,20 @@ def test_globs_recursion_suffix_and_ext(tmp_path, weights):
     assert Image.open(out / "day" / "alpha_s.png").mode == "RGBA"
     glob_out = tmp_path / "glob"
     assert (
-        main(["deblur", str(src / "*.jpg"), "-o", str(glob_out), "--weights", weights, "-q"]) == 0
+        main(
+            [
+                "deblur",
+                str(src / "*.jpg"),
+                "-o",
+                str(glob_out),
+                "--weights",
+                weights,
+                "--method",
+                "network",
+                "-q",
+            ]
+        )
+        == 0
     )
     assert [p.name for p in glob_out.iterdir()] == ["top.jpg"]
 
@@ -235,7 +290,8 @@ def test_missing_weights_message_names_the_option(tmp_path, capsys, monkeypatch)
 
     monkeypatch.setattr(bundled, "BUNDLED_WEIGHTS", "absent.safetensors")
     _photo(tmp_path / "a.png")
-    assert main(["deblur", str(tmp_path / "a.png"), "-o", str(tmp_path / "o")]) == 2
+    argv = ["deblur", str(tmp_path / "a.png"), "-o", str(tmp_path / "o"), "--method", "network"]
+    assert main(argv) == 2
     assert "--weights" in capsys.readouterr().err
 
 
@@ -288,7 +344,18 @@ def test_symlink_loops_are_failed_inputs_and_the_batch_goes_on(tmp_path, weights
     (tmp_path / "self.jpg").symlink_to("self.jpg")
     out = tmp_path / "out"
     status = main(
-        ["deblur", str(src), str(tmp_path / "self.jpg"), "-o", str(out), "--weights", weights, "-q"]
+        [
+            "deblur",
+            str(src),
+            str(tmp_path / "self.jpg"),
+            "-o",
+            str(out),
+            "--weights",
+            weights,
+            "--method",
+            "network",
+            "-q",
+        ]
     )
     err = capsys.readouterr().err
     assert status == 1 and "1 written, 0 skipped, 2 failed" in err
@@ -301,7 +368,18 @@ def test_outputs_in_the_input_folder_are_never_inputs(tmp_path, weights, capsys)
     folder.mkdir()
     for name in ("a.png", "b.jpg"):
         _photo(folder / name)
-    args = ["deblur", str(folder), "-o", str(folder), "--suffix", "_sharp", "--weights", weights]
+    args = [
+        "deblur",
+        str(folder),
+        "-o",
+        str(folder),
+        "--suffix",
+        "_sharp",
+        "--weights",
+        weights,
+        "--method",
+        "network",
+    ]
     assert main(args) == 0
     assert "2 written, 0 skipped, 0 failed" in capsys.readouterr().out
     for _ in range(2):  # a second and third run find nothing new to do
@@ -327,7 +405,18 @@ def test_unwritable_output_stops_before_any_work(tmp_path, capsys, kind):
         out = Path("/proc/deblurgan-out")
         expected = "cannot write to the output folder /proc/deblurgan-out"
     # The weights do not exist: the output folder must be refused before the model is loaded.
-    status = main(["deblur", str(photo), "-o", str(out), "--weights", str(tmp_path / "no.pt")])
+    status = main(
+        [
+            "deblur",
+            str(photo),
+            "-o",
+            str(out),
+            "--weights",
+            str(tmp_path / "no.pt"),
+            "--method",
+            "network",
+        ]
+    )
     err = capsys.readouterr().err
     assert status == 2 and expected in err and "no.pt" not in err
     assert len(err.strip().splitlines()) == 1
@@ -344,7 +433,19 @@ def test_animated_gif_is_deblurred_frame_by_frame(tmp_path, weights):
     )
     out = tmp_path / "out"
     assert (
-        main(["deblur", str(tmp_path / "anim.gif"), "-o", str(out), "--weights", weights, "-q"])
+        main(
+            [
+                "deblur",
+                str(tmp_path / "anim.gif"),
+                "-o",
+                str(out),
+                "--weights",
+                weights,
+                "--method",
+                "network",
+                "-q",
+            ]
+        )
         == 0
     )
     with Image.open(out / "anim.gif") as result:
@@ -364,7 +465,20 @@ def test_exif_is_kept_and_pixel_limit_is_an_option(tmp_path, weights, capsys):
     Image.fromarray(np.full((30, 40, 3), 128, np.uint8)).save(tmp_path / "cam.jpg", exif=exif)
     out = tmp_path / "out"
     assert (
-        main(["deblur", str(tmp_path / "cam.jpg"), "-o", str(out), "--weights", weights, "-q"]) == 0
+        main(
+            [
+                "deblur",
+                str(tmp_path / "cam.jpg"),
+                "-o",
+                str(out),
+                "--weights",
+                weights,
+                "--method",
+                "network",
+                "-q",
+            ]
+        )
+        == 0
     )
     with Image.open(out / "cam.jpg") as result:
         assert result.size == (30, 40) and result.getexif()[0x010F] == "PhotoCam"
@@ -394,7 +508,20 @@ def test_temp_files_of_killed_runs_are_removed(tmp_path, weights):
     os.utime(stale, (1e9, 1e9))
     _photo(tmp_path / "a.png")
     assert (
-        main(["deblur", str(tmp_path / "a.png"), "-o", str(out), "--weights", weights, "-q"]) == 0
+        main(
+            [
+                "deblur",
+                str(tmp_path / "a.png"),
+                "-o",
+                str(out),
+                "--weights",
+                weights,
+                "--method",
+                "network",
+                "-q",
+            ]
+        )
+        == 0
     )
     assert sorted(p.name for p in out.iterdir()) == ["a.png"]
 
@@ -436,7 +563,16 @@ def test_compile_option_builds_a_compiled_pytorch_deblurrer(tmp_path, tiny_gener
 
     save_generator(tiny_generator, tmp_path / "g.safetensors")
     args = build_parser(["deblur"]).parse_args(
-        ["deblur", "x.png", "-o", str(tmp_path), "--weights", str(tmp_path / "g.safetensors")]
+        [
+            "deblur",
+            "x.png",
+            "-o",
+            str(tmp_path),
+            "--weights",
+            str(tmp_path / "g.safetensors"),
+            "--method",
+            "network",
+        ]
     )
     assert not method_from_args(args).compiled
     args.compile = True

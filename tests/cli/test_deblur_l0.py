@@ -52,7 +52,8 @@ def test_deblur_l0_keeps_gray_rgba_and_16_bit_and_saves_kernels(tmp_path, capsys
 
 def test_kernel_options_are_refused_for_the_network(tmp_path, capsys):
     for option in (["--kernel-size", "15"], ["--save-kernel"]):
-        assert main(["deblur", "x.png", "-o", str(tmp_path / "o"), *option]) == 2
+        argv = ["deblur", "x.png", "-o", str(tmp_path / "o"), "--method", "network", *option]
+        assert main(argv) == 2
         assert "estimates kernels" in capsys.readouterr().err
 
 

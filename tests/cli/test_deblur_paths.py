@@ -32,7 +32,18 @@ def _files(root):
 
 
 def _deblur(weights, *args):
-    return main(["deblur", *map(str, args), "--weights", weights, "--backend", "torch"])
+    return main(
+        [
+            "deblur",
+            *map(str, args),
+            "--weights",
+            weights,
+            "--method",
+            "network",
+            "--backend",
+            "torch",
+        ]
+    )
 
 
 @pytest.mark.parametrize("suffix", ["/../../escaped", "_a/b", "_..", "_a\0b"])
@@ -63,7 +74,7 @@ def test_an_unknown_output_format_is_refused_before_the_model_is_loaded(tmp_path
     _photo(tmp_path / "img.jpg")
     with pytest.raises(SystemExit) as stop:  # the weights do not exist: never got that far
         main(["deblur", str(tmp_path / "img.jpg"), "-o", str(tmp_path / "out"), "--ext", ext,
-              "--weights", str(tmp_path / "no.pt")])  # fmt: skip
+              "--weights", str(tmp_path / "no.pt"), "--method", "network"])  # fmt: skip
     err = capsys.readouterr().err
     assert stop.value.code == 2 and f"unknown image format {ext!r}" in err and "no.pt" not in err
     assert not (tmp_path / "out").exists()

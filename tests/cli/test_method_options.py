@@ -40,7 +40,8 @@ def test_network_options_with_l0_are_refused_by_name(tmp_path, capsys, option, c
 
 @pytest.mark.parametrize("option", [["--kernel-size", "15"], ["--save-kernel"]])
 def test_kernel_options_with_the_network_are_refused_by_name(tmp_path, capsys, option):
-    assert main(["deblur", "x.png", "-o", str(tmp_path / "o"), *option]) == 2
+    argv = ["deblur", "x.png", "-o", str(tmp_path / "o"), "--method", "network", *option]
+    assert main(argv) == 2
     err = capsys.readouterr().err
     assert f"{option[0]} is for a method that estimates kernels (" in err
     takers = err.split("estimates kernels (", 1)[1].split(")", 1)[0].split(", ")

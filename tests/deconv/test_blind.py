@@ -51,6 +51,7 @@ def test_stacks_are_deblurred_image_by_image():
     method = BlindDeconvolution(kernel_size=9)
     stack = method(np.stack([blurred, blurred[::-1]]))
     assert np.array_equal(stack[0], method(blurred)) and stack.shape == (2, 64, 64, 3)
+    assert np.array_equal(stack[1], method(blurred[::-1]))  # the second with its own kernel
 
 
 @pytest.mark.parametrize(
@@ -66,10 +67,10 @@ def test_nothing_to_estimate_returns_the_input_with_a_note(image, reason):
     assert np.array_equal(result.rgb, image) and reason in result.note
 
 
-def test_pure_noise_is_not_turned_into_nans():
+def test_pure_noise_is_returned_unchanged_with_a_note():
     noise = np.random.default_rng(1).random((96, 96, 3)).astype(np.float32)
-    out = BlindDeconvolution().restore(noise).rgb
-    assert np.isfinite(out).all() and out.min() >= 0 and out.max() <= 1
+    result = BlindDeconvolution().restore(noise)
+    assert np.array_equal(result.rgb, noise) and "returned unchanged" in result.note
 
 
 def test_a_kernel_over_a_seventh_of_the_shorter_side_is_refused_with_the_limit():
@@ -164,3 +165,31 @@ def test_the_kernel_size_follows_the_blur():
     large = BlindDeconvolution().estimate(blur_image(sharp, line_kernel(31, 17, 6)))
     assert small.kernel.shape[0] < 13 <= large.kernel.shape[0] <= 27
     assert np.isclose(small.kernel.sum(), 1.0) and np.isclose(large.kernel.sum(), 1.0)
+
+
+def test_the_no_blur_threshold_is_pinned_on_both_sides():
+    from deblurgan.deconv.blind import blur_verdict
+
+    def spread_kernel(spread: float) -> np.ndarray:  # n equal pixels in a row: spread n
+        k = np.zeros((15, 15), np.float32)
+        whole = int(spread)
+        k[7, :whole] = 1.0
+        k[8, 0] = spread - whole  # a fraction of a pixel more
+        k /= k.sum()
+        return k
+
+    just_under = spread_kernel(MIN_BLUR_SPREAD - 0.3)
+    just_over = spread_kernel(MIN_BLUR_SPREAD + 0.3)
+    assert kernel_spread(just_under) < MIN_BLUR_SPREAD < kernel_spread(just_over)
+    assert blur_verdict(just_under).startswith("no blur found")
+    assert blur_verdict(just_over) is None
+
+
+def test_a_diffuse_cloud_is_a_failed_estimate_not_a_blur():
+    from deblurgan.deconv.blind import MAX_SPREAD_PER_SIDE, blur_verdict
+
+    cloud = np.full((15, 15), 1 / 225, np.float32)  # spread 225 > 3 x 15
+    assert kernel_spread(cloud) > MAX_SPREAD_PER_SIDE * 15
+    assert "diffuse" in blur_verdict(cloud)
+    path = line_kernel(15, 13, 0)
+    assert blur_verdict(path) is None

@@ -159,7 +159,16 @@ def test_deblur_command_with_a_cached_model_imports_no_pytorch(weights, tmp_path
     write_image(source / "a.png", ImageData(_rgb()))
 
     def deblur(output: str) -> str:
-        argv = ["deblur", str(source), "-o", str(tmp_path / output), "--weights", str(weights)]
+        argv = [
+            "deblur",
+            str(source),
+            "-o",
+            str(tmp_path / output),
+            "--weights",
+            str(weights),
+            "--method",
+            "network",
+        ]
         argv += ["--device", "cpu"]
         done = subprocess.run(
             [sys.executable, "-c", FAST_RUN, *argv, "-q", "--precision", "fp32"],

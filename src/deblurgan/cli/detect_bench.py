@@ -54,7 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "-o", "--output", type=Path, default=Path("detection"), help="report folder"
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
-    add_inference_arguments(parser, precision="fp32")  # reported numbers: fp32 by default
+    add_inference_arguments(parser, precision="fp32", method="network")  # reported: fp32 network
 
 
 def run(args: argparse.Namespace) -> int:

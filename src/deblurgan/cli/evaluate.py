@@ -62,7 +62,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="Levin: add Richardson-Lucy, Wiener and hyper-Laplacian deconvolution with the "
         "TRUE kernel (non-blind)",
     )
-    add_inference_arguments(parser, precision="fp32")  # reported numbers: fp32 by default
+    add_inference_arguments(parser, precision="fp32", method="network")  # reported: fp32 network
     parser.add_argument(
         "--allow-missing",
         action="store_true",

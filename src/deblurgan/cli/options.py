@@ -97,26 +97,30 @@ def odd_kernel_size(text: str) -> int:
     return value
 
 
-def add_inference_arguments(parser: argparse.ArgumentParser, precision: str = "auto") -> None:
+def add_inference_arguments(
+    parser: argparse.ArgumentParser, precision: str = "auto", method: str = "auto"
+) -> None:
     """The options that build a deblurring method (see :func:`method_from_args`).
 
     Args:
         precision: The default of ``--precision`` (``"fp32"`` where numbers are reported).
+        method: The default of ``--method``.
     """
     parser.add_argument(
         "--method",
         choices=list(METHODS),
-        default="network",
+        default=method,
         help="; ".join(f"{name}: {entry.summary}" for name, entry in METHODS.items())
-        + " (default: network)",
+        + f" (default: {method})",
     )
     parser.add_argument(
         "--kernel-size",
         type=odd_kernel_size,
         default=None,
         metavar="PX",
-        help="l0: blur kernel side in pixels, odd (default: automatic, 31 px up to about 1 MP, "
-        "2.5%% of the longer side above, at most a seventh of the shorter side)",
+        help="l0 and auto: largest blur kernel side in pixels, odd (default: automatic, 31 px up "
+        "to about 1 MP, 2.5%% of the longer side above, at most a seventh of the shorter side; "
+        "an automatic kernel is cropped to the size it needs)",
     )
     group = parser.add_argument_group("network model and runtime")
     group.add_argument(

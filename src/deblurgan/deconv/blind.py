@@ -47,7 +47,7 @@ __all__ = ["ESTIMATING", "SHARPENING", "BlindDeconvolution", "BlindSettings", "d
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # BT.601
 ESTIMATION_WINDOW = 400  # side of the region the kernel is estimated on, pixels
 ESTIMATION_LONG_SIDE = 1600  # larger images are reduced to this for the kernel estimate
-TILE = 4096  # deconvolution tile side: larger images go in tiles, bounding memory
+TILE = 2048  # deconvolution tile side: larger images go in tiles, bounding memory
 MIN_SIDE = 32  # smaller images are returned unchanged
 MAX_SPREAD_PER_SIDE = 3.0  # kernel_spread above this times the side: a diffuse, failed estimate
 MIN_BLUR_SPREAD = 5.0  # kernel_spread below this: no blur (20 sharp training photos: 1.7-4.7)
@@ -73,11 +73,11 @@ class BlindSettings:
             softer but more tolerant of an imperfect kernel).
     """
 
-    estimation: EstimationSettings = EstimationSettings()
+    estimation: EstimationSettings = EstimationSettings(recentre="level")
     gamma: float = 1.0
-    normalise: bool = False
-    mask_clipped: bool = False
-    useful_window: bool = False
+    normalise: bool = True
+    mask_clipped: bool = True
+    useful_window: bool = True
     max_data_weight: float = 3000.0
 
 

@@ -111,8 +111,9 @@ METHODS: dict[str, MethodEntry] = {
 }
 
 
-def build_method(name: str, options: MethodOptions | None = None) -> DeblurMethod:
-    """The method called ``name`` (a key of :data:`METHODS`), built with ``options``.
+def build_method(name: str = "auto", options: MethodOptions | None = None) -> DeblurMethod:
+    """The method called ``name`` (a key of :data:`METHODS`; the automatic one by default),
+    built with ``options``.
 
     Raises:
         ValueError: ``name`` is not a method.

@@ -1,0 +1,112 @@
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from deblurgan.blur.apply import blur_image
+from deblurgan.blur.rotation import blur_by_rotation, random_rotation_shake
+from deblurgan.methods.auto import (
+    NETWORK,
+    UNIFORM,
+    VARYING,
+    AutoDeblur,
+    Evidence,
+    Thresholds,
+    decide,
+    kernel_agreement,
+)
+from deblurgan.restoration import Restoration
+
+from ..deconv.conftest import line_kernel, shapes_scene
+
+SHARED = Path(__file__).resolve().parents[3] / "shared"
+CALM = Evidence(12.0, 21, 0, 9, 0.9, 0.5, 0.20, 0.22)
+T = Thresholds()
+
+
+def test_the_decision_flips_exactly_at_each_threshold():
+    ratio = dataclasses.replace
+    at_uniform = ratio(CALM, uniform_residual=0.20 * T.max_uniform_ratio)
+    assert decide(at_uniform).outcome == UNIFORM
+    assert decide(ratio(at_uniform, uniform_residual=0.2 * T.max_uniform_ratio + 1e-6)).outcome == (
+        NETWORK
+    )
+    varying = ratio(
+        CALM,
+        residual=T.max_varying_residual,
+        uniform_residual=T.max_varying_residual * T.min_varying_ratio,
+    )
+    assert decide(varying).outcome == VARYING
+    assert decide(
+        ratio(varying, residual=T.max_varying_residual + 1e-6, uniform_residual=1)
+    ).outcome == (NETWORK)
+    just_under = ratio(
+        varying, uniform_residual=T.max_varying_residual * T.min_varying_ratio * 0.999
+    )
+    assert decide(just_under).outcome == NETWORK
+    assert decide(ratio(CALM, sharp_windows=T.sharp_windows)).outcome == NETWORK
+    assert decide(ratio(CALM, sharp_windows=T.sharp_windows - 1)).outcome == UNIFORM
+
+
+def test_the_decision_says_what_it_saw_in_plain_words():
+    assert "kernel 21 px" in decide(CALM).words
+    assert (
+        "varies across the frame"
+        in decide(dataclasses.replace(CALM, residual=0.05, uniform_residual=0.5)).words
+    )
+    assert "moving objects" in decide(dataclasses.replace(CALM, sharp_windows=5)).words
+
+
+def test_kernel_agreement_ignores_shifts_but_not_shapes():
+    k = line_kernel(15, 9, 0)
+    assert kernel_agreement(k, np.roll(k, (2, -3), axis=(0, 1))) == pytest.approx(1.0)
+    assert kernel_agreement(k, k.T.copy()) < 0.5
+
+
+class Spy:
+    """A stand-in network that records what it was given."""
+
+    name = "network"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def restore(self, rgb: np.ndarray) -> Restoration:
+        self.calls += 1
+        return Restoration(np.clip(rgb * 0 + 0.5, 0, 1))
+
+
+def colour(size: int = 192, seed: int = 0) -> np.ndarray:
+    return np.stack([shapes_scene(size, seed + s) for s in (0, 1, 2)], axis=-1)
+
+
+@pytest.mark.slow
+def test_a_sharp_photo_comes_back_unchanged_without_the_network():
+    spy = Spy()
+    sharp = colour()
+    result = AutoDeblur(lambda: spy).restore(sharp)
+    assert np.array_equal(result.rgb, sharp) and "no blur" in result.decision
+    assert spy.calls == 0
+
+
+@pytest.mark.slow
+def test_one_kernel_is_removed_as_uniform_shake():
+    sharp = colour(256)
+    blurred = blur_image(sharp, line_kernel(15, 11, 4)).astype(np.float32)
+    spy = Spy()
+    seen = AutoDeblur(lambda: spy).examine(blurred)
+    assert seen.decision.outcome == UNIFORM, seen.evidence
+    result = AutoDeblur(lambda: spy).restore(blurred)
+    assert "uniform camera shake" in result.decision and spy.calls == 0
+
+
+@pytest.mark.slow
+def test_a_rolled_camera_is_shake_that_varies():
+    from deblurgan.io.images import read_image
+
+    photo = read_image(SHARED / "data" / "sharp_corpus" / "urban100" / "img_023.webp").rgb
+    sharp = photo[:384, :512, :3].astype(np.float32)
+    shake = random_rotation_shake(np.random.default_rng(0), sharp.shape[:2], 6, 24)
+    seen = AutoDeblur(lambda: Spy()).examine(blur_by_rotation(sharp, shake))
+    assert seen.decision.outcome == VARYING, seen.evidence
