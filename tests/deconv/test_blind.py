@@ -178,9 +178,8 @@ def test_the_no_blur_threshold_is_pinned_on_both_sides():
         k /= k.sum()
         return k
 
-    just_under = spread_kernel(MIN_BLUR_SPREAD - 0.3)
-    just_over = spread_kernel(MIN_BLUR_SPREAD + 0.3)
-    assert kernel_spread(just_under) < MIN_BLUR_SPREAD < kernel_spread(just_over)
+    just_under, just_over = spread_kernel(4.7), spread_kernel(5.3)  # literal: the decision
+    assert kernel_spread(just_under) < 5.0 < kernel_spread(just_over)  # is at 5 px (training)
     assert blur_verdict(just_under).startswith("no blur found")
     assert blur_verdict(just_over) is None
 
@@ -193,3 +192,10 @@ def test_a_diffuse_cloud_is_a_failed_estimate_not_a_blur():
     assert "diffuse" in blur_verdict(cloud)
     path = line_kernel(15, 13, 0)
     assert blur_verdict(path) is None
+
+
+def test_images_from_32_px_are_estimated_and_smaller_ones_left_alone():
+    textured = np.random.default_rng(0).random((32, 32, 3)).astype(np.float32)
+    small = BlindDeconvolution(kernel_size=3).restore(textured[:31, :31])
+    assert "too small" in small.note
+    assert "too small" not in (BlindDeconvolution(kernel_size=3).restore(textured).note or "")

@@ -151,3 +151,12 @@ def test_the_l1_term_keeps_the_kernel_compact_under_noise(scene):
 
     assert support(sparse) < support(plain) / 2  # 22 against 68 pixels
     assert support(sparse) <= 3 * int((kernel > 0).sum())
+
+
+def test_clean_kernel_keeps_the_largest_piece_of_many_equal_specks():
+    specks = np.zeros((15, 15), np.float32)
+    specks[::3, ::3] = 1.0  # 25 detached pieces of about 4% of the mass: all under 10%
+    specks[6, 6] = 1.2  # the largest
+    cleaned = clean_kernel(specks)
+    assert np.isfinite(cleaned).all() and np.isclose(cleaned.sum(), 1.0)
+    assert cleaned.max() == 1.0  # the largest piece is kept alone, not none
