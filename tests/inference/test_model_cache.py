@@ -335,3 +335,14 @@ def test_read_model_files_checks_the_bytes_it_returns(tmp_path):
     }
     (folder / "generator.bin").write_bytes(b"\x01")
     assert model_cache.read_model_files(folder) is None and not folder.exists()
+
+
+def test_a_folder_with_an_empty_manifest_is_not_a_model(tmp_path):
+    from deblurgan.inference.model_cache import read_model_files
+
+    for check in (verified_folder, read_model_files):
+        folder = tmp_path / check.__name__
+        folder.mkdir()
+        (folder / MANIFEST).write_text("{}")  # matches a folder of no files: still no model
+        assert not check(folder)
+        assert not folder.exists()
