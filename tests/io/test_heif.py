@@ -62,8 +62,8 @@ def test_cli_deblurs_a_heic_photo_into_jpeg(tmp_path, identity_generator):
     save_generator(identity_generator, weights)
     make_heic(tmp_path / "IMG_0002.heic", orientation=6)
     out = tmp_path / "out"
-    command = ["deblur", str(tmp_path / "IMG_0002.heic"), "-o", str(out), "--ext", "jpg"]
-    fast = ["--weights", str(weights), "--backend", "torch", "--precision", "fp32", "-q"]
+    command = ["deblur", str(tmp_path / "IMG_0002.heic"), "-o", str(out)]  # no --ext: a JPEG
+    fast = ["--weights", str(weights), "--method", "network", "--backend", "torch", "-q"]
     assert main([*command, *fast]) == 0
     result = read_image(out / "IMG_0002.jpg")
     expected = read_image(tmp_path / "IMG_0002.heic")
