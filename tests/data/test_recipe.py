@@ -106,7 +106,8 @@ def test_every_config_file_loads_its_blur_recipe():
     from deblurgan.train.config import load_config
 
     root = Path(__file__).resolve().parents[2] / "configs"
-    blurs = {path.name: load_config(path).data.blur for path in sorted(root.glob("*.yaml"))}
+    paths = sorted(p for p in root.glob("*.yaml") if not p.name.startswith("sprint"))  # own schema
+    blurs = {path.name: load_config(path).data.blur for path in paths}
     assert blurs["gpu.yaml"].weights == {"kernel": 1.0, "scene": 2.0}
     assert blurs["gpu.yaml"].averaging == FrameAveraging(n_avg=(7, 13), gap=0, gamma=2.2)
 

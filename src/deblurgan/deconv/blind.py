@@ -58,7 +58,10 @@ ESTIMATING = "estimating the blur"  # the stage of the kernel estimate, in plain
 @dataclasses.dataclass(frozen=True)
 class BlindSettings:
     """How ``--method l0`` runs; the defaults were chosen on training data
-    (docs/blind_deconvolution.md).
+    (docs/blind_deconvolution.md): the options added in round 3 (contrast normalisation,
+    clipped pixels masked, the window of useful edges, sub-pixel re-centring, linear light)
+    tied round 2's settings on the training photos, so round 2's settings stay the default
+    and the options are there to be chosen.
 
     Attributes:
         estimation: The kernel estimate's settings.
@@ -73,11 +76,11 @@ class BlindSettings:
             softer but more tolerant of an imperfect kernel).
     """
 
-    estimation: EstimationSettings = EstimationSettings(recentre="level")
+    estimation: EstimationSettings = EstimationSettings()
     gamma: float = 1.0
-    normalise: bool = True
-    mask_clipped: bool = True
-    useful_window: bool = True
+    normalise: bool = False
+    mask_clipped: bool = False
+    useful_window: bool = False
     max_data_weight: float = 3000.0
 
 

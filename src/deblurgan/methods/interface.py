@@ -73,8 +73,11 @@ def _l0(options: MethodOptions) -> DeblurMethod:
 def _auto(options: MethodOptions) -> DeblurMethod:
     from deblurgan.methods.auto import AutoDeblur
 
+    network = None
+    if options.weights is not None:  # the user's own model: load it now, so a bad file or a
+        network = _network(options)  # missing extra stops the run before any work
     return AutoDeblur(
-        network=lambda: _network(options),
+        network=(lambda: network) if network is not None else (lambda: _network(options)),
         kernel_size=options.kernel_size,
         progress=options.progress,
         on_stage=options.on_stage,
