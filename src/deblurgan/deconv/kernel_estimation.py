@@ -94,8 +94,9 @@ def kernel_step(
     least squares.
 
     Args:
-        latent, blurred: Gradients ``(x, y)`` of the latent and the blurred image (the
-            extended ones of :func:`l0_latent`), all the same shape.
+        latent: Gradients ``(x, y)`` of the latent image (the extended one of
+            :func:`l0_latent`).
+        blurred: Gradients ``(x, y)`` of the blurred image, the same shape.
         size: Odd kernel side.
         tikhonov: :math:`\\gamma` relative to the latent's gradient energy.
         valid: Optional 0/1 weights on both gradient images (the synthetic border extension

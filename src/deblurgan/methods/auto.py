@@ -196,7 +196,10 @@ class AutoDeblur:
     Args:
         network: Builds the network method when a photo needs it (loaded once, on first
             use).
-        kernel_size, progress, on_stage: As :class:`~deblurgan.deconv.blind.BlindDeconvolution`.
+        kernel_size: As :class:`~deblurgan.deconv.blind.BlindDeconvolution`.
+        progress: Show progress bars.
+        on_stage: Hears the stages in plain words and the fraction done (and may raise to
+            stop the work), as :class:`~deblurgan.deconv.blind.BlindDeconvolution`.
         thresholds: The decision's thresholds.
     """
 
