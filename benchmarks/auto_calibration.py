@@ -34,12 +34,15 @@ from deblurgan.blur.kernels import sample_kernels
 from deblurgan.blur.psf import tight_crop
 from deblurgan.blur.rotation import blur_by_rotation, random_rotation_shake
 from deblurgan.blur.scene import SceneMotion, synthesize_scene_pair
-from deblurgan.deconv.nonuniform import deconvolve_varying
-from deblurgan.deconv.preprocess import from_linear, to_linear
 from deblurgan.evaluation.scoring import score
 from deblurgan.io.images import read_image
 from deblurgan.methods import MethodOptions, build_method
 from deblurgan.methods.auto import AutoDeblur
+
+try:
+    from shake_sets import camera_noise
+except ImportError:  # run from elsewhere than benchmarks/
+    from benchmarks.shake_sets import camera_noise
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 SIZE = (384, 512)
@@ -51,11 +54,6 @@ def _crop(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     ch, cw = min(SIZE[0], h), min(SIZE[1], w)
     y, x = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
     return image[y : y + ch, x : x + cw].astype(np.float32)
-
-
-def _camera(blurred: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    noisy = blurred + rng.normal(0.0, 1.0 / 255, blurred.shape)
-    return (np.round(np.clip(noisy, 0.0, 1.0) * 255) / 255).astype(np.float32)
 
 
 def training_photos(shared: Path, per_kind: int, seed: int = 0) -> list[dict]:
@@ -73,12 +71,12 @@ def training_photos(shared: Path, per_kind: int, seed: int = 0) -> list[dict]:
         elif kind == "uniform":
             length = float(rng.uniform(10, 45))
             kernel = tight_crop(sample_kernels(1, rng, size=64, max_length=length).kernels[0, -1])
-            blurred = _camera(blur_image(sharp, kernel, linear_light=True), rng)
+            blurred = camera_noise(blur_image(sharp, kernel, linear_light=True), rng)
         elif kind == "rotation":
             shake = random_rotation_shake(
                 rng, sharp.shape[:2], float(rng.uniform(4, 14)), float(rng.uniform(8, 30))
             )
-            blurred = _camera(blur_by_rotation(sharp, shake), rng)
+            blurred = camera_noise(blur_by_rotation(sharp, shake), rng)
         else:
             motion = SceneMotion(objects=(1, 2), still_fraction=0.0)
             pair = synthesize_scene_pair(sharp, rng, motion)
@@ -135,18 +133,8 @@ def outcomes(auto: AutoDeblur, photo: dict) -> dict:
         one = auto.blind.deconvolve(blurred, seen.found.kernel)
         row["uniform"] = score(one, sharp, align=8)["psnr"] - base
     if seen.motion is not None:
-        gamma = auto.blind.blind.gamma
-        linear = to_linear(blurred, gamma)
-        varying, _, _ = deconvolve_varying(
-            linear,
-            seen.motion,
-            seen.found.scale * seen.local_scale,
-            seen.local_size,
-            seen.found.kernel.shape[0],
-            auto.blind.data_weight(linear),
-            gamma=gamma,
-        )
-        row["varying"] = score(from_linear(varying, gamma), sharp, align=8)["psnr"] - base
+        varying, _ = auto.remove_varying(blurred, seen)
+        row["varying"] = score(varying, sharp, align=8)["psnr"] - base
     return row
 
 

@@ -70,7 +70,6 @@ def measure_auto(height: int, width: int) -> dict:
 
     from deblurgan.blur.apply import blur_image
     from deblurgan.blur.kernels import sample_kernels
-    from deblurgan.deconv.nonuniform import deconvolve_varying
     from deblurgan.methods import MethodOptions, build_method
     from deblurgan.methods.auto import AutoDeblur
 
@@ -90,14 +89,7 @@ def measure_auto(height: int, width: int) -> dict:
     t2 = clock()
     auto.blind.deconvolve(blurred, found.kernel)
     t3 = clock()
-    deconvolve_varying(
-        blurred,
-        seen.motion,
-        found.scale * seen.local_scale,
-        seen.local_size,
-        found.kernel.shape[0],
-        auto.blind.data_weight(blurred),
-    )
+    auto.remove_varying(blurred, seen)
     t4 = clock()
     auto.network().restore(blurred)
     t5 = clock()

@@ -50,7 +50,7 @@ def report_photos(shared: Path, limit: int = 12) -> list[tuple[str, np.ndarray]]
     return photos
 
 
-def _camera(blurred: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def camera_noise(blurred: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     noisy = blurred + rng.normal(0.0, 1.0 / 255, blurred.shape)
     return (np.round(np.clip(noisy, 0.0, 1.0) * 255) / 255).astype(np.float32)
 
@@ -66,10 +66,10 @@ def shake_sets(
     uniform, rotational = [], []
     for i, (key, sharp) in enumerate(photos):
         kernel = kernels[names[i % len(names)]].astype(np.float32)
-        blurred = _camera(blur_image(sharp, kernel / kernel.sum(), linear_light=True), rng)
+        blurred = camera_noise(blur_image(sharp, kernel / kernel.sum(), linear_light=True), rng)
         uniform.append((f"{key}+{names[i % len(names)]}", blurred, sharp))
         shake = random_rotation_shake(
             rng, sharp.shape[:2], float(rng.uniform(6, 14)), float(rng.uniform(15, 30))
         )
-        rotational.append((key, _camera(blur_by_rotation(sharp, shake), rng), sharp))
+        rotational.append((key, camera_noise(blur_by_rotation(sharp, shake), rng), sharp))
     return {"(f) uniform shake": uniform, "(g) rotational shake": rotational}

@@ -245,7 +245,7 @@ class BlindDeconvolution:
         if kernel_size is not None and (kernel_size < 3 or kernel_size % 2 == 0):
             raise ValueError(f"--kernel-size must be odd and at least 3, got {kernel_size}")
         self.kernel_size, self.progress, self.on_stage = kernel_size, progress, on_stage
-        self.blind = settings or BlindSettings()
+        self.options = settings or BlindSettings()
 
     def estimate(self, rgb: np.ndarray) -> KernelEstimate:
         """The image's blur kernel and what it was estimated from; ``note`` says why the
@@ -267,7 +267,7 @@ class BlindDeconvolution:
         display = rgb.astype(np.float32) @ LUMA
         if float(display.std()) < MIN_CONTRAST:
             return KernelEstimate(None, "no edges to estimate a blur kernel from (a flat image)")
-        gray = to_linear(rgb, self.blind.gamma) @ LUMA
+        gray = to_linear(rgb, self.options.gamma) @ LUMA
         size = self.kernel_size or automatic_kernel_size(height, width)
         scale = min(1.0, ESTIMATION_LONG_SIDE / max(height, width))
         if scale < 1:
@@ -280,10 +280,10 @@ class BlindDeconvolution:
         fits = min(gray.shape) - (min(gray.shape) % 2 == 0)  # the largest odd side that fits
         small_size = min(max(int(round(size * scale)) | 1, 3), fits)
         window = max(ESTIMATION_WINDOW, 8 * small_size)
-        reliable = reliable_pixels(display, small_size) if self.blind.mask_clipped else None
-        if self.blind.normalise:
+        reliable = reliable_pixels(display, small_size) if self.options.mask_clipped else None
+        if self.options.normalise:
             gray = normalise_contrast(gray)
-        y0, x0 = edge_window(gray, window, self.blind.useful_window, reliable)
+        y0, x0 = edge_window(gray, window, self.options.useful_window, reliable)
         region = gray[y0 : y0 + window, x0 : x0 + window]
         region_mask = None if reliable is None else reliable[y0 : y0 + window, x0 : x0 + window]
         bar = tqdm(desc="kernel estimate", unit="round", leave=False, disable=not self.progress)
@@ -294,7 +294,7 @@ class BlindDeconvolution:
             if self.on_stage is not None:
                 self.on_stage(ESTIMATING, done / rounds)
 
-        small = estimate_kernel(region, small_size, self.blind.estimation, region_mask, advance)
+        small = estimate_kernel(region, small_size, self.options.estimation, region_mask, advance)
         bar.close()
         fitted = small
         if self.kernel_size is None:  # the size the kernel turned out to need
@@ -307,7 +307,7 @@ class BlindDeconvolution:
     def deconvolve(self, rgb: np.ndarray, kernel: np.ndarray) -> np.ndarray:
         """Remove ``kernel`` from ``rgb`` (in linear light for a gamma other than 1), with
         the data weight the noise level sets."""
-        gamma = self.blind.gamma
+        gamma = self.options.gamma
         linear = to_linear(rgb, gamma)
         weight = self.data_weight(linear)
         sharp = deconvolve_rgb(linear, kernel, weight, self.progress, self.on_stage, gamma)
@@ -316,7 +316,7 @@ class BlindDeconvolution:
     def data_weight(self, linear: np.ndarray) -> float:
         """The final deconvolution's data weight for an image (from its noise level, at most
         ``max_data_weight``)."""
-        return min(data_weight(estimate_noise(linear @ LUMA)), self.blind.max_data_weight)
+        return min(data_weight(estimate_noise(linear @ LUMA)), self.options.max_data_weight)
 
     def restore(self, rgb: np.ndarray) -> Restoration:
         """Deblur one ``(H, W, 3)`` image in [0, 1]; returned unchanged, with a note, when

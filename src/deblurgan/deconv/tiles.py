@@ -25,7 +25,7 @@ Stage = Callable[[str, float], None]  # (stage, fraction done): may raise to sto
 
 @dataclasses.dataclass(frozen=True)
 class Tile:
-    """A rectangle of the image, ``[y0, y1) x [x0, x1)``, and its blend weights' overlaps."""
+    """A rectangle of the image, ``[y0, y1) x [x0, x1)``."""
 
     y0: int
     y1: int

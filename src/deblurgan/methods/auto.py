@@ -228,11 +228,10 @@ class AutoDeblur:
         found = self.blind.estimate(rgb)
         if found.kernel is None:
             return Examination(found, Decision(NONE, f"{found.note}; returned unchanged"))
-        if found.note is not None:
-            if kernel_spread(found.small) >= MIN_BLUR_SPREAD:  # a diffuse, failed estimate
-                return Examination(found, Decision(NETWORK, f"{found.note}; network"))
-            # No blur where the edges are: is a part of the photo blurred (a moving object)?
-            local = local_kernels(found.gray, found.small, found.reliable, progress=self.on_stage)
+        if found.note is not None and kernel_spread(found.small) >= MIN_BLUR_SPREAD:
+            return Examination(found, Decision(NETWORK, f"{found.note}; network"))  # diffuse
+        local = local_kernels(found.gray, found.small, found.reliable, progress=self.on_stage)
+        if found.note is not None:  # no blur where the edges are: is a part blurred (moving)?
             blurred = sum(kernel_spread(k) >= MIN_BLUR_SPREAD for k in local.kernels)
             if blurred < self.thresholds.blurred_windows:
                 return Examination(found, Decision(NONE, "no blur found; returned unchanged"))
@@ -241,7 +240,6 @@ class AutoDeblur:
                 "blurred while the rest is sharp; network"
             )
             return Examination(found, Decision(NETWORK, words))
-        local = local_kernels(found.gray, found.small, found.reliable, progress=self.on_stage)
         motion = fit_motion(local)
         reach = float(np.max(np.hypot(local.points[:, 0], local.points[:, 1])))
         evidence = Evidence(
@@ -274,7 +272,23 @@ class AutoDeblur:
         if decision.outcome == UNIFORM:
             sharp = self.blind.deconvolve(rgb, found.kernel)
             return Restoration(sharp, found.kernel, decision=decision.words)
-        gamma = self.blind.blind.gamma
+        sharp, mosaic = self.remove_varying(rgb, seen)
+        return Restoration(sharp, mosaic, decision=decision.words)
+
+    def remove_varying(self, rgb: np.ndarray, seen: Examination) -> tuple[np.ndarray, np.ndarray]:
+        """Remove blur that varies across the frame, as ``seen``'s camera motion says, tile
+        by tile (in linear light for a gamma other than 1).
+
+        Returns:
+            The deblurred image and the tiles' kernels as one picture
+            (:func:`~deblurgan.deconv.nonuniform.kernel_mosaic`).
+
+        Raises:
+            ValueError: ``seen`` holds no camera motion (the estimate alone decided).
+        """
+        if seen.motion is None:
+            raise ValueError("no camera motion was fitted to this photo")
+        found, gamma = seen.found, self.blind.options.gamma
         linear = to_linear(rgb, gamma)
         sharp, kernels, tiles = deconvolve_varying(
             linear,
@@ -287,8 +301,7 @@ class AutoDeblur:
             self.on_stage,
             gamma,
         )
-        mosaic = kernel_mosaic(kernels, tiles)
-        return Restoration(from_linear(sharp, gamma), mosaic, decision=decision.words)
+        return from_linear(sharp, gamma), kernel_mosaic(kernels, tiles)
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
         """Deblur an ``(H, W, 3)`` image or each image of an ``(N, H, W, 3)`` stack."""
