@@ -8,7 +8,9 @@ file ``photo_sharp.kernel.png`` of ``--save-kernel``) is never an input; the out
 folder is checked for writing before anything is deblurred; every output is
 written atomically, and temp files of killed runs are removed; a file that
 fails (unreadable, a link loop, too large) is reported with its cause and the
-batch moves on. Animated images are deblurred frame by frame.
+batch moves on. Animated images are deblurred frame by frame; with ``l0`` and ``auto`` each
+video or animation gets its own state (one decision per shot, kernels smooth in time:
+:mod:`deblurgan.methods.video`), and the summary says each shot's decision.
 
 Kernel files (``--save-kernel``) follow the same rules: ``OUTPUT_STEM.kernel.png``
 beside the output, or ``OUTPUT_NAME.kernel.png`` (``a.png.kernel.png``) for outputs
@@ -269,15 +271,20 @@ def run_jobs(
         for job, kind, image, err in prefetch(map(read, todo)):
             if err is None and kind != "image":  # a sequence, decoded and encoded as it goes
                 writer.settle()
+                from deblurgan.methods.video import VideoDeblur, for_video  # not at start-up
+
+                frames = for_video(method)  # fresh per file: one decision per shot (l0, auto)
                 try:
                     if kind == "video":
                         deblur_video_file(
-                            method, job.source, job.target, progress, batch, overwrite
+                            frames, job.source, job.target, progress, batch, overwrite
                         )
                     else:
-                        deblur_animation_file(method, job.source, job.target, max_pixels, overwrite)
+                        deblur_animation_file(frames, job.source, job.target, max_pixels, overwrite)
                 except Exception as sequence_err:  # noqa: BLE001 - one bad file must not stop the batch
                     err = sequence_err
+                if err is None and isinstance(frames, VideoDeblur):
+                    report.decisions += [(str(job.source), shot) for shot in frames.decisions()]
                 outcome(job)(err)
                 continue
             if err is None:

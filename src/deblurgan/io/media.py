@@ -89,7 +89,9 @@ def deblur_video_file(
 
     Args:
         deblur: Float32 RGB in [0, 1] to the same; one frame :math:`(H, W, 3)` when
-            ``batch`` is 1, else stacks :math:`(N, H, W, 3)` with ``N <= batch``.
+            ``batch`` is 1, else stacks :math:`(N, H, W, 3)` with ``N <= batch``. Frames
+            come in order, so it may keep state from frame to frame: give each file a
+            fresh one (:func:`deblurgan.methods.video.for_video`).
         source: The video read.
         target: The video written (its suffix chooses the codec).
         progress: Show a progress bar over frames.
@@ -118,7 +120,8 @@ def deblur_animation_file(
     durations and loop count.
 
     Args:
-        deblur: Float32 RGB :math:`(H, W, 3)` in [0, 1] to the same.
+        deblur: Float32 RGB :math:`(H, W, 3)` in [0, 1] to the same, called on the frames
+            in order (a fresh one per file if it keeps state, as for videos).
         source: The animation read.
         target: The animation written (``.gif``, ``.webp`` or ``.png``).
         max_pixels: Larger frames are refused (None: no limit).

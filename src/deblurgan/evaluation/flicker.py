@@ -1,0 +1,80 @@
+"""Flicker: how much a method adds to the change from one frame of a video to the next.
+
+:func:`frame_changes` is the mean absolute difference of consecutive frames;
+:func:`flicker_ratio` the output's total change over the input's: 1 means the method added
+no change in time (the output moves exactly as much as the input), above 1 that it did
+(frames deblurred differently, kernels that jump, some frames left alone and others not).
+Sharpening alone raises the ratio a little even with one kernel for the whole clip, since
+it amplifies the noise that differs from frame to frame; compare ratios of methods on the
+same clip.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = ["flicker_ratio", "frame_changes"]
+
+
+def frame_changes(frames: Sequence[np.ndarray] | np.ndarray) -> np.ndarray:
+    """The mean absolute difference of each frame and the next.
+
+    Shape:
+        - Input: :math:`(N, H, W, C)` or :math:`(N, H, W)` (a stack or a list of equal
+          frames), values in any one unit.
+        - Output: :math:`(N - 1,)`, float64.
+
+    Raises:
+        ValueError: Fewer than two frames, or frames of different shapes.
+
+    Examples:
+        >>> frame_changes(np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]])).tolist()
+        [0.5, 0.5]
+    """
+    shapes = {np.shape(frame) for frame in frames}
+    if len(frames) < 2:
+        raise ValueError(f"flicker needs at least two frames, got {len(frames)}")
+    if len(shapes) != 1:
+        raise ValueError(f"frames of different shapes: {sorted(shapes)}")
+    return np.array(
+        [
+            float(np.mean(np.abs(np.asarray(b, np.float64) - np.asarray(a, np.float64))))
+            for a, b in zip(frames[:-1], frames[1:])
+        ]
+    )
+
+
+def flicker_ratio(
+    output: Sequence[np.ndarray] | np.ndarray, source: Sequence[np.ndarray] | np.ndarray
+) -> float:
+    """The output's frame-to-frame change over the input's (the sums of
+    :func:`frame_changes`): 1 when the method adds no flicker.
+
+    Frames that never change in the input (a still clip) give 1.0 when the output never
+    changes either, and infinity when it does.
+
+    Shape:
+        - Input: both :math:`(N, H, W, C)`, the same shape.
+
+    Raises:
+        ValueError: Different frame counts or shapes, or fewer than two frames.
+
+    Examples:
+        >>> clip = np.random.default_rng(0).random((4, 8, 8, 3))
+        >>> flicker_ratio(clip, clip)
+        1.0
+        >>> flicker_ratio(clip * 0.5, clip)
+        0.5
+    """
+    if len(output) != len(source) or np.shape(output[0]) != np.shape(source[0]):
+        raise ValueError(
+            f"output and input differ: {len(output)} frames of {np.shape(output[0])} against "
+            f"{len(source)} of {np.shape(source[0])}"
+        )
+    moved, moving = float(frame_changes(output).sum()), float(frame_changes(source).sum())
+    if moving == 0.0:
+        return 1.0 if moved == 0.0 else math.inf
+    return moved / moving
