@@ -199,3 +199,43 @@ def test_images_from_32_px_are_estimated_and_smaller_ones_left_alone():
     small = BlindDeconvolution(kernel_size=3).restore(textured[:31, :31])
     assert "too small" in small.note
     assert "too small" not in (BlindDeconvolution(kernel_size=3).restore(textured).note or "")
+
+
+def test_ringing_suppression_softens_an_imperfect_kernel_and_is_an_option():
+    from deblurgan.deconv.blind import BlindSettings
+    from deblurgan.deconv.kernel_estimation import resize_kernel
+
+    sharp = colour_scene(96)
+    rng = np.random.default_rng(0)
+    blurred = blur_image(sharp, line_kernel(15, 9, 4), noise_std=0.003, rng=rng)
+    blurred = np.clip(blurred, 0, 1).astype(np.float32)
+    wrong = resize_kernel(line_kernel(15, 9, 4), 19)  # 1.3 times too long
+    plain = BlindDeconvolution().deconvolve(blurred, wrong)
+    off, on = (
+        BlindDeconvolution(settings=BlindSettings(suppress_ringing=flag)).deconvolve(blurred, wrong)
+        for flag in (False, True)
+    )
+    assert np.array_equal(plain, off)  # the default is the stated one
+    assert psnr(on, sharp) > psnr(plain, sharp) + 0.5
+    assert on.dtype == np.float32 and 0 <= on.min() and on.max() <= 1
+
+
+def test_a_sharp_photo_comes_back_unchanged_with_ringing_suppression():
+    from deblurgan.deconv.blind import BlindSettings
+
+    sharp = colour_scene()
+    settings = BlindSettings(suppress_ringing=True)
+    result = BlindDeconvolution(kernel_size=15, settings=settings).restore(sharp)
+    assert np.array_equal(result.rgb, sharp) and "no blur found" in result.note
+
+
+def test_tiled_ringing_suppression_matches_the_whole_image(monkeypatch):
+    import deblurgan.deconv.blind as blind
+
+    kernel = line_kernel(9, 7, 2)
+    blurred = blur_image(colour_scene(160), kernel).astype(np.float32)
+    whole = deconvolve_rgb(blurred, kernel, 2000.0, suppress_ringing=True)
+    monkeypatch.setattr(blind, "TILE", 96)
+    tiled = deconvolve_rgb(blurred, kernel, 2000.0, suppress_ringing=True)
+    assert psnr(tiled, whole) > 35.0
+    assert not np.allclose(whole, deconvolve_rgb(blurred, kernel, 2000.0), atol=1e-3)

@@ -74,6 +74,9 @@ class BlindSettings:
             (False: by raw gradient magnitude).
         max_data_weight: Upper bound of the final deconvolution's data weight (lower:
             softer but more tolerant of an imperfect kernel).
+        suppress_ringing: Remove the ripples an imperfect kernel leaves beside strong
+            edges from the final deconvolution (Pan et al. 2014;
+            :mod:`deblurgan.deconv.ringing`).
     """
 
     estimation: EstimationSettings = EstimationSettings()
@@ -82,6 +85,7 @@ class BlindSettings:
     mask_clipped: bool = False
     useful_window: bool = False
     max_data_weight: float = 3000.0
+    suppress_ringing: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -199,11 +203,12 @@ def deconvolve_rgb(
     progress: bool = False,
     on_stage: Stage | None = None,
     gamma: float = 1.0,
+    suppress_ringing: bool = False,
 ) -> np.ndarray:
     """Deconvolve every channel with ``kernel`` (once for a gray image's equal channels);
     images larger than :data:`TILE` go in overlapping tiles (overlap two kernel sides,
     linearly blended) to bound memory (:func:`~deblurgan.deconv.tiles.deconvolve_tiles`,
-    whose ``on_stage`` and ``gamma`` these are).
+    whose ``on_stage``, ``gamma`` and ``suppress_ringing`` these are).
 
     Shape:
         - Input: :math:`(H, W, C)`; output the same, float32 in [0, 1].
@@ -211,7 +216,9 @@ def deconvolve_rgb(
     overlap = 2 * kernel.shape[0]
     tiles = tile_grid(rgb.shape[0], rgb.shape[1], TILE, overlap)
     kernels = [kernel] * len(tiles)
-    return deconvolve_tiles(rgb, tiles, kernels, weight, overlap, progress, on_stage, gamma)
+    return deconvolve_tiles(
+        rgb, tiles, kernels, weight, overlap, progress, on_stage, gamma, suppress_ringing
+    )
 
 
 class BlindDeconvolution:
@@ -310,7 +317,8 @@ class BlindDeconvolution:
         gamma = self.options.gamma
         linear = to_linear(rgb, gamma)
         weight = self.data_weight(linear)
-        sharp = deconvolve_rgb(linear, kernel, weight, self.progress, self.on_stage, gamma)
+        dering = self.options.suppress_ringing
+        sharp = deconvolve_rgb(linear, kernel, weight, self.progress, self.on_stage, gamma, dering)
         return from_linear(sharp, gamma)
 
     def data_weight(self, linear: np.ndarray) -> float:

@@ -18,6 +18,7 @@ from tqdm import tqdm
 
 from deblurgan.deconv.nonblind import CLIPPED, deconvolve
 from deblurgan.deconv.preprocess import to_linear
+from deblurgan.deconv.ringing import deringed_deconvolution
 
 SHARPENING = "sharpening"  # the stage :func:`deconvolve_tiles` reports, in plain words
 Stage = Callable[[str, float], None]  # (stage, fraction done): may raise to stop the work
@@ -99,6 +100,7 @@ def deconvolve_tiles(
     progress: bool = False,
     on_stage: Stage | None = None,
     gamma: float = 1.0,
+    suppress_ringing: bool = False,
 ) -> np.ndarray:
     """Deconvolve every channel of every tile with its kernel and blend the tiles with
     linear ramps over ``overlap`` (once for a gray image's equal channels).
@@ -113,14 +115,17 @@ def deconvolve_tiles(
         on_stage: Hears :data:`SHARPENING` and the fraction done at every iteration of every
             tile and channel (and may raise to stop).
         gamma: The display gamma ``rgb`` was decoded with.
+        suppress_ringing: Remove ripples an imperfect kernel leaves beside strong edges
+            (:func:`~deblurgan.deconv.ringing.deringed_deconvolution`, tile by tile).
 
     Shape:
         - Input: :math:`(H, W, C)`; output the same, float32 in [0, 1].
     """
     channels = rgb.shape[2]
     if channels > 1 and all(np.array_equal(rgb[..., 0], rgb[..., c]) for c in range(channels)):
+        one = rgb[..., :1]
         gray = deconvolve_tiles(
-            rgb[..., :1], tiles, kernels, weight, overlap, progress, on_stage, gamma
+            one, tiles, kernels, weight, overlap, progress, on_stage, gamma, suppress_ringing
         )
         return gray.repeat(channels, axis=2)
     height, width = rgb.shape[:2]
@@ -145,6 +150,9 @@ def deconvolve_tiles(
                 sharp = deconvolve(
                     rgb[y0:y1, x0:x1, c], kernel, weight, step=report, clip_level=clip_level
                 )
+                if suppress_ringing:
+                    piece = rgb[y0:y1, x0:x1, c]
+                    sharp = deringed_deconvolution(piece, kernel, sharp, clip_level=clip_level)
                 out[y0:y1, x0:x1, c] += blend * sharp
                 done += 1
                 bar.update()
