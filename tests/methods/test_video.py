@@ -15,12 +15,12 @@ from deblurgan.inference.batch import Job, run_jobs
 from deblurgan.io.report import BatchReport
 from deblurgan.io.video import VideoInfo, read_frames, video_writer
 from deblurgan.methods.auto import NETWORK, NONE, UNIFORM, AutoDeblur, Decision, Examination
+from deblurgan.methods.shots import find_cuts
 from deblurgan.methods.video import (
     VideoDeblur,
     VideoSettings,
     blend_kernels,
     blend_motions,
-    find_cuts,
     for_video,
     kernel_change,
 )
@@ -99,23 +99,33 @@ def test_l0_decides_once_per_shot_and_holds_it_for_every_frame():
     assert video.decisions()[1].startswith("frames 3-4: camera shake, kernel")
 
 
-def test_auto_examines_each_shot_once_and_the_network_runs_on_every_frame_of_its_shot():
+def test_auto_votes_on_the_first_frames_of_each_shot_and_keeps_the_majority_to_its_end():
     rng = np.random.default_rng(2)
     a, b, c = colour(64, 0), colour(64, 20), colour(64, 40)
-    clip = [noisy(a, rng)] * 2 + [noisy(b, rng)] * 3 + [noisy(c, rng)] * 2
-    auto = Scripted([NONE, NETWORK, NONE])
+    clip = [noisy(a, rng)] * 2 + [noisy(b, rng)] * 4 + [noisy(c, rng)] * 2
+    # Shot 2: network, then none twice: network until the majority turns, then none.
+    auto = Scripted([NONE, NONE, NETWORK, NONE, NONE, NETWORK, NETWORK])
     video = VideoDeblur(auto)
     out = video(np.stack(clip))  # a stack, as --batch gives
-    assert auto.examined == 3 and auto.network().calls == 3
-    assert np.array_equal(out[:2], np.stack(clip[:2])) and np.all(out[2:5] == 0.5)
-    assert np.array_equal(out[5:], np.stack(clip[5:]))
-    assert [shot.describe() for shot in video.shots] == [
+    assert auto.examined == 7 and auto.network().calls == 2 + 2
+    assert np.array_equal(out[:2], np.stack(clip[:2])) and np.all(out[2:4] == 0.5)
+    assert np.array_equal(out[4:6], np.stack(clip[4:6])) and np.all(out[6:] == 0.5)
+    assert video.decisions() == [
         "frames 1-2: said none",
-        "frames 3-5: said network",
-        "frames 6-7: said none",
+        "frames 3-6: said none (frames voted: network 1, none 2)",
+        "frames 7-8: said network",
     ]
 
 
+def test_with_one_voting_frame_the_first_frame_decides_the_whole_shot():
+    clip = np.stack([colour(64, 0)] * 4)
+    auto = Scripted([NETWORK, NONE, NONE, NONE])
+    video = VideoDeblur(auto, VideoSettings(decide_on=1))
+    assert np.all(video(clip) == 0.5) and auto.examined == 1
+    assert video.decisions() == ["frames 1-4: said network"]
+
+
+@pytest.mark.slow
 def test_auto_leaves_a_sharp_shot_alone_and_deconvolves_every_frame_of_a_blurred_one():
     rng = np.random.default_rng(3)
     a, b = colour(96, 0), colour(96, 20)
@@ -179,7 +189,14 @@ def test_a_fresh_state_per_video_for_l0_and_auto_and_the_network_as_it_is():
 
 
 @pytest.mark.parametrize(
-    "wrong", [dict(memory=1.0), dict(memory=-0.1), dict(estimate_every=0), dict(cut_colours=0)]
+    "wrong",
+    [
+        dict(memory=1.0),
+        dict(memory=-0.1),
+        dict(estimate_every=0),
+        dict(cut_colours=0),
+        dict(decide_on=0),
+    ],
 )
 def test_bad_settings_are_refused_with_their_name(wrong):
     with pytest.raises(ValueError, match=next(iter(wrong)).split("_")[0]):
@@ -189,7 +206,7 @@ def test_bad_settings_are_refused_with_their_name(wrong):
 def test_estimating_every_other_frame_keeps_the_kernel_between():
     rng = np.random.default_rng(5)
     scene = blurred(colour(64, 0))
-    video = VideoDeblur(BlindDeconvolution(), VideoSettings(estimate_every=2))
+    video = VideoDeblur(BlindDeconvolution(), VideoSettings(decide_on=1, estimate_every=2))
     kernels = [video.restore(noisy(scene, rng, 3 / 255)).kernel for _ in range(3)]
     assert kernels[1] is kernels[0] and kernels[2] is not kernels[1]
 
@@ -232,3 +249,11 @@ def test_network_videos_still_go_in_stacks_and_report_no_shots(tmp_path):
     report = run_jobs([job], Stacks(), BatchReport(), progress=False, batch=2)
     assert calls == [(2, 16, 16, 3), (1, 16, 16, 3)] and report.decisions == []
     assert dataclasses.asdict(VideoSettings())["memory"] == 0.7
+
+
+def test_a_fresh_state_on_one_frame_is_exactly_the_method_on_that_frame():
+    rng = np.random.default_rng(7)
+    for frame in (noisy(colour(64, 0), rng), noisy(blurred(colour(64, 20)), rng)):
+        alone = BlindDeconvolution().restore(frame)
+        first = VideoDeblur(BlindDeconvolution()).restore(frame)
+        assert np.array_equal(first.rgb, alone.rgb) and first.note == alone.note

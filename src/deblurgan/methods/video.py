@@ -5,13 +5,13 @@ Passed frame by frame, blind deconvolution decides and estimates afresh on every
 shaky clip comes out with some frames left alone ("no blur found") and others deconvolved,
 and with kernels that jump. :class:`VideoDeblur` wraps one method for ONE video:
 
-1. **Shots.** A frame whose colours (:func:`colour_histogram`) and layout
-   (:func:`frame_layout`) both differ from the previous frame's by more than
-   :data:`CUT_COLOURS` and :data:`CUT_LAYOUT` starts a new shot (:func:`find_cuts`).
-2. **One decision per shot,** on its first frame: ``auto``'s
+1. **Shots.** A frame whose colours and layout both differ from the previous frame's
+   starts a new shot (:func:`~deblurgan.methods.shots.is_cut`).
+2. **One decision per shot,** by a vote of its first ``decide_on`` frames (3): ``auto``'s
    :meth:`~deblurgan.methods.auto.AutoDeblur.examine` (no blur, one kernel, kernels that
-   vary, the network); ``l0``'s blur verdict (no blur or a failed estimate: the shot is
-   left alone; else deconvolved). The decision holds for every frame of the shot.
+   vary, the network) or ``l0``'s blur verdict (no blur or a failed estimate: left
+   alone; else deconvolved) on each; every frame follows the majority so far, so a shot
+   changes its treatment at most once, within those frames, and keeps it to its end.
 3. **Kernels smooth in time.** Within a shot of camera shake every frame's estimate is
    blended into the previous smoothed kernel (:func:`blend_kernels`: both centred on
    their centre of mass on a common canvas, ``memory`` of the old one, renormalised); a
@@ -25,127 +25,29 @@ and the method itself for the others (the network keeps taking stacks of frames)
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 from typing import Any
 
-import cv2
 import numpy as np
 
 from deblurgan.deconv.blind import BlindDeconvolution
 from deblurgan.deconv.motion_fit import InplaneMotion
 from deblurgan.methods.auto import NETWORK, NONE, UNIFORM, VARYING, AutoDeblur, Examination
+from deblurgan.methods.shots import CUT_COLOURS, CUT_LAYOUT, frame_signature, is_cut
 from deblurgan.restoration import DeblurMethod, Restoration
 
 __all__ = [
-    "CUT_COLOURS",
-    "CUT_LAYOUT",
     "Shot",
     "VideoDeblur",
     "VideoSettings",
     "blend_kernels",
     "blend_motions",
-    "colour_histogram",
-    "find_cuts",
     "for_video",
-    "frame_layout",
-    "histogram_distance",
     "kernel_change",
-    "layout_distance",
 ]
 
-# A new shot starts where the colours (:func:`histogram_distance`) AND the layout
-# (:func:`layout_distance`) of a frame both differ from the previous frame's by more than
-# these. Set on training material only (``benchmarks/video_flicker.py --calibrate-cuts``):
-# frames of one shot (GOPR0477's raw 240 fps frames 1 and 8 apart, 7-frame averages;
-# sharp_corpus training photos sharp and under two random shake kernels of up to 40 px,
-# shifted by up to 12 px, 1/255 noise) and cuts between different training photos or a
-# GoPro frame and a photo. The colours alone went up to 0.245 within a shot (a sharp frame
-# against a 40 px shake: blur mixes colours) while cuts started at 0.204; the layout alone
-# up to 0.80 within (the shake shifts the frame) and from 0.46 at cuts; both together
-# separated every pair at 0.2 and 0.4 (the table is in docs/video.md).
-CUT_COLOURS = 0.2
-CUT_LAYOUT = 0.4
-HISTOGRAM_BINS = 4  # per channel: 64 colour bins
-SIGNATURE_SIDE = 64  # frames are reduced to this long side before the histogram
-LAYOUT_SIDE = 8  # and to this long side for the layout
 TRACE_FLOOR = 1e-3  # blended kernel values under this fraction of the peak are dropped
-LUMA = np.array([0.299, 0.587, 0.114], np.float32)
-
-
-def _reduced(rgb: np.ndarray, side: int) -> np.ndarray:
-    height, width = rgb.shape[:2]
-    scale = min(1.0, side / max(height, width))
-    size = (max(int(round(width * scale)), 1), max(int(round(height * scale)), 1))
-    return cv2.resize(rgb.astype(np.float32), size, interpolation=cv2.INTER_AREA)
-
-
-def colour_histogram(rgb: np.ndarray) -> np.ndarray:
-    """The joint colour histogram of a frame reduced to :data:`SIGNATURE_SIDE` pixels
-    (:data:`HISTOGRAM_BINS` bins per channel), summing to 1: it hardly moves when the
-    camera shakes or pans a little, and jumps at most cuts.
-
-    Shape:
-        - Input: :math:`(H, W, 3)` in [0, 1]; output :math:`(64,)`.
-    """
-    bins = HISTOGRAM_BINS
-    q = np.clip((_reduced(rgb, SIGNATURE_SIDE) * bins).astype(np.int64), 0, bins - 1)
-    index = (q[..., 0] * bins + q[..., 1]) * bins + q[..., 2]
-    counts = np.bincount(index.ravel(), minlength=bins**3).astype(np.float64)
-    return counts / counts.sum()
-
-
-def histogram_distance(a: np.ndarray, b: np.ndarray) -> float:
-    """Half the L1 distance of two histograms: 0 for the same colours, 1 for none shared.
-
-    Examples:
-        >>> histogram_distance(np.array([1.0, 0.0]), np.array([0.0, 1.0]))
-        1.0
-    """
-    return float(0.5 * np.abs(a - b).sum())
-
-
-def frame_layout(rgb: np.ndarray) -> np.ndarray:
-    """The frame's luminance reduced to :data:`LAYOUT_SIDE` pixels, standardised (zero
-    mean, unit deviation): where the light and dark parts are, which blur hardly changes.
-
-    Shape:
-        - Input: :math:`(H, W, 3)` in [0, 1]; output about :math:`(8 H / W, 8)`.
-    """
-    gray = _reduced(rgb, LAYOUT_SIDE) @ LUMA
-    return (gray - gray.mean()) / max(float(gray.std()), 1e-3)
-
-
-def layout_distance(a: np.ndarray, b: np.ndarray) -> float:
-    """Mean absolute difference of two :func:`frame_layout` maps (0: the same layout)."""
-    return float(np.mean(np.abs(a - b)))
-
-
-def find_cuts(
-    frames: list[np.ndarray], colours: float = CUT_COLOURS, layout: float = CUT_LAYOUT
-) -> list[int]:
-    """Indices of the frames that start a new shot (the first frame is not counted): the
-    colours and the layout both changed from the previous frame by more than the
-    thresholds.
-
-    Shape:
-        - Input: frames :math:`(H, W, 3)` in [0, 1].
-    """
-    signatures = [(colour_histogram(f), frame_layout(f)) for f in frames]
-    return [
-        i for i in range(1, len(frames)) if _is_cut(*signatures[i - 1 : i + 1], colours, layout)
-    ]
-
-
-def _is_cut(
-    before: tuple[np.ndarray, np.ndarray],
-    after: tuple[np.ndarray, np.ndarray],
-    colours: float,
-    layout: float,
-) -> bool:
-    return (
-        histogram_distance(before[0], after[0]) > colours
-        and layout_distance(before[1], after[1]) > layout
-    )
 
 
 def _centred(kernel: np.ndarray) -> np.ndarray:
@@ -249,6 +151,9 @@ class VideoSettings:
         cut_colours: Histogram distance between consecutive frames above which (with
             ``cut_layout``) a shot starts (:data:`CUT_COLOURS`).
         cut_layout: Layout distance likewise (:data:`CUT_LAYOUT`).
+        decide_on: The shot's decision is the outcome most of its first this many frames
+            say (each frame follows the majority so far: a shot changes its treatment
+            at most at one of these frames, and never after); 1: its first frame alone.
         memory: The weight of the smoothed kernel (or camera motion) so far when a frame's
             own estimate is blended in; 0: every frame its own estimate (the decision is
             still one per shot).
@@ -258,6 +163,7 @@ class VideoSettings:
 
     cut_colours: float = CUT_COLOURS
     cut_layout: float = CUT_LAYOUT
+    decide_on: int = 3
     memory: float = 0.7
     estimate_every: int = 1
 
@@ -268,8 +174,21 @@ class VideoSettings:
             raise ValueError(f"cut_layout must be positive, got {self.cut_layout}")
         if not 0.0 <= self.memory < 1.0:
             raise ValueError(f"memory must be in [0, 1), got {self.memory}")
+        if self.decide_on < 1:
+            raise ValueError(f"decide_on must be at least 1, got {self.decide_on}")
         if self.estimate_every < 1:
             raise ValueError(f"estimate_every must be at least 1, got {self.estimate_every}")
+
+
+@dataclasses.dataclass(frozen=True)
+class _Look:
+    """What one frame's own examination says: its outcome, in words, and the kernel
+    (uniform shake) or the examination with a camera motion (shake that varies) it found."""
+
+    outcome: str
+    words: str
+    kernel: np.ndarray | None = None
+    seen: Examination | None = None
 
 
 @dataclasses.dataclass
@@ -282,16 +201,21 @@ class Shot:
         outcome: ``none``, ``uniform``, ``varying`` or ``network``
             (:mod:`deblurgan.methods.auto`'s outcomes).
         words: The decision in plain words.
+        votes: Each voting frame's own outcome (the first ``decide_on`` frames).
     """
 
     first: int
     frames: int
     outcome: str
     words: str
+    votes: list[str] = dataclasses.field(default_factory=list)
 
     def describe(self) -> str:
         """The shot and its decision for a run summary, frames counted from 1."""
-        return f"frames {self.first + 1}-{self.first + self.frames}: {self.words}"
+        said = collections.Counter(self.votes)
+        tally = ", ".join(f"{outcome} {count}" for outcome, count in said.items())
+        basis = f" (frames voted: {tally})" if len(said) > 1 else ""
+        return f"frames {self.first + 1}-{self.first + self.frames}: {self.words}{basis}"
 
 
 class VideoDeblur:
@@ -300,7 +224,7 @@ class VideoDeblur:
 
     Args:
         method: The method, used only through its public interface.
-        settings: Shot detection and smoothing.
+        settings: Shot detection, the vote and smoothing.
     """
 
     def __init__(
@@ -313,6 +237,7 @@ class VideoDeblur:
         self.shots: list[Shot] = []
         self._blind = method.blind if isinstance(method, AutoDeblur) else method
         self._signature: tuple[np.ndarray, np.ndarray] | None = None
+        self._looks: list[_Look] = []  # the voting frames' own examinations
         self._kernel: np.ndarray | None = None  # the shot's smoothed kernel
         self._seen: Examination | None = None  # the shot's (smoothed) camera motion
 
@@ -322,53 +247,80 @@ class VideoDeblur:
         if rgb.ndim != 3 or rgb.shape[-1] != 3:
             raise ValueError(f"expected an (H, W, 3) RGB array, got {rgb.shape}")
         rgb = rgb.astype(np.float32, copy=False)
-        signature = (colour_histogram(rgb), frame_layout(rgb))
-        cut = self._signature is None or _is_cut(
-            self._signature, signature, self.options.cut_colours, self.options.cut_layout
+        signature = frame_signature(rgb)
+        options = self.options
+        cut = self._signature is None or is_cut(
+            self._signature, signature, options.cut_colours, options.cut_layout
         )
-        self._signature = signature
         if cut:
-            self._start_shot(rgb)
-        else:
-            self.shots[-1].frames += 1
-            position = self.shots[-1].frames - 1
-            if position % self.options.estimate_every == 0:
-                self._follow(rgb)
-        return self._apply(rgb, self.shots[-1])
+            first = self.shots[-1].first + self.shots[-1].frames if self.shots else 0
+            self.shots.append(Shot(first, 0, "", ""))
+            self._looks = []
+        self._signature = signature
+        shot = self.shots[-1]
+        shot.frames += 1
+        if shot.frames <= options.decide_on:
+            self._vote(self._look(rgb))
+        elif (shot.frames - 1) % options.estimate_every == 0:
+            self._follow(rgb)
+        return self._apply(rgb, shot)
 
-    def _start_shot(self, rgb: np.ndarray) -> None:
-        first = self.shots[-1].first + self.shots[-1].frames if self.shots else 0
-        self._kernel, self._seen = None, None
+    def _look(self, rgb: np.ndarray) -> _Look:
         if isinstance(self.method, AutoDeblur):
             seen = self.method.examine(rgb)
-            outcome, words = seen.decision.outcome, seen.decision.words
-            if outcome == UNIFORM:
-                self._kernel = seen.found.kernel
-            elif outcome == VARYING:
-                self._seen = seen
-        else:
-            found = self.method.estimate(rgb)
-            if found.note is not None:
-                outcome, words = NONE, f"{found.note}; returned unchanged"
-            else:
-                self._kernel = found.kernel
-                outcome, words = UNIFORM, f"camera shake, kernel {found.kernel.shape[0]} px"
-        self.shots.append(Shot(first, 1, outcome, words))
+            kernel = seen.found.kernel if seen.found.note is None else None
+            motion = seen if seen.motion is not None else None
+            return _Look(seen.decision.outcome, seen.decision.words, kernel, motion)
+        found = self.method.estimate(rgb)
+        if found.note is not None:
+            return _Look(NONE, f"{found.note}; returned unchanged")
+        words = f"camera shake, kernel {found.kernel.shape[0]} px"
+        return _Look(UNIFORM, words, found.kernel)
+
+    def _vote(self, look: _Look) -> None:
+        """Count a voting frame; the shot takes the outcome most of its frames said so far
+        (a tie keeps the current one) and its state from those frames."""
+        shot = self.shots[-1]
+        self._looks.append(look)
+        shot.votes.append(look.outcome)
+        counts = collections.Counter(shot.votes)
+        best = max(counts.values())
+        if counts.get(shot.outcome, 0) < best:  # a new majority: rebuild the state from it
+            shot.outcome = next(o for o in shot.votes if counts[o] == best)
+            self._kernel, self._seen = None, None
+            for earlier in self._looks[:-1]:
+                self._blend(earlier)
+        agreeing = [earlier for earlier in self._looks if earlier.outcome == shot.outcome]
+        shot.words = agreeing[-1].words
+        self._blend(look)
 
     def _follow(self, rgb: np.ndarray) -> None:
         """Blend this frame's own estimate into the shot's kernel or camera motion."""
-        memory, outcome = self.options.memory, self.shots[-1].outcome
+        outcome = self.shots[-1].outcome
         if outcome == UNIFORM:
             found = self._blind.estimate(rgb)
             if found.note is None:  # a frame where no blur shows keeps the smoothed kernel
-                self._kernel = blend_kernels(self._kernel, found.kernel, memory)
+                self._blend(_Look(UNIFORM, "", found.kernel))
         elif outcome == VARYING:
-            seen, ref = self.method.examine(rgb), self._seen
-            if seen.motion is not None:
-                scale = (seen.found.scale * seen.local_scale) / (ref.found.scale * ref.local_scale)
-                motion = blend_motions(ref.motion, seen.motion, memory, 1.0 / scale)
-                size = max(ref.local_size, int(np.ceil(seen.local_size / scale)) | 1)
-                self._seen = dataclasses.replace(ref, motion=motion, local_size=size)
+            seen = self.method.examine(rgb)
+            self._blend(_Look(VARYING, "", None, seen if seen.motion is not None else None))
+
+    def _blend(self, look: _Look) -> None:
+        memory, outcome = self.options.memory, self.shots[-1].outcome
+        if outcome == UNIFORM and look.kernel is not None:
+            previous = self._kernel
+            self._kernel = (
+                look.kernel if previous is None else blend_kernels(previous, look.kernel, memory)
+            )
+        elif outcome == VARYING and look.seen is not None:
+            seen, ref = look.seen, self._seen
+            if ref is None:
+                self._seen = seen
+                return
+            scale = (seen.found.scale * seen.local_scale) / (ref.found.scale * ref.local_scale)
+            motion = blend_motions(ref.motion, seen.motion, memory, 1.0 / scale)
+            size = max(ref.local_size, int(np.ceil(seen.local_size / scale)) | 1)
+            self._seen = dataclasses.replace(ref, motion=motion, local_size=size)
 
     def _apply(self, rgb: np.ndarray, shot: Shot) -> Restoration:
         if shot.outcome == NONE:
