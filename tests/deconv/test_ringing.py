@@ -49,9 +49,12 @@ def test_a_perturbed_kernel_ripples_less_beside_a_step_edge():
     blurred = blur(sharp, kernel)
     for wrong in (resize_kernel(kernel, 19), resize_kernel(kernel, 11)):  # 1.3 and 0.8 times
         latent = deconvolve(blurred, wrong, 3000.0)
-        deringed = deringed_deconvolution(blurred, wrong, latent)
-        assert beside_the_edge(deringed, sharp) < 0.8 * beside_the_edge(latent, sharp)
+        ripples = beside_the_edge(latent, sharp)
+        deringed = deringed_deconvolution(blurred, wrong, latent)  # half the difference
+        assert beside_the_edge(deringed, sharp) < 0.85 * ripples
         assert psnr(deringed, sharp) > psnr(latent, sharp)
+        whole = deringed_deconvolution(blurred, wrong, latent, strength=1.0)
+        assert beside_the_edge(whole, sharp) < 0.7 * ripples
 
 
 def test_with_the_true_kernel_it_costs_little():
@@ -89,7 +92,7 @@ def test_clipped_highlights_are_no_evidence_for_the_l0_image():
     def error(image: np.ndarray) -> float:  # RMS within a kernel's reach of the highlight
         return float(np.sqrt(np.mean((image - seen)[16:-16, 30:66] ** 2)))
 
-    assert error(masked) < 0.7 * min(error(unmasked), error(latent))
+    assert error(masked) < 0.8 * min(error(unmasked), error(latent))
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,7 @@ from deblurgan.deconv.kernel_estimation import l0_latent
 from deblurgan.deconv.nonblind import CLIPPED
 
 L0_WEIGHT = 1e-3  # the L0 image's price of one non-zero gradient (Pan et al.: 1e-4 to 2e-3)
-L0_KAPPA = 2.0  # growth of the L0 solver's penalty per iteration (as Pan et al.)
+L0_KAPPA = 4.0  # the L0 solver's penalty growth per iteration (Pan et al.: 2; 4: half the work)
 SIGMA_SPACE = 3.0  # the bilateral filter's spatial sigma, pixels (as Pan et al.)
 SIGMA_RANGE = 0.1  # the bilateral filter's range sigma, intensity (as Pan et al.)
 STRENGTH = 0.5  # share of the filtered difference removed (Pan et al.: 1; chosen on training crops)
@@ -144,5 +144,5 @@ def deringed_deconvolution(
             latent.astype(np.float32), -1, flipped, borderType=cv2.BORDER_REFLECT
         )
         evidence = np.where(reach > 0, reblurred, evidence)
-    smooth = l0_deconvolve(evidence, kernel, weight)
+    smooth = l0_deconvolve(evidence, kernel, weight, L0_KAPPA)
     return np.clip(suppress_ringing(latent, smooth, strength), 0.0, 1.0)
