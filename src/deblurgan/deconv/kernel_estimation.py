@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 import cv2
 import numpy as np
+import scipy.fft
 import scipy.ndimage
 
 from deblurgan.deconv.fourier import (
@@ -124,12 +125,14 @@ def kernel_step(
     # The Gram operator is a correlation with the latent's autocorrelation, of which a
     # kernel only meets the lags within +-(size - 1): a small window, small FFTs.
     autocorrelation = centre_window(irfft2(gram, shape), 2 * size - 1).astype(np.float64)
-    small = (3 * size - 2,) * 2  # room for the full linear convolution
-    window = rfft2(np.pad(autocorrelation, ((0, size - 1), (0, size - 1))))
+    # Room for the full linear convolution (3 size - 2), rounded up to a fast FFT length;
+    # one thread: for FFTs this small, threads cost more than they save.
+    small = (scipy.fft.next_fast_len(3 * size - 2, real=True),) * 2
+    window = scipy.fft.rfft2(autocorrelation, s=small)
     diagonal = np.full((size, size), tikhonov * energy)
 
     def apply(k: np.ndarray) -> np.ndarray:
-        full = irfft2(rfft2(np.pad(k, ((0, 2 * size - 2), (0, 2 * size - 2)))) * window, small)
+        full = scipy.fft.irfft2(scipy.fft.rfft2(k, s=small) * window, s=small)
         return full[size - 1 : 2 * size - 1, size - 1 : 2 * size - 1] + diagonal * k
 
     rhs = rhs.astype(np.float64)

@@ -1,0 +1,88 @@
+import numpy as np
+import pytest
+
+from deblurgan.deconv.blind import kernel_spread
+from deblurgan.deconv.motion_fit import InplaneMotion
+from deblurgan.deconv.nonuniform import (
+    MAX_DATA_WEIGHT,
+    deconvolve_varying,
+    kernel_at,
+    kernel_mosaic,
+    tile_kernels,
+    varying_grid,
+    varying_side,
+)
+from deblurgan.deconv.tiles import deconvolve_tiles
+
+
+def _sweep(length: int, roll: float = 0.0) -> InplaneMotion:
+    """A horizontal sweep over ``length`` whole pixels (x from -r to r), rolling from
+    ``-roll`` to ``roll`` radians along the way, equal weights."""
+    r = length // 2
+    xs = np.arange(-r, r + 1, dtype=np.float64)
+    rolls = np.linspace(-roll, roll, xs.size)
+    poses = np.stack([xs, np.zeros_like(xs), rolls], 1)
+    return InplaneMotion(poses, np.full(xs.size, 1.0 / xs.size), 0.0, 0.0)
+
+
+def _extent(kernel: np.ndarray) -> tuple[int, int]:
+    """Rows and columns that hold more than 1% of the peak."""
+    rows, cols = np.nonzero(kernel > 0.01 * kernel.max())
+    return int(np.ptp(rows)) + 1, int(np.ptp(cols)) + 1
+
+
+def test_a_kernel_fitted_at_a_smaller_scale_is_enlarged_to_full_resolution():
+    # 7 px at half resolution is about 14 px at full resolution (up to 17 with the
+    # bilinear enlargement's and the sub-pixel centring's spread), whatever the side it was
+    # fitted with (an earlier version resized the fitted side onto the cropped side and
+    # shrank every tile's kernel to a near delta).
+    motion = _sweep(7)
+    kernel = kernel_at(motion, (50.0, 80.0), (100, 160), 0.5, 21, 31)
+    height, width = _extent(kernel)
+    assert 13 <= width <= 17 and height <= 5
+    assert kernel.sum() == pytest.approx(1.0, abs=1e-5)
+    y, x = np.mgrid[0:31, 0:31]
+    assert float((x * kernel).sum()) == pytest.approx(15.0, abs=0.05)  # centred, sub-pixel
+    assert float((y * kernel).sum()) == pytest.approx(15.0, abs=0.05)
+
+
+def test_the_side_covers_the_largest_kernel_and_no_more():
+    still = varying_side(_sweep(7), (100, 160), 1.0, 21)
+    rolled = varying_side(_sweep(7, roll=0.08), (100, 160), 1.0, 21)
+    assert 7 <= still <= 13  # the sweep plus crop_to_support's margin
+    assert rolled > still  # the corners move further than the centre
+    kernels = tile_kernels(
+        _sweep(7, 0.08), varying_grid(100, 160, rolled)[0], (100, 160), 1.0, 21, rolled
+    )
+    assert {k.shape for k in kernels} == {(rolled, rolled)}
+    assert max(kernel_spread(k) for k in kernels) > 1.5 * min(kernel_spread(k) for k in kernels)
+
+
+def test_a_motion_without_roll_deconvolves_like_its_one_kernel():
+    rng = np.random.default_rng(0)
+    image = rng.random((96, 128, 1)).astype(np.float32)
+    motion = _sweep(5)
+    sharp, kernels, tiles = deconvolve_varying(image, motion, 1.0, 11, weight=200.0)
+    reference = deconvolve_tiles(image, tiles, [kernels[0]] * len(tiles), 200.0, 32)
+    assert all(np.allclose(k, kernels[0], atol=1e-6) for k in kernels)
+    assert np.abs(sharp - reference).max() < 0.02
+    assert _extent(kernels[0]) == (1, 5)
+
+
+def test_the_data_weight_is_capped_for_kernels_that_vary():
+    rng = np.random.default_rng(1)
+    image = rng.random((64, 64, 1)).astype(np.float32)
+    capped, _, _ = deconvolve_varying(image, _sweep(3), 1.0, 7, weight=5000.0)
+    at_cap, _, _ = deconvolve_varying(image, _sweep(3), 1.0, 7, weight=MAX_DATA_WEIGHT)
+    assert np.array_equal(capped, at_cap)
+
+
+def test_the_mosaic_lays_the_kernels_out_as_the_tiles_are():
+    tiles, _ = varying_grid(100, 160, 5)
+    kernels = [np.full((5, 5), 1 / 25, np.float32) for _ in tiles]
+    kernels[0] = np.pad(np.ones((1, 1), np.float32), 2)
+    mosaic = kernel_mosaic(kernels, tiles)
+    rows, cols = len({t.y0 for t in tiles}), len({t.x0 for t in tiles})
+    assert mosaic.shape == (rows * 6 - 1, cols * 6 - 1)
+    assert mosaic.sum() == pytest.approx(1.0, abs=1e-5)
+    assert mosaic[2, 2] > 0 and mosaic[0, 0] == 0  # the first tile's delta, top left
