@@ -15,7 +15,8 @@ GOPR0477's held-out moments):
   truth the centre frame.
 
 Per clip and method it prints the flicker ratio (:func:`~deblurgan.evaluation.flicker.
-flicker_ratio`: the output's frame-to-frame change over the input's, 1 = none added), the
+flicker_ratio`: the output's frame-to-frame change over the input's within shots, the
+changes into the first frame of a shot left out; 1 = none added), the
 mean PSNR gain over the input (aligned within 4 px) and how many frames got which outcome,
 and with ``--picture`` saves a plot of the frame-to-frame change (matplotlib). "Every frame
 on its own" is a fresh :class:`~deblurgan.methods.video.VideoDeblur` per frame, which is
@@ -23,7 +24,12 @@ exactly the method's ``restore`` (tested). ``--calibrate-cuts`` prints how the s
 detector's thresholds separate frames of one shot from cuts on training material. Usage:
 
     nice python benchmarks/video_flicker.py [--shared ../shared] [--frames 16]
+        [--methods l0 auto] [--clips shake gopro] [--memories 0 0.7]
         [--picture docs/video_flicker.png] [--calibrate-cuts]
+
+Rows: "every frame alone", then "per shot, memory m" for each smoothing memory (0: one
+decision per shot, each frame its own kernel), and for the ``shake`` clip each frame
+deconvolved with its TRUE kernel (the floor: the flicker that sharpening the noise adds).
 
 Timings are not reported (run anything timed on an idle machine).
 """
@@ -45,15 +51,16 @@ from deblurgan.evaluation.flicker import flicker_ratio, frame_changes
 from deblurgan.evaluation.scoring import score
 from deblurgan.io.images import read_image
 from deblurgan.methods import build_method
-from deblurgan.methods.video import (
+from deblurgan.methods.shots import (
     CUT_COLOURS,
     CUT_LAYOUT,
-    VideoDeblur,
     colour_histogram,
+    find_cuts,
     frame_layout,
     histogram_distance,
     layout_distance,
 )
+from deblurgan.methods.video import VideoDeblur, VideoSettings
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 SIZE = (240, 320)
@@ -76,8 +83,8 @@ def fit(rgb: np.ndarray, size: tuple[int, int] = SIZE) -> np.ndarray:
     return small[y : y + size[0], x : x + size[1]]
 
 
-def shake_clip(shared: Path, frames: int, seed: int = 0) -> tuple[list, list]:
-    """(blurred frames, sharp frames) of the ``shake`` clip."""
+def shake_clip(shared: Path, frames: int, seed: int = 0) -> tuple[list, list, list]:
+    """(blurred frames, sharp frames, true kernels or None) of the ``shake`` clip."""
     rng = np.random.default_rng(seed)
     corpus = shared / "data" / "sharp_corpus"
     first, second = (fit(read_image(corpus / name).rgb) for name in PHOTOS)
@@ -85,23 +92,26 @@ def shake_clip(shared: Path, frames: int, seed: int = 0) -> tuple[list, list]:
     path = sample_kernels(1, rng, size=48, exposures=exposures, max_length=24.0).kernels[0]
     shaken = [camera_noise(blur_image(first, tight_crop(k), linear_light=True), rng) for k in path]
     still = [camera_noise(second, rng) for _ in range(max(frames // 2, 2))]
-    return shaken + still, [first] * frames + [second] * len(still)
+    kernels = [tight_crop(k) for k in path] + [None] * len(still)
+    return shaken + still, [first] * frames + [second] * len(still), kernels
 
 
-def gopro_clip(shared: Path, frames: int) -> tuple[list, list]:
-    """(blurred frames, sharp frames) of the ``gopro`` clip."""
+def gopro_clip(shared: Path, frames: int) -> tuple[list, list, None]:
+    """(blurred frames, sharp frames, None: no true kernels) of the ``gopro`` clip."""
     raw = sorted((shared / "data" / "gopro_raw240fps" / "GOPR0477_11_00").glob("*.png"))
     reduced = [fit(read_image(p).rgb, (180, 320)) for p in raw[: 4 * frames + 6]]
     blurred = [average_frames(reduced[4 * t : 4 * t + 7]) for t in range(frames)]
-    return [b.astype(np.float32) for b in blurred], [reduced[4 * t + 3] for t in range(frames)]
+    sharp = [reduced[4 * t + 3] for t in range(frames)]
+    return [b.astype(np.float32) for b in blurred], sharp, None
 
 
-def run(method, clip: list[np.ndarray], per_shot: bool) -> tuple[list, list[str]]:
-    """The outputs and each frame's outcome, per shot (one state) or every frame alone."""
-    video = VideoDeblur(method)
+def run(method, clip: list[np.ndarray], settings: VideoSettings | None) -> tuple[list, list]:
+    """The outputs and each frame's outcome: one state for the clip with ``settings``, or
+    (None) every frame alone."""
+    video = VideoDeblur(method, settings)
     outputs, outcomes = [], []
     for frame in clip:
-        if not per_shot:
+        if settings is None:
             video = VideoDeblur(method)
         outputs.append(video.restore(frame).rgb)
         outcomes.append(video.shots[-1].outcome)
@@ -184,6 +194,18 @@ def calibrate_cuts(shared: Path, seed: int = 0) -> None:
         print(f"  {colours}: " + ", ".join(row))
 
 
+def print_row(clip: str, row: tuple, blurred: list, sharp: list, cuts: list[int]) -> None:
+    """One table row: flicker ratio (within shots), mean PSNR gain and the outcomes'
+    frame counts."""
+    method, label, outputs, outcomes = row
+    counts = ", ".join(f"{k} {v}" for k, v in collections.Counter(outcomes).items())
+    print(
+        f"| {clip} | {method} | {label} | {flicker_ratio(outputs, blurred, cuts):.2f} | "
+        f"{gain(outputs, blurred, sharp):+.2f} | {counts} |",
+        flush=True,
+    )
+
+
 def save_picture(path: Path, curves: dict[str, dict[str, np.ndarray]]) -> None:
     """One panel per clip: the frame-to-frame change of the input and of each output."""
     try:
@@ -198,7 +220,9 @@ def save_picture(path: Path, curves: dict[str, dict[str, np.ndarray]]) -> None:
     for ax, (clip, lines) in zip(axes[0], curves.items()):
         for name, values in lines.items():
             style = "k-" if name == "input" else ("--" if "every" in name else "-")
+            style = ":" if "reference" in name else style
             ax.plot(np.arange(2, len(values) + 2), values, style, label=name, linewidth=1.4)
+        ax.set_yscale("log")
         ax.set_title(f"{clip} clip")
         ax.set_xlabel("frame")
         ax.set_ylabel("mean |frame - previous frame|")
@@ -215,6 +239,13 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=16, help="frames of each clip's shot 1")
     parser.add_argument("--methods", nargs="+", default=["l0", "auto"])
     parser.add_argument("--clips", nargs="+", default=["shake", "gopro"])
+    parser.add_argument(
+        "--memories",
+        nargs="+",
+        type=float,
+        default=[0.0, VideoSettings().memory],
+        help="one per-shot row per smoothing memory (0: each frame's own kernel)",
+    )
     parser.add_argument("--picture", type=Path, help="save the per-frame change plot here")
     parser.add_argument("--calibrate-cuts", action="store_true")
     args = parser.parse_args()
@@ -226,20 +257,28 @@ def main() -> None:
     print("| clip | method | processing | flicker ratio | PSNR gain (dB) | outcomes (frames) |")
     print("|---|---|---|---|---|---|")
     for clip_name in args.clips:
-        blurred, sharp = makers[clip_name](args.shared, args.frames)
+        blurred, sharp, kernels = makers[clip_name](args.shared, args.frames)
+        cuts = find_cuts(blurred)
+        print(f"| {clip_name} | | shots found | | | first frames {[0, *cuts]} |")
         curves[clip_name] = {"input": frame_changes(blurred)}
+        processing = {"every frame alone": None}
+        for memory in args.memories:
+            processing[f"per shot, memory {memory:g}"] = VideoSettings(memory=memory)
+        rows = []
+        if kernels is not None:  # the floor: each frame deconvolved with its true kernel
+            l0 = build_method("l0")
+            outputs = [f if k is None else l0.deconvolve(f, k) for f, k in zip(blurred, kernels)]
+            said = ["none" if k is None else "uniform" for k in kernels]
+            rows.append(("true kernels", "reference", outputs, said))
+            print_row(clip_name, rows[-1], blurred, sharp, cuts)
         for method_name in args.methods:
             method = build_method(method_name)
-            for per_shot in (False, True):
-                outputs, outcomes = run(method, blurred, per_shot)
-                label = "per shot, smoothed" if per_shot else "every frame alone"
-                counts = ", ".join(f"{k} {v}" for k, v in collections.Counter(outcomes).items())
-                print(
-                    f"| {clip_name} | {method_name} | {label} | "
-                    f"{flicker_ratio(outputs, blurred):.2f} | "
-                    f"{gain(outputs, blurred, sharp):+.2f} | {counts} |",
-                    flush=True,
-                )
+            for label, settings in processing.items():
+                rows.append((method_name, label, *run(method, blurred, settings)))
+                print_row(clip_name, rows[-1], blurred, sharp, cuts)
+        default = f"per shot, memory {VideoSettings().memory:g}"
+        for method_name, label, outputs, _ in rows:
+            if label in ("reference", "every frame alone", default):
                 curves[clip_name][f"{method_name}, {label}"] = frame_changes(outputs)
     if args.picture is not None:
         save_picture(args.picture, curves)

@@ -39,6 +39,16 @@ def test_frames_that_jump_raise_the_ratio_and_a_steady_change_does_not():
     assert flicker_ratio(jumpy, source) == pytest.approx(4.0)
 
 
+def test_changes_into_a_new_shot_are_left_out_when_the_cuts_are_given():
+    source = clip(1) * 0.5 + 0.01 * np.arange(6, dtype=np.float32)[:, None, None, None]
+    source[3:] += 0.3  # a cut before frame 3
+    output = source * 2.0
+    output[3:] = source[3:] * 3.0  # the second shot is sharpened more: its own flicker 3
+    # Changes of 0.01 in the input; 0.02, 0.02 then 0.03, 0.03 in the output.
+    assert flicker_ratio(output, source, cuts=[3]) == pytest.approx(2.5)
+    assert flicker_ratio(output, source) > flicker_ratio(output, source, cuts=[3])
+
+
 def test_clips_that_do_not_match_are_refused():
     with pytest.raises(ValueError, match="differ"):
         flicker_ratio(clip(5), clip(4))

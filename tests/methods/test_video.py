@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from fractions import Fraction
 
 import numpy as np
@@ -248,7 +247,6 @@ def test_network_videos_still_go_in_stacks_and_report_no_shots(tmp_path):
     job = Job(tmp_path / "clip.mkv", tmp_path / "out.mkv")
     report = run_jobs([job], Stacks(), BatchReport(), progress=False, batch=2)
     assert calls == [(2, 16, 16, 3), (1, 16, 16, 3)] and report.decisions == []
-    assert dataclasses.asdict(VideoSettings())["memory"] == 0.7
 
 
 def test_a_fresh_state_on_one_frame_is_exactly_the_method_on_that_frame():

@@ -74,7 +74,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=positive_int,
         default=1,
         metavar="N",
-        help="video frames deblurred together (helps on GPUs; default 1)",
+        help="video frames deblurred together by the network (helps on GPUs; default 1); "
+        "l0 and auto take a video's frames in order, with one decision per shot",
     )
     parser.add_argument(
         "--save-kernel",

@@ -4,6 +4,7 @@
 :func:`flicker_ratio` the output's total change over the input's: 1 means the method added
 no change in time (the output moves exactly as much as the input), above 1 that it did
 (frames deblurred differently, kernels that jump, some frames left alone and others not).
+The change into the first frame of a shot is left out when the cuts are given.
 Sharpening alone raises the ratio a little even with one kernel for the whole clip, since
 it amplifies the noise that differs from frame to frame; compare ratios of methods on the
 same clip.
@@ -12,7 +13,7 @@ same clip.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import numpy as np
 
@@ -48,13 +49,21 @@ def frame_changes(frames: Sequence[np.ndarray] | np.ndarray) -> np.ndarray:
 
 
 def flicker_ratio(
-    output: Sequence[np.ndarray] | np.ndarray, source: Sequence[np.ndarray] | np.ndarray
+    output: Sequence[np.ndarray] | np.ndarray,
+    source: Sequence[np.ndarray] | np.ndarray,
+    cuts: Collection[int] = (),
 ) -> float:
     """The output's frame-to-frame change over the input's (the sums of
     :func:`frame_changes`): 1 when the method adds no flicker.
 
     Frames that never change in the input (a still clip) give 1.0 when the output never
     changes either, and infinity when it does.
+
+    Args:
+        output: The method's frames.
+        source: The input frames.
+        cuts: Indices of frames that start a new shot: the change into them is left out
+            (a cut changes everything, and would swamp the flicker within shots).
 
     Shape:
         - Input: both :math:`(N, H, W, C)`, the same shape.
@@ -74,7 +83,9 @@ def flicker_ratio(
             f"output and input differ: {len(output)} frames of {np.shape(output[0])} against "
             f"{len(source)} of {np.shape(source[0])}"
         )
-    moved, moving = float(frame_changes(output).sum()), float(frame_changes(source).sum())
+    kept = np.array([i + 1 not in cuts for i in range(len(source) - 1)])
+    moved = float(frame_changes(output)[kept].sum())
+    moving = float(frame_changes(source)[kept].sum())
     if moving == 0.0:
         return 1.0 if moved == 0.0 else math.inf
     return moved / moving
