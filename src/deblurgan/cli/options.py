@@ -118,8 +118,8 @@ def add_inference_arguments(
         type=odd_kernel_size,
         default=None,
         metavar="PX",
-        help="l0 and auto: largest blur kernel side in pixels, odd (default: automatic, 35 px up "
-        "to a 1400 px longer side, 2.5%% of the longer side above, at most a seventh of the "
+        help="l0 and auto: largest blur kernel side in pixels, odd (default: automatic, 31 px up "
+        "to a 1240 px longer side, 2.5%% of the longer side above, at most a seventh of the "
         "shorter side; an automatic kernel is cropped to the size it needs)",
     )
     group = parser.add_argument_group("network model and runtime")
