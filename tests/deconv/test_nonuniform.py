@@ -86,3 +86,13 @@ def test_the_mosaic_lays_the_kernels_out_as_the_tiles_are():
     assert mosaic.shape == (rows * 6 - 1, cols * 6 - 1)
     assert mosaic.sum() == pytest.approx(1.0, abs=1e-5)
     assert mosaic[2, 2] > 0 and mosaic[0, 0] == 0  # the first tile's delta, top left
+
+
+def test_ringing_suppression_reaches_the_tiles():
+    rng = np.random.default_rng(2)
+    image = rng.random((64, 64, 1)).astype(np.float32)
+    plain, _, _ = deconvolve_varying(image, _sweep(5), 1.0, 11, weight=200.0)
+    dering, _, _ = deconvolve_varying(
+        image, _sweep(5), 1.0, 11, weight=200.0, suppress_ringing=True
+    )
+    assert np.abs(plain - dering).mean() > 1e-3

@@ -215,10 +215,12 @@ def deconvolve_varying(
     progress: bool = False,
     on_stage: Stage | None = None,
     gamma: float = 1.0,
+    suppress_ringing: bool = False,
 ) -> tuple[np.ndarray, list[np.ndarray], list[Tile]]:
     """Deconvolve a photo whose blur follows ``motion`` (fitted at ``scale`` times the full
     resolution to kernels of side ``small_size``), tile by tile, with the data weight
-    ``weight`` but at most :data:`MAX_DATA_WEIGHT`.
+    ``weight`` but at most :data:`MAX_DATA_WEIGHT` (``progress``, ``on_stage``, ``gamma`` and
+    ``suppress_ringing`` as :func:`~deblurgan.deconv.tiles.deconvolve_tiles`).
 
     Returns:
         The deblurred image and the tiles' kernels and tiles.
@@ -231,7 +233,9 @@ def deconvolve_varying(
     tiles, overlap = varying_grid(height, width, side)
     kernels = tile_kernels(motion, tiles, (height, width), scale, small_size, side)
     weight = min(weight, MAX_DATA_WEIGHT)
-    sharp = deconvolve_tiles(rgb, tiles, kernels, weight, overlap, progress, on_stage, gamma)
+    sharp = deconvolve_tiles(
+        rgb, tiles, kernels, weight, overlap, progress, on_stage, gamma, suppress_ringing
+    )
     return sharp, kernels, tiles
 
 

@@ -27,6 +27,7 @@ import scipy.signal
 from deblurgan.deconv.blind import (
     MIN_BLUR_SPREAD,
     BlindDeconvolution,
+    BlindSettings,
     KernelEstimate,
     kernel_spread,
 )
@@ -203,6 +204,8 @@ class AutoDeblur:
         on_stage: Hears the stages in plain words and the fraction done (and may raise to
             stop the work), as :class:`~deblurgan.deconv.blind.BlindDeconvolution`.
         thresholds: The decision's thresholds.
+        settings: How the kernel is estimated and removed (as ``--method l0``; None: its
+            defaults).
     """
 
     name = "auto"
@@ -214,8 +217,9 @@ class AutoDeblur:
         progress: bool = False,
         on_stage: Callable[[str, float], None] | None = None,
         thresholds: Thresholds = Thresholds(),
+        settings: BlindSettings | None = None,
     ) -> None:
-        self.blind = BlindDeconvolution(kernel_size, progress, on_stage)
+        self.blind = BlindDeconvolution(kernel_size, progress, on_stage, settings)
         self.thresholds, self.on_stage = thresholds, on_stage
         self._build_network, self._network = network, None
 
@@ -301,6 +305,7 @@ class AutoDeblur:
             self.blind.progress,
             self.on_stage,
             gamma,
+            self.blind.options.suppress_ringing,
         )
         return from_linear(sharp, gamma), kernel_mosaic(kernels, tiles)
 
