@@ -173,11 +173,10 @@ def varying_side(
     full = max(int(round(small_size / scale)) | 1, 3)
     points = [(y, x) for y in (0, height - 1) for x in (0, width - 1)]
     points.append(((height - 1) / 2, (width - 1) / 2))
-    side = max(
+    return max(
         crop_to_support(kernel_at(motion, p, shape, scale, small_size, full)).shape[0]
         for p in points
     )
-    return side
 
 
 def tile_kernels(
