@@ -16,7 +16,9 @@ GOPR0477's held-out moments):
 
 Per clip and method it prints the flicker ratio (:func:`~deblurgan.evaluation.flicker.
 flicker_ratio`: the output's frame-to-frame change over the input's within shots, the
-changes into the first frame of a shot left out; 1 = none added), the
+changes into the first frame of a shot left out; 1 = none added), the worst jump
+(:func:`~deblurgan.evaluation.flicker.flicker_peak`: the largest such ratio between two
+frames), the
 mean PSNR gain over the input (aligned within 4 px) and how many frames got which outcome,
 and with ``--picture`` saves a plot of the frame-to-frame change (matplotlib). "Every frame
 on its own" is a fresh :class:`~deblurgan.methods.video.VideoDeblur` per frame, which is
@@ -47,7 +49,7 @@ from deblurgan.blur.apply import blur_image
 from deblurgan.blur.frames import average_frames
 from deblurgan.blur.kernels import sample_kernels
 from deblurgan.blur.psf import tight_crop
-from deblurgan.evaluation.flicker import flicker_ratio, frame_changes
+from deblurgan.evaluation.flicker import flicker_peak, flicker_ratio, frame_changes
 from deblurgan.evaluation.scoring import score
 from deblurgan.io.images import read_image
 from deblurgan.methods import build_method
@@ -195,13 +197,14 @@ def calibrate_cuts(shared: Path, seed: int = 0) -> None:
 
 
 def print_row(clip: str, row: tuple, blurred: list, sharp: list, cuts: list[int]) -> None:
-    """One table row: flicker ratio (within shots), mean PSNR gain and the outcomes'
-    frame counts."""
+    """One table row: flicker ratio and worst jump (within shots), mean PSNR gain and the
+    outcomes' frame counts."""
     method, label, outputs, outcomes = row
     counts = ", ".join(f"{k} {v}" for k, v in collections.Counter(outcomes).items())
     print(
         f"| {clip} | {method} | {label} | {flicker_ratio(outputs, blurred, cuts):.2f} | "
-        f"{gain(outputs, blurred, sharp):+.2f} | {counts} |",
+        f"{flicker_peak(outputs, blurred, cuts):.1f} | {gain(outputs, blurred, sharp):+.2f} "
+        f"| {counts} |",
         flush=True,
     )
 
@@ -254,12 +257,15 @@ def main() -> None:
         return
     makers = {"shake": shake_clip, "gopro": gopro_clip}
     curves: dict[str, dict[str, np.ndarray]] = {}
-    print("| clip | method | processing | flicker ratio | PSNR gain (dB) | outcomes (frames) |")
-    print("|---|---|---|---|---|---|")
+    print(
+        "| clip | method | processing | flicker ratio | worst jump | PSNR gain (dB) "
+        "| outcomes (frames) |"
+    )
+    print("|---|---|---|---|---|---|---|")
     for clip_name in args.clips:
         blurred, sharp, kernels = makers[clip_name](args.shared, args.frames)
         cuts = find_cuts(blurred)
-        print(f"| {clip_name} | | shots found | | | first frames {[0, *cuts]} |")
+        print(f"| {clip_name} | | shots found | | | | first frames {[0, *cuts]} |")
         curves[clip_name] = {"input": frame_changes(blurred)}
         processing = {"every frame alone": None}
         for memory in args.memories:

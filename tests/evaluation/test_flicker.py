@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from deblurgan.evaluation.flicker import flicker_ratio, frame_changes
+from deblurgan.evaluation.flicker import flicker_peak, flicker_ratio, frame_changes
 
 
 def clip(frames: int = 5, seed: int = 0) -> np.ndarray:
@@ -49,6 +49,15 @@ def test_changes_into_a_new_shot_are_left_out_when_the_cuts_are_given():
     assert flicker_ratio(output, source) > flicker_ratio(output, source, cuts=[3])
 
 
+def test_the_peak_is_the_largest_single_jump_and_skips_cuts():
+    source = clip(1) * 0.5 + 0.01 * np.arange(5, dtype=np.float32)[:, None, None, None]
+    output = source.copy()
+    output[3] += 0.05  # frame 3 treated differently: changes of 0.06 into and out of it
+    assert flicker_peak(output, source) == pytest.approx(6.0)
+    assert flicker_peak(output, source, cuts=[3, 4]) == pytest.approx(1.0)
+    assert flicker_ratio(output, source) == pytest.approx((1 + 1 + 6 + 4) / 4)
+
+
 def test_clips_that_do_not_match_are_refused():
     with pytest.raises(ValueError, match="differ"):
         flicker_ratio(clip(5), clip(4))
@@ -56,5 +65,7 @@ def test_clips_that_do_not_match_are_refused():
         flicker_ratio(clip(5)[:, :6], clip(5))
     with pytest.raises(ValueError, match="two frames"):
         flicker_ratio(clip(1), clip(1))
+    with pytest.raises(ValueError, match="differ"):
+        flicker_peak(clip(5), clip(4))
     with pytest.raises(ValueError, match="shapes"):
         frame_changes([np.zeros((2, 2)), np.zeros((3, 2))])

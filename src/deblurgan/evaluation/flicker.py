@@ -5,6 +5,8 @@
 no change in time (the output moves exactly as much as the input), above 1 that it did
 (frames deblurred differently, kernels that jump, some frames left alone and others not).
 The change into the first frame of a shot is left out when the cuts are given.
+:func:`flicker_peak` is the largest such ratio between two frames: a method that switches
+treatment now and then shows there even when its total stays low.
 Sharpening alone raises the ratio a little even with one kernel for the whole clip, since
 it amplifies the noise that differs from frame to frame; compare ratios of methods on the
 same clip.
@@ -17,7 +19,7 @@ from collections.abc import Collection, Sequence
 
 import numpy as np
 
-__all__ = ["flicker_ratio", "frame_changes"]
+__all__ = ["flicker_peak", "flicker_ratio", "frame_changes"]
 
 
 def frame_changes(frames: Sequence[np.ndarray] | np.ndarray) -> np.ndarray:
@@ -89,3 +91,32 @@ def flicker_ratio(
     if moving == 0.0:
         return 1.0 if moved == 0.0 else math.inf
     return moved / moving
+
+
+def flicker_peak(
+    output: Sequence[np.ndarray] | np.ndarray,
+    source: Sequence[np.ndarray] | np.ndarray,
+    cuts: Collection[int] = (),
+) -> float:
+    """The largest ratio of the output's change to the input's between two consecutive
+    frames (leaving out the changes into the ``cuts``, as :func:`flicker_ratio`); a pair
+    of frames with no change in the input counts as 1.0 if the output did not change
+    either, and infinity if it did.
+
+    Shape:
+        - Input: both :math:`(N, H, W, C)`, the same shape.
+
+    Examples:
+        >>> clip = np.linspace(0.0, 0.3, 4)[:, None] * np.ones((4, 6))  # 0.1 a frame
+        >>> jumpy = clip.copy(); jumpy[2] += 0.2
+        >>> flicker_peak(clip, clip), round(flicker_peak(jumpy, clip), 6)
+        (1.0, 3.0)
+    """
+    flicker_ratio(output, source)  # the same checks
+    moved, moving = frame_changes(output), frame_changes(source)
+    ratios = [
+        (1.0 if b == 0.0 else math.inf) if a == 0.0 else b / a
+        for i, (a, b) in enumerate(zip(moving, moved))
+        if i + 1 not in cuts
+    ]
+    return float(max(ratios, default=1.0))

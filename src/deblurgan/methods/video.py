@@ -156,10 +156,9 @@ class VideoSettings:
             at most at one of these frames, and never after); 1: its first frame alone.
         memory: The weight of the smoothed kernel (or camera motion) so far when a frame's
             own estimate is blended in; 0: every frame its own estimate (the decision is
-            still one per shot). On the training clip of ``benchmarks/video_flicker.py``
-            (docs/video.md) 0.5 cut ``l0``'s flicker by 13% at no cost in PSNR; more
-            memory cut more and cost PSNR (0.7: -15%, -0.04 dB; 0.95: -37%, -0.17 dB),
-            as the smoothed kernel lags a shake that grows.
+            still one per shot). Chosen on the training clip of
+            ``benchmarks/video_flicker.py`` (docs/video.md): the most memory that cost no
+            PSNR; more flickered less but lagged a shake that grows, and lost PSNR.
         estimate_every: Estimate on every n-th frame of a shot only (the others keep the
             smoothed kernel): faster.
     """
