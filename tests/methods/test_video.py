@@ -13,7 +13,15 @@ from deblurgan.deconv.motion_fit import InplaneMotion
 from deblurgan.inference.batch import Job, run_jobs
 from deblurgan.io.report import BatchReport
 from deblurgan.io.video import VideoInfo, read_frames, video_writer
-from deblurgan.methods.auto import NETWORK, NONE, UNIFORM, AutoDeblur, Decision, Examination
+from deblurgan.methods.auto import (
+    NETWORK,
+    NONE,
+    UNIFORM,
+    VARYING,
+    AutoDeblur,
+    Decision,
+    Examination,
+)
 from deblurgan.methods.shots import find_cuts
 from deblurgan.methods.video import (
     VideoDeblur,
@@ -255,3 +263,48 @@ def test_a_fresh_state_on_one_frame_is_exactly_the_method_on_that_frame():
         alone = BlindDeconvolution().restore(frame)
         first = VideoDeblur(BlindDeconvolution()).restore(frame)
         assert np.array_equal(first.rgb, alone.rgb) and first.note == alone.note
+
+
+def test_an_animation_gets_its_own_state_too(tmp_path):
+    from PIL import Image
+
+    still = np.rint(colour(64, 0) * 255).astype(np.uint8)
+    frames = [Image.fromarray(np.roll(still, 2 * k, axis=1)) for k in range(3)]  # a pan
+    frames[0].save(tmp_path / "a.gif", save_all=True, append_images=frames[1:], duration=40)
+    job = Job(tmp_path / "a.gif", tmp_path / "out.gif")
+    report = run_jobs([job], BlindDeconvolution(), BatchReport(), progress=False)
+    assert not report.failed
+    assert [words.split(":")[0] for _, words in report.decisions] == ["frames 1-3"]
+    assert "no blur" in report.decisions[0][1]
+
+
+class Rolled(AutoDeblur):
+    """auto that sees shake that varies, with a camera moving 2 px more every frame."""
+
+    def __init__(self) -> None:
+        super().__init__(network=Network)
+        self.frame, self.removed = 0, []
+
+    def examine(self, rgb: np.ndarray) -> Examination:
+        self.frame += 1
+        poses = np.array([[0.0, 0.0, 0.0], [2.0 * self.frame, 0.0, 0.002]])
+        motion = InplaneMotion(poses, np.array([0.5, 0.5]), 0.05, 0.3)
+        found = KernelEstimate(KERNEL, None, KERNEL, None, None, 1.0)
+        return Examination(found, Decision(VARYING, "said varying"), None, motion, 1.0, 15)
+
+    def remove_varying(self, rgb: np.ndarray, seen: Examination) -> tuple[np.ndarray, np.ndarray]:
+        self.removed.append(seen.motion)
+        return super().remove_varying(rgb, seen)
+
+
+def test_shake_that_varies_blends_the_camera_motions_of_successive_frames():
+    auto = Rolled()
+    video = VideoDeblur(auto, VideoSettings(memory=0.5))
+    out = video(np.stack([colour(64, 0)] * 3))
+    assert out.shape == (3, 64, 64, 3) and np.isfinite(out).all()
+    first, second, third = auto.removed
+    assert len(first.poses) == 2  # the first frame's own motion
+    poses = {tuple(p): w for p, w in zip(second.poses.tolist(), second.weights)}
+    assert poses == pytest.approx({(0.0, 0.0, 0.0): 0.5, (2.0, 0.0, 0.002): 0.25,
+                                   (4.0, 0.0, 0.002): 0.25})  # fmt: skip
+    assert len(third.poses) == 4 and third.weights.sum() == pytest.approx(1.0)
