@@ -176,6 +176,7 @@ def deblur_upload(
     """
     learned: dict[Route, Speed] = dict(speeds or {})
     restoration = None
+    frames = deblur  # what a video's or animation's frames go through
 
     def timed(rgb: np.ndarray, whole_photo: bool = False) -> np.ndarray:
         nonlocal restoration
@@ -186,15 +187,20 @@ def deblur_upload(
             restoration = deblur.restore(rgb)
             restored = restoration.rgb
         else:
-            restored = deblur(rgb)
+            restored = frames(rgb)
         progress.model_ended = time.monotonic()
         progress.frames_done += 1
         return restored
 
     progress.set_stage(READING)
     kind = media_kind(source)
+    if kind != "image":  # a fresh state per upload: l0 and auto decide once per shot
+        from deblurgan.methods.video import for_video  # not at start-up
+
+        frames = for_video(deblur)
     if kind == "video":
-        progress.frames = max(probe_video(source).frames, 1)
+        count = probe_video(source).frames  # None: the container does not say (MKV)
+        progress.frames = None if count is None else max(count, 1)
         progress.set_stage(DEBLURRING)
         deblur_video_file(timed, source, target, progress=False)
     elif kind == "animation":
@@ -223,7 +229,8 @@ def deblur_upload(
         note = restoration.note if restoration is not None else None
         decision = getattr(restoration, "decision", None)
         return Outcome(kind, learned, written, note, decision)
-    return Outcome(kind, learned, None)
+    shots = getattr(frames, "decisions", None)  # a VideoDeblur: each shot's decision
+    return Outcome(kind, learned, None, decision=" / ".join(shots()) if shots else None)
 
 
 def write_preview(path: Path, image: ImageData) -> Path:
