@@ -578,3 +578,20 @@ def test_compile_option_builds_a_compiled_pytorch_deblurrer(tmp_path, tiny_gener
     args.compile = True
     compiled = method_from_args(args)  # compiles on the first image, not here
     assert (compiled.compiled, compiled.backend) == (True, "torch")
+
+
+def test_a_video_through_l0_is_decided_once_per_shot(tmp_path, capsys):
+    from ..deconv.conftest import shapes_scene
+
+    flat = np.full((64, 64, 3), 90, np.uint8)
+    scene = (np.stack([shapes_scene(64, s) for s in (0, 1, 2)], -1) * 255).astype(np.uint8)
+    with video_writer(tmp_path / "clip.mp4", VideoInfo(Fraction(24), 64, 64, None)) as write:
+        for frame in [flat] * 3 + [scene] * 3:  # two shots
+            write(frame)
+    status = main(
+        ["deblur", str(tmp_path / "clip.mp4"), "-o", str(tmp_path / "out"), "--method", "l0"]
+    )
+    out = capsys.readouterr()
+    summary = out.out + out.err
+    assert status == 0
+    assert "frames 1-3" in summary and "frames 4-6" in summary, summary

@@ -229,7 +229,9 @@ def test_each_video_of_a_batch_gets_its_own_shots_in_the_summary(tmp_path):
                 write(np.rint(noisy(frame, rng) * 255).astype(np.uint8))
         jobs.append(Job(tmp_path / name, tmp_path / "out" / name))
     (tmp_path / "out").mkdir()
-    report = run_jobs(jobs, BlindDeconvolution(), BatchReport(), progress=False)
+    report = run_jobs(
+        jobs, BlindDeconvolution(), BatchReport(), progress=False, per_video=for_video
+    )
     assert not report.failed and len(report.written) == 2
     for name in ("one.mkv", "two.mkv"):  # shots counted from the file's own first frame
         shots = [words for source, words in report.decisions if source.endswith(name)]
@@ -253,7 +255,7 @@ def test_network_videos_still_go_in_stacks_and_report_no_shots(tmp_path):
             return rgb
 
     job = Job(tmp_path / "clip.mkv", tmp_path / "out.mkv")
-    report = run_jobs([job], Stacks(), BatchReport(), progress=False, batch=2)
+    report = run_jobs([job], Stacks(), BatchReport(), progress=False, batch=2, per_video=for_video)
     assert calls == [(2, 16, 16, 3), (1, 16, 16, 3)] and report.decisions == []
 
 
@@ -272,7 +274,9 @@ def test_an_animation_gets_its_own_state_too(tmp_path):
     frames = [Image.fromarray(np.roll(still, 2 * k, axis=1)) for k in range(3)]  # a pan
     frames[0].save(tmp_path / "a.gif", save_all=True, append_images=frames[1:], duration=40)
     job = Job(tmp_path / "a.gif", tmp_path / "out.gif")
-    report = run_jobs([job], BlindDeconvolution(), BatchReport(), progress=False)
+    report = run_jobs(
+        [job], BlindDeconvolution(), BatchReport(), progress=False, per_video=for_video
+    )
     assert not report.failed
     assert [words.split(":")[0] for _, words in report.decisions] == ["frames 1-3"]
     assert "no blur" in report.decisions[0][1]

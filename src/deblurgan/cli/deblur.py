@@ -18,6 +18,8 @@ from deblurgan.hardware import process_device, torchrun_place
 from deblurgan.inference.batch import check_output_ext, check_suffix, plan_jobs, run_jobs
 from deblurgan.io.atomic import OutputFolderError, check_output_folder
 from deblurgan.io.images import DEFAULT_MAX_PIXELS
+from deblurgan.io.media import FrameFn
+from deblurgan.restoration import DeblurMethod
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -152,5 +154,14 @@ def run(args: argparse.Namespace) -> int:
         args.batch,
         args.max_pixels,
         args.save_kernel,
+        per_video,
     )
     return report.finish(args.quiet, prefix=f"rank {rank}/{world}: " if world > 1 else "")
+
+
+def per_video(method: DeblurMethod) -> FrameFn:
+    """What one video's frames go through: :func:`deblurgan.methods.video.for_video`
+    (imported here, not at start-up)."""
+    from deblurgan.methods.video import for_video
+
+    return for_video(method)

@@ -8,9 +8,10 @@ file ``photo_sharp.kernel.png`` of ``--save-kernel``) is never an input; the out
 folder is checked for writing before anything is deblurred; every output is
 written atomically, and temp files of killed runs are removed; a file that
 fails (unreadable, a link loop, too large) is reported with its cause and the
-batch moves on. Animated images are deblurred frame by frame; with ``l0`` and ``auto`` each
-video or animation gets its own state (one decision per shot, kernels smooth in time:
-:mod:`deblurgan.methods.video`), and the summary says each shot's decision.
+batch moves on. Animated images are deblurred frame by frame; given ``per_video`` (the
+command line gives :func:`deblurgan.methods.video.for_video`: with ``l0`` and ``auto`` one
+decision per shot, kernels smooth in time) each video or animation gets its own state, and
+the summary says each shot's decision.
 
 Kernel files (``--save-kernel``) follow the same rules: ``OUTPUT_STEM.kernel.png``
 beside the output, or ``OUTPUT_NAME.kernel.png`` (``a.png.kernel.png``) for outputs
@@ -33,6 +34,7 @@ from deblurgan.io.background import OrderedWriter, prefetch
 from deblurgan.io.formats import WRITABLE_IMAGE_SUFFIXES, output_suffix
 from deblurgan.io.images import DEFAULT_MAX_PIXELS, ImageData, read_image, write_image
 from deblurgan.io.media import (
+    FrameFn,
     MediaKind,
     deblur_animation_file,
     deblur_video_file,
@@ -203,6 +205,7 @@ def run_jobs(
     batch: int = 1,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
     save_kernel: bool = False,
+    per_video: Callable[[DeblurMethod], FrameFn] | None = None,
 ) -> BatchReport:
     """Deblur every job's source into its target, recording each outcome in ``report``.
 
@@ -219,6 +222,10 @@ def run_jobs(
         save_kernel: Also write the kernel a method estimated for an image as its job's
             ``kernel`` (never over an input or another output, nor over an existing file
             without ``overwrite``; a kernel that cannot be written is a note, not a failure).
+        per_video: Gives what one video's or animation's frames go through, called afresh
+            for each file (e.g. :func:`deblurgan.methods.video.for_video`: one decision per
+            shot); its ``decisions()``, where it has one, go into ``report.decisions``.
+            None: ``method`` itself, frame by frame.
 
     An output that appears while its image is deblurred (another run writing into the
     same folder) is kept unless ``overwrite``, and the job counted as skipped.
@@ -271,9 +278,7 @@ def run_jobs(
         for job, kind, image, err in prefetch(map(read, todo)):
             if err is None and kind != "image":  # a sequence, decoded and encoded as it goes
                 writer.settle()
-                from deblurgan.methods.video import VideoDeblur, for_video  # not at start-up
-
-                frames = for_video(method)  # fresh per file: one decision per shot (l0, auto)
+                frames = per_video(method) if per_video is not None else method  # fresh per file
                 try:
                     if kind == "video":
                         deblur_video_file(
@@ -283,8 +288,9 @@ def run_jobs(
                         deblur_animation_file(frames, job.source, job.target, max_pixels, overwrite)
                 except Exception as sequence_err:  # noqa: BLE001 - one bad file must not stop the batch
                     err = sequence_err
-                if err is None and isinstance(frames, VideoDeblur):
-                    report.decisions += [(str(job.source), shot) for shot in frames.decisions()]
+                shots = getattr(frames, "decisions", None)
+                if err is None and shots is not None:
+                    report.decisions += [(str(job.source), shot) for shot in shots()]
                 outcome(job)(err)
                 continue
             if err is None:
