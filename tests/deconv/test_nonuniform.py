@@ -96,3 +96,29 @@ def test_ringing_suppression_reaches_the_tiles():
         image, _sweep(5), 1.0, 11, weight=200.0, suppress_ringing=True
     )
     assert np.abs(plain - dering).mean() > 1e-3
+
+
+def test_windows_refined_together_equal_each_window_refined_alone():
+    from deblurgan.blur.apply import blur_image
+    from deblurgan.deconv.kernel_estimation import refine_kernel
+    from deblurgan.deconv.nonuniform import LOCAL_SETTINGS, local_kernels, window_corners
+
+    from .conftest import line_kernel, shapes_scene
+
+    gray = blur_image(shapes_scene(150, 0), line_kernel(9, 7, 2)).astype(np.float32)
+    start = line_kernel(9, 5, 0)
+    local = local_kernels(gray, start)
+    side = 6 * 9  # six kernel sides: the windows' side on a 150 px image
+    for kernel, (y0, x0) in zip(local.kernels, window_corners(150, 150, side)):
+        window = gray[y0 : y0 + side, x0 : x0 + side]
+        alone, _ = refine_kernel(window, start, LOCAL_SETTINGS.weight, LOCAL_SETTINGS)
+        assert np.array_equal(kernel, alone)
+    heard = []
+
+    def cancel(stage, fraction):
+        heard.append(fraction)
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        local_kernels(gray, start, progress=cancel)
+    assert heard == [pytest.approx(1 / 9)]

@@ -15,10 +15,12 @@ motion, then deconvolution tile by tile.
 from __future__ import annotations
 
 import dataclasses
+from concurrent.futures import ThreadPoolExecutor
 
 import cv2
 import numpy as np
 
+from deblurgan.deconv.fourier import WORKERS
 from deblurgan.deconv.kernel_estimation import (
     EstimationSettings,
     centre_kernel_subpixel,
@@ -115,16 +117,31 @@ def local_kernels(
     size = kernel.shape[0]
     side = min(max(height // grid[0], width // grid[1], 6 * size), height, width)
     corners = window_corners(height, width, side, grid)
-    kernels, points = [], []
-    for n, (y0, x0) in enumerate(corners):
-        window = gray[y0 : y0 + side, x0 : x0 + side]
+
+    def refine(corner: tuple[int, int]) -> np.ndarray:
+        y0, x0 = corner
         mask = None if reliable is None else reliable[y0 : y0 + side, x0 : x0 + side]
-        local, _ = refine_kernel(window, kernel, settings.weight, settings, mask)
-        kernels.append(local)
-        centre = (y0 + (side - 1) / 2 - (height - 1) / 2, x0 + (side - 1) / 2 - (width - 1) / 2)
-        points.append(centre)
-        if progress is not None:
-            progress("comparing parts of the photo", (n + 1) / len(corners))
+        window = gray[y0 : y0 + side, x0 : x0 + side]
+        return refine_kernel(window, kernel, settings.weight, settings, mask)[0]
+
+    # The windows are independent: refined on every core at once (the same kernels; the
+    # FFTs release the interpreter), heard in order; a cancel stops the windows not begun.
+    kernels = []
+    with ThreadPoolExecutor(max_workers=max(min(WORKERS, len(corners)), 1)) as pool:
+        pending = [pool.submit(refine, corner) for corner in corners]
+        try:
+            for n, job in enumerate(pending):
+                kernels.append(job.result())
+                if progress is not None:
+                    progress("comparing parts of the photo", (n + 1) / len(corners))
+        except BaseException:
+            for job in pending:
+                job.cancel()
+            raise
+    points = [
+        (y0 + (side - 1) / 2 - (height - 1) / 2, x0 + (side - 1) / 2 - (width - 1) / 2)
+        for y0, x0 in corners
+    ]
     return LocalKernels(kernels, np.array(points, np.float64), scale)
 
 
