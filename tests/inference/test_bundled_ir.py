@@ -19,11 +19,14 @@ import pytest
 from deblurgan.inference import bundled_ir
 from deblurgan.inference.bundled_ir import (
     DESCRIPTION,
+    LAYOUT,
     MODELS,
     REFERENCE,
     BundledDescription,
     bundled_network,
+    fp32_weights,
     read_description,
+    weights_layout,
 )
 from deblurgan.inference.cached_network import CachedNetwork
 from deblurgan.inference.policy import agreement_image, eight_bit_psnr
@@ -51,8 +54,15 @@ def regenerate(folder: Path | None = None) -> None:
         model = ov.convert_model(
             generator, example_input=torch.zeros(1, 3, 64, 64), input=[(1, 3, -1, -1)]
         )
-        # fp16-stored weights: the checkpoint's own fp16 values, nothing rounded
-        ov.save_model(model, str(folder / f"{MODELS['fp32']}.xml"), compress_to_fp16=True)
+        # fp16-stored weights: the checkpoint's own fp16 values, nothing rounded; the .bin
+        # is not shipped, only how to assemble it from the checkpoint (the weights once)
+        xml = folder / f"{MODELS['fp32']}.xml"
+        ov.save_model(model, str(xml), compress_to_fp16=True)
+        layout = weights_layout(
+            xml.read_bytes(), xml.with_suffix(".bin").read_bytes(), weights.read_bytes()
+        )
+        (folder / LAYOUT).write_text(json.dumps(layout, indent=0))
+        xml.with_suffix(".bin").unlink()
         int8 = quantize_int8(model)
         ov.save_model(int8, str(folder / f"{MODELS['int8']}.xml"), compress_to_fp16=False)
     reference = Deblurrer(generator, device="cpu", precision="fp32", backend="torch")
@@ -74,13 +84,28 @@ def test_the_shipped_files_are_small_and_describe_the_bundled_checkpoint():
         description.weights_sha256
         == hashlib.sha256(default_weights_path().read_bytes()).hexdigest()
     ), "the bundled model changed: python -m tests.inference.test_bundled_ir"
-    sizes = {
-        path.name: path.stat().st_size
-        for name in MODELS.values()
-        for path in (folder / f"{name}.xml", folder / f"{name}.bin")
-    }
-    assert sum(sizes.values()) < 8 * 2**20, sizes  # the checkpoint is 3.9 MB
+    shipped = [f"{MODELS['fp32']}.xml", LAYOUT, f"{MODELS['int8']}.xml", f"{MODELS['int8']}.bin"]
+    sizes = {name: (folder / name).stat().st_size for name in shipped}
+    assert sum(sizes.values()) < 3 * 2**20, sizes  # the checkpoint is 3.9 MB: not again
+    assert not (folder / f"{MODELS['fp32']}.bin").exists()
     assert np.load(folder / REFERENCE).shape == (*agreement_image().shape[:2], 3)
+
+
+def test_the_fp32_weights_are_the_checkpoints_tensors_and_nothing_else_fits(tmp_path):
+    checkpoint = default_weights_path().read_bytes()
+    weights = fp32_weights(bundled_ir.assets(), default_weights_path())
+    layout = json.loads((bundled_ir.assets() / LAYOUT).read_text())
+    tensors = bundled_ir.tensor_bytes(checkpoint)
+    named = [value for _, kind, value in layout["segments"] if kind == "tensor"]
+    assert sorted(named) == sorted(tensors)  # every tensor, each once
+    assert sum(len(tensors[name]) for name in named) > 0.99 * len(weights)
+    xml = (bundled_ir.assets() / f"{MODELS['fp32']}.xml").read_bytes()
+    assert weights_layout(xml, weights, checkpoint) == layout  # the round trip
+    other = bytearray(checkpoint)
+    other[-2:] = bytes(2)  # a checkpoint other than the one converted
+    (tmp_path / "other.safetensors").write_bytes(bytes(other))
+    with pytest.raises(ValueError, match="not the converted ones"):
+        fp32_weights(bundled_ir.assets(), tmp_path / "other.safetensors")
 
 
 def test_the_stored_reference_is_eager_pytorch_fp32():
