@@ -50,7 +50,7 @@ NEEDS_EXTRA = {
     "train": ["deblurgan.train.*", "deblurgan.cli.train", "deblurgan.cli.detect_bench"],
     "train or evaluate": ["deblurgan.cli.evaluate"],
     "export": ["deblurgan.cli.export"],
-    "serve": ["deblurgan.serve.*", "deblurgan.cli.serve"],
+    "serve": ["deblurgan.serve.*"],
     "entry point": ["deblurgan.__main__"],  # runs the command line on import
 }
 
@@ -292,3 +292,49 @@ def test_own_weights_without_pytorch_say_which_extra(tmp_path):
     )
     assert done.returncode == 2
     assert "install deblurgan[torch]" in done.stderr and "Traceback" not in done.stderr
+
+
+SERVE = """
+import sys, time
+import uvicorn
+from fastapi.testclient import TestClient
+from deblurgan.cli import main
+
+apps = []
+uvicorn.run = lambda app, **kwargs: apps.append(app)
+assert main(["serve"]) == 0
+with TestClient(apps[0], base_url="http://127.0.0.1:8000") as client:
+    photo = ("photo.jpg", open(sys.argv[1], "rb").read())
+    (job,) = client.post("/api/jobs", data={"method": "network"}, files={"files": photo}).json()
+    deadline = time.time() + 120
+    while job["status"] in ("queued", "running") and time.time() < deadline:
+        time.sleep(0.1)
+        job = client.get(f"/api/jobs/{job['id']}").json()
+    result = client.get(f"/api/jobs/{job['id']}/result")
+    print(job["status"], result.status_code, result.content[:2] == b"\\xff\\xd8")
+"""
+
+
+@pytest.mark.slow
+def test_the_web_page_deblurs_without_pytorch(tmp_path):
+    # the core and the serve extra: the bundled model on OpenVINO, in the job's own process
+    hidden = [m for m in OPTIONAL if m not in EXTRAS["serve"].modules + ("httpx",)]
+    env = hiding(tmp_path, hidden)
+    env["DEBLURGAN_CACHE"] = str(tmp_path / "cache")
+    example = str(REPO / "examples/blurry_coffee.jpg")
+    done = subprocess.run(
+        [sys.executable, "-c", SERVE, example], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.splitlines()[-1].split() == ["done", "200", "True"], done.stdout
+    weights = tmp_path / "mine.safetensors"
+    weights.write_bytes(b"not yet converted")
+    done = subprocess.run(
+        [sys.executable, "-m", "deblurgan", "serve", "--weights", str(weights)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "your own --weights needs PyTorch" in done.stderr
+    assert "install deblurgan[torch]" in done.stderr

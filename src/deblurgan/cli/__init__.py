@@ -39,7 +39,7 @@ NEEDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "evaluate": ("train", ("torch", "matplotlib")),
     "detect-bench": ("train", ("torch",)),
     "export": ("export", ("torch", "onnx", "onnxruntime")),
-    "serve": ("serve", ("fastapi", "uvicorn", "multipart", "torch")),
+    "serve": ("serve", ("fastapi", "uvicorn", "multipart")),
 }
 
 

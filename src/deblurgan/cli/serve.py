@@ -8,9 +8,10 @@ import sys
 from pathlib import Path
 
 from deblurgan.cli.options import byte_size
+from deblurgan.extras import MissingExtraError, missing_packages
+from deblurgan.hardware import gpu_may_be_visible
 from deblurgan.inference.policy import BACKENDS, offered_precisions
 from deblurgan.io.images import DEFAULT_MAX_PIXELS
-from deblurgan.runtime import resolve_device
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -79,6 +80,42 @@ def model_table(specs: list[str]) -> dict[str, str | None]:
     return models
 
 
+def device_type(device: str) -> str:
+    """The type of ``--device`` (``"cpu"``, ``"cuda"``, ``"mps"``), checked; PyTorch is asked
+    only where a GPU could be in sight: without it, or without a GPU, ``"auto"`` is the CPU
+    (the bundled model then runs on OpenVINO).
+
+    Raises:
+        ValueError: The device does not exist here, or needs PyTorch, which is missing.
+    """
+    torch_missing = bool(missing_packages(("torch",)))
+    if device == "cpu" or (device == "auto" and (torch_missing or not gpu_may_be_visible())):
+        return "cpu"
+    if torch_missing:
+        raise MissingExtraError(f"--device {device}", "torch")
+    from deblurgan.runtime import resolve_device
+
+    return resolve_device(device).type
+
+
+def check_models(models: dict[str, str | None]) -> None:
+    """Refuse bad checkpoints at start, not on the first upload (the bundled model is
+    checked when it is built: it needs no PyTorch).
+
+    Raises:
+        ValueError: A checkpoint is not one, or PyTorch, which reads them, is missing.
+    """
+    own = [path for path in models.values() if path is not None]
+    if not own:
+        return
+    if missing_packages(("torch",)):
+        raise MissingExtraError("your own --weights", "torch")
+    from deblurgan.checkpoint import load_generator
+
+    for path in own:
+        load_generator(path)
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``deblurgan serve`` with parsed ``args``; returns the exit status."""
     try:
@@ -94,15 +131,12 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    from deblurgan.checkpoint import load_generator
-    from deblurgan.inference.weights import default_weights_path
     from deblurgan.methods import METHODS, MethodOptions
 
     try:
         models = model_table(args.weights)
-        precisions = offered_precisions(resolve_device(args.device).type, args.precision)
-        for path in models.values():  # refuse bad checkpoints now, not on the first upload
-            load_generator(path or default_weights_path())
+        precisions = offered_precisions(device_type(args.device), args.precision)
+        check_models(models)
     except ValueError as err:
         print(f"deblurgan serve: error: {err}", file=sys.stderr)
         return 2
