@@ -106,3 +106,18 @@ def test_the_page_offers_every_method_and_builds_them_by_name(monkeypatch):
             job = client.get(f"/api/jobs/{job['id']}").json()
         assert job["status"] == "done" and job["options"]["method"] == "l0"
         assert job["note"] and "returned unchanged" in job["note"]  # noise: no blur found
+
+
+def test_the_device_type_needs_pytorch_only_where_a_gpu_could_be(monkeypatch):
+    import deblurgan.cli.serve as serve
+
+    monkeypatch.setattr(serve, "missing_packages", lambda names: list(names))  # no PyTorch
+    assert serve.device_type("cpu") == serve.device_type("auto") == "cpu"
+    with pytest.raises(ValueError, match=r"--device cuda needs PyTorch.*deblurgan\[torch\]"):
+        serve.device_type("cuda")
+    with pytest.raises(ValueError, match=r"your own --weights needs PyTorch"):
+        serve.check_models({"bundled": None, "mine": "mine.safetensors"})
+    serve.check_models({"bundled": None})  # the bundled model is not loaded here
+    monkeypatch.setattr(serve, "missing_packages", lambda names: [])
+    monkeypatch.setattr(serve, "gpu_may_be_visible", lambda: False)
+    assert serve.device_type("auto") == "cpu"
