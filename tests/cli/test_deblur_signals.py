@@ -20,8 +20,12 @@ from deblurgan.cli import terminate_as_interrupt
 # (with a marker file) once its temp file is on disk, so the test can interrupt mid-write.
 SCRIPT = textwrap.dedent(
     """
-    import sys, time
+    import signal, sys, time
     from pathlib import Path
+
+    # as from a terminal: a shell starts background jobs with SIGINT ignored, and Python
+    # then keeps it ignored (a test suite run with `&` would see exit status 0)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     from deblurgan.io import images
     from deblurgan.restoration import Restoration
 
