@@ -56,6 +56,8 @@ def test_the_decision_says_what_it_saw_in_plain_words():
         in decide(dataclasses.replace(CALM, residual=0.05, uniform_residual=0.5)).words
     )
     assert "moving objects" in decide(dataclasses.replace(CALM, sharp_windows=5)).words
+    between = decide(dataclasses.replace(CALM, residual=0.2, uniform_residual=0.34))
+    assert between.outcome == NETWORK and "fits 1.70 times better" in between.words
 
 
 def test_kernel_agreement_ignores_shifts_but_not_shapes():

@@ -155,7 +155,9 @@ def decide(evidence: Evidence, thresholds: Thresholds = Thresholds()) -> Decisio
             f"{evidence.size} px",
         )
     return Decision(
-        NETWORK, "blur that one camera shake does not explain (moving objects or scene); network"
+        NETWORK,
+        f"blur that one camera shake does not explain (moving objects or scene; a rolling "
+        f"camera fits {ratio:.2f} times better than one kernel); network",
     )
 
 
