@@ -4,10 +4,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from deblurgan.blur.apply import blur_image
 from deblurgan.data.eval_sets import find_eval_items
 from deblurgan.evaluation.evaluate import evaluate
 from deblurgan.evaluation.scoring import best_shift, luma, score
 from deblurgan.inference.deblurrer import Deblurrer
+from deblurgan.metrics import psnr
 
 
 def _img(path, pixels=None, size=(40, 48)):
@@ -72,6 +74,36 @@ def test_luma_and_alignment_facts():
     aligned = score(shifted, sharp, align=5)
     assert aligned["psnr"] == float("inf") and (aligned["shift_y"], aligned["shift_x"]) == (2, -3)
     assert score(shifted, sharp)["psnr"] < 15
+
+
+def _best_shift_by_trying_each(a, b, radius, border):
+    h, w = b.shape[:2]
+    target = b[border : h - border, border : w - border]
+    shifts = [(dy, dx) for dy in range(-radius, radius + 1) for dx in range(-radius, radius + 1)]
+    crops = {
+        (dy, dx): a[border + dy : h - border + dy, border + dx : w - border + dx]
+        for dy, dx in shifts
+    }
+    return max(shifts, key=lambda s: psnr(crops[s], target))
+
+
+def test_the_fast_shift_search_finds_the_shift_trying_each_one_finds():
+    rng = np.random.default_rng(1)
+    sharp = rng.random((40, 52, 3)).astype(np.float32)
+    blurred = blur_image(sharp, np.full((5, 5), 1 / 25, np.float32))
+    cases = [
+        (np.roll(blurred, (1, 2), (0, 1)) + rng.normal(0, 0.05, blurred.shape), sharp, 4, 6),
+        (blurred[..., 0], sharp[..., 0], 3, 3),  # gray
+        ((blurred * 255).astype(np.uint8), sharp, 5, 5),  # 8-bit against float
+        (np.full((30, 30, 3), 0.5), np.full((30, 30, 3), 0.5), 2, 2),  # all tie: the first
+        (np.round(sharp * 4) / 4, np.round(np.roll(sharp, 3, 1) * 4) / 4, 3, 4),  # coarse
+    ]
+    for a, b, radius, border in cases:
+        expected = _best_shift_by_trying_each(a, b, radius, border)
+        assert best_shift(a, b, radius, border) == expected
+    assert best_shift(cases[3][0], cases[3][1], 2, 2) == (-2, -2)
+    with pytest.raises(ValueError, match="border"):
+        best_shift(sharp, sharp, 4, 3)
 
 
 def test_levin_nonblind_references_beat_the_blurred_input(shared, tmp_path):

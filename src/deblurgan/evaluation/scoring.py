@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import scipy.signal
 
 from deblurgan.blur.apply import blur_image
-from deblurgan.metrics import psnr, ssim
+from deblurgan.metrics import psnr, ssim, to_uint8_values
 
 
 def luma(rgb: np.ndarray) -> np.ndarray:
@@ -72,18 +73,38 @@ def score(
 
 
 def best_shift(a: np.ndarray, b: np.ndarray, radius: int, border: int) -> tuple[int, int]:
-    """Integer ``(dy, dx)`` in +-radius such that ``a`` shifted by it best matches ``b`` (PSNR)."""
+    """Integer ``(dy, dx)`` in +-radius such that ``a`` shifted by it best matches ``b``:
+    the highest PSNR on 8-bit values over ``b`` cropped by ``border`` (the first such shift,
+    ``dy`` then ``dx`` from -radius, on a tie).
+
+    Every shift's squared error is found at once: the squared sums of ``a``'s windows by
+    integral images and the cross terms by one FFT correlation per channel. On 8-bit values
+    these are integers well below 2**53, so rounding them gives the exact errors (the same
+    shift as trying each one: tested).
+
+    Raises:
+        ValueError: ``border`` is smaller than ``radius`` (a shift would leave the image).
+
+    Shape:
+        - Input: :math:`(H, W)` or :math:`(H, W, C)`, both the same.
+    """
+    if border < radius:
+        raise ValueError(f"the border ({border}) must be at least the radius ({radius})")
     h, w = b.shape[:2]
-    target = b[border : h - border, border : w - border]
-
-    def fit(shift: tuple[int, int]) -> float:
-        dy, dx = shift
-        return psnr(a[border + dy : h - border + dy, border + dx : w - border + dx], target)
-
-    return max(
-        ((dy, dx) for dy in range(-radius, radius + 1) for dx in range(-radius, radius + 1)),
-        key=fit,
+    x, target = to_uint8_values(a), to_uint8_values(b[border : h - border, border : w - border])
+    if x.ndim == 2:
+        x, target = x[..., None], target[..., None]
+    window = x[border - radius : h - border + radius, border - radius : w - border + radius]
+    th, tw = target.shape[:2]
+    integral = np.pad(np.square(window).sum(axis=2), ((1, 0), (1, 0))).cumsum(0).cumsum(1)
+    energy = integral[th:, tw:] - integral[:-th, tw:] - integral[th:, :-tw] + integral[:-th, :-tw]
+    cross = sum(
+        scipy.signal.fftconvolve(window[..., c], target[::-1, ::-1, c], mode="valid")
+        for c in range(x.shape[2])
     )
+    errors = np.rint(energy - 2.0 * cross)  # the squared error less the target's energy
+    dy, dx = np.unravel_index(int(np.argmin(errors)), errors.shape)
+    return int(dy) - radius, int(dx) - radius
 
 
 def oriented_kernel(kernel: np.ndarray, blurred: np.ndarray, sharp: np.ndarray) -> np.ndarray:
