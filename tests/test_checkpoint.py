@@ -151,7 +151,8 @@ def test_unknown_architectures_are_refused_naming_the_choices(tmp_path):
 
     meta = {"format": "deblurgan.generator", "architecture": "unet", "config": "{}"}
     save_file({"w": torch.zeros(1)}, tmp_path / "unet.safetensors", metadata=meta)
-    with pytest.raises(CheckpointError, match="unknown architecture 'unet'.*builds: nafnet, resnet"):
+    expected = "unknown architecture 'unet'.*builds: nafnet, resnet"
+    with pytest.raises(CheckpointError, match=expected):
         load_generator(tmp_path / "unet.safetensors")
 
     class Unlisted(Generator):
