@@ -20,7 +20,12 @@ import pytest
 import tomllib
 
 import deblurgan.cli as cli
-from deblurgan.extras import EXTRAS, PACKAGE_EXTRA
+from deblurgan.extras import (
+    EXTRAS,
+    PACKAGE_EXTRA,
+    install_command,
+    source_checkout,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGE = REPO / "src" / "deblurgan"
@@ -218,8 +223,23 @@ def test_train_without_pytorch_says_install_deblurgan_train(tmp_path):
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.strip().splitlines() == [
         "deblurgan train needs PyTorch, which is not installed: install deblurgan[train] "
-        '(pip install "deblurgan[train]")'
+        f"({install_command('train', source_checkout())})"
     ]
+
+
+def test_the_install_command_names_the_checkout_it_runs_from(tmp_path):
+    # this suite runs from a clone (an editable install): the hint must not send its user to
+    # the package index, from the clone or from anywhere else
+    assert source_checkout() == REPO
+    for cwd, command in ((REPO, '-e ".[train]"'), (tmp_path, f'-e "{REPO.as_posix()}[train]"')):
+        done = subprocess.run(
+            [sys.executable, "-m", "deblurgan", "train", "--config", "x.yaml"],
+            env=hiding(tmp_path, ["torch"]),
+            capture_output=True,
+            text=True,
+            cwd=cwd,
+        )
+        assert done.stderr.strip().endswith(f"(pip install {command})"), done.stderr
 
 
 def test_every_optional_package_has_an_extra():

@@ -7,8 +7,8 @@ for and which packages it brings, and :func:`install_hint` turns a missing packa
 one line a user needs ("install deblurgan[train]"). Nothing here imports an optional package.
 
 Examples:
-    >>> install_hint("torch")
-    'install deblurgan[torch] (pip install "deblurgan[torch]")'
+    >>> install_hint("torch")[:24]
+    'install deblurgan[torch]'
     >>> needs("deblurgan train", "torch", "train")[:62]
     'deblurgan train needs PyTorch, which is not installed: install'
     >>> missing_packages(("numpy",))
@@ -18,8 +18,10 @@ Examples:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib.util
 from collections.abc import Iterable
+from pathlib import Path
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,15 +76,53 @@ def missing_packages(modules: Iterable[str]) -> list[str]:
     return [name for name in modules if importlib.util.find_spec(name) is None]
 
 
+@functools.cache
+def source_checkout() -> Path | None:
+    """The source checkout this package runs from (an editable install: ``src/deblurgan``
+    below a ``pyproject.toml`` of this project), or None (installed from a wheel)."""
+    root = Path(__file__).resolve().parents[2]
+    project = root / "pyproject.toml"
+    if project.is_file() and 'name = "deblurgan"' in project.read_text(errors="replace"):
+        return root
+    return None
+
+
+def install_command(extra: str, checkout: Path | None = None, cwd: Path | None = None) -> str:
+    """The pip command that installs ``extra``: an editable install of ``checkout`` (its
+    path relative to ``cwd``, the working folder by default, where it lies inside it), or
+    from the package index without a checkout.
+
+    Examples:
+        >>> install_command("torch")
+        'pip install "deblurgan[torch]"'
+        >>> install_command("serve", Path("/src/deblurgan"), Path("/src/deblurgan"))
+        'pip install -e ".[serve]"'
+        >>> install_command("serve", Path("/src/deblurgan"), Path("/src"))
+        'pip install -e "./deblurgan[serve]"'
+        >>> install_command("serve", Path("/src/deblurgan"), Path("/home"))
+        'pip install -e "/src/deblurgan[serve]"'
+    """
+    if checkout is None:
+        return f'pip install "deblurgan[{extra}]"'
+    try:
+        relative = checkout.relative_to(cwd or Path.cwd()).as_posix()
+        where = relative if relative == "." else f"./{relative}"
+    except ValueError:
+        where = checkout.as_posix()
+    return f'pip install -e "{where}[{extra}]"'
+
+
 def install_hint(module: str, extra: str | None = None) -> str:
-    """Which extra to install for a missing ``module``, in a few words.
+    """Which extra to install for a missing ``module``, in a few words, with the pip
+    command (:func:`install_command`: from the source checkout this package runs from, if
+    any, so a clone's user is not sent to the package index).
 
     Args:
         module: The importable name that is missing (``"torch"``, ``"av"``).
         extra: The extra to name; default: the one that brings ``module``.
     """
     extra = extra or PACKAGE_EXTRA.get(module, "test")
-    return f'install deblurgan[{extra}] (pip install "deblurgan[{extra}]")'
+    return f"install deblurgan[{extra}] ({install_command(extra, source_checkout())})"
 
 
 def needs(what: str, module: str | Iterable[str], extra: str | None = None) -> str:
