@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from deblurgan.cli.options import byte_size
-from deblurgan.extras import MissingExtraError, missing_packages
+from deblurgan.extras import MissingExtraError, missing_packages, needs
 from deblurgan.hardware import gpu_may_be_visible
 from deblurgan.inference.policy import BACKENDS, offered_precisions
 from deblurgan.io.images import DEFAULT_MAX_PIXELS
@@ -126,9 +126,7 @@ def run(args: argparse.Namespace) -> int:
         from deblurgan.serve.runner import build_job_method
     except ModuleNotFoundError as err:
         print(
-            f"deblurgan serve: error: {err.name} is missing; install the web page's "
-            'dependencies with: pip install -e ".[serve]"',
-            file=sys.stderr,
+            f"deblurgan serve: error: {needs('the web page', err.name, 'serve')}", file=sys.stderr
         )
         return 2
     from deblurgan.methods import METHODS, MethodOptions
