@@ -2,14 +2,17 @@ import numpy as np
 import pytest
 
 from deblurgan.blur.apply import blur_image
+from deblurgan.deconv import blind
 from deblurgan.deconv.blind import (
     MIN_BLUR_SPREAD,
     BlindDeconvolution,
+    BlindSettings,
     automatic_kernel_size,
     deconvolve_rgb,
     edge_window,
     kernel_spread,
 )
+from deblurgan.deconv.kernel_estimation import EstimationSettings
 from deblurgan.evaluation.scoring import score
 from deblurgan.metrics import psnr
 
@@ -239,3 +242,24 @@ def test_tiled_ringing_suppression_matches_the_whole_image(monkeypatch):
     tiled = deconvolve_rgb(blurred, kernel, 2000.0, suppress_ringing=True)
     assert psnr(tiled, whole) > 35.0
     assert not np.allclose(whole, deconvolve_rgb(blurred, kernel, 2000.0), atol=1e-3)
+
+
+def test_the_kernel_is_chosen_among_two_estimates_by_the_photos_spectrum(monkeypatch):
+    blurred = blur_image(colour_scene(), line_kernel(15, 11, 4)).astype(np.float32)
+    offered = []
+
+    def spy(gray: np.ndarray, kernels: list[np.ndarray]) -> int:
+        offered.append(kernels)
+        return 1
+
+    monkeypatch.setattr(blind, "best_by_spectrum", spy)
+    found = BlindDeconvolution(kernel_size=15).estimate(blurred)
+    (kernels,) = offered
+    assert len(kernels) == 2 and np.array_equal(found.small, kernels[1])
+    monkeypatch.undo()
+    # the two are the default estimate and 12 rounds a level, each as if run alone
+    for settings, kernel in zip((EstimationSettings(), EstimationSettings(iterations=12)), kernels):
+        alone = BlindSettings(estimation=settings, alternatives=())
+        assert np.array_equal(
+            BlindDeconvolution(15, settings=alone).estimate(blurred).small, kernel
+        )

@@ -19,12 +19,16 @@ The steps, each a plain function:
 from __future__ import annotations
 
 import dataclasses
+import functools
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import cv2
 import numpy as np
 from tqdm import tqdm
 
+from deblurgan.deconv.kernel_choice import best_by_spectrum
 from deblurgan.deconv.kernel_estimation import (
     EstimationSettings,
     crop_to_support,
@@ -65,6 +69,10 @@ class BlindSettings:
 
     Attributes:
         estimation: The kernel estimate's settings.
+        alternatives: Further estimates, run beside the first (each in a thread of its
+            own): the kernel whose power spectrum best explains the estimation window's
+            (:func:`~deblurgan.deconv.kernel_choice.best_by_spectrum`) is kept. ``()``: the
+            first estimate alone.
         gamma: Display gamma: the kernel is estimated and removed in linear light
             (``value ** gamma``; 1: on the encoded values).
         normalise: Stretch the luminance's contrast to [0, 1] before the estimate.
@@ -80,6 +88,7 @@ class BlindSettings:
     """
 
     estimation: EstimationSettings = EstimationSettings()
+    alternatives: tuple[EstimationSettings, ...] = (EstimationSettings(iterations=12),)
     gamma: float = 1.0
     normalise: bool = False
     mask_clipped: bool = False
@@ -297,16 +306,7 @@ class BlindDeconvolution:
         y0, x0 = edge_window(gray, window, self.options.useful_window, reliable)
         region = gray[y0 : y0 + window, x0 : x0 + window]
         region_mask = None if reliable is None else reliable[y0 : y0 + window, x0 : x0 + window]
-        bar = tqdm(desc="kernel estimate", unit="round", leave=False, disable=not self.progress)
-
-        def advance(done: int, rounds: int) -> None:
-            bar.total = rounds
-            bar.update(done - bar.n)
-            if self.on_stage is not None:
-                self.on_stage(ESTIMATING, done / rounds)
-
-        small = estimate_kernel(region, small_size, self.options.estimation, region_mask, advance)
-        bar.close()
+        small = self._estimate_kernel(region, small_size, region_mask)
         fitted = small
         if self.kernel_size is None:  # the size the kernel turned out to need
             fitted = crop_to_support(small)
@@ -314,6 +314,38 @@ class BlindDeconvolution:
         kernel = resize_kernel(fitted, size) if fitted.shape[0] != size else fitted
         # The verdict at the estimation scale: enlarging spreads a kernel.
         return KernelEstimate(kernel, blur_verdict(small), small, gray, reliable, scale)
+
+    def _estimate_kernel(
+        self, region: np.ndarray, size: int, reliable: np.ndarray | None
+    ) -> np.ndarray:
+        """The kernel of ``region`` by each of the settings' estimates (the first and its
+        alternatives, at once in threads), the one that best explains the region's power
+        spectrum chosen; progress is the rounds done by all of them."""
+        candidates = (self.options.estimation, *self.options.alternatives)
+        bar = tqdm(desc="kernel estimate", unit="round", leave=False, disable=not self.progress)
+        done, rounds = [0] * len(candidates), [1] * len(candidates)
+        lock = threading.Lock()
+
+        def advance(index: int, finished: int, total: int) -> None:
+            with lock:  # heard in order: the fraction never goes back
+                done[index], rounds[index] = finished, total
+                bar.total = sum(rounds)
+                bar.update(sum(done) - bar.n)
+                if self.on_stage is not None:
+                    self.on_stage(ESTIMATING, sum(done) / sum(rounds))
+
+        def estimate(index: int) -> np.ndarray:
+            progress = functools.partial(advance, index)
+            return estimate_kernel(region, size, candidates[index], reliable, progress)
+
+        try:
+            if len(candidates) == 1:
+                return estimate(0)
+            with ThreadPoolExecutor(max_workers=len(candidates)) as pool:
+                kernels = list(pool.map(estimate, range(len(candidates))))
+        finally:
+            bar.close()
+        return kernels[best_by_spectrum(region, kernels)]
 
     def deconvolve(self, rgb: np.ndarray, kernel: np.ndarray) -> np.ndarray:
         """Remove ``kernel`` from ``rgb`` (in linear light for a gamma other than 1), with

@@ -17,7 +17,7 @@ import numba
 import numpy as np
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _divergence(gx: np.ndarray, gy: np.ndarray) -> np.ndarray:
     """:math:`D_x^T g_x + D_y^T g_y` for circular forward differences."""
     height, width = gx.shape
@@ -30,7 +30,7 @@ def _divergence(gx: np.ndarray, gy: np.ndarray) -> np.ndarray:
     return out
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def thresholded_divergence(u: np.ndarray, threshold: float) -> np.ndarray:
     """:math:`D^T g` where :math:`g = \\nabla u` with the gradients whose squared magnitude
     is below ``threshold`` set to zero (the L0 step).
@@ -63,7 +63,7 @@ def _shrunk(g: float, table: np.ndarray, scale: float, reach: float) -> float:
     return value if g >= 0 else -value
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def shrunk_divergence(u: np.ndarray, table: np.ndarray, reach: float) -> np.ndarray:
     """:math:`D^T w` where :math:`w` is the look-up-table shrinkage of :math:`\\nabla u`
     (the hyper-Laplacian step; ``table`` holds the shrunk values of ``|v|`` on a uniform

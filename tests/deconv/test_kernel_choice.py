@@ -1,0 +1,66 @@
+import cv2
+import numpy as np
+import pytest
+
+from deblurgan.blur.apply import blur_image
+from deblurgan.deconv.kernel_choice import best_by_spectrum, gradient_power, spectral_misfit
+from deblurgan.deconv.kernel_estimation import delta_kernel
+
+from .conftest import line_kernel
+
+
+def texture(size: int = 192, seed: int = 0) -> np.ndarray:
+    """Sixty discs of random shades: edges of every direction in equal measure, as natural
+    photos have on average (the criterion assumes so; a scene of rectangles would not)."""
+    rng = np.random.default_rng(seed)
+    image = np.full((size, size), 0.5, np.float32)
+    for _ in range(60):
+        centre = tuple(int(v) for v in rng.integers(0, size, 2))
+        radius, shade = int(rng.integers(3, size // 6)), float(rng.uniform(0.1, 0.9))
+        cv2.circle(image, centre, radius, shade, -1, lineType=cv2.LINE_AA)
+    return image
+
+
+def test_the_true_kernel_explains_the_blurred_spectrum_best():
+    true = line_kernel(21, 15, 6)
+    blurred = blur_image(texture(), true)
+    blurred = blurred + np.random.default_rng(1).normal(0, 1 / 255, blurred.shape)
+    power = gradient_power(blurred)
+    wrong = {
+        "no blur": delta_kernel(21),
+        "turned 90 degrees": np.ascontiguousarray(true.T[::-1]),
+        "half as long": line_kernel(21, 7, 3),
+        "twice as long": line_kernel(21, 19, 12),
+    }
+    fit = spectral_misfit(power, true)
+    for name, kernel in wrong.items():
+        assert fit < spectral_misfit(power, kernel), name
+    assert best_by_spectrum(blurred, [*wrong.values(), true]) == len(wrong)
+
+
+def test_the_misfit_ignores_contrast_and_the_kernels_position():
+    true = line_kernel(15, 11, 4)
+    blurred = blur_image(texture(seed=2), true)
+    power = gradient_power(blurred)
+    assert spectral_misfit(power, true) == pytest.approx(spectral_misfit(9 * power, true))
+    true = line_kernel(15, 7, 2)
+    shifted = np.roll(true, (2, -3), axis=(0, 1))  # the same line elsewhere: the same power
+    assert spectral_misfit(power, shifted) == pytest.approx(spectral_misfit(power, true))
+
+
+def test_white_noise_has_flat_gradient_power_and_fits_no_blur():
+    noise = np.random.default_rng(3).random((256, 256))
+    power = gradient_power(noise)
+    radius = np.hypot(*np.meshgrid(np.fft.fftfreq(64), np.fft.fftfreq(64), indexing="ij"))
+    ring = (radius > 0.2) & (radius < 0.3)
+    assert power[ring].std() / power[ring].mean() < 0.5  # one ring: about equal power
+    assert best_by_spectrum(noise, [line_kernel(9, 7, 0), delta_kernel(9)]) == 1
+
+
+def test_small_images_and_large_kernels_get_a_fitting_patch():
+    true = line_kernel(9, 7, 2)
+    small = blur_image(texture(48, seed=4), true)
+    assert best_by_spectrum(small, [delta_kernel(9), true]) == 1
+    with pytest.raises(ValueError, match="smaller than one"):
+        gradient_power(small, 64)
+    assert gradient_power(texture(160), 96).shape == (96, 96)
