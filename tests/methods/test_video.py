@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from deblurgan.blur.apply import blur_image
-from deblurgan.deconv.blind import BlindDeconvolution, KernelEstimate
+from deblurgan.deconv.blind import BlindDeconvolution, BlindSettings, KernelEstimate
 from deblurgan.deconv.motion_fit import InplaneMotion
 from deblurgan.inference.batch import Job, run_jobs
 from deblurgan.io.report import BatchReport
@@ -36,6 +36,8 @@ from deblurgan.restoration import Restoration
 from ..deconv.conftest import line_kernel, shapes_scene
 
 KERNEL = line_kernel(11, 7, 3)
+# What is tested here is the video logic, not the choice between two estimates: one will do.
+ONE_ESTIMATE = BlindSettings(alternatives=())
 
 
 def colour(size: int = 96, seed: int = 0) -> np.ndarray:
@@ -95,7 +97,7 @@ def test_l0_decides_once_per_shot_and_holds_it_for_every_frame():
     # Shot 1 starts sharp: left alone even when later frames blur. Shot 2 starts blurred:
     # deconvolved even on a frame where no blur shows.
     clip = [noisy(a, rng), noisy(blurred(a), rng), noisy(blurred(b), rng), noisy(b, rng)]
-    video = VideoDeblur(BlindDeconvolution())
+    video = VideoDeblur(BlindDeconvolution(settings=ONE_ESTIMATE))
     results = [video.restore(frame) for frame in clip]
     assert [(s.first, s.frames, s.outcome) for s in video.shots] == [(0, 2, NONE), (2, 2, UNIFORM)]
     for frame, result in zip(clip[:2], results[:2]):
@@ -138,7 +140,7 @@ def test_auto_leaves_a_sharp_shot_alone_and_deconvolves_every_frame_of_a_blurred
     a, b = colour(96, 0), colour(96, 20)
     clip = [noisy(a, rng) for _ in range(2)] + [noisy(blurred(b), rng) for _ in range(2)]
     network = Network()
-    video = VideoDeblur(AutoDeblur(lambda: network))
+    video = VideoDeblur(AutoDeblur(lambda: network, settings=ONE_ESTIMATE))
     results = [video.restore(frame) for frame in clip]
     assert [s.outcome for s in video.shots] == [NONE, UNIFORM] and network.calls == 0
     assert all(np.array_equal(r.rgb, f) for r, f in zip(results[:2], clip[:2]))
@@ -152,8 +154,8 @@ def test_smoothed_kernels_change_less_from_frame_to_frame_than_independent_estim
     scene = blurred(colour(80, 0))
     clip = [noisy(scene, rng, 3 / 255) for _ in range(6)]
     memory = 0.7
-    own = [BlindDeconvolution().estimate(frame).kernel for frame in clip]
-    video = VideoDeblur(BlindDeconvolution(), VideoSettings(memory=memory))
+    own = [BlindDeconvolution(settings=ONE_ESTIMATE).estimate(frame).kernel for frame in clip]
+    video = VideoDeblur(BlindDeconvolution(settings=ONE_ESTIMATE), VideoSettings(memory=memory))
     smooth = [video.restore(frame).kernel for frame in clip]
     jumps = [kernel_change(a, b) for a, b in zip(own[:-1], own[1:])]
     steps = [kernel_change(a, b) for a, b in zip(smooth[:-1], smooth[1:])]
@@ -187,7 +189,7 @@ def test_blended_camera_motion_is_the_weighted_mixture_of_both_exposures():
 
 
 def test_a_fresh_state_per_video_for_l0_and_auto_and_the_network_as_it_is():
-    blind = BlindDeconvolution()
+    blind = BlindDeconvolution(settings=ONE_ESTIMATE)
     assert isinstance(for_video(blind), VideoDeblur) and for_video(blind) is not for_video(blind)
     network = Network()
     assert for_video(network) is network
@@ -213,7 +215,9 @@ def test_bad_settings_are_refused_with_their_name(wrong):
 def test_estimating_every_other_frame_keeps_the_kernel_between():
     rng = np.random.default_rng(5)
     scene = blurred(colour(64, 0))
-    video = VideoDeblur(BlindDeconvolution(), VideoSettings(decide_on=1, estimate_every=2))
+    video = VideoDeblur(
+        BlindDeconvolution(settings=ONE_ESTIMATE), VideoSettings(decide_on=1, estimate_every=2)
+    )
     kernels = [video.restore(noisy(scene, rng, 3 / 255)).kernel for _ in range(3)]
     assert kernels[1] is kernels[0] and kernels[2] is not kernels[1]
 
@@ -230,7 +234,11 @@ def test_each_video_of_a_batch_gets_its_own_shots_in_the_summary(tmp_path):
         jobs.append(Job(tmp_path / name, tmp_path / "out" / name))
     (tmp_path / "out").mkdir()
     report = run_jobs(
-        jobs, BlindDeconvolution(), BatchReport(), progress=False, per_video=for_video
+        jobs,
+        BlindDeconvolution(settings=ONE_ESTIMATE),
+        BatchReport(),
+        progress=False,
+        per_video=for_video,
     )
     assert not report.failed and len(report.written) == 2
     for name in ("one.mkv", "two.mkv"):  # shots counted from the file's own first frame
@@ -262,8 +270,8 @@ def test_network_videos_still_go_in_stacks_and_report_no_shots(tmp_path):
 def test_a_fresh_state_on_one_frame_is_exactly_the_method_on_that_frame():
     rng = np.random.default_rng(7)
     for frame in (noisy(colour(64, 0), rng), noisy(blurred(colour(64, 20)), rng)):
-        alone = BlindDeconvolution().restore(frame)
-        first = VideoDeblur(BlindDeconvolution()).restore(frame)
+        alone = BlindDeconvolution(settings=ONE_ESTIMATE).restore(frame)
+        first = VideoDeblur(BlindDeconvolution(settings=ONE_ESTIMATE)).restore(frame)
         assert np.array_equal(first.rgb, alone.rgb) and first.note == alone.note
 
 
@@ -275,7 +283,11 @@ def test_an_animation_gets_its_own_state_too(tmp_path):
     frames[0].save(tmp_path / "a.gif", save_all=True, append_images=frames[1:], duration=40)
     job = Job(tmp_path / "a.gif", tmp_path / "out.gif")
     report = run_jobs(
-        [job], BlindDeconvolution(), BatchReport(), progress=False, per_video=for_video
+        [job],
+        BlindDeconvolution(settings=ONE_ESTIMATE),
+        BatchReport(),
+        progress=False,
+        per_video=for_video,
     )
     assert not report.failed
     assert [words.split(":")[0] for _, words in report.decisions] == ["frames 1-3"]
