@@ -64,3 +64,22 @@ def test_periodic_extension_keeps_the_image_and_removes_the_wrap_around_jump():
     wrapped_x = np.diff(np.concatenate([extended, extended[:, :1]], axis=1), axis=1)
     wrapped_y = np.diff(np.concatenate([extended, extended[:1]], axis=0), axis=0)
     assert np.abs(wrapped_x).max() < 0.05 and np.abs(wrapped_y).max() < 0.05
+
+
+def test_fft_threads_change_the_speed_not_the_result_and_stay_in_their_block():
+    import threading
+
+    from deblurgan.deconv import fourier
+
+    image = np.random.default_rng(0).random((96, 130)).astype(np.float32)
+    default = fourier.rfft2(image)
+    seen = []
+    with fourier.fft_threads(1):
+        one = fourier.rfft2(image)
+        seen.append(fourier._threads.get())
+        other = threading.Thread(target=lambda: seen.append(fourier._threads.get()))
+        other.start()
+        other.join()
+    assert np.array_equal(one, default)
+    assert np.array_equal(fourier.irfft2(one, image.shape), fourier.irfft2(default, image.shape))
+    assert seen == [1, fourier.WORKERS] and fourier._threads.get() == fourier.WORKERS

@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from deblurgan.deconv.fourier import WORKERS, fft_threads
 from deblurgan.deconv.kernel_choice import best_by_spectrum
 from deblurgan.deconv.kernel_estimation import (
     EstimationSettings,
@@ -336,7 +337,9 @@ class BlindDeconvolution:
 
         def estimate(index: int) -> np.ndarray:
             progress = functools.partial(advance, index)
-            return estimate_kernel(region, size, candidates[index], reliable, progress)
+            # side by side, each estimate's FFTs on one thread (the same kernels, sooner)
+            with fft_threads(WORKERS // len(candidates)):
+                return estimate_kernel(region, size, candidates[index], reliable, progress)
 
         try:
             if len(candidates) == 1:

@@ -3,28 +3,45 @@ differences, and a smooth periodic extension that keeps image borders from ringi
 
 Convention (as :func:`deblurgan.blur.apply.blur_image`): a kernel's pixel ``k // 2`` is its
 origin, and blurring is convolution. Every transform here is a real FFT (``rfft2``) over the
-last two axes, in float32/complex64, on as many threads as the process may use.
+last two axes, in float32/complex64, on as many threads as the process may use (work that
+already runs on every core at once asks for one: :func:`fft_threads`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import os
+from collections.abc import Iterator
 
 import numpy as np
 import scipy.fft
 
 WORKERS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+_threads: contextvars.ContextVar[int] = contextvars.ContextVar("fft_threads", default=WORKERS)
+
+
+@contextlib.contextmanager
+def fft_threads(count: int) -> Iterator[None]:
+    """Run this module's FFTs on ``count`` threads within the block, in the calling thread
+    only (for jobs that already run side by side on every core: more threads there only
+    wait for each other). The results are the same for any count."""
+    token = _threads.set(max(int(count), 1))
+    try:
+        yield
+    finally:
+        _threads.reset(token)
 
 
 def rfft2(image: np.ndarray) -> np.ndarray:
     """2-D real FFT over the last two axes (complex64 for float32 input)."""
-    return scipy.fft.rfft2(image, workers=WORKERS)
+    return scipy.fft.rfft2(image, workers=_threads.get())
 
 
 def irfft2(spectrum: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """Inverse of :func:`rfft2` for an image of ``shape`` (the last two axes)."""
-    return scipy.fft.irfft2(spectrum, s=shape, workers=WORKERS)
+    return scipy.fft.irfft2(spectrum, s=shape, workers=_threads.get())
 
 
 def psf_to_otf(kernel: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 import cv2
 import numpy as np
 
-from deblurgan.deconv.fourier import WORKERS
+from deblurgan.deconv.fourier import WORKERS, fft_threads
 from deblurgan.deconv.kernel_estimation import (
     EstimationSettings,
     centre_kernel_subpixel,
@@ -122,7 +122,8 @@ def local_kernels(
         y0, x0 = corner
         mask = None if reliable is None else reliable[y0 : y0 + side, x0 : x0 + side]
         window = gray[y0 : y0 + side, x0 : x0 + side]
-        return refine_kernel(window, kernel, settings.weight, settings, mask)[0]
+        with fft_threads(1):  # the windows already run on every core at once
+            return refine_kernel(window, kernel, settings.weight, settings, mask)[0]
 
     # The windows are independent: refined on every core at once (the same kernels; the
     # FFTs release the interpreter), heard in order; a cancel stops the windows not begun.
