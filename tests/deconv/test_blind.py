@@ -12,7 +12,7 @@ from deblurgan.deconv.blind import (
     edge_window,
     kernel_spread,
 )
-from deblurgan.deconv.kernel_estimation import EstimationSettings
+from deblurgan.deconv.kernel_estimation import EstimationSettings, pyramid_sizes
 from deblurgan.evaluation.scoring import score
 from deblurgan.metrics import psnr
 
@@ -150,6 +150,9 @@ def test_stages_are_reported_in_order_and_a_raising_callback_stops_the_work():
         fractions = [f for s, f in heard if s == stage]
         assert fractions == sorted(fractions) and 0 <= fractions[0] and fractions[-1] <= 1
         assert len(fractions) >= 6  # often enough to cancel within a fraction of a stage
+    # every round of both estimates (8 and 12 a level), each also heard once before its first
+    estimating = [f for s, f in heard if s == ESTIMATING]
+    assert estimating[-1] == 1.0 and len(estimating) == len(pyramid_sizes(9)) * (8 + 12) + 2
 
     class Cancelled(Exception):
         pass

@@ -34,6 +34,7 @@ from deblurgan.deconv.kernel_estimation import (
     EstimationSettings,
     crop_to_support,
     estimate_kernel,
+    pyramid_sizes,
     resize_kernel,
 )
 from deblurgan.deconv.nonblind import data_weight, estimate_noise
@@ -324,11 +325,12 @@ class BlindDeconvolution:
         spectrum chosen; progress is the rounds done by all of them."""
         candidates = (self.options.estimation, *self.options.alternatives)
         bar = tqdm(desc="kernel estimate", unit="round", leave=False, disable=not self.progress)
-        done, rounds = [0] * len(candidates), [1] * len(candidates)
+        levels = len(pyramid_sizes(size))
+        done, rounds = [0] * len(candidates), [levels * c.iterations for c in candidates]
         lock = threading.Lock()
 
         def advance(index: int, finished: int, total: int) -> None:
-            with lock:  # heard in order: the fraction never goes back
+            with lock:  # heard in order, of every round known from the start: never back
                 done[index], rounds[index] = finished, total
                 bar.total = sum(rounds)
                 bar.update(sum(done) - bar.n)
