@@ -15,6 +15,7 @@ and extent remain); :func:`best_by_spectrum` takes the kernel that fits best.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -24,6 +25,21 @@ PATCH = 64  # side of the patches the power spectrum is averaged over (Welch)
 RINGS = 12  # rings of frequency between 0 and the Nyquist frequency
 LOWEST = 0.02  # frequencies (cycles per pixel) below this carry the scene, not the blur
 HIGHEST = 0.45  # above this, noise and compression (chosen on training crops: 0.2-0.45)
+
+
+@functools.cache
+def hann_window(patch: int) -> tuple[np.ndarray, np.ndarray]:
+    """The 2-D Hann window the patches are weighted by, and its autocorrelation normalised
+    to 1 at lag 0 (the centre, ``[patch - 1, patch - 1]``).
+
+    Shape:
+        - Output: :math:`(patch, patch)` and :math:`(2 patch - 1, 2 patch - 1)`.
+    """
+    window = np.outer(np.hanning(patch), np.hanning(patch))
+    lags = scipy.signal.fftconvolve(window, window[::-1, ::-1])
+    lags = lags / lags[patch - 1, patch - 1]
+    window.flags.writeable = lags.flags.writeable = False  # shared by every call
+    return window, lags
 
 
 def gradient_power(gray: np.ndarray, patch: int = PATCH) -> np.ndarray:
@@ -40,7 +56,7 @@ def gradient_power(gray: np.ndarray, patch: int = PATCH) -> np.ndarray:
     height, width = gx.shape
     if min(height, width) < patch:
         raise ValueError(f"an image of {gray.shape} is smaller than one {patch} px patch")
-    window = np.outer(np.hanning(patch), np.hanning(patch))
+    window = hann_window(patch)[0]
     power = np.zeros((patch, patch))
     count = 0
     for y in range(0, height - patch + 1, patch // 2):
@@ -62,8 +78,7 @@ def windowed_power(kernel: np.ndarray, patch: int) -> np.ndarray:
         - Input: :math:`(k, k)`; output :math:`(patch, patch)`, unshifted.
     """
     side = kernel.shape[0]
-    window = np.outer(np.hanning(patch), np.hanning(patch))
-    window_lags = scipy.signal.fftconvolve(window, window[::-1, ::-1])
+    window_lags = hann_window(patch)[1]
     centre = patch - 1
     reach = min(side - 1, centre)
     lags = window_lags[centre - reach : centre + reach + 1, centre - reach : centre + reach + 1]
@@ -74,9 +89,7 @@ def windowed_power(kernel: np.ndarray, patch: int) -> np.ndarray:
     ]
     wrapped = np.zeros((patch, patch))
     index = (np.arange(-reach, reach + 1)) % patch
-    np.add.at(
-        wrapped, (index[:, None], index[None, :]), kernel_lags * lags / window_lags[centre, centre]
-    )
+    np.add.at(wrapped, (index[:, None], index[None, :]), kernel_lags * lags)
     return np.abs(np.fft.fft2(wrapped).real)
 
 

@@ -80,11 +80,7 @@ def flicker_ratio(
         >>> flicker_ratio(clip * 0.5, clip)
         0.5
     """
-    if len(output) != len(source) or np.shape(output[0]) != np.shape(source[0]):
-        raise ValueError(
-            f"output and input differ: {len(output)} frames of {np.shape(output[0])} against "
-            f"{len(source)} of {np.shape(source[0])}"
-        )
+    _check_alike(output, source)
     kept = np.array([i + 1 not in cuts for i in range(len(source) - 1)])
     moved = float(frame_changes(output)[kept].sum())
     moving = float(frame_changes(source)[kept].sum())
@@ -112,7 +108,7 @@ def flicker_peak(
         >>> flicker_peak(clip, clip), round(flicker_peak(jumpy, clip), 6)
         (1.0, 3.0)
     """
-    flicker_ratio(output, source)  # the same checks
+    _check_alike(output, source)
     moved, moving = frame_changes(output), frame_changes(source)
     ratios = [
         (1.0 if b == 0.0 else math.inf) if a == 0.0 else b / a
@@ -120,3 +116,14 @@ def flicker_peak(
         if i + 1 not in cuts
     ]
     return float(max(ratios, default=1.0))
+
+
+def _check_alike(
+    output: Sequence[np.ndarray] | np.ndarray, source: Sequence[np.ndarray] | np.ndarray
+) -> None:
+    """Raise ValueError unless both clips have the same frame count and frame shape."""
+    if len(output) != len(source) or np.shape(output[0]) != np.shape(source[0]):
+        raise ValueError(
+            f"output and input differ: {len(output)} frames of {np.shape(output[0])} against "
+            f"{len(source)} of {np.shape(source[0])}"
+        )

@@ -189,12 +189,13 @@ def bundled_network(precision: str = "auto", max_memory: int | None = None) -> A
     folder, description = assets(), read_description()
     reference = np.load(folder / REFERENCE)
     candidates = _candidates(precision)
+    weights = None  # the fp32 model's .bin, assembled once
     for candidate in candidates:
         xml = folder / (MODELS.get(candidate, MODELS["fp32"]) + ".xml")
         try:
             model = xml  # the int8 model's own .bin is shipped
             if candidate != "int8":
-                weights = fp32_weights(folder, default_weights_path())
+                weights = weights or fp32_weights(folder, default_weights_path())
                 model = model_from_bytes(xml.read_bytes(), weights)
             compiled = compile_for_cpu(model, candidate)
         except (RuntimeError, OSError) as err:
