@@ -16,7 +16,8 @@ and the PSNR gain (aligned within 8 px) of every outcome: one kernel (``l0``), k
 that vary, the network, and the input unchanged; the best outcome per photo is what the
 thresholds should pick. Usage:
 
-    python benchmarks/auto_calibration.py [--shared ../shared] [--per-kind 8] [--json OUT]
+    python benchmarks/auto_calibration.py [--shared ../shared] [--per-kind 8] [--seed 0]
+                                          [--json OUT]
 """
 
 from __future__ import annotations
@@ -99,7 +100,8 @@ def training_photos(shared: Path, per_kind: int, seed: int = 0) -> list[dict]:
             }
         )
     raw = sorted((shared / "data" / "gopro_raw240fps" / "GOPR0477_11_00").glob("*.png"))[:80]
-    for start in range(0, max(per_kind - len(pairs), 0) * 10, 10):
+    # nine frames every ten, as many as the 80 frames hold (8 clips)
+    for start in range(0, min(max(per_kind - len(pairs), 0) * 10, len(raw) - 8), 10):
         frames = [read_image(p).rgb for p in raw[start : start + 9]]
         photos.append(
             {
@@ -142,12 +144,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=SHARED)
     parser.add_argument("--per-kind", type=int, default=8)
+    parser.add_argument("--seed", type=int, default=0, help="which draw of synthetic photos")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     options = MethodOptions(precision="fp32", backend="torch")
     auto = AutoDeblur(lambda: build_method("network", options))
     rows = []
-    for photo in training_photos(args.shared, args.per_kind):
+    for photo in training_photos(args.shared, args.per_kind, args.seed):
         row = outcomes(auto, photo)
         rows.append(row)
         ev = row["evidence"] or {}
@@ -158,6 +161,7 @@ def main() -> None:
             f"{row['kind']:8} {row['name'][:20]:20} -> {row['decision']:8} "
             f"sharp {ev.get('sharp_windows', '-')} roll {ev.get('roll', 0):5.1f} "
             f"res {ev.get('residual', 0):.2f} uni {ev.get('uniform_residual', 0):.2f} "
+            f"varies {ev.get('spread_variation', 0):.2f} "
             f"spread {ev.get('spread', 0):5.1f} | {gains} | {row['decide_s']:.1f} s",
             flush=True,
         )

@@ -15,27 +15,29 @@ from deblurgan.methods.auto import (
     Thresholds,
     decide,
     kernel_agreement,
+    spread_variation,
 )
 from deblurgan.restoration import Restoration
 
 from ..deconv.conftest import line_kernel, shapes_scene
 
 SHARED = Path(__file__).resolve().parents[3] / "shared"
-CALM = Evidence(12.0, 21, 0, 9, 0.9, 0.5, 0.20, 0.22)
+CALM = Evidence(12.0, 21, 0, 9, 0.9, 0.5, 0.20, 0.22, 0.1)
 T = Thresholds()
 
 
 def test_the_decision_flips_exactly_at_each_threshold():
     ratio = dataclasses.replace
-    at_uniform = ratio(CALM, uniform_residual=0.20 * T.max_uniform_ratio)
+    at_uniform = ratio(CALM, spread_variation=T.max_spread_variation)
     assert decide(at_uniform).outcome == UNIFORM
-    assert decide(ratio(at_uniform, uniform_residual=0.2 * T.max_uniform_ratio + 1e-6)).outcome == (
+    assert decide(ratio(at_uniform, spread_variation=T.max_spread_variation + 1e-6)).outcome == (
         NETWORK
     )
     varying = ratio(
         CALM,
         residual=T.max_varying_residual,
         uniform_residual=T.max_varying_residual * T.min_varying_ratio,
+        spread_variation=0.5,  # a rolling camera blurs the corners more than the centre
     )
     assert decide(varying).outcome == VARYING
     assert decide(
@@ -45,6 +47,7 @@ def test_the_decision_flips_exactly_at_each_threshold():
         varying, uniform_residual=T.max_varying_residual * T.min_varying_ratio * 0.999
     )
     assert decide(just_under).outcome == NETWORK
+    assert decide(ratio(just_under, spread_variation=0.1)).outcome == UNIFORM
     assert decide(ratio(CALM, sharp_windows=T.sharp_windows)).outcome == NETWORK
     assert decide(ratio(CALM, sharp_windows=T.sharp_windows - 1)).outcome == UNIFORM
 
@@ -56,8 +59,18 @@ def test_the_decision_says_what_it_saw_in_plain_words():
         in decide(dataclasses.replace(CALM, residual=0.05, uniform_residual=0.5)).words
     )
     assert "moving objects" in decide(dataclasses.replace(CALM, sharp_windows=5)).words
-    between = decide(dataclasses.replace(CALM, residual=0.2, uniform_residual=0.34))
-    assert between.outcome == NETWORK and "fits 1.70 times better" in between.words
+    differs = decide(dataclasses.replace(CALM, spread_variation=0.354))
+    assert differs.outcome == NETWORK and "blur varies by 35%" in differs.words
+
+
+def test_spread_variation_is_the_relative_spread_of_the_blur_extents():
+    assert spread_variation([line_kernel(15, 9, 0), line_kernel(15, 9, 2)]) == pytest.approx(0)
+    # spreads 3 and 9 (3 and 9 equal pixels): std 3 over mean 6
+    pair = [line_kernel(15, 3, 0), line_kernel(15, 9, 0)]
+    assert spread_variation(pair) == pytest.approx(0.5, rel=1e-5)
+    # the same whatever the blur's size: only how much it differs across the photo counts
+    tripled = [line_kernel(31, 9, 0), line_kernel(31, 27, 0)]
+    assert spread_variation(tripled) == pytest.approx(spread_variation(pair), rel=1e-5)
 
 
 def test_kernel_agreement_ignores_shifts_but_not_shapes():
@@ -129,7 +142,8 @@ def test_a_rolled_camera_is_not_taken_for_one_kernel():
     shake = random_rotation_shake(np.random.default_rng(0), sharp.shape[:2], 2, 40)
     seen = AutoDeblur(lambda: Spy()).examine(blur_by_rotation(sharp, shake))
     assert seen.decision.outcome != UNIFORM, seen.evidence
-    assert seen.evidence.fit_ratio > T.max_uniform_ratio
+    # the corners are blurred more than the centre (0.40 when written)
+    assert seen.evidence.spread_variation > T.max_spread_variation
 
 
 @pytest.mark.slow

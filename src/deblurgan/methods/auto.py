@@ -48,24 +48,28 @@ COMPARING = "comparing parts of the photo"  # the decision's stage, in plain wor
 @dataclasses.dataclass(frozen=True)
 class Thresholds:
     """Where :func:`decide` draws its lines, set on training data only
-    (``benchmarks/auto_calibration.py``; the figures are in docs/blind_deconvolution.md).
+    (``benchmarks/auto_calibration.py``; the figures are in docs/auto.md).
+
+    The spread variation is how much the blur's extent differs between the parts of the
+    photo (:attr:`Evidence.spread_variation`): one camera shake of a still scene blurs every
+    part as much, moving objects, depth and a rolling camera do not. Set in round 6 on 57
+    blurred training photos (two draws of ``auto_calibration``): every GoPro dynamic scene
+    varied by 0.22-0.80 and lost 0.26-1.50 dB with one kernel against the network; uniform
+    shake varied by 0.03-0.21 (two failed estimates by 0.36-0.39); the best mean gain over
+    all kinds was at 0.20 (+0.30 dB against +0.26 with round 5's fit-ratio bound of 1.45,
+    which the GoPro scenes (1.46-1.85) and uniform shake (1.29-1.84) both crossed).
 
     The fit ratio is how many times better a rolling camera explains the local kernels
-    than one kernel does (:attr:`Evidence.fit_ratio`). Recalibrated in round 4, after the
-    tiles' kernels were fixed, on 32 blurred training photos: GoPro's dynamic scenes had
-    ratios of 1.42-1.78 and residuals of 0.11-0.20 and lost 0.2-1.1 dB with one kernel and
-    0.15-0.5 dB with kernels that vary, against the network's +0.06-0.14; one kernel gained
-    up to +2.9 dB on uniform shake at ratios up to 1.45. Every setting that keeps all GoPro
-    training photos with the network scored within 0.06 dB of these (+0.21 dB mean), so
-    round 3's values stay; a lower residual bound (0.1) would refuse even the TRUE local
-    kernels of a rolled camera (the pose grid leaves about 0.12).
+    than one kernel does (:attr:`Evidence.fit_ratio`); a lower residual bound (0.1) would
+    refuse even the TRUE local kernels of a rolled camera (the pose grid leaves about 0.12).
 
     Attributes:
         sharp_windows: This many windows with no blur in a blurred photo mean moving
             objects: the network.
         blurred_windows: This many blurred windows in a photo whose edges show no blur
             mean moving objects too.
-        max_uniform_ratio: Up to this fit ratio: one camera-shake kernel.
+        max_spread_variation: Up to this spread variation (when the blur is not one that
+            varies): one camera-shake kernel.
         min_varying_ratio: From this fit ratio (with a good fit): shake that varies.
         max_varying_residual: The rolling camera's fit must leave at most this relative
             error for the blur to count as camera shake that varies.
@@ -73,7 +77,7 @@ class Thresholds:
 
     sharp_windows: int = 2
     blurred_windows: int = 2
-    max_uniform_ratio: float = 1.45
+    max_spread_variation: float = 0.2
     min_varying_ratio: float = 2.0
     max_varying_residual: float = 0.15
 
@@ -93,6 +97,8 @@ class Evidence:
             deviation, at the estimation scale).
         residual: Relative error of the rolling-camera fit.
         uniform_residual: Relative error of the best single kernel.
+        spread_variation: How much the windows' kernel spreads differ: their standard
+            deviation over their mean (0: the same blur extent everywhere).
     """
 
     spread: float
@@ -103,6 +109,7 @@ class Evidence:
     roll: float
     residual: float
     uniform_residual: float
+    spread_variation: float
 
     @property
     def fit_ratio(self) -> float:
@@ -127,12 +134,12 @@ def decide(evidence: Evidence, thresholds: Thresholds = Thresholds()) -> Decisio
     """Choose how to deblur a blurred photo from its :class:`Evidence`.
 
     Examples:
-        >>> calm = Evidence(12.0, 21, 0, 9, 0.9, 0.5, 0.20, 0.22)
+        >>> calm = Evidence(12.0, 21, 0, 9, 0.9, 0.5, 0.20, 0.22, 0.1)
         >>> decide(calm).outcome
         'uniform'
         >>> decide(dataclasses.replace(calm, residual=0.05, uniform_residual=0.2)).outcome
         'varying'
-        >>> decide(dataclasses.replace(calm, uniform_residual=0.32)).outcome
+        >>> decide(dataclasses.replace(calm, spread_variation=0.5)).outcome
         'network'
         >>> decide(dataclasses.replace(calm, sharp_windows=4)).outcome
         'network'
@@ -143,10 +150,7 @@ def decide(evidence: Evidence, thresholds: Thresholds = Thresholds()) -> Decisio
             f"moving objects: {evidence.sharp_windows} of {evidence.windows} parts of the "
             "photo are sharp while the rest is blurred; network",
         )
-    ratio = evidence.fit_ratio
-    if ratio <= thresholds.max_uniform_ratio:
-        return Decision(UNIFORM, f"uniform camera shake, kernel {evidence.size} px")
-    if ratio >= thresholds.min_varying_ratio and (
+    if evidence.fit_ratio >= thresholds.min_varying_ratio and (
         evidence.residual <= thresholds.max_varying_residual
     ):
         return Decision(
@@ -154,10 +158,13 @@ def decide(evidence: Evidence, thresholds: Thresholds = Thresholds()) -> Decisio
             f"camera shake that varies across the frame (the camera rolled), kernels up to "
             f"{evidence.size} px",
         )
+    if evidence.spread_variation <= thresholds.max_spread_variation:
+        return Decision(UNIFORM, f"uniform camera shake, kernel {evidence.size} px")
     return Decision(
         NETWORK,
-        f"blur that one camera shake does not explain (moving objects or scene; a rolling "
-        f"camera fits {ratio:.2f} times better than one kernel); network",
+        f"blur that differs across the photo (moving objects, depth or a rolling camera: "
+        f"the extent of its parts' blur varies by {100 * evidence.spread_variation:.0f}%); "
+        "network",
     )
 
 
@@ -172,6 +179,19 @@ def kernel_agreement(a: np.ndarray, b: np.ndarray) -> float:
     """
     c = scipy.signal.fftconvolve(a, b[::-1, ::-1], mode="full")
     return float(c.max() / max(np.linalg.norm(a) * np.linalg.norm(b), 1e-12))
+
+
+def spread_variation(kernels: list[np.ndarray]) -> float:
+    """How much the kernels' spreads (:func:`~deblurgan.deconv.blind.kernel_spread`)
+    differ: their standard deviation over their mean.
+
+    Examples:
+        >>> line = lambda n: np.pad(np.full((1, n), 1 / n), ((4, 4), (0, 9 - n)))
+        >>> spread_variation([line(9), line(9)]), round(spread_variation([line(3), line(9)]), 2)
+        (0.0, 0.5)
+    """
+    spreads = np.array([kernel_spread(k) for k in kernels])
+    return float(spreads.std() / max(float(spreads.mean()), 1e-12))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -259,6 +279,7 @@ class AutoDeblur:
             roll=motion.roll_spread * reach,
             residual=motion.residual,
             uniform_residual=motion.uniform_residual,
+            spread_variation=spread_variation(local.kernels),
         )
         decision = decide(evidence, self.thresholds)
         size = local.kernels[0].shape[0]
