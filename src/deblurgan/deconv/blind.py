@@ -67,7 +67,10 @@ class BlindSettings:
     (docs/blind_deconvolution.md): the options added in round 3 (contrast normalisation,
     clipped pixels masked, the window of useful edges, sub-pixel re-centring, linear light)
     tied round 2's settings on the training photos, so round 2's settings stay the default
-    and the options are there to be chosen.
+    and the options are there to be chosen. Ringing suppression is on since round 6: it
+    ties on the mean over three draws of training crops (within 0.02 dB), lifts every
+    draw's worst crop (by 0.08-0.49 dB) and leaves weaker ripples where the kernel is not
+    exact, as on real photos.
 
     Attributes:
         estimation: The kernel estimate's settings.
@@ -86,7 +89,7 @@ class BlindSettings:
             softer but more tolerant of an imperfect kernel).
         suppress_ringing: Remove the ripples an imperfect kernel leaves beside strong
             edges from the final deconvolution (Pan et al. 2014;
-            :mod:`deblurgan.deconv.ringing`).
+            :mod:`deblurgan.deconv.ringing`; False: the plain hyper-Laplacian result).
     """
 
     estimation: EstimationSettings = EstimationSettings()
@@ -96,7 +99,7 @@ class BlindSettings:
     mask_clipped: bool = False
     useful_window: bool = False
     max_data_weight: float = 3000.0
-    suppress_ringing: bool = False
+    suppress_ringing: bool = True
 
 
 @dataclasses.dataclass(frozen=True)
