@@ -271,7 +271,9 @@ def _deblur(tmp_path: Path, name: str, hidden: list[str], *options: str) -> np.n
 
 @pytest.mark.slow
 def test_the_core_deblurs_the_example_with_the_network_as_the_full_install(tmp_path):
-    core = _deblur(tmp_path, "core-fp32", OPTIONAL, "-q", "--method", "network", "--precision", "fp32")
+    core = _deblur(
+        tmp_path, "core-fp32", OPTIONAL, "-q", "--method", "network", "--precision", "fp32"
+    )
     full = _deblur(tmp_path, "full-fp32", [], "-q", "--method", "network", "--precision", "fp32")
     difference = np.abs(np.rint(core * 255) - np.rint(full * 255))
     assert difference.max() <= 1 and (difference > 0).mean() < 0.01

@@ -260,8 +260,9 @@ def test_the_kernel_is_chosen_among_two_estimates_by_the_photos_spectrum(monkeyp
     (kernels,) = offered
     assert len(kernels) == 2 and np.array_equal(found.small, kernels[1])
     monkeypatch.undo()
-    # the two are the default estimate and 12 rounds a level, each as if run alone
-    for settings, kernel in zip((EstimationSettings(), EstimationSettings(iterations=12)), kernels):
+    # the two are 12 rounds a level and a falling L0 weight, each as if run alone
+    pair = (EstimationSettings(iterations=12), EstimationSettings(weight=8e-3, finest_weight=1e-3))
+    for settings, kernel in zip(pair, kernels):
         alone = BlindSettings(estimation=settings, alternatives=())
         assert np.array_equal(
             BlindDeconvolution(15, settings=alone).estimate(blurred).small, kernel

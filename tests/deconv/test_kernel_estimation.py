@@ -132,6 +132,23 @@ def test_the_l0_weight_falls_by_the_decay_every_round_down_to_the_floor(scene, m
     assert used == sorted(used, reverse=True) and used[-1] == pytest.approx(
         2e-3 / 1.1 ** (len(used) - 1)
     )
+    used.clear()
+    falling = EstimationSettings(iterations=2, weight=8e-3, finest_weight=1e-3, min_weight=1e-5)
+    estimate_kernel(blurred, 15, falling)
+    starts = used[::2]  # each level's first round
+    sides = pyramid_sizes(15)
+    assert len(starts) == len(sides) >= 3
+    assert starts[0] == pytest.approx(8e-3) and starts[-1] == pytest.approx(1e-3)
+    # geometric in the kernel's side: log weight is linear in log side
+    fraction = np.log(sides[1] / sides[0]) / np.log(sides[-1] / sides[0])
+    assert np.log(starts[1]) == pytest.approx(
+        (1 - fraction) * np.log(8e-3) + fraction * np.log(1e-3)
+    )
+    assert used[1::2] == pytest.approx([w / 1.1 for w in starts])  # falling within each level
+    with pytest.raises(ValueError, match="finest_weight"):
+        EstimationSettings(finest_weight=1e-3, carry_weight=True)
+    with pytest.raises(ValueError, match="finest_weight"):
+        EstimationSettings(finest_weight=0.0)
 
 
 def test_the_l1_term_keeps_the_kernel_compact_under_noise(scene):

@@ -303,6 +303,9 @@ class EstimationSettings:
         min_weight: :math:`\\lambda` never goes below this.
         carry_weight: Carry :math:`\\lambda` from one level to the next (Pan et al.
             2014) instead of restarting it at every level.
+        finest_weight: The L0 weight the finest level starts from: the levels start from
+            weights spaced geometrically (in the kernel's side) between ``weight`` at the
+            coarsest level and this; None: every level starts from ``weight``.
         tikhonov: Relative Tikhonov weight of the kernel step.
         sparsity: Relative L1 weight of the kernel step (:func:`kernel_step`).
         edge_count: Keep only the strongest latent gradients for the kernel step, at
@@ -318,6 +321,7 @@ class EstimationSettings:
     weight_decay: float = 1.1
     min_weight: float = 1e-4
     carry_weight: bool = False
+    finest_weight: float | None = None
     tikhonov: float = 0.005
     sparsity: float = 0.003
     edge_count: float = 0.0
@@ -326,6 +330,11 @@ class EstimationSettings:
     def __post_init__(self) -> None:
         if self.iterations < 1 or self.weight <= 0 or self.weight_decay < 1:
             raise ValueError(f"invalid estimation settings: {self}")
+        if self.finest_weight is not None and (self.finest_weight <= 0 or self.carry_weight):
+            raise ValueError(
+                "finest_weight must be positive and cannot be combined with carry_weight, "
+                f"got {self.finest_weight} and carry_weight={self.carry_weight}"
+            )
         if self.recentre not in ("round", "level"):
             raise ValueError(f"recentre must be 'round' or 'level', got {self.recentre!r}")
 
@@ -448,7 +457,7 @@ def estimate_kernel(
             image = _resize(gray, height, width)
             if reliable is not None:
                 mask = _resize(reliable.astype(np.float32), height, width) > 0.999
-        start = lam if settings.carry_weight else settings.weight
+        start = lam if settings.carry_weight else level_weight(settings, level_size, sizes)
         kernel, lam = refine_kernel(
             image,
             kernel,
@@ -458,6 +467,22 @@ def estimate_kernel(
             advance,
         )
     return kernel
+
+
+def level_weight(settings: EstimationSettings, level_size: int, sizes: list[int]) -> float:
+    """The L0 weight a pyramid level starts from: ``settings.weight``, or with
+    ``settings.finest_weight`` the geometric interpolation between the two by where the
+    level's kernel side lies between the coarsest's and the finest's (in logarithms).
+
+    Examples:
+        >>> s = EstimationSettings(weight=8e-3, finest_weight=1e-3)
+        >>> [round(level_weight(s, n, [5, 7, 11, 15, 21, 31]), 5) for n in (5, 11, 31)]
+        [0.008, 0.00326, 0.001]
+    """
+    if settings.finest_weight is None or len(sizes) == 1:
+        return settings.weight
+    f = math.log(level_size / sizes[0]) / math.log(sizes[-1] / sizes[0])
+    return settings.weight ** (1 - f) * settings.finest_weight**f
 
 
 def _resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
