@@ -6,10 +6,11 @@ The photo's one-kernel estimate (``l0``'s) comes first. Then:
 - the kernel refined on a grid of windows (:func:`~deblurgan.deconv.nonuniform.local_kernels`)
   and one in-plane camera motion fitted to all of them
   (:func:`~deblurgan.deconv.motion_fit.fit_inplane_motion`) give the evidence
-  (:class:`Evidence`): windows that come out sharp while the photo is blurred, or kernels
-  that no camera motion explains, point to moving objects: the network; kernels that a
-  rolling camera explains much better than one kernel: blur that varies across the frame,
-  removed tile by tile; otherwise one camera-shake kernel (``l0``).
+  (:class:`Evidence`): windows that come out sharp while the photo is blurred point to
+  moving objects: the network; kernels that a rolling camera explains much better than
+  one kernel: blur that varies across the frame, removed tile by tile; kernels about as
+  large in every window (:func:`spread_variation`): one camera-shake kernel (``l0``);
+  blur much larger in some windows than in others (moving objects, depth): the network.
 
 :func:`decide` is a plain function of the evidence and :class:`Thresholds`, whose values
 were set on training data only (``benchmarks/auto_calibration.py``).
