@@ -55,10 +55,11 @@ class Thresholds:
     photo (:attr:`Evidence.spread_variation`): one camera shake of a still scene blurs every
     part as much, moving objects, depth and a rolling camera do not. Set in round 6 on 68
     blurred training photos (two draws of ``auto_calibration``): GoPro's dynamic scenes
-    varied by 0.22-0.80 and lost 0.26-1.50 dB with one kernel against the network, uniform
-    shake by 0.03-0.19 in 15 of 19 photos; 0.2 gave the best mean gain (+0.30 dB against
-    +0.26 with round 5's fit-ratio bound of 1.45, which GoPro's scenes (1.46-1.85) and
-    uniform shake (1.29-1.84) both crossed).
+    varied by 0.22-0.82 and lost 0.18-1.04 dB with one kernel against the network, uniform
+    shake by 0.01-0.16 in 16 of 19 photos; 0.2 gave the best mean gain among the bounds
+    that leave every GoPro photo with the network (+0.35 dB against +0.28 with round 5's
+    fit-ratio bound of 1.45, which GoPro's scenes (1.49-1.87) and uniform shake (1.24-1.74)
+    both crossed).
 
     The fit ratio is how many times better a rolling camera explains the local kernels
     than one kernel does (:attr:`Evidence.fit_ratio`); a lower residual bound (0.1) would
