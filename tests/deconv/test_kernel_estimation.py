@@ -147,8 +147,12 @@ def test_the_l0_weight_falls_by_the_decay_every_round_down_to_the_floor(scene, m
     assert used[1::2] == pytest.approx([w / 1.1 for w in starts])  # falling within each level
     with pytest.raises(ValueError, match="finest_weight"):
         EstimationSettings(finest_weight=1e-3, carry_weight=True)
-    with pytest.raises(ValueError, match="finest_weight"):
-        EstimationSettings(finest_weight=0.0)
+    for bad in (0.0, float("nan"), 5e-5):  # none, not a number, under min_weight
+        with pytest.raises(ValueError, match="finest_weight"):
+            EstimationSettings(finest_weight=bad)
+    used.clear()  # a pyramid of one level: the only level is the finest
+    estimate_kernel(blurred, 5, falling)
+    assert len(pyramid_sizes(5)) == 1 and used[0] == pytest.approx(1e-3)
 
 
 def test_the_l1_term_keeps_the_kernel_compact_under_noise(scene):

@@ -104,3 +104,5 @@ def test_bad_input_is_refused(latent, smooth, strength):
         suppress_ringing(latent, smooth, strength)
     with pytest.raises(ValueError, match="one"):
         l0_deconvolve(np.zeros((8, 8, 3)), line_kernel(5, 3, 0))
+    with pytest.raises(ValueError, match="beta_max"):  # no iteration would run
+        l0_deconvolve(np.zeros((8, 8)), line_kernel(5, 3, 0), weight=1e-3, beta_max=2e-3)

@@ -40,6 +40,8 @@ def test_the_decision_flips_exactly_at_each_threshold():
         spread_variation=0.5,  # a rolling camera blurs the corners more than the centre
     )
     assert decide(varying).outcome == VARYING
+    # a rolling camera is recognised before the spread is looked at
+    assert decide(ratio(varying, spread_variation=0.1)).outcome == VARYING
     assert decide(
         ratio(varying, residual=T.max_varying_residual + 1e-6, uniform_residual=1)
     ).outcome == (NETWORK)
@@ -71,6 +73,10 @@ def test_spread_variation_is_the_relative_spread_of_the_blur_extents():
     # the same whatever the blur's size: only how much it differs across the photo counts
     tripled = [line_kernel(31, 9, 0), line_kernel(31, 27, 0)]
     assert spread_variation(tripled) == pytest.approx(spread_variation(pair), rel=1e-5)
+    with pytest.raises(ValueError, match="finite"):
+        spread_variation([])
+    with pytest.raises(ValueError, match="finite"):
+        spread_variation([np.zeros((5, 5))])
 
 
 def test_kernel_agreement_ignores_shifts_but_not_shapes():

@@ -330,11 +330,14 @@ class EstimationSettings:
     def __post_init__(self) -> None:
         if self.iterations < 1 or self.weight <= 0 or self.weight_decay < 1:
             raise ValueError(f"invalid estimation settings: {self}")
-        if self.finest_weight is not None and (self.finest_weight <= 0 or self.carry_weight):
-            raise ValueError(
-                "finest_weight must be positive and cannot be combined with carry_weight, "
-                f"got {self.finest_weight} and carry_weight={self.carry_weight}"
-            )
+        if self.finest_weight is not None:
+            if not self.finest_weight >= self.min_weight:
+                raise ValueError(
+                    f"finest_weight must be at least min_weight ({self.min_weight}), "
+                    f"got {self.finest_weight}"
+                )
+            if self.carry_weight:
+                raise ValueError("finest_weight and carry_weight cannot be combined")
         if self.recentre not in ("round", "level"):
             raise ValueError(f"recentre must be 'round' or 'level', got {self.recentre!r}")
 
@@ -472,15 +475,18 @@ def estimate_kernel(
 def level_weight(settings: EstimationSettings, level_size: int, sizes: list[int]) -> float:
     """The L0 weight a pyramid level starts from: ``settings.weight``, or with
     ``settings.finest_weight`` the geometric interpolation between the two by where the
-    level's kernel side lies between the coarsest's and the finest's (in logarithms).
+    level's kernel side lies between the coarsest's and the finest's (in logarithms; a
+    pyramid of one level starts from ``finest_weight``).
 
     Examples:
         >>> s = EstimationSettings(weight=8e-3, finest_weight=1e-3)
         >>> [round(level_weight(s, n, [5, 7, 11, 15, 21, 31]), 5) for n in (5, 11, 31)]
         [0.008, 0.00326, 0.001]
     """
-    if settings.finest_weight is None or len(sizes) == 1:
+    if settings.finest_weight is None:
         return settings.weight
+    if len(sizes) == 1:  # the only level is the finest
+        return settings.finest_weight
     f = math.log(level_size / sizes[0]) / math.log(sizes[-1] / sizes[0])
     return settings.weight ** (1 - f) * settings.finest_weight**f
 

@@ -23,7 +23,7 @@ from deblurgan.deconv.nonblind import CLIPPED
 
 L0_WEIGHT = 1e-3  # the L0 image's price of one non-zero gradient (Pan et al.: 1e-4 to 2e-3)
 L0_KAPPA = 4.0  # the L0 solver's penalty growth per iteration (Pan et al.: 2; 4: half the work)
-# The L0 solver stops when its penalty passes this (8 iterations instead of 14 up to
+# The L0 solver stops when its penalty passes this (8 iterations instead of 13 up to
 # l0_latent's 1e5): x0 is only a ripple-free reference. On three draws of training crops,
 # 1e2 gained 0.02 dB more than 1e5 on each, 1e3 0.01 (docs/blind_deconvolution.md, round 6).
 L0_BETA_MAX = 1e2
@@ -64,6 +64,8 @@ def l0_deconvolve(
         raise ValueError(f"expected one (H, W) channel, got {blurred.shape}")
     if weight <= 0 or kappa <= 1:
         raise ValueError(f"weight must be > 0 and kappa > 1, got {weight} and {kappa}")
+    if not beta_max > 2 * weight:
+        raise ValueError(f"beta_max must exceed twice the weight ({2 * weight}), got {beta_max}")
     extended, offsets = periodic_extension(blurred, max(kernel.shape))
     otf = psf_to_otf(kernel.astype(np.float32), extended.shape)
     latent = l0_latent(extended, otf, weight, beta_max=beta_max, kappa=kappa)
