@@ -18,6 +18,7 @@ thresholds should pick. Usage:
 
     python benchmarks/auto_calibration.py [--shared ../shared] [--per-kind 8] [--seed 0]
                                           [--json OUT]
+    python benchmarks/auto_calibration.py --search OUT [OUT ...]  # the bounds' gains
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from deblurgan.blur.scene import SceneMotion, synthesize_scene_pair
 from deblurgan.evaluation.scoring import score
 from deblurgan.io.images import read_image
 from deblurgan.methods import MethodOptions, build_method
-from deblurgan.methods.auto import AutoDeblur
+from deblurgan.methods.auto import AutoDeblur, Evidence, Thresholds, decide
 
 try:
     from shake_sets import camera_noise
@@ -140,13 +141,59 @@ def outcomes(auto: AutoDeblur, photo: dict) -> dict:
     return row
 
 
+def search(rows: list[dict], bounds: list[float]) -> list[dict]:
+    """What ``decide`` would gain on ``rows`` (of :func:`outcomes`) with each bound on the
+    spread variation: the mean gain per kind and over every blurred photo, and how many
+    GoPro photos get one kernel. GoPro photos are counted once (every draw has the same)."""
+    seen, blurred = set(), []
+    for row in rows:
+        if row["kind"] == "sharp" or (row["kind"] == "gopro" and row["name"] in seen):
+            continue
+        seen.add(row["name"])
+        blurred.append(row)
+    table = []
+    for bound in bounds:
+        thresholds = Thresholds(max_spread_variation=bound)
+        gains: dict[str, list[float]] = {}
+        gopro_one_kernel = 0
+        for row in blurred:
+            outcome = row["decision"]
+            if row["evidence"]:
+                outcome = decide(Evidence(**row["evidence"]), thresholds).outcome
+            gains.setdefault(row["kind"], []).append(row.get(outcome, 0.0))
+            gopro_one_kernel += row["kind"] == "gopro" and outcome == "uniform"
+        every = [g for kind in gains.values() for g in kind]
+        means = {kind: float(np.mean(g)) for kind, g in gains.items()}
+        table.append(
+            {
+                "bound": bound,
+                "mean": float(np.mean(every)),
+                **means,
+                "gopro_one_kernel": gopro_one_kernel,
+            }
+        )
+    return table
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=SHARED)
     parser.add_argument("--per-kind", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0, help="which draw of synthetic photos")
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--search", type=Path, nargs="+", help="instead: the bounds' gains on --json files"
+    )
     args = parser.parse_args()
+    if args.search:
+        rows = [row for path in args.search for row in json.loads(path.read_text())]
+        for line in search(rows, [0.1, 0.15, 0.18, 0.2, 0.22, 0.25, 0.3, 0.4]):
+            print(
+                " ".join(
+                    f"{k} {v:+.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in line.items()
+                )
+            )
+        return
     options = MethodOptions(precision="fp32", backend="torch")
     auto = AutoDeblur(lambda: build_method("network", options))
     rows = []

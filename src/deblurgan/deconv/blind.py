@@ -13,7 +13,9 @@ The steps, each a plain function:
    ringing; a diffuse cloud instead of a path means the estimate failed, and the photo is
    returned unchanged too;
 4. :func:`deconvolve_rgb`: hyper-Laplacian deconvolution per channel
-   (:func:`~deblurgan.deconv.nonblind.deconvolve`), in overlapping tiles for large images.
+   (:func:`~deblurgan.deconv.nonblind.deconvolve`), then the ripples an imperfect kernel
+   leaves suppressed (:mod:`deblurgan.deconv.ringing`), in overlapping tiles for large
+   images.
 """
 
 from __future__ import annotations
@@ -66,8 +68,7 @@ class BlindSettings:
     """How ``--method l0`` runs; the defaults were chosen on training data
     (docs/blind_deconvolution.md): the options added in round 3 (contrast normalisation,
     clipped pixels masked, the window of useful edges, sub-pixel re-centring, linear light)
-    tied round 2's settings on the training photos, so round 2's settings stay the default
-    and the options are there to be chosen. Since round 6 the two estimates are 12 rounds a
+    tied round 2's settings on the training photos and are there to be chosen. Since round 6 the two estimates are 12 rounds a
     level and an L0 weight that starts each level lower (8e-3 at the coarsest to 1e-3 at
     the finest, 8 rounds a level): the spectrum's choice between them gained 0.06-0.17 dB
     over round 5's pair (the defaults and 12 rounds) on three draws of training crops, at
