@@ -68,14 +68,14 @@ class BlindSettings:
     """How ``--method l0`` runs; the defaults were chosen on training data
     (docs/blind_deconvolution.md): the options added in round 3 (contrast normalisation,
     clipped pixels masked, the window of useful edges, sub-pixel re-centring, linear light)
-    tied round 2's settings on the training photos and are there to be chosen. Since round 6 the two estimates are 12 rounds a
-    level and an L0 weight that starts each level lower (8e-3 at the coarsest to 1e-3 at
-    the finest, 8 rounds a level): the spectrum's choice between them gained 0.06-0.17 dB
-    over round 5's pair (the defaults and 12 rounds) on three draws of training crops, at
-    the same cost. Ringing suppression is on since round 6 too: it ties on the mean over
-    three draws of training crops (within 0.02 dB), lifts every draw's worst crop (by
-    0.08-0.49 dB) and leaves weaker ripples where the kernel is not exact, as on real
-    photos.
+    tied round 2's settings on the training photos and are there to be chosen. Since round
+    6 the two estimates are 12 rounds a level and an L0 weight that starts each level lower
+    (8e-3 at the coarsest to 1e-3 at the finest, 8 rounds a level): the spectrum's choice
+    between them gained 0.06-0.17 dB over round 5's pair (the defaults and 12 rounds) on
+    three draws of training crops, at the same cost. Ringing suppression is on since round
+    6 too: it ties on the mean over three draws of training crops (within 0.02 dB), lifts
+    every draw's worst crop (by 0.08-0.49 dB) and leaves weaker ripples where the kernel is
+    not exact, as on real photos.
 
     Attributes:
         estimation: The kernel estimate's settings.
