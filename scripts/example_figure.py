@@ -22,8 +22,8 @@ KERNEL_ZOOM = 4
 
 
 def figure(rgb: np.ndarray, sharp: np.ndarray, kernel: np.ndarray | None) -> Image.Image:
-    """Input and output side by side, each with its inset below, the kernel (peak white)
-    in the output's top right corner.
+    """Input and output side by side, each with its inset below, the kernel (peak white;
+    for kernels that vary, their mosaic) in the output's top right corner.
 
     Shape:
         - Input: two :math:`(H, W, 3)` images in [0, 1]; a :math:`(k, k)` kernel or None.
@@ -44,7 +44,8 @@ def figure(rgb: np.ndarray, sharp: np.ndarray, kernel: np.ndarray | None) -> Ima
     if kernel is not None:
         peak = kernel / max(float(kernel.max()), 1e-12)
         small = Image.fromarray(np.round(peak * 255).astype(np.uint8)).convert("RGB")
-        small = small.resize((kernel.shape[1] * KERNEL_ZOOM,) * 2, Image.Resampling.NEAREST)
+        size = (kernel.shape[1] * KERNEL_ZOOM, kernel.shape[0] * KERNEL_ZOOM)  # a mosaic too
+        small = small.resize(size, Image.Resampling.NEAREST)
         panels[1].paste(small, (panels[1].width - small.width - 4, 4))
     gap = 8
     out = Image.new("RGB", (2 * panels[0].width + gap, panels[0].height), "white")
