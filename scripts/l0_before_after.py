@@ -7,7 +7,9 @@ with each version on ``PYTHONPATH``, e.g. a ``git worktree`` of an older commit'
     PYTHONPATH=/tmp/round2/src python scripts/l0_before_after.py run OLD_DIR
     python scripts/l0_before_after.py compose docs/figure.png OLD_DIR:"round 2" OUT_DIR:"round 3"
 
-``run`` deblurs the crops listed in :data:`CROPS` (from ``SHARED/data/blurry_real``) and saves
+``run`` deblurs the crops listed in :data:`CROPS` (from ``SHARED/data/blurry_real``; or
+those given by ``--photo``, as for the README's figure of ``selfdeblur_real_fishes.jpg``:
+``--photo selfdeblur_real_fishes.jpg:100,219,300,420`` to both steps) and saves
 each output and kernel as PNG; ``compose`` lays them out, the input first, with the kernel
 (enlarged, peak white) in each output's corner.
 """
@@ -27,14 +29,31 @@ CROPS = {  # file: (top, left, height, width)
 }
 
 
-def run(out: Path, shared: Path) -> None:
+def parse_crops(specs: list[str] | None) -> dict[str, tuple[int, int, int, int]]:
+    """``FILE:TOP,LEFT,HEIGHT,WIDTH`` specifications as a crop table (None: :data:`CROPS`).
+
+    Examples:
+        >>> parse_crops(["fishes.jpg:130,219,300,420"])
+        {'fishes.jpg': (130, 219, 300, 420)}
+    """
+    if not specs:
+        return CROPS
+    crops = {}
+    for spec in specs:
+        name, _, box = spec.rpartition(":")
+        top, left, height, width = (int(v) for v in box.split(","))
+        crops[name] = (top, left, height, width)
+    return crops
+
+
+def run(out: Path, shared: Path, crops: dict[str, tuple[int, int, int, int]] = CROPS) -> None:
     """Deblur every crop with the ``l0`` of the package on the path and save the results."""
     from deblurgan.deconv.blind import BlindDeconvolution
     from deblurgan.io.images import read_image
 
     out.mkdir(parents=True, exist_ok=True)
     method = BlindDeconvolution()
-    for name, (top, left, height, width) in CROPS.items():
+    for name, (top, left, height, width) in crops.items():
         rgb = read_image(shared / "data" / "blurry_real" / name).rgb
         if rgb.ndim == 2:
             rgb = np.repeat(rgb[..., None], 3, axis=2)
@@ -53,11 +72,13 @@ def _save(path: Path, rgb: np.ndarray) -> None:
     Image.fromarray(np.round(np.clip(rgb, 0, 1) * 255).astype(np.uint8)).save(path)
 
 
-def compose(figure: Path, columns: list[str]) -> None:
+def compose(
+    figure: Path, columns: list[str], crops: dict[str, tuple[int, int, int, int]] = CROPS
+) -> None:
     """One row per photo: the input, then each labelled folder's output with its kernel."""
     folders = [(Path(c.split(":", 1)[0]), c.split(":", 1)[1] if ":" in c else c) for c in columns]
     rows = []
-    for name in CROPS:
+    for name in crops:
         stem = Path(name).stem
         tiles = [(Image.open(folders[0][0] / f"{stem}_in.png").convert("RGB"), "input")]
         for folder, label in folders:
@@ -95,11 +116,16 @@ def main() -> None:
     compose_parser = sub.add_parser("compose")
     compose_parser.add_argument("figure", type=Path)
     compose_parser.add_argument("columns", nargs="+", help="FOLDER:LABEL")
+    for step in (run_parser, compose_parser):
+        step.add_argument(
+            "--photo", action="append", help="FILE:TOP,LEFT,HEIGHT,WIDTH instead of the crops"
+        )
     args = parser.parse_args()
+    crops = parse_crops(args.photo)
     if args.step == "run":
-        run(args.out, args.shared)
+        run(args.out, args.shared, crops)
     else:
-        compose(args.figure, args.columns)
+        compose(args.figure, args.columns, crops)
 
 
 if __name__ == "__main__":
