@@ -7,6 +7,13 @@ import cv2
 import numpy as np
 import pytest
 
+from deblurgan.deconv.blind import BlindSettings
+from deblurgan.deconv.kernel_estimation import EstimationSettings
+
+# For tests whose subject is not the choice between two kernel estimates: one estimate of
+# 8 rounds a level will do, and costs less.
+ONE_ESTIMATE = BlindSettings(estimation=EstimationSettings(), alternatives=())
+
 
 def shapes_scene(size: int = 128, seed: int = 0) -> np.ndarray:
     """Gray rectangles and discs of random shades on a mid-gray background, in [0.1, 0.9]."""

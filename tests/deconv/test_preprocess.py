@@ -1,7 +1,9 @@
+import dataclasses
+
 import numpy as np
 
 from deblurgan.blur.apply import blur_image
-from deblurgan.deconv.blind import BlindDeconvolution, BlindSettings, edge_window
+from deblurgan.deconv.blind import BlindDeconvolution, edge_window
 from deblurgan.deconv.preprocess import (
     edge_usefulness,
     from_linear,
@@ -10,7 +12,7 @@ from deblurgan.deconv.preprocess import (
     to_linear,
 )
 
-from .conftest import line_kernel, shapes_scene
+from .conftest import ONE_ESTIMATE, line_kernel, shapes_scene
 from .test_kernel_estimation import similarity
 
 
@@ -31,14 +33,14 @@ def test_a_dark_low_contrast_copy_gives_the_same_kernel():
     sharp = shapes_scene(128)
     blurred = blur_image(sharp[..., None], kernel)[..., 0]
     dark = (0.1 + 0.25 * blurred).astype(np.float32)
-    settings = BlindSettings(normalise=True, alternatives=())
+    settings = dataclasses.replace(ONE_ESTIMATE, normalise=True)
     method = BlindDeconvolution(kernel_size=15, settings=settings)
     bright_kernel = method.estimate(np.repeat(blurred[..., None], 3, axis=2)).kernel
     dark_kernel = method.estimate(np.repeat(dark[..., None], 3, axis=2)).kernel
     assert similarity(bright_kernel, dark_kernel) > 0.97
     assert similarity(dark_kernel, kernel) > 0.85
     unnormalised = BlindDeconvolution(
-        kernel_size=15, settings=BlindSettings(normalise=False, alternatives=())
+        kernel_size=15, settings=dataclasses.replace(ONE_ESTIMATE, normalise=False)
     )
     # without the normalisation the L0 weight is 16x too strong for the dark copy
     assert similarity(unnormalised.estimate(np.repeat(dark[..., None], 3, 2)).kernel, kernel) < (
@@ -61,10 +63,10 @@ def test_a_saturated_highlight_does_not_bend_the_kernel():
     blurred = np.clip(blur_image(scene[..., None], kernel)[..., 0], 0, 1).astype(np.float32)
     rgb = np.repeat(blurred[..., None], 3, axis=2)
     masked = BlindDeconvolution(
-        15, settings=BlindSettings(mask_clipped=True, alternatives=())
+        15, settings=dataclasses.replace(ONE_ESTIMATE, mask_clipped=True)
     ).estimate(rgb)
     plain = BlindDeconvolution(
-        15, settings=BlindSettings(mask_clipped=False, alternatives=())
+        15, settings=dataclasses.replace(ONE_ESTIMATE, mask_clipped=False)
     ).estimate(rgb)
     assert similarity(masked.kernel, kernel) > 0.9
     assert similarity(masked.kernel, kernel) > similarity(plain.kernel, kernel)

@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 
 from deblurgan.blur.apply import blur_image
-from deblurgan.deconv.blind import BlindDeconvolution, BlindSettings, KernelEstimate
-from deblurgan.deconv.kernel_estimation import EstimationSettings
+from deblurgan.deconv.blind import BlindDeconvolution, KernelEstimate
 from deblurgan.deconv.motion_fit import InplaneMotion
 from deblurgan.inference.batch import Job, run_jobs
 from deblurgan.io.report import BatchReport
@@ -34,12 +33,9 @@ from deblurgan.methods.video import (
 )
 from deblurgan.restoration import Restoration
 
-from ..deconv.conftest import line_kernel, shapes_scene
+from ..deconv.conftest import ONE_ESTIMATE, line_kernel, shapes_scene
 
 KERNEL = line_kernel(11, 7, 3)
-# What is tested here is the video logic, not the choice between two estimates: one of
-# 8 rounds a level will do.
-ONE_ESTIMATE = BlindSettings(estimation=EstimationSettings(), alternatives=())
 
 
 def colour(size: int = 96, seed: int = 0) -> np.ndarray:

@@ -334,18 +334,24 @@ class BlindDeconvolution:
         alternatives, at once in threads), the one that best explains the region's power
         spectrum chosen; progress is the rounds done by all of them."""
         candidates = (self.options.estimation, *self.options.alternatives)
-        bar = tqdm(desc="kernel estimate", unit="round", leave=False, disable=not self.progress)
-        levels = len(pyramid_sizes(size))
-        done, rounds = [0] * len(candidates), [levels * c.iterations for c in candidates]
+        # every estimate's rounds are known from the start, so the fraction never steps back
+        rounds = len(pyramid_sizes(size)) * sum(c.iterations for c in candidates)
+        bar = tqdm(
+            total=rounds,
+            desc="kernel estimate",
+            unit="round",
+            leave=False,
+            disable=not self.progress,
+        )
+        done = [0] * len(candidates)
         lock = threading.Lock()
 
-        def advance(index: int, finished: int, total: int) -> None:
-            with lock:  # heard in order, of every round known from the start: never back
-                done[index], rounds[index] = finished, total
-                bar.total = sum(rounds)
+        def advance(index: int, finished: int, _rounds: int) -> None:
+            with lock:  # heard in order
+                done[index] = finished
                 bar.update(sum(done) - bar.n)
                 if self.on_stage is not None:
-                    self.on_stage(ESTIMATING, sum(done) / sum(rounds))
+                    self.on_stage(ESTIMATING, sum(done) / rounds)
 
         def estimate(index: int) -> np.ndarray:
             progress = functools.partial(advance, index)
