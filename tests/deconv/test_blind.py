@@ -226,6 +226,35 @@ def test_ringing_suppression_softens_an_imperfect_kernel_and_is_the_default():
     assert on.dtype == np.float32 and 0 <= on.min() and on.max() <= 1
 
 
+def test_the_prior_exponent_reaches_the_final_deconvolution():
+    # With exponent 2 the prior is quadratic and the deconvolution a linear filter: an
+    # affine change of the input's levels comes out as the same change of the output's.
+    # Under a sparse prior (2/3, the default, or 0.8) it does not.
+    kernel = line_kernel(11, 9, 3)
+    low_contrast = 0.3 + 0.4 * colour_scene(96)
+    blurred = blur_image(low_contrast, kernel).astype(np.float32)
+
+    def deconvolved(exponent: float, image: np.ndarray) -> np.ndarray:
+        settings = BlindSettings(  # data weight pinned at 200: the noise level plays no part
+            prior_exponent=exponent, suppress_ringing=False, max_data_weight=200.0
+        )
+        return BlindDeconvolution(settings=settings).deconvolve(image, kernel)
+
+    def equivariance_error(exponent: float) -> float:
+        direct = deconvolved(exponent, blurred)
+        changed = (deconvolved(exponent, 0.5 * blurred + 0.25) - 0.25) / 0.5
+        inside = (direct > 0.01) & (direct < 0.99)
+        return float(np.abs(changed - direct)[inside].max())
+
+    assert equivariance_error(2.0) < 1e-3
+    assert equivariance_error(0.8) > 0.02 and equivariance_error(2 / 3) > 0.02
+    default = BlindDeconvolution().deconvolve(blurred, kernel)
+    stated = BlindSettings(prior_exponent=2 / 3)
+    assert np.array_equal(default, BlindDeconvolution(settings=stated).deconvolve(blurred, kernel))
+    with pytest.raises(ValueError, match="prior_exponent"):
+        BlindSettings(prior_exponent=0.0)
+
+
 def test_a_sharp_photo_comes_back_unchanged_with_ringing_suppression():
     from deblurgan.deconv.blind import BlindSettings
 

@@ -39,7 +39,7 @@ from deblurgan.deconv.kernel_estimation import (
     pyramid_sizes,
     resize_kernel,
 )
-from deblurgan.deconv.nonblind import data_weight, estimate_noise
+from deblurgan.deconv.nonblind import ALPHA, data_weight, estimate_noise
 from deblurgan.deconv.preprocess import (
     edge_usefulness,
     from_linear,
@@ -95,6 +95,10 @@ class BlindSettings:
         suppress_ringing: Remove the ripples an imperfect kernel leaves beside strong
             edges from the final deconvolution (Pan et al. 2014;
             :mod:`deblurgan.deconv.ringing`; False: the plain hyper-Laplacian result).
+        prior_exponent: The final deconvolution's hyper-Laplacian exponent (Krishnan and
+            Fergus' 2/3). 0.8 gained 0.03-0.05 dB on three draws of training crops but
+            tied on Levin and lost 0.06-0.13 dB on GoPro's dynamic scenes: an option
+            (docs/blind_deconvolution.md, round 7).
     """
 
     estimation: EstimationSettings = EstimationSettings(iterations=12)
@@ -107,6 +111,11 @@ class BlindSettings:
     useful_window: bool = False
     max_data_weight: float = 3000.0
     suppress_ringing: bool = True
+    prior_exponent: float = ALPHA
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.prior_exponent <= 2.0:
+            raise ValueError(f"prior_exponent must be in (0, 2], got {self.prior_exponent}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -229,11 +238,12 @@ def deconvolve_rgb(
     on_stage: Stage | None = None,
     gamma: float = 1.0,
     suppress_ringing: bool = False,
+    exponent: float = ALPHA,
 ) -> np.ndarray:
     """Deconvolve every channel with ``kernel`` (once for a gray image's equal channels);
     images larger than :data:`TILE` go in overlapping tiles (overlap two kernel sides,
     linearly blended) to bound memory (:func:`~deblurgan.deconv.tiles.deconvolve_tiles`,
-    whose ``on_stage``, ``gamma`` and ``suppress_ringing`` these are).
+    whose ``on_stage``, ``gamma``, ``suppress_ringing`` and ``exponent`` these are).
 
     Shape:
         - Input: :math:`(H, W, C)`; output the same, float32 in [0, 1].
@@ -242,7 +252,16 @@ def deconvolve_rgb(
     tiles = tile_grid(rgb.shape[0], rgb.shape[1], TILE, overlap)
     kernels = [kernel] * len(tiles)
     return deconvolve_tiles(
-        rgb, tiles, kernels, weight, overlap, progress, on_stage, gamma, suppress_ringing
+        rgb,
+        tiles,
+        kernels,
+        weight,
+        overlap,
+        progress,
+        on_stage,
+        gamma,
+        suppress_ringing,
+        exponent,
     )
 
 
@@ -374,8 +393,17 @@ class BlindDeconvolution:
         gamma = self.options.gamma
         linear = to_linear(rgb, gamma)
         weight = self.data_weight(linear)
-        dering = self.options.suppress_ringing
-        sharp = deconvolve_rgb(linear, kernel, weight, self.progress, self.on_stage, gamma, dering)
+        options = self.options
+        sharp = deconvolve_rgb(
+            linear,
+            kernel,
+            weight,
+            self.progress,
+            self.on_stage,
+            gamma,
+            options.suppress_ringing,
+            options.prior_exponent,
+        )
         return from_linear(sharp, gamma)
 
     def data_weight(self, linear: np.ndarray) -> float:

@@ -29,6 +29,7 @@ from deblurgan.deconv.kernel_estimation import (
     resize_kernel,
 )
 from deblurgan.deconv.motion_fit import InplaneMotion, fit_inplane_motion, motion_kernel
+from deblurgan.deconv.nonblind import ALPHA
 from deblurgan.deconv.tiles import Stage, Tile, deconvolve_tiles, grid_of
 
 WINDOW_GRID = (3, 3)  # windows the local kernels are estimated on
@@ -233,11 +234,12 @@ def deconvolve_varying(
     on_stage: Stage | None = None,
     gamma: float = 1.0,
     suppress_ringing: bool = False,
+    exponent: float = ALPHA,
 ) -> tuple[np.ndarray, list[np.ndarray], list[Tile]]:
     """Deconvolve a photo whose blur follows ``motion`` (fitted at ``scale`` times the full
     resolution to kernels of side ``small_size``), tile by tile, with the data weight
-    ``weight`` but at most :data:`MAX_DATA_WEIGHT` (``progress``, ``on_stage``, ``gamma`` and
-    ``suppress_ringing`` as :func:`~deblurgan.deconv.tiles.deconvolve_tiles`).
+    ``weight`` but at most :data:`MAX_DATA_WEIGHT` (``progress``, ``on_stage``, ``gamma``,
+    ``suppress_ringing`` and ``exponent`` as :func:`~deblurgan.deconv.tiles.deconvolve_tiles`).
 
     Returns:
         The deblurred image and the tiles' kernels and tiles.
@@ -251,7 +253,16 @@ def deconvolve_varying(
     kernels = tile_kernels(motion, tiles, (height, width), scale, small_size, side)
     weight = min(weight, MAX_DATA_WEIGHT)
     sharp = deconvolve_tiles(
-        rgb, tiles, kernels, weight, overlap, progress, on_stage, gamma, suppress_ringing
+        rgb,
+        tiles,
+        kernels,
+        weight,
+        overlap,
+        progress,
+        on_stage,
+        gamma,
+        suppress_ringing,
+        exponent,
     )
     return sharp, kernels, tiles
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 import numpy as np
 from tqdm import tqdm
 
-from deblurgan.deconv.nonblind import CLIPPED, deconvolve
+from deblurgan.deconv.nonblind import ALPHA, CLIPPED, deconvolve
 from deblurgan.deconv.preprocess import to_linear
 from deblurgan.deconv.ringing import deringed_deconvolution
 
@@ -101,6 +101,7 @@ def deconvolve_tiles(
     on_stage: Stage | None = None,
     gamma: float = 1.0,
     suppress_ringing: bool = False,
+    exponent: float = ALPHA,
 ) -> np.ndarray:
     """Deconvolve every channel of every tile with its kernel and blend the tiles with
     linear ramps over ``overlap`` (once for a gray image's equal channels).
@@ -117,6 +118,8 @@ def deconvolve_tiles(
         gamma: The display gamma ``rgb`` was decoded with.
         suppress_ringing: Remove ripples an imperfect kernel leaves beside strong edges
             (:func:`~deblurgan.deconv.ringing.deringed_deconvolution`, tile by tile).
+        exponent: The hyper-Laplacian prior's exponent (``alpha`` of
+            :func:`~deblurgan.deconv.nonblind.deconvolve`).
 
     Shape:
         - Input: :math:`(H, W, C)`; output the same, float32 in [0, 1].
@@ -125,7 +128,16 @@ def deconvolve_tiles(
     if channels > 1 and all(np.array_equal(rgb[..., 0], rgb[..., c]) for c in range(channels)):
         one = rgb[..., :1]
         gray = deconvolve_tiles(
-            one, tiles, kernels, weight, overlap, progress, on_stage, gamma, suppress_ringing
+            one,
+            tiles,
+            kernels,
+            weight,
+            overlap,
+            progress,
+            on_stage,
+            gamma,
+            suppress_ringing,
+            exponent,
         )
         return gray.repeat(channels, axis=2)
     height, width = rgb.shape[:2]
@@ -147,11 +159,11 @@ def deconvolve_tiles(
                 * ramp(x1 - x0, overlap, x0 > 0, x1 < width)[None, :]
             )
             for c in range(channels):
+                piece = rgb[y0:y1, x0:x1, c]
                 sharp = deconvolve(
-                    rgb[y0:y1, x0:x1, c], kernel, weight, step=report, clip_level=clip_level
+                    piece, kernel, weight, exponent, step=report, clip_level=clip_level
                 )
                 if suppress_ringing:
-                    piece = rgb[y0:y1, x0:x1, c]
                     sharp = deringed_deconvolution(piece, kernel, sharp, clip_level=clip_level)
                 out[y0:y1, x0:x1, c] += blend * sharp
                 done += 1

@@ -338,6 +338,7 @@ class AutoDeblur:
             self.on_stage,
             gamma,
             self.blind.options.suppress_ringing,
+            self.blind.options.prior_exponent,
         )
         return from_linear(sharp, gamma), kernel_mosaic(kernels, tiles)
 
