@@ -29,8 +29,8 @@ def sprint(pack: Path, out: Path, *extra: str) -> str:
 @pytest.mark.slow
 def test_the_sprint_script_runs_checkpoints_evaluates_and_resumes(tmp_path):
     pack = write_tiny_pack(tmp_path / "pack")
-    first = sprint(pack, tmp_path / "out1", "--minutes", "0.2", "--set",
-                   "run.checkpoint_minutes=0.05")  # fmt: skip
+    first = sprint(pack, tmp_path / "out1", "--minutes", "0.1", "--set",
+                   "run.checkpoint_minutes=0.03")  # fmt: skip
     assert "within the limits" in first and "outputs within the return limits" in first
     assert re.search(r"\| set_a \| 2 \| [\d.]+ \| [\d.]+ \| [+-][\d.]+ \|", first)
     check_outputs(tmp_path / "out1", 8, 16.0, 64.0)
