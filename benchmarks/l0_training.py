@@ -16,8 +16,9 @@ Each seed draws another 36 crops (seed 7 alone is the set of the tables in
 docs/blind_deconvolution.md). Every setting after the first is also compared with the first
 crop by crop: the mean difference and its standard error, and how many crops gained or lost
 more than 0.05 dB. ``default`` is today's ``l0``; ``round5`` its two estimates and final
-step of round 5; ``exponent0.8`` today's with the final step's prior exponent 0.8 (round
-7); ``plain`` today's without ringing suppression; ``rounds12``, ``falling``, ``subpixel``
+step of round 5; ``round6`` today's without the result registered to the blur's centre of
+mass (round 7); ``exponent0.8`` today's with the final step's prior exponent 0.8; ``plain``
+today's without ringing suppression; ``rounds12``, ``falling``, ``subpixel``
 and ``weight4e-3`` single estimates.
 """
 
@@ -65,7 +66,11 @@ SETTINGS: dict[str, Callable[[], BlindDeconvolution]] = {
             estimation=EstimationSettings(),
             alternatives=(EstimationSettings(iterations=12),),
             suppress_ringing=False,
+            register_to_centroid=False,
         )
+    ),
+    "round6": lambda: BlindDeconvolution(  # today's without the result's registration
+        settings=BlindSettings(register_to_centroid=False)
     ),
     "exponent0.8": lambda: BlindDeconvolution(  # the final step's prior exponent 0.8
         settings=BlindSettings(prior_exponent=0.8)

@@ -15,7 +15,9 @@ The steps, each a plain function:
 4. :func:`deconvolve_rgb`: hyper-Laplacian deconvolution per channel
    (:func:`~deblurgan.deconv.nonblind.deconvolve`), then the ripples an imperfect kernel
    leaves suppressed (:mod:`deblurgan.deconv.ringing`), in overlapping tiles for large
-   images.
+   images;
+5. :func:`~deblurgan.deconv.registration.register_to_centroid`: the result moved to where
+   the blur is centred (the kernel's sub-pixel centre of mass).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from deblurgan.deconv.preprocess import (
     reliable_pixels,
     to_linear,
 )
+from deblurgan.deconv.registration import register_to_centroid
 from deblurgan.deconv.tiles import SHARPENING, Stage, deconvolve_tiles, tile_grid
 from deblurgan.restoration import Restoration
 
@@ -99,6 +102,10 @@ class BlindSettings:
             Fergus' 2/3). 0.8 gained 0.03-0.05 dB on three draws of training crops but
             tied on Levin and lost 0.06-0.13 dB on GoPro's dynamic scenes: an option
             (docs/blind_deconvolution.md, round 7).
+        register_to_centroid: Shift the result by the kernel's sub-pixel centre-of-mass
+            offset, so that it sits where the blur is centred (the middle of the
+            exposure, for steady motion; :mod:`deblurgan.deconv.registration`) rather than
+            up to half a pixel away (False: where the kernel's centre pixel puts it).
     """
 
     estimation: EstimationSettings = EstimationSettings(iterations=12)
@@ -112,6 +119,7 @@ class BlindSettings:
     max_data_weight: float = 3000.0
     suppress_ringing: bool = True
     prior_exponent: float = ALPHA
+    register_to_centroid: bool = True
 
     def __post_init__(self) -> None:
         if not 0.0 < self.prior_exponent <= 2.0:
@@ -404,7 +412,8 @@ class BlindDeconvolution:
             options.suppress_ringing,
             options.prior_exponent,
         )
-        return from_linear(sharp, gamma)
+        sharp = from_linear(sharp, gamma)
+        return register_to_centroid(sharp, kernel) if options.register_to_centroid else sharp
 
     def data_weight(self, linear: np.ndarray) -> float:
         """The final deconvolution's data weight for an image (from its noise level, at most

@@ -32,6 +32,7 @@ from deblurgan.deconv.fourier import (
     psf_to_otf,
     rfft2,
 )
+from deblurgan.deconv.registration import centre_of_mass_offset
 from deblurgan.deconv.stencils import thresholded_divergence
 
 LEVEL_RATIO = math.sqrt(0.5)  # kernel (and image) scale between pyramid levels
@@ -220,12 +221,10 @@ def clean_kernel(
 def centre_kernel_subpixel(kernel: np.ndarray) -> np.ndarray:
     """Shift ``kernel`` (bilinear, sub-pixel) so that its centre of mass is exactly the
     centre pixel; mass shifted past the edge is dropped and the rest renormalised."""
-    size = kernel.shape[0]
-    y, x = np.mgrid[0:size, 0:size]
-    total = float(kernel.sum())
-    dy = size // 2 - float((y * kernel).sum()) / total
-    dx = size // 2 - float((x * kernel).sum()) / total
-    shifted = scipy.ndimage.shift(kernel.astype(np.float64), (dy, dx), order=1, mode="constant")
+    rows, cols = centre_of_mass_offset(kernel)
+    shifted = scipy.ndimage.shift(
+        kernel.astype(np.float64), (-rows, -cols), order=1, mode="constant"
+    )
     shifted = np.maximum(shifted, 0.0)
     return (shifted / max(float(shifted.sum()), 1e-12)).astype(np.float32)
 
@@ -233,11 +232,8 @@ def centre_kernel_subpixel(kernel: np.ndarray) -> np.ndarray:
 def centre_kernel(kernel: np.ndarray) -> np.ndarray:
     """Shift ``kernel`` by whole pixels so that its centre of mass is the centre pixel
     (mass shifted past the edge is dropped and the rest renormalised)."""
-    size = kernel.shape[0]
-    y, x = np.mgrid[0:size, 0:size]
-    total = float(kernel.sum())
-    dy = int(round(size // 2 - float((y * kernel).sum()) / total))
-    dx = int(round(size // 2 - float((x * kernel).sum()) / total))
+    rows, cols = centre_of_mass_offset(kernel)
+    dy, dx = -int(round(rows)), -int(round(cols))
     if dy == 0 and dx == 0:
         return kernel
     shifted = scipy.ndimage.shift(kernel, (dy, dx), order=0, mode="constant", cval=0.0)
