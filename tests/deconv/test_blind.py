@@ -251,8 +251,10 @@ def test_the_prior_exponent_reaches_the_final_deconvolution():
     default = BlindDeconvolution().deconvolve(blurred, kernel)
     stated = BlindSettings(prior_exponent=2 / 3)
     assert np.array_equal(default, BlindDeconvolution(settings=stated).deconvolve(blurred, kernel))
-    with pytest.raises(ValueError, match="prior_exponent"):
-        BlindSettings(prior_exponent=0.0)
+    assert BlindSettings(prior_exponent=2.0).prior_exponent == 2.0
+    for outside in (0.0, 2.01, float("nan")):
+        with pytest.raises(ValueError, match="prior_exponent"):
+            BlindSettings(prior_exponent=outside)
 
 
 def test_a_sharp_photo_comes_back_unchanged_with_ringing_suppression():

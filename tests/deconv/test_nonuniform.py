@@ -1,3 +1,4 @@
+import cv2
 import numpy as np
 import pytest
 
@@ -96,6 +97,21 @@ def test_ringing_suppression_reaches_the_tiles():
         image, _sweep(5), 1.0, 11, weight=200.0, suppress_ringing=True
     )
     assert np.abs(plain - dering).mean() > 1e-3
+
+
+def test_the_prior_exponent_reaches_the_tiles():
+    # exponent 2: a quadratic prior, a linear filter (levels scaled in, scaled out)
+    smooth = cv2.GaussianBlur(np.random.default_rng(3).random((64, 64)), (0, 0), 2.0)
+    image = (0.3 + 0.4 * (smooth - smooth.min()) / np.ptp(smooth))[..., None].astype(np.float32)
+
+    def varying(levels: np.ndarray, exponent: float) -> np.ndarray:
+        return deconvolve_varying(levels, _sweep(5), 1.0, 11, weight=200.0, exponent=exponent)[0]
+
+    def error(exponent: float) -> float:
+        scaled = (varying(0.5 * image + 0.25, exponent) - 0.25) / 0.5
+        return float(np.abs(scaled - varying(image, exponent)).max())
+
+    assert error(2.0) < 1e-3 < 0.01 < error(2 / 3)
 
 
 def test_windows_refined_together_equal_each_window_refined_alone():

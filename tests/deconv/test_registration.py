@@ -5,6 +5,7 @@ import scipy.ndimage
 
 from deblurgan.blur.apply import blur_image
 from deblurgan.deconv.blind import BlindDeconvolution, BlindSettings
+from deblurgan.deconv.kernel_estimation import centre_kernel
 from deblurgan.deconv.registration import centre_of_mass_offset, register_to_centroid
 from deblurgan.metrics import psnr
 
@@ -28,7 +29,38 @@ def test_a_centred_kernel_leaves_the_image_where_it_is():
     image = np.random.default_rng(0).random((20, 30, 3)).astype(np.float32)
     delta = np.zeros((5, 5), np.float32)
     delta[2, 2] = 1
-    assert register_to_centroid(image, delta) is image
+    assert np.array_equal(register_to_centroid(image, delta), image)
+    nearly = np.zeros((5, 5), np.float32)
+    nearly[2, 2], nearly[2, 3] = 0.99, 0.01  # 0.01 px: under what a warp can resolve
+    assert np.array_equal(register_to_centroid(image.astype(np.float64), nearly), image)
+    assert register_to_centroid(image.astype(np.float64), nearly).dtype == np.float32
+
+
+def test_any_layout_of_channels_is_shifted_alike():
+    rng = np.random.default_rng(2)
+    image = rng.random((16, 18, 3)).astype(np.float32)
+    kernel = off_centre_kernel()
+    three = register_to_centroid(image, kernel)
+    one = register_to_centroid(image[..., :1], kernel)
+    flat = register_to_centroid(image[..., 1], kernel)
+    strided = register_to_centroid(np.asfortranarray(image[:, ::-1])[:, ::-1], kernel)
+    five = register_to_centroid(np.concatenate([image, image[..., :2]], axis=-1), kernel)
+    assert one.shape == (16, 18, 1) and flat.shape == (16, 18) and five.shape == (16, 18, 5)
+    np.testing.assert_array_equal(one[..., 0], three[..., 0])
+    np.testing.assert_array_equal(flat, three[..., 1])
+    np.testing.assert_array_equal(strided, three)
+    np.testing.assert_array_equal(five[..., 3:], three[..., :2])
+
+
+def test_whole_pixel_centring_rounds_as_the_float32_kernel_says():
+    # Symmetric about a half pixel: the float32 sum puts the centre of mass 0.50000007 px
+    # right of the centre pixel, so the kernel moves one column left (as it always has).
+    kernel = np.zeros((5, 5), np.float32)
+    column = np.float32([0.1891215, 0.18981169, 0.12106682])
+    kernel[1:4, 2], kernel[1:4, 3] = column, column
+    assert centre_of_mass_offset(kernel)[1] > 0.5
+    centred = centre_kernel(kernel)
+    np.testing.assert_array_equal(centred[1:4, 1:3], kernel[1:4, 2:4] / kernel.sum())
 
 
 def test_a_whole_pixel_offset_moves_the_image_by_whole_pixels():

@@ -40,3 +40,23 @@ def test_each_tile_gets_its_own_kernel():
     wrong_kernels = deconvolve_tiles(blurred, tiles, [right, left], 2000.0, 16)
     inner = (slice(10, -10), slice(10, -10))
     assert psnr(right_kernels[inner], image[inner]) > psnr(wrong_kernels[inner], image[inner]) + 3
+
+
+def test_a_gray_image_is_deconvolved_once_with_the_prior_exponent_asked_for():
+    gray = 0.3 + 0.4 * shapes_scene(96)
+    kernel = line_kernel(9, 7, 2)
+    blurred = np.repeat(blur_image(gray, kernel)[..., None], 3, axis=2).astype(np.float32)
+    tiles = grid_of(96, 96, 2, 2, 24)
+
+    def tiled(levels: np.ndarray, exponent: float) -> np.ndarray:
+        return deconvolve_tiles(levels, tiles, [kernel] * 4, 200.0, 24, exponent=exponent)
+
+    for exponent in (2.0, 2 / 3):
+        out = tiled(blurred, exponent)
+        assert np.array_equal(out[..., 0], out[..., 1]) and np.array_equal(out[..., 0], out[..., 2])
+        single = tiled(np.ascontiguousarray(blurred[..., :1]), exponent)
+        np.testing.assert_array_equal(out[..., :1], single)
+    linear = (tiled(0.5 * blurred + 0.25, 2.0) - 0.25) / 0.5
+    sparse = (tiled(0.5 * blurred + 0.25, 2 / 3) - 0.25) / 0.5
+    assert np.abs(linear - tiled(blurred, 2.0)).max() < 1e-3
+    assert np.abs(sparse - tiled(blurred, 2 / 3)).max() > 0.01

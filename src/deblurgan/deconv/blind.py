@@ -260,17 +260,9 @@ def deconvolve_rgb(
     tiles = tile_grid(rgb.shape[0], rgb.shape[1], TILE, overlap)
     kernels = [kernel] * len(tiles)
     return deconvolve_tiles(
-        rgb,
-        tiles,
-        kernels,
-        weight,
-        overlap,
-        progress,
-        on_stage,
-        gamma,
-        suppress_ringing,
-        exponent,
-    )
+        rgb, tiles, kernels, weight, overlap, progress, on_stage,
+        gamma=gamma, suppress_ringing=suppress_ringing, exponent=exponent,
+    )  # fmt: skip
 
 
 class BlindDeconvolution:
@@ -403,15 +395,9 @@ class BlindDeconvolution:
         weight = self.data_weight(linear)
         options = self.options
         sharp = deconvolve_rgb(
-            linear,
-            kernel,
-            weight,
-            self.progress,
-            self.on_stage,
-            gamma,
-            options.suppress_ringing,
-            options.prior_exponent,
-        )
+            linear, kernel, weight, self.progress, self.on_stage, gamma=gamma,
+            suppress_ringing=options.suppress_ringing, exponent=options.prior_exponent,
+        )  # fmt: skip
         sharp = from_linear(sharp, gamma)
         return register_to_centroid(sharp, kernel) if options.register_to_centroid else sharp
 

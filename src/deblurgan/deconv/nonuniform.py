@@ -253,17 +253,9 @@ def deconvolve_varying(
     kernels = tile_kernels(motion, tiles, (height, width), scale, small_size, side)
     weight = min(weight, MAX_DATA_WEIGHT)
     sharp = deconvolve_tiles(
-        rgb,
-        tiles,
-        kernels,
-        weight,
-        overlap,
-        progress,
-        on_stage,
-        gamma,
-        suppress_ringing,
-        exponent,
-    )
+        rgb, tiles, kernels, weight, overlap, progress, on_stage,
+        gamma=gamma, suppress_ringing=suppress_ringing, exponent=exponent,
+    )  # fmt: skip
     return sharp, kernels, tiles
 
 

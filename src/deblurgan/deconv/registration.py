@@ -17,8 +17,13 @@ import numpy as np
 
 
 def centre_of_mass_offset(kernel: np.ndarray) -> tuple[float, float]:
-    """How far ``kernel``'s centre of mass lies from its centre pixel ``k // 2``, in pixels
-    (rows, columns).
+    """How far ``kernel``'s centre of mass lies from its centre pixel ``k // 2``.
+
+    The mass is summed in the kernel's own precision (a float32 kernel's centre pixel is
+    chosen exactly as before this function existed).
+
+    Returns:
+        The offset in pixels, (rows, columns): positive is down and right.
 
     Examples:
         >>> k = np.zeros((5, 5)); k[2, 2] = k[2, 3] = 0.5
@@ -26,43 +31,55 @@ def centre_of_mass_offset(kernel: np.ndarray) -> tuple[float, float]:
         (0.0, 0.5)
 
     Shape:
-        - Input: :math:`(k, k)`, non-negative with a positive sum.
+        - Input: :math:`(k_h, k_w)`, non-negative with a positive sum.
     """
-    weights = np.asarray(kernel, np.float64)
-    total = float(weights.sum())
+    kernel = np.asarray(kernel)
+    total = float(kernel.sum())
     if not total > 0:
         raise ValueError("the kernel must have a positive sum")
-    rows, cols = np.indices(weights.shape)
-    centre_row, centre_col = weights.shape[0] // 2, weights.shape[1] // 2
+    rows, cols = np.indices(kernel.shape)
     return (
-        float((rows * weights).sum()) / total - centre_row,
-        float((cols * weights).sum()) / total - centre_col,
+        float((rows * kernel).sum()) / total - kernel.shape[0] // 2,
+        float((cols * kernel).sum()) / total - kernel.shape[1] // 2,
     )
+
+
+# cv2.warpAffine resolves shifts to 1/32 px: an offset under half that moves nothing.
+SMALLEST_SHIFT = 1.0 / 64.0
 
 
 def register_to_centroid(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     """Shift ``image``, deconvolved with ``kernel``, by the kernel's centre-of-mass offset
-    (Lanczos interpolation, borders reflected), so that it sits where the blur is centred
-    rather than where the kernel's centre pixel put it.
+    (Lanczos interpolation, to 1/32 px, borders reflected), so that it sits where the blur
+    is centred rather than where the kernel's centre pixel put it.
 
     Args:
         image: The deconvolved image in [0, 1].
         kernel: The kernel it was deconvolved with, origin at ``k // 2``.
 
     Returns:
-        The registered image, float32 in [0, 1]; ``image`` itself when the offset is zero.
+        The registered image, float32 in [0, 1] (unshifted when the offset is under
+        :data:`SMALLEST_SHIFT` in both directions).
 
     Shape:
         - Input: :math:`(H, W)` or :math:`(H, W, C)` and :math:`(k, k)`.
         - Output: the input's shape.
     """
     rows, cols = centre_of_mass_offset(kernel)
-    if rows == 0.0 and cols == 0.0:
-        return image
+    source = np.asarray(image, dtype=np.float32)
+    if max(abs(rows), abs(cols)) < SMALLEST_SHIFT:
+        return np.clip(source, 0.0, 1.0)
     shift = np.float32([[1, 0, cols], [0, 1, rows]])  # out(p) = image(p - offset)
-    source = np.ascontiguousarray(image, dtype=np.float32)
     height, width = source.shape[:2]
-    shifted = cv2.warpAffine(
-        source, shift, (width, height), flags=cv2.INTER_LANCZOS4, borderMode=cv2.BORDER_REFLECT
-    )
-    return np.clip(shifted.reshape(source.shape), 0.0, 1.0)
+    planes = source.reshape(height, width, -1)
+    shifted = [
+        cv2.warpAffine(
+            np.ascontiguousarray(planes[..., c]),
+            shift,
+            (width, height),
+            flags=cv2.INTER_LANCZOS4,
+            borderMode=cv2.BORDER_REFLECT,
+        )
+        for c in range(planes.shape[2])
+    ]
+    return np.clip(np.stack(shifted, axis=-1).reshape(source.shape), 0.0, 1.0)

@@ -125,26 +125,14 @@ def deconvolve_tiles(
         - Input: :math:`(H, W, C)`; output the same, float32 in [0, 1].
     """
     channels = rgb.shape[2]
-    if channels > 1 and all(np.array_equal(rgb[..., 0], rgb[..., c]) for c in range(channels)):
-        one = rgb[..., :1]
-        gray = deconvolve_tiles(
-            one,
-            tiles,
-            kernels,
-            weight,
-            overlap,
-            progress,
-            on_stage,
-            gamma,
-            suppress_ringing,
-            exponent,
-        )
-        return gray.repeat(channels, axis=2)
-    height, width = rgb.shape[:2]
+    gray = channels > 1 and all(np.array_equal(rgb[..., 0], rgb[..., c]) for c in range(channels))
+    if gray:  # the channels are equal: deconvolve one
+        rgb = rgb[..., :1]
+    height, width, planes = rgb.shape
     clip_level = float(to_linear(np.float32(CLIPPED), gamma))
     out = np.zeros(rgb.shape, np.float32)
     total = np.zeros((height, width, 1), np.float32)
-    steps = len(tiles) * channels
+    steps = len(tiles) * planes
     done = 0
 
     def report(fraction: float) -> None:
@@ -158,7 +146,7 @@ def deconvolve_tiles(
                 ramp(y1 - y0, overlap, y0 > 0, y1 < height)[:, None]
                 * ramp(x1 - x0, overlap, x0 > 0, x1 < width)[None, :]
             )
-            for c in range(channels):
+            for c in range(planes):
                 piece = rgb[y0:y1, x0:x1, c]
                 sharp = deconvolve(
                     piece, kernel, weight, exponent, step=report, clip_level=clip_level
@@ -169,4 +157,5 @@ def deconvolve_tiles(
                 done += 1
                 bar.update()
             total[y0:y1, x0:x1, 0] += blend
-    return np.clip(out / total, 0.0, 1.0)
+    result = np.clip(out / total, 0.0, 1.0)
+    return result.repeat(channels, axis=2) if gray else result

@@ -336,9 +336,9 @@ class AutoDeblur:
             self.blind.data_weight(linear),
             self.blind.progress,
             self.on_stage,
-            gamma,
-            self.blind.options.suppress_ringing,
-            self.blind.options.prior_exponent,
+            gamma=gamma,
+            suppress_ringing=self.blind.options.suppress_ringing,
+            exponent=self.blind.options.prior_exponent,
         )
         return from_linear(sharp, gamma), kernel_mosaic(kernels, tiles)
 
