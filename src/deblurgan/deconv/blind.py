@@ -390,10 +390,10 @@ class BlindDeconvolution:
     def deconvolve(self, rgb: np.ndarray, kernel: np.ndarray) -> np.ndarray:
         """Remove ``kernel`` from ``rgb`` (in linear light for a gamma other than 1), with
         the data weight the noise level sets."""
-        gamma = self.options.gamma
+        options = self.options
+        gamma = options.gamma
         linear = to_linear(rgb, gamma)
         weight = self.data_weight(linear)
-        options = self.options
         sharp = deconvolve_rgb(
             linear, kernel, weight, self.progress, self.on_stage, gamma=gamma,
             suppress_ringing=options.suppress_ringing, exponent=options.prior_exponent,

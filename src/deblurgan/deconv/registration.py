@@ -72,14 +72,16 @@ def register_to_centroid(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     shift = np.float32([[1, 0, cols], [0, 1, rows]])  # out(p) = image(p - offset)
     height, width = source.shape[:2]
     planes = source.reshape(height, width, -1)
-    shifted = [
-        cv2.warpAffine(
-            np.ascontiguousarray(planes[..., c]),
+    shifted = np.empty_like(planes)
+    for first in range(0, planes.shape[2], 4):  # warpAffine takes up to 4 channels at once
+        group = slice(first, first + 4)
+        moved = cv2.warpAffine(
+            np.ascontiguousarray(planes[..., group]),
             shift,
             (width, height),
             flags=cv2.INTER_LANCZOS4,
             borderMode=cv2.BORDER_REFLECT,
         )
-        for c in range(planes.shape[2])
-    ]
-    return np.clip(np.stack(shifted, axis=-1).reshape(source.shape), 0.0, 1.0)
+        shifted[..., group] = moved.reshape(height, width, -1)
+    np.clip(shifted, 0.0, 1.0, out=shifted)
+    return shifted.reshape(source.shape)
