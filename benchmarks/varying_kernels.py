@@ -1,0 +1,141 @@
+"""Where ``auto``'s path for blur that varies loses, on TRAINING photos of hand-held rotation.
+
+Crops of Urban100/BSD100 photos (``sharp_corpus``; never Kodak24, Levin or the report sets)
+blurred by a random camera rotation as ``benchmarks/auto_calibration.py`` makes them (in
+linear light, 1/255 noise). Per photo it prints the PSNR gain (aligned within 8 px) of:
+
+- ``one kernel``: ``l0``'s deconvolution;
+- ``true tiles``: the tiles of the varying path, each deconvolved with its TRUE kernel;
+- ``true fit``: the camera motion fitted to the TRUE kernels at the 3x3 windows' centres;
+- ``blind``: the motion fitted to the windows' blind kernels, as ``auto`` does;
+
+and the windows' blind kernels against the true ones there: their mean spread (px) and
+their agreement (shift-invariant normalised correlation). The gap between ``true fit`` and
+``blind`` is the estimate's; the gap between ``true tiles`` and ``true fit`` the motion
+model's. Usage:
+
+    python benchmarks/varying_kernels.py [--shared ../shared] [--photos 6] [--seed 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from deblurgan.blur.rotation import blur_by_rotation, local_kernel, random_rotation_shake
+from deblurgan.deconv.blind import kernel_spread
+from deblurgan.deconv.kernel_estimation import centre_kernel_subpixel, crop_to_support
+from deblurgan.deconv.motion_fit import fit_inplane_motion
+from deblurgan.deconv.nonuniform import (
+    MAX_DATA_WEIGHT,
+    deconvolve_varying,
+    local_kernels,
+    varying_grid,
+)
+from deblurgan.deconv.preprocess import from_linear, to_linear
+from deblurgan.deconv.tiles import deconvolve_tiles
+from deblurgan.evaluation.scoring import score
+from deblurgan.io.images import read_image
+from deblurgan.methods.auto import AutoDeblur, kernel_agreement
+
+try:
+    from auto_calibration import SHARED, _crop
+    from shake_sets import camera_noise
+except ImportError:  # run from elsewhere than benchmarks/
+    from benchmarks.auto_calibration import SHARED, _crop
+    from benchmarks.shake_sets import camera_noise
+
+CANVAS = 81  # the true kernels are rendered this large, then centred and cropped
+LARGEST = 41  # the true tiles' kernels are cropped to their support within this side
+
+
+def true_kernel(shake, shape: tuple[int, int], point: tuple[float, float], size: int) -> np.ndarray:
+    """The rotation's kernel at ``point`` = (y, x), centred on its centre of mass, ``size``
+    a side."""
+    kernel = centre_kernel_subpixel(local_kernel(shake, shape, point, CANVAS).astype(np.float64))
+    centre, reach = CANVAS // 2, size // 2
+    kernel = kernel[centre - reach : centre + reach + 1, centre - reach : centre + reach + 1]
+    return (kernel / kernel.sum()).astype(np.float32)
+
+
+def measure(auto: AutoDeblur, sharp: np.ndarray, blurred: np.ndarray, shake) -> dict[str, float]:
+    """Every gain and the windows' kernels against the truth, for one photo."""
+    height, width = sharp.shape[:2]
+    base = score(blurred, sharp, align=8)["psnr"]
+
+    def gain(image: np.ndarray) -> float:
+        return score(image, sharp, align=8)["psnr"] - base
+
+    gamma = auto.blind.options.gamma
+    linear = to_linear(blurred, gamma)
+    weight = auto.blind.data_weight(linear)
+    found = auto.blind.estimate(blurred)
+    row = {"one kernel": gain(auto.blind.deconvolve(blurred, found.kernel))}
+
+    tiles, _ = varying_grid(height, width, LARGEST)
+    side = max(crop_to_support(true_kernel(shake, (height, width), t.centre, LARGEST)).shape[0]
+               for t in tiles)  # fmt: skip
+    tiles, overlap = varying_grid(height, width, side)
+    kernels = [true_kernel(shake, (height, width), t.centre, side) for t in tiles]
+    tiled = deconvolve_tiles(
+        linear, tiles, kernels, min(weight, MAX_DATA_WEIGHT), overlap, gamma=gamma,
+        suppress_ringing=True,
+    )  # fmt: skip
+    row["true tiles"] = gain(from_linear(tiled, gamma))
+
+    local = local_kernels(found.gray, found.small, found.reliable)
+    scale = local.scale * found.scale
+    size = local.kernels[0].shape[0]
+    truth = []
+    for py, px in local.points:  # the windows' centres at full resolution, then reduced
+        point = (py / scale + (height - 1) / 2, px / scale + (width - 1) / 2)
+        big = true_kernel(shake, (height, width), point, int(round(size / scale)) | 1)
+        if scale < 1:
+            big = cv2.resize(big, (size, size), interpolation=cv2.INTER_AREA)
+            big = centre_kernel_subpixel(big / big.sum())
+        truth.append(big)
+    for name, window_kernels in (("true fit", truth), ("blind", local.kernels)):
+        motion = fit_inplane_motion(window_kernels, local.points)
+        sharpened, _, _ = deconvolve_varying(
+            linear, motion, scale, size, weight, gamma=gamma, suppress_ringing=True
+        )
+        row[name] = gain(from_linear(sharpened, gamma))
+    row["true spread"] = float(np.mean([kernel_spread(k) for k in truth]))
+    row["blind spread"] = float(np.mean([kernel_spread(k) for k in local.kernels]))
+    row["agreement"] = float(
+        np.mean([kernel_agreement(a, b) for a, b in zip(local.kernels, truth)])
+    )
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shared", type=Path, default=SHARED)
+    parser.add_argument("--photos", type=int, default=6)
+    parser.add_argument("--seed", type=int, default=0, help="which draw of training photos")
+    args = parser.parse_args()
+    rng = np.random.default_rng(100 + args.seed)
+    corpus = args.shared / "data" / "sharp_corpus"
+    files = sorted((corpus / "urban100").glob("*")) + sorted((corpus / "bsd100").glob("*"))
+    auto = AutoDeblur(network=lambda: None)  # never used: no decision is taken here
+    rows = []
+    for index in rng.permutation(len(files))[: args.photos]:  # more photos: the same first ones
+        sharp = _crop(read_image(files[index]).rgb, rng)
+        shake = random_rotation_shake(
+            rng, sharp.shape[:2], float(rng.uniform(4, 14)), float(rng.uniform(8, 30))
+        )
+        blurred = camera_noise(blur_by_rotation(sharp, shake), rng)
+        row = measure(auto, sharp, blurred, shake)
+        rows.append(row)
+        print(f"{files[index].stem:12} " + " ".join(f"{k} {v:+.2f}" for k, v in row.items()),
+              flush=True)  # fmt: skip
+    print(f"{'mean':12} " + " ".join(
+        f"{k} {np.mean([r[k] for r in rows]):+.2f}" for k in rows[0]
+    ))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
