@@ -193,11 +193,19 @@ def test_the_no_blur_threshold_is_pinned_on_both_sides():
 def test_a_diffuse_cloud_is_a_failed_estimate_not_a_blur():
     from deblurgan.deconv.blind import MAX_SPREAD_PER_SIDE, blur_verdict
 
-    cloud = np.full((15, 15), 1 / 225, np.float32)  # spread 225 > 3 x 15
+    cloud = np.full((15, 15), 1 / 225, np.float32)  # spread 225 > 5 x 15
     assert kernel_spread(cloud) > MAX_SPREAD_PER_SIDE * 15
     assert "diffuse" in blur_verdict(cloud)
     path = line_kernel(15, 13, 0)
     assert blur_verdict(path) is None
+    # A shake longer than the side comes out as a thick, squashed path: spreading 4 times
+    # the side (as estimates that deblurred large training shakes did), it is kept.
+    thick = np.zeros((31, 31), np.float32)
+    for offset in range(-2, 2):
+        thick += np.eye(31, k=offset, dtype=np.float32)
+    thick /= thick.sum()
+    assert 3.5 * 31 < kernel_spread(thick) < MAX_SPREAD_PER_SIDE * 31
+    assert blur_verdict(thick) is None
 
 
 def test_images_from_32_px_are_estimated_and_smaller_ones_left_alone():
