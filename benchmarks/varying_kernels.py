@@ -12,9 +12,10 @@ linear light, 1/255 noise). Per photo it prints the PSNR gain (aligned within 8 
 and the windows' blind kernels against the true ones there: their mean spread (px) and
 their agreement (shift-invariant normalised correlation). The gap between ``true fit`` and
 ``blind`` is the estimate's; the gap between ``true tiles`` and ``true fit`` the motion
-model's. Usage:
+model's. ``--figure`` draws the first photos' window kernels, blind beside true. Usage:
 
     python benchmarks/varying_kernels.py [--shared ../shared] [--photos 6] [--seed 0]
+                                         [--figure docs/varying_kernels.png]
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from PIL import Image, ImageDraw
 
 from deblurgan.blur.rotation import blur_by_rotation, local_kernel, random_rotation_shake
 from deblurgan.deconv.blind import kernel_spread
@@ -50,6 +52,7 @@ except ImportError:  # run from elsewhere than benchmarks/
 
 CANVAS = 81  # the true kernels are rendered this large, then centred and cropped
 LARGEST = 41  # the true tiles' kernels are cropped to their support within this side
+FIGURE_ROWS = 3  # photos drawn by --figure
 
 
 def true_kernel(shake, shape: tuple[int, int], point: tuple[float, float], size: int) -> np.ndarray:
@@ -61,8 +64,11 @@ def true_kernel(shake, shape: tuple[int, int], point: tuple[float, float], size:
     return (kernel / kernel.sum()).astype(np.float32)
 
 
-def measure(auto: AutoDeblur, sharp: np.ndarray, blurred: np.ndarray, shake) -> dict[str, float]:
-    """Every gain and the windows' kernels against the truth, for one photo."""
+def measure(
+    auto: AutoDeblur, sharp: np.ndarray, blurred: np.ndarray, shake
+) -> tuple[dict[str, float], list[tuple[np.ndarray, np.ndarray]]]:
+    """Every gain and the windows' kernels against the truth, for one photo; and the
+    windows' (blind, true) kernels."""
     height, width = sharp.shape[:2]
     base = score(blurred, sharp, align=8)["psnr"]
 
@@ -108,7 +114,36 @@ def measure(auto: AutoDeblur, sharp: np.ndarray, blurred: np.ndarray, shake) -> 
     row["agreement"] = float(
         np.mean([kernel_agreement(a, b) for a, b in zip(local.kernels, truth)])
     )
-    return row
+    return row, list(zip(local.kernels, truth))
+
+
+def figure(rows: list[tuple[str, list[tuple[np.ndarray, np.ndarray]]]], path: Path) -> None:
+    """One row per photo: every window's blind kernel beside its true one, each scaled to
+    its own peak (square root, so faint parts show)."""
+    cell, zoom, pad, label = 31, 3, 6, 90
+    side = cell * zoom
+    columns = max(len(pairs) for _, pairs in rows)
+    sheet = Image.new(
+        "L", (label + columns * (2 * side + 3 * pad), len(rows) * (side + pad) + 16), 40
+    )
+    draw = ImageDraw.Draw(sheet)
+    draw.text((label, 2), "each window: blind (left), TRUE (right)", fill=255)
+    for r, (name, pairs) in enumerate(rows):
+        top = 16 + r * (side + pad)
+        draw.text((4, top + side // 2 - 6), name, fill=255)
+        for c, pair in enumerate(pairs):
+            for k, kernel in enumerate(pair):
+                canvas = np.zeros((cell, cell), np.float32)
+                reach = min(kernel.shape[0], cell) // 2
+                middle, centre = kernel.shape[0] // 2, cell // 2
+                canvas[centre - reach : centre + reach + 1, centre - reach : centre + reach + 1] = (
+                    kernel[middle - reach : middle + reach + 1, middle - reach : middle + reach + 1]
+                )
+                pixels = (255 * np.sqrt(canvas / max(float(canvas.max()), 1e-12))).astype(np.uint8)
+                tile = Image.fromarray(pixels).resize((side, side), Image.NEAREST)
+                sheet.paste(tile, (label + c * (2 * side + 3 * pad) + k * (side + pad), top))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(path)
 
 
 def main() -> None:
@@ -116,25 +151,31 @@ def main() -> None:
     parser.add_argument("--shared", type=Path, default=SHARED)
     parser.add_argument("--photos", type=int, default=6)
     parser.add_argument("--seed", type=int, default=0, help="which draw of training photos")
+    parser.add_argument("--figure", type=Path, help="draw the first photos' window kernels")
     args = parser.parse_args()
     rng = np.random.default_rng(100 + args.seed)
     corpus = args.shared / "data" / "sharp_corpus"
     files = sorted((corpus / "urban100").glob("*")) + sorted((corpus / "bsd100").glob("*"))
     auto = AutoDeblur(network=lambda: None)  # never used: no decision is taken here
-    rows = []
+    rows, drawn = [], []
     for index in rng.permutation(len(files))[: args.photos]:  # more photos: the same first ones
         sharp = _crop(read_image(files[index]).rgb, rng)
         shake = random_rotation_shake(
             rng, sharp.shape[:2], float(rng.uniform(4, 14)), float(rng.uniform(8, 30))
         )
         blurred = camera_noise(blur_by_rotation(sharp, shake), rng)
-        row = measure(auto, sharp, blurred, shake)
+        row, pairs = measure(auto, sharp, blurred, shake)
         rows.append(row)
+        if len(drawn) < FIGURE_ROWS:
+            drawn.append((files[index].stem, pairs))
         print(f"{files[index].stem:12} " + " ".join(f"{k} {v:+.2f}" for k, v in row.items()),
               flush=True)  # fmt: skip
     print(f"{'mean':12} " + " ".join(
         f"{k} {np.mean([r[k] for r in rows]):+.2f}" for k in rows[0]
     ))  # fmt: skip
+    if args.figure:
+        figure(drawn, args.figure)
+        print(f"figure: {args.figure}")
 
 
 if __name__ == "__main__":
