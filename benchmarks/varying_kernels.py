@@ -27,7 +27,12 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
-from deblurgan.blur.rotation import blur_by_rotation, local_kernel, random_rotation_shake
+from deblurgan.blur.rotation import (
+    RotationShake,
+    blur_by_rotation,
+    local_kernel,
+    random_rotation_shake,
+)
 from deblurgan.deconv.blind import kernel_spread
 from deblurgan.deconv.kernel_estimation import centre_kernel_subpixel, crop_to_support
 from deblurgan.deconv.motion_fit import fit_inplane_motion
@@ -51,21 +56,24 @@ except ImportError:  # run from elsewhere than benchmarks/
     from benchmarks.shake_sets import camera_noise
 
 CANVAS = 81  # the true kernels are rendered this large, then centred and cropped
-LARGEST = 41  # the true tiles' kernels are cropped to their support within this side
+LARGEST = 61  # the true tiles' kernels are cropped to their support within this side
 FIGURE_ROWS = 3  # photos drawn by --figure
 
 
-def true_kernel(shake, shape: tuple[int, int], point: tuple[float, float], size: int) -> np.ndarray:
-    """The rotation's kernel at ``point`` = (y, x), centred on its centre of mass, ``size``
-    a side."""
-    kernel = centre_kernel_subpixel(local_kernel(shake, shape, point, CANVAS).astype(np.float64))
-    centre, reach = CANVAS // 2, size // 2
+def true_kernel(
+    shake: RotationShake, shape: tuple[int, int], point: tuple[float, float], size: int
+) -> np.ndarray:
+    """The rotation's kernel at ``point`` = (y, x), ``size`` a side (``local_kernel``
+    centres it on its centre of mass)."""
+    canvas = max(CANVAS, 2 * size + 1)
+    kernel = local_kernel(shake, shape, point, canvas)
+    centre, reach = canvas // 2, size // 2
     kernel = kernel[centre - reach : centre + reach + 1, centre - reach : centre + reach + 1]
     return (kernel / kernel.sum()).astype(np.float32)
 
 
 def measure(
-    auto: AutoDeblur, sharp: np.ndarray, blurred: np.ndarray, shake
+    auto: AutoDeblur, sharp: np.ndarray, blurred: np.ndarray, shake: RotationShake
 ) -> tuple[dict[str, float], list[tuple[np.ndarray, np.ndarray]]]:
     """Every gain and the windows' kernels against the truth, for one photo; and the
     windows' (blind, true) kernels."""
@@ -75,7 +83,9 @@ def measure(
     def gain(image: np.ndarray) -> float:
         return score(image, sharp, align=8)["psnr"] - base
 
-    gamma = auto.blind.options.gamma
+    options = auto.blind.options  # the final step as auto's varying path runs it
+    gamma = options.gamma
+    finish = {"suppress_ringing": options.suppress_ringing, "exponent": options.prior_exponent}
     linear = to_linear(blurred, gamma)
     weight = auto.blind.data_weight(linear)
     found = auto.blind.estimate(blurred)
@@ -87,9 +97,8 @@ def measure(
     tiles, overlap = varying_grid(height, width, side)
     kernels = [true_kernel(shake, (height, width), t.centre, side) for t in tiles]
     tiled = deconvolve_tiles(
-        linear, tiles, kernels, min(weight, MAX_DATA_WEIGHT), overlap, gamma=gamma,
-        suppress_ringing=True,
-    )  # fmt: skip
+        linear, tiles, kernels, min(weight, MAX_DATA_WEIGHT), overlap, gamma=gamma, **finish
+    )
     row["true tiles"] = gain(from_linear(tiled, gamma))
 
     local = local_kernels(found.gray, found.small, found.reliable)
@@ -106,7 +115,7 @@ def measure(
     for name, window_kernels in (("true fit", truth), ("blind", local.kernels)):
         motion = fit_inplane_motion(window_kernels, local.points)
         sharpened, _, _ = deconvolve_varying(
-            linear, motion, scale, size, weight, gamma=gamma, suppress_ringing=True
+            linear, motion, scale, size, weight, gamma=gamma, **finish
         )
         row[name] = gain(from_linear(sharpened, gamma))
     row["true spread"] = float(np.mean([kernel_spread(k) for k in truth]))
@@ -171,7 +180,7 @@ def main() -> None:
         print(f"{files[index].stem:12} " + " ".join(f"{k} {v:+.2f}" for k, v in row.items()),
               flush=True)  # fmt: skip
     print(f"{'mean':12} " + " ".join(
-        f"{k} {np.mean([r[k] for r in rows]):+.2f}" for k in rows[0]
+        f"{k} {np.mean([r[k] for r in rows]):.2f}" for k in rows[0]
     ))  # fmt: skip
     if args.figure:
         figure(drawn, args.figure)

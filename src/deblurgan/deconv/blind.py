@@ -62,8 +62,9 @@ TILE = 4096  # deconvolution tile side: larger images go in tiles, bounding memo
 MIN_SIDE = 32  # smaller images are returned unchanged
 # kernel_spread above this times the side: a diffuse cloud, a failed estimate. Camera shake
 # longer than the side gives thick, squashed paths that still deblur: on 96 training crops
-# shaken 45-240 px long (benchmarks/large_shake.py) four estimates spread 3.0-4.1 times the
+# shaken 45-240 px long (benchmarks/large_shake.py) four estimates spread 3.0-4.0 times the
 # side and each gained 0.11-1.94 dB (round 8; the bound was 3, which left them unchanged).
+# A kernel of side 5 or less (spread at most side^2) is never called diffuse.
 MAX_SPREAD_PER_SIDE = 5.0
 MIN_BLUR_SPREAD = 5.0  # kernel_spread below this: no blur (20 sharp training photos: 1.7-4.7)
 MIN_CONTRAST = 2.0 / 255  # luminance standard deviation below this: nothing to estimate from
