@@ -34,7 +34,7 @@ from deblurgan.blur.apply import blur_image
 from deblurgan.blur.frames import average_frames
 from deblurgan.blur.kernels import sample_kernels
 from deblurgan.blur.psf import tight_crop
-from deblurgan.blur.rotation import blur_by_rotation, random_rotation_shake
+from deblurgan.blur.rotation import RotationShake, blur_by_rotation, random_rotation_shake
 from deblurgan.blur.scene import SceneMotion, synthesize_scene_pair
 from deblurgan.evaluation.scoring import score
 from deblurgan.io.images import read_image
@@ -50,12 +50,19 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 SIZE = (384, 512)
 
 
-def _crop(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def training_crop(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A random crop of at most :data:`SIZE` of a training photo, RGB float32."""
     image = image[..., :3] if image.ndim == 3 else np.repeat(image[..., None], 3, axis=2)
     h, w = image.shape[:2]
     ch, cw = min(SIZE[0], h), min(SIZE[1], w)
     y, x = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
     return image[y : y + ch, x : x + cw].astype(np.float32)
+
+
+def training_rotation(rng: np.random.Generator, shape: tuple[int, int]) -> RotationShake:
+    """A random hand-held rotation for a training photo of ``shape``: 4-14 px of yaw and
+    pitch, a roll moving the corners 8-30 px."""
+    return random_rotation_shake(rng, shape, float(rng.uniform(4, 14)), float(rng.uniform(8, 30)))
 
 
 def training_photos(shared: Path, per_kind: int, seed: int = 0) -> list[dict]:
@@ -66,7 +73,7 @@ def training_photos(shared: Path, per_kind: int, seed: int = 0) -> list[dict]:
     picks = [files[i] for i in rng.choice(len(files), 4 * per_kind, replace=False)]
     photos = []
     for n, path in enumerate(picks):
-        sharp = _crop(read_image(path).rgb, rng)
+        sharp = training_crop(read_image(path).rgb, rng)
         kind = ("sharp", "uniform", "rotation", "scene")[n % 4]
         if kind == "sharp":
             blurred = sharp
@@ -75,10 +82,9 @@ def training_photos(shared: Path, per_kind: int, seed: int = 0) -> list[dict]:
             kernel = tight_crop(sample_kernels(1, rng, size=64, max_length=length).kernels[0, -1])
             blurred = camera_noise(blur_image(sharp, kernel, linear_light=True), rng)
         elif kind == "rotation":
-            shake = random_rotation_shake(
-                rng, sharp.shape[:2], float(rng.uniform(4, 14)), float(rng.uniform(8, 30))
+            blurred = camera_noise(
+                blur_by_rotation(sharp, training_rotation(rng, sharp.shape[:2])), rng
             )
-            blurred = camera_noise(blur_by_rotation(sharp, shake), rng)
         else:
             motion = SceneMotion(objects=(1, 2), still_fraction=0.0)
             pair = synthesize_scene_pair(sharp, rng, motion)

@@ -30,10 +30,10 @@ from deblurgan.methods import MethodOptions, build_method
 from deblurgan.methods.auto import AutoDeblur
 
 try:
-    from auto_calibration import SHARED, _crop
+    from auto_calibration import SHARED, training_crop
     from shake_sets import camera_noise
 except ImportError:  # run from elsewhere than benchmarks/
-    from benchmarks.auto_calibration import SHARED, _crop
+    from benchmarks.auto_calibration import SHARED, training_crop
     from benchmarks.shake_sets import camera_noise
 
 CANVAS = 192  # the kernels are drawn on this square, then cropped to their support
@@ -54,7 +54,7 @@ def main() -> None:
     auto = AutoDeblur(lambda: build_method("network", options))
     rows = []
     for index in rng.permutation(len(files))[: args.photos]:
-        sharp = _crop(read_image(files[index]).rgb, rng)
+        sharp = training_crop(read_image(files[index]).rgb, rng)
         length = float(rng.uniform(args.min_length, args.max_length))
         try:
             kernel = tight_crop(

@@ -31,7 +31,6 @@ from deblurgan.blur.rotation import (
     RotationShake,
     blur_by_rotation,
     local_kernel,
-    random_rotation_shake,
 )
 from deblurgan.deconv.blind import kernel_spread
 from deblurgan.deconv.kernel_estimation import centre_kernel_subpixel, crop_to_support
@@ -49,10 +48,10 @@ from deblurgan.io.images import read_image
 from deblurgan.methods.auto import AutoDeblur, kernel_agreement
 
 try:
-    from auto_calibration import SHARED, _crop
+    from auto_calibration import SHARED, training_crop, training_rotation
     from shake_sets import camera_noise
 except ImportError:  # run from elsewhere than benchmarks/
-    from benchmarks.auto_calibration import SHARED, _crop
+    from benchmarks.auto_calibration import SHARED, training_crop, training_rotation
     from benchmarks.shake_sets import camera_noise
 
 CANVAS = 81  # the true kernels are rendered this large, then centred and cropped
@@ -168,10 +167,8 @@ def main() -> None:
     auto = AutoDeblur(network=lambda: None)  # never used: no decision is taken here
     rows, drawn = [], []
     for index in rng.permutation(len(files))[: args.photos]:  # more photos: the same first ones
-        sharp = _crop(read_image(files[index]).rgb, rng)
-        shake = random_rotation_shake(
-            rng, sharp.shape[:2], float(rng.uniform(4, 14)), float(rng.uniform(8, 30))
-        )
+        sharp = training_crop(read_image(files[index]).rgb, rng)
+        shake = training_rotation(rng, sharp.shape[:2])
         blurred = camera_noise(blur_by_rotation(sharp, shake), rng)
         row, pairs = measure(auto, sharp, blurred, shake)
         rows.append(row)
