@@ -27,7 +27,7 @@ from deblurgan.deconv.blind import kernel_spread
 from deblurgan.evaluation.scoring import score
 from deblurgan.io.images import read_image
 from deblurgan.methods import MethodOptions, build_method
-from deblurgan.methods.auto import AutoDeblur
+from deblurgan.methods.auto import NETWORK, NONE, UNIFORM, AutoDeblur
 
 try:
     from auto_calibration import SHARED, training_crop
@@ -69,24 +69,29 @@ def main() -> None:
         def gain(image: np.ndarray, base: float = base, sharp: np.ndarray = sharp) -> float:
             return score(image, sharp, align=8)["psnr"] - base
 
-        found = auto.blind.estimate(blurred)
+        seen = auto.examine(blurred)  # one estimate serves l0, one kernel and auto
+        found = seen.found
         if found.kernel is None:  # nothing could be estimated (a flat crop): unchanged
             one, ratio = 0.0, float("nan")
         else:
             one = gain(auto.blind.deconvolve(blurred, found.kernel))
             ratio = kernel_spread(found.small) / found.small.shape[0]
-        restored = auto.restore(blurred)
+        network = gain(auto.network()(blurred))
+        # auto's result is one of the outcomes measured here (as AutoDeblur.restore makes it)
+        chosen = {NONE: 0.0, UNIFORM: one, NETWORK: network}.get(seen.decision.outcome)
+        if chosen is None:
+            chosen = gain(auto.remove_varying(blurred, seen)[0])
         row = {
             "ratio": ratio,
             "l0": 0.0 if found.note else one,
             "one kernel": one,
-            "network": gain(auto.network()(blurred)),
-            "auto": gain(restored.rgb),
+            "network": network,
+            "auto": chosen,
         }
         rows.append(row)
         print(
             f"{files[index].stem:10} {length:5.1f} px long, estimate spreads {ratio:4.2f} x "
-            f"its side, l0: {found.note or 'deconvolved'}; auto: {restored.decision} | "
+            f"its side, l0: {found.note or 'deconvolved'}; auto: {seen.decision.words} | "
             + " ".join(f"{k} {v:+.2f}" for k, v in row.items() if k != "ratio"),
             flush=True,
         )
