@@ -18,8 +18,9 @@ crop by crop: the mean difference and its standard error, and how many crops gai
 more than 0.05 dB. ``default`` is today's ``l0``; ``round5`` its two estimates and final
 step of round 5; ``round6`` today's without the result registered to the blur's centre of
 mass (round 7); ``exponent0.8`` today's with the final step's prior exponent 0.8; ``plain``
-today's without ringing suppression; ``rounds12``, ``falling``, ``subpixel``
-and ``weight4e-3`` single estimates.
+today's without ringing suppression; ``sparsity`` today's choosing between the two
+estimates by the sparsity of their results instead of the spectrum (round 9);
+``rounds12``, ``falling``, ``subpixel`` and ``weight4e-3`` single estimates.
 """
 
 from __future__ import annotations
@@ -71,6 +72,9 @@ SETTINGS: dict[str, Callable[[], BlindDeconvolution]] = {
     ),
     "round6": lambda: BlindDeconvolution(  # today's without the result's registration
         settings=BlindSettings(register_to_centroid=False)
+    ),
+    "sparsity": lambda: BlindDeconvolution(  # the estimates chosen by their results' sparsity
+        settings=BlindSettings(choice="sparsity")
     ),
     "exponent0.8": lambda: BlindDeconvolution(  # the final step's prior exponent 0.8
         settings=BlindSettings(prior_exponent=0.8)

@@ -12,7 +12,11 @@ from deblurgan.deconv.blind import (
     edge_window,
     kernel_spread,
 )
-from deblurgan.deconv.kernel_estimation import EstimationSettings, pyramid_sizes
+from deblurgan.deconv.kernel_estimation import (
+    EstimationSettings,
+    crop_to_support,
+    pyramid_sizes,
+)
 from deblurgan.evaluation.scoring import score
 from deblurgan.metrics import psnr
 
@@ -285,23 +289,38 @@ def test_tiled_ringing_suppression_matches_the_whole_image(monkeypatch):
     assert not np.allclose(whole, deconvolve_rgb(blurred, kernel, 2000.0), atol=1e-3)
 
 
-def test_the_kernel_is_chosen_among_two_estimates_by_the_photos_spectrum(monkeypatch):
+@pytest.mark.parametrize(
+    ("choice", "chooser"), [("sparsity", "sparsest_result"), ("spectrum", "best_by_spectrum")]
+)
+def test_the_kernel_is_chosen_among_two_estimates_as_the_settings_say(monkeypatch, choice, chooser):
     blurred = blur_image(colour_scene(), line_kernel(15, 11, 4)).astype(np.float32)
     offered = []
 
-    def spy(gray: np.ndarray, kernels: list[np.ndarray]) -> int:
+    def spy(gray: np.ndarray, kernels: list[np.ndarray], *weight_and_exponent: float) -> int:
         offered.append(kernels)
         return 1
 
-    monkeypatch.setattr(blind, "best_by_spectrum", spy)
-    found = BlindDeconvolution(kernel_size=15).estimate(blurred)
+    monkeypatch.setattr(blind, chooser, spy)
+    found = BlindDeconvolution(kernel_size=15, settings=BlindSettings(choice=choice)).estimate(
+        blurred
+    )
     (kernels,) = offered
-    assert len(kernels) == 2 and np.array_equal(found.small, kernels[1])
     monkeypatch.undo()
-    # the two are 12 rounds a level and a falling L0 weight, each as if run alone
     pair = (EstimationSettings(iterations=12), EstimationSettings(weight=8e-3, finest_weight=1e-3))
-    for settings, kernel in zip(pair, kernels):
+    estimates = []
+    for settings in pair:  # the two as if each were run alone
         alone = BlindSettings(estimation=settings, alternatives=())
-        assert np.array_equal(
-            BlindDeconvolution(15, settings=alone).estimate(blurred).small, kernel
-        )
+        estimates.append(BlindDeconvolution(15, settings=alone).estimate(blurred).small)
+    # the spectrum sees them as estimated; the sparsity as the final step uses them (cropped
+    # to their support); the chosen estimate is kept whole
+    as_offered = crop_to_support if choice == "sparsity" else (lambda k: k)
+    assert len(kernels) == 2
+    for estimate, offer in zip(estimates, kernels):
+        assert np.array_equal(as_offered(estimate), offer)
+    assert np.array_equal(found.small, estimates[1])
+
+
+def test_the_spectrum_chooses_by_default_and_an_unknown_choice_is_refused():
+    assert BlindSettings().choice == "spectrum"
+    with pytest.raises(ValueError, match="choice must be one of"):
+        BlindSettings(choice="energy")

@@ -3,7 +3,13 @@ import numpy as np
 import pytest
 
 from deblurgan.blur.apply import blur_image
-from deblurgan.deconv.kernel_choice import best_by_spectrum, gradient_power, spectral_misfit
+from deblurgan.deconv.kernel_choice import (
+    best_by_spectrum,
+    gradient_power,
+    normalised_sparsity,
+    sparsest_result,
+    spectral_misfit,
+)
 from deblurgan.deconv.kernel_estimation import delta_kernel
 
 from .conftest import line_kernel
@@ -64,3 +70,28 @@ def test_small_images_and_large_kernels_get_a_fitting_patch():
     with pytest.raises(ValueError, match="smaller than one"):
         gradient_power(small, 64)
     assert gradient_power(texture(160), 96).shape == (96, 96)
+
+
+def test_the_true_kernel_deconvolves_to_the_sparsest_image():
+    true = line_kernel(21, 15, 6)
+    blurred = blur_image(texture(seed=4), true)
+    blurred = blurred + np.random.default_rng(5).normal(0, 1 / 255, blurred.shape)
+    wrong = {
+        "no blur": delta_kernel(21),
+        "turned 90 degrees": np.ascontiguousarray(true.T[::-1]),
+        "half as long": line_kernel(21, 7, 3),
+        "twice as long": line_kernel(21, 19, 12),
+    }
+    fit = normalised_sparsity(blurred, true, 3000.0)
+    for name, kernel in wrong.items():
+        assert fit < normalised_sparsity(blurred, kernel, 3000.0), name
+    assert sparsest_result(blurred, [*wrong.values(), true], 3000.0) == len(wrong)
+
+
+def test_the_sparsity_is_the_l1_over_the_l2_norm_of_the_gradients_inside():
+    # a delta kernel leaves a noise-free image as it is (up to the solver): one vertical
+    # step edge has gradients in one column, L1 / L2 = sqrt(rows counted)
+    step = np.zeros((64, 64), np.float32)
+    step[:, 32:] = 0.8
+    value = normalised_sparsity(step + 0.1, delta_kernel(5), 3000.0)
+    assert value == pytest.approx(np.sqrt(64 - 2 * 5), rel=0.02)

@@ -33,7 +33,7 @@ import numpy as np
 from tqdm import tqdm
 
 from deblurgan.deconv.fourier import WORKERS, fft_threads
-from deblurgan.deconv.kernel_choice import best_by_spectrum
+from deblurgan.deconv.kernel_choice import best_by_spectrum, sparsest_result
 from deblurgan.deconv.kernel_estimation import (
     EstimationSettings,
     crop_to_support,
@@ -41,7 +41,7 @@ from deblurgan.deconv.kernel_estimation import (
     pyramid_sizes,
     resize_kernel,
 )
-from deblurgan.deconv.nonblind import ALPHA, data_weight, estimate_noise
+from deblurgan.deconv.nonblind import ALPHA, data_weight, estimate_noise, noise_data_weight
 from deblurgan.deconv.preprocess import (
     edge_usefulness,
     from_linear,
@@ -69,6 +69,7 @@ MAX_SPREAD_PER_SIDE = 5.0
 MIN_BLUR_SPREAD = 5.0  # kernel_spread below this: no blur (20 sharp training photos: 1.7-4.7)
 MIN_CONTRAST = 2.0 / 255  # luminance standard deviation below this: nothing to estimate from
 ESTIMATING = "estimating the blur"  # the stage of the kernel estimate, in plain words
+CHOICES = ("spectrum", "sparsity")  # how BlindSettings.choice chooses among the estimates
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,9 +89,15 @@ class BlindSettings:
     Attributes:
         estimation: The kernel estimate's settings.
         alternatives: Further estimates, run beside the first (each in a thread of its
-            own): the kernel whose power spectrum best explains the estimation window's
-            (:func:`~deblurgan.deconv.kernel_choice.best_by_spectrum`) is kept. ``()``: the
-            first estimate alone.
+            own), one of which ``choice`` keeps. ``()``: the first estimate alone.
+        choice: How the estimates are chosen among: ``"spectrum"``, the one whose power
+            spectrum best explains the estimation window's
+            (:func:`~deblurgan.deconv.kernel_choice.best_by_spectrum`); ``"sparsity"``, the
+            one whose deconvolution of the window has the sparsest gradients
+            (:func:`~deblurgan.deconv.kernel_choice.sparsest_result`). The sparsity gained
+            0.05-0.13 dB on four draws of training crops but tied on Levin (-0.01 dB) and
+            on uniform shake it had never seen (0.00), and lost 0.03-0.13 dB on GoPro and
+            rotational shake: an option (docs/blind_deconvolution.md, round 9).
         gamma: Display gamma: the kernel is estimated and removed in linear light
             (``value ** gamma``; 1: on the encoded values).
         normalise: Stretch the luminance's contrast to [0, 1] before the estimate.
@@ -117,6 +124,7 @@ class BlindSettings:
     alternatives: tuple[EstimationSettings, ...] = (
         EstimationSettings(weight=8e-3, finest_weight=1e-3),
     )
+    choice: str = "spectrum"
     gamma: float = 1.0
     normalise: bool = False
     mask_clipped: bool = False
@@ -127,6 +135,8 @@ class BlindSettings:
     register_to_centroid: bool = True
 
     def __post_init__(self) -> None:
+        if self.choice not in CHOICES:
+            raise ValueError(f"choice must be one of {CHOICES}, got {self.choice!r}")
         if not 0.0 < self.prior_exponent <= 2.0:
             raise ValueError(f"prior_exponent must be in (0, 2], got {self.prior_exponent}")
 
@@ -355,8 +365,8 @@ class BlindDeconvolution:
         self, region: np.ndarray, size: int, reliable: np.ndarray | None
     ) -> np.ndarray:
         """The kernel of ``region`` by each of the settings' estimates (the first and its
-        alternatives, at once in threads), the one that best explains the region's power
-        spectrum chosen; progress is the rounds done by all of them."""
+        alternatives, at once in threads), one chosen as ``settings.choice`` says;
+        progress is the rounds done by all of them."""
         candidates = (self.options.estimation, *self.options.alternatives)
         # every estimate's rounds are known from the start, so the fraction never steps back
         rounds = len(pyramid_sizes(size)) * sum(c.iterations for c in candidates)
@@ -390,7 +400,13 @@ class BlindDeconvolution:
                 kernels = list(pool.map(estimate, range(len(candidates))))
         finally:
             bar.close()
-        return kernels[best_by_spectrum(region, kernels)]
+        if self.options.choice == "spectrum":
+            return kernels[best_by_spectrum(region, kernels)]
+        # each candidate deconvolves the window as the final step would: cropped to the
+        # support it needs, with the data weight the window's noise sets
+        weight = min(noise_data_weight(region), self.options.max_data_weight)
+        cropped = [crop_to_support(k) for k in kernels]
+        return kernels[sparsest_result(region, cropped, weight, self.options.prior_exponent)]
 
     def deconvolve(self, rgb: np.ndarray, kernel: np.ndarray) -> np.ndarray:
         """Remove ``kernel`` from ``rgb`` (in linear light for a gamma other than 1), with
