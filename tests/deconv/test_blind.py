@@ -297,27 +297,40 @@ def test_the_kernel_is_chosen_among_two_estimates_as_the_settings_say(monkeypatc
     offered = []
 
     def spy(gray: np.ndarray, kernels: list[np.ndarray], *weight_and_exponent: float) -> int:
-        offered.append(kernels)
+        offered.append((kernels, weight_and_exponent))
         return 1
 
     monkeypatch.setattr(blind, chooser, spy)
-    found = BlindDeconvolution(kernel_size=15, settings=BlindSettings(choice=choice)).estimate(
-        blurred
-    )
-    (kernels,) = offered
+    settings = BlindSettings(choice=choice, prior_exponent=0.8)
+    found = BlindDeconvolution(kernel_size=15, settings=settings).estimate(blurred)
+    ((kernels, extra),) = offered
     monkeypatch.undo()
     pair = (EstimationSettings(iterations=12), EstimationSettings(weight=8e-3, finest_weight=1e-3))
     estimates = []
-    for settings in pair:  # the two as if each were run alone
-        alone = BlindSettings(estimation=settings, alternatives=())
+    for estimation in pair:  # the two as if each were run alone
+        alone = BlindSettings(estimation=estimation, alternatives=())
         estimates.append(BlindDeconvolution(15, settings=alone).estimate(blurred).small)
-    # the spectrum sees them as estimated; the sparsity as the final step uses them (cropped
-    # to their support); the chosen estimate is kept whole
-    as_offered = crop_to_support if choice == "sparsity" else (lambda k: k)
     assert len(kernels) == 2
-    for estimate, offer in zip(estimates, kernels):
-        assert np.array_equal(as_offered(estimate), offer)
-    assert np.array_equal(found.small, estimates[1])
+    for estimate, offer in zip(estimates, kernels):  # a given kernel size is kept
+        assert np.array_equal(estimate, offer)
+    assert np.array_equal(found.small, estimates[1])  # the chosen estimate, whole
+    if choice == "sparsity":  # deconvolved with the final step's weight and prior
+        assert extra == (BlindDeconvolution(settings=settings).data_weight(blurred), 0.8)
+
+
+def test_the_sparsity_sees_the_estimates_cropped_as_the_final_step_uses_them(monkeypatch):
+    blurred = blur_image(colour_scene(), line_kernel(15, 11, 4)).astype(np.float32)
+    offered = []
+
+    def spy(gray: np.ndarray, kernels: list[np.ndarray], *weight_and_exponent: float) -> int:
+        offered.append(kernels)
+        return 0
+
+    monkeypatch.setattr(blind, "sparsest_result", spy)
+    found = BlindDeconvolution(settings=BlindSettings(choice="sparsity")).estimate(blurred)
+    ((first, second),) = offered
+    assert np.array_equal(first, crop_to_support(found.small))  # the chosen one, cropped
+    assert first.shape[0] < found.small.shape[0] and second.shape[0] < found.small.shape[0]
 
 
 def test_the_spectrum_chooses_by_default_and_an_unknown_choice_is_refused():

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from deblurgan.blur.apply import blur_image
+from deblurgan.deconv import kernel_choice
 from deblurgan.deconv.kernel_choice import (
     best_by_spectrum,
     gradient_power,
@@ -95,3 +96,43 @@ def test_the_sparsity_is_the_l1_over_the_l2_norm_of_the_gradients_inside():
     step[:, 32:] = 0.8
     value = normalised_sparsity(step + 0.1, delta_kernel(5), 3000.0)
     assert value == pytest.approx(np.sqrt(64 - 2 * 5), rel=0.02)
+    assert normalised_sparsity(step + 0.1, delta_kernel(5), 3000.0, margin=12) == pytest.approx(
+        np.sqrt(64 - 2 * 12), rel=0.02
+    )
+    assert normalised_sparsity(np.full((32, 32), 0.5), delta_kernel(3), 3000.0) == np.inf
+    with pytest.raises(ValueError, match="no pixels 16 px from its border"):
+        normalised_sparsity(np.zeros((32, 32)), delta_kernel(3), 3000.0, margin=16)
+
+
+def test_candidates_of_different_sides_are_measured_on_the_same_pixels(monkeypatch):
+    # the same blur on a larger support is the same candidate and must score the same:
+    # measured each on its own interior, the larger would look 20% sparser (fewer pixels)
+    true = line_kernel(15, 11, 4)
+    padded = np.pad(true, 8)
+    blurred = blur_image(texture(seed=6), true)
+    own = [normalised_sparsity(blurred, k, 3000.0) for k in (true, padded)]
+    assert own[1] < 0.9 * own[0]
+    margins = []
+    measure = kernel_choice.normalised_sparsity
+
+    def spy(gray, kernel, weight, exponent, margin):
+        margins.append(margin)
+        return measure(gray, kernel, weight, exponent, margin)
+
+    monkeypatch.setattr(kernel_choice, "normalised_sparsity", spy)
+    sparsest_result(blurred, [true, padded], 3000.0)
+    assert margins == [31, 31]
+    common = [measure(blurred, k, 3000.0, margin=31) for k in (true, padded)]
+    assert common[0] == pytest.approx(common[1], rel=0.005)
+
+
+def test_the_sparsity_deconvolves_with_the_given_prior(monkeypatch):
+    seen = []
+
+    def spy(gray, kernel, weight, alpha):
+        seen.append((weight, alpha))
+        return gray
+
+    monkeypatch.setattr(kernel_choice, "deconvolve", spy)
+    sparsest_result(texture(64), [delta_kernel(5), delta_kernel(7)], 1234.0, 0.8)
+    assert seen == [(1234.0, 0.8)] * 2

@@ -41,7 +41,7 @@ from deblurgan.deconv.kernel_estimation import (
     pyramid_sizes,
     resize_kernel,
 )
-from deblurgan.deconv.nonblind import ALPHA, data_weight, estimate_noise, noise_data_weight
+from deblurgan.deconv.nonblind import ALPHA, data_weight, estimate_noise
 from deblurgan.deconv.preprocess import (
     edge_usefulness,
     from_linear,
@@ -95,9 +95,9 @@ class BlindSettings:
             (:func:`~deblurgan.deconv.kernel_choice.best_by_spectrum`); ``"sparsity"``, the
             one whose deconvolution of the window has the sparsest gradients
             (:func:`~deblurgan.deconv.kernel_choice.sparsest_result`). The sparsity gained
-            0.05-0.13 dB on four draws of training crops but tied on Levin (-0.01 dB) and
-            on uniform shake it had never seen (0.00), and lost 0.03-0.13 dB on GoPro and
-            rotational shake: an option (docs/blind_deconvolution.md, round 9).
+            0.05-0.13 dB on four draws of training crops but not on photos it never saw
+            (Levin and uniform shake a tie, GoPro and rotational shake slightly worse): an
+            option (docs/blind_deconvolution.md, round 9).
         gamma: Display gamma: the kernel is estimated and removed in linear light
             (``value ** gamma``; 1: on the encoded values).
         normalise: Stretch the luminance's contrast to [0, 1] before the estimate.
@@ -402,11 +402,11 @@ class BlindDeconvolution:
             bar.close()
         if self.options.choice == "spectrum":
             return kernels[best_by_spectrum(region, kernels)]
-        # each candidate deconvolves the window as the final step would: cropped to the
-        # support it needs, with the data weight the window's noise sets
-        weight = min(noise_data_weight(region), self.options.max_data_weight)
-        cropped = [crop_to_support(k) for k in kernels]
-        return kernels[sparsest_result(region, cropped, weight, self.options.prior_exponent)]
+        # each candidate deconvolves the window with the final step's prior, as the final
+        # step would use it (cropped to its support unless the user chose its size)
+        weight = self.data_weight(region)
+        offered = kernels if self.kernel_size is not None else [crop_to_support(k) for k in kernels]
+        return kernels[sparsest_result(region, offered, weight, self.options.prior_exponent)]
 
     def deconvolve(self, rgb: np.ndarray, kernel: np.ndarray) -> np.ndarray:
         """Remove ``kernel`` from ``rgb`` (in linear light for a gamma other than 1), with
@@ -423,9 +423,10 @@ class BlindDeconvolution:
         return register_to_centroid(sharp, kernel) if options.register_to_centroid else sharp
 
     def data_weight(self, linear: np.ndarray) -> float:
-        """The final deconvolution's data weight for an image (from its noise level, at most
-        ``max_data_weight``)."""
-        return min(data_weight(estimate_noise(linear @ LUMA)), self.options.max_data_weight)
+        """The final deconvolution's data weight for an RGB or gray image in linear light
+        (from its noise level, at most ``max_data_weight``)."""
+        gray = linear @ LUMA if linear.ndim == 3 else linear
+        return min(data_weight(estimate_noise(gray)), self.options.max_data_weight)
 
     def restore(self, rgb: np.ndarray) -> Restoration:
         """Deblur one ``(H, W, 3)`` image in [0, 1]; returned unchanged, with a note, when

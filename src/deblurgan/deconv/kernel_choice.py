@@ -1,5 +1,5 @@
-"""Choosing among kernel estimates: by the blurred image's own power spectrum (the
-default), or by how sparse the image each deconvolves to is.
+"""Choosing among kernel estimates: by the blurred image's power spectrum, or by the sparsity
+of each one's deconvolution.
 
 The L0 estimate is chaotic: two nearly identical settings succeed on different photos (on
 the training crops each of two settings gains about as much on average, while the better
@@ -7,21 +7,22 @@ of the two per photo gains 0.3-0.8 dB more: docs/blind_deconvolution.md). The MA
 cannot tell which one is right (it prefers kernels that explain the least). Two criteria
 can, a little:
 
-- **The spectrum** (:func:`spectral_misfit`, :func:`best_by_spectrum`): the gradients of
+- **The spectrum** (:func:`spectral_misfit`, :func:`best_by_spectrum`; the default of
+  :class:`~deblurgan.deconv.blind.BlindSettings`): the gradients of
   natural images are close to white, so the power spectrum of a blurred image's gradients
   is about the kernel's power spectrum :math:`|K(\\omega)|^2` times a radial profile
   (Goldstein and Fattal 2012 estimate kernels from this alone). The misfit measures how far
   a kernel's :math:`\\log |K|^2` is from the image's log gradient power within rings of
   frequency (each ring's mean removed, so the unknown radial profile of the scene drops
   out and the kernel's direction and extent remain).
-- **The sparsity of the result** (:func:`normalised_sparsity`, :func:`sparsest_result`):
-  Krishnan, Tay and Fergus (2011) observed that blur makes an image's gradients less
+- **The sparsity of the result** (:func:`normalised_sparsity`, :func:`sparsest_result`; an
+  option): Krishnan, Tay and Fergus (2011) observed that blur makes an image's gradients less
   sparse by the scale-invariant measure :math:`\\|\\nabla x\\|_1 / \\|\\nabla x\\|_2`, and
   that a wrong kernel's deconvolution does too (its ripples and left-over blur add small
-  gradients). Each candidate deconvolves the estimation window as the final step would
-  (hyper-Laplacian); the sparsest result wins. On four draws of training crops it gained
-  0.05-0.13 dB over the spectrum, but not on the photos it never saw: an option
-  (docs/blind_deconvolution.md, round 9).
+  gradients). Each candidate deconvolves the estimation window with the final step's
+  prior (hyper-Laplacian, no ringing suppression); the sparsest result wins. On four
+  draws of training crops it gained 0.05-0.13 dB over the spectrum, but not on the photos
+  it never saw (docs/blind_deconvolution.md, round 9).
 """
 
 from __future__ import annotations
@@ -148,11 +149,15 @@ def best_by_spectrum(gray: np.ndarray, kernels: Sequence[np.ndarray]) -> int:
 
 
 def normalised_sparsity(
-    gray: np.ndarray, kernel: np.ndarray, weight: float, exponent: float = ALPHA
+    gray: np.ndarray,
+    kernel: np.ndarray,
+    weight: float,
+    exponent: float = ALPHA,
+    margin: int | None = None,
 ) -> float:
-    """How little sparse ``gray`` deconvolved with ``kernel`` is: the L1 over the L2 norm of
-    its gradients (Krishnan, Tay and Fergus 2011; lower: sparser, sharper and with fewer
-    ripples), over the pixels a kernel side or more from the border.
+    """Krishnan, Tay and Fergus' (2011) normalised sparsity of ``gray`` deconvolved with
+    ``kernel``: the L1 over the L2 norm of its gradients (lower: sparser, sharper and with
+    fewer ripples), over the pixels ``margin`` or more from the border.
 
     Args:
         gray: The blurred image (luminance).
@@ -160,24 +165,49 @@ def normalised_sparsity(
         weight: The deconvolution's data weight
             (:func:`~deblurgan.deconv.nonblind.deconvolve`).
         exponent: Its hyper-Laplacian exponent.
+        margin: Pixels left out at each border (None: the kernel's side). Images compared
+            must be measured on the same pixels: the measure grows with the square root
+            of their count.
+
+    Returns:
+        The measure; infinite when the result has no gradient at all (no evidence).
+
+    Raises:
+        ValueError: Nothing is left inside the margin.
 
     Shape:
-        - Input: :math:`(H, W)` with :math:`H, W > 2k`, kernel :math:`(k, k)`.
+        - Input: :math:`(H, W)` with :math:`H, W > 2 m`, kernel :math:`(k, k)`.
     """
+    margin = kernel.shape[0] if margin is None else margin
+    if min(gray.shape) <= 2 * margin:
+        raise ValueError(f"an image of {gray.shape} has no pixels {margin} px from its border")
     sharp = deconvolve(gray, kernel, weight, alpha=exponent)
-    inner = (slice(kernel.shape[0], -kernel.shape[0]),) * 2
+    inner = (slice(margin, -margin),) * 2
     magnitudes = np.abs(np.stack(gradients(sharp))[(slice(None), *inner)]).astype(np.float64)
-    return float(magnitudes.sum() / max(np.sqrt(np.sum(magnitudes**2)), 1e-12))
+    norm = float(np.sqrt(np.sum(magnitudes**2)))
+    return float(magnitudes.sum() / norm) if norm > 0 else float("inf")
 
 
 def sparsest_result(
     gray: np.ndarray, kernels: Sequence[np.ndarray], weight: float, exponent: float = ALPHA
 ) -> int:
     """The index of the kernel of ``kernels`` whose deconvolution of ``gray`` is the
-    sparsest (:func:`normalised_sparsity`; the first on a tie).
+    sparsest (:func:`normalised_sparsity`, every result measured on the same pixels, the
+    largest kernel's side from the border; the first on a tie).
+
+    Args:
+        gray: The blurred image (luminance).
+        kernels: The candidates (of any sides).
+        weight: The deconvolutions' data weight.
+        exponent: Their hyper-Laplacian exponent.
+
+    Returns:
+        An index into ``kernels``.
+
+    Shape:
+        - Input: :math:`(H, W)` with :math:`H, W` over twice the largest kernel side.
 
     Examples:
-        >>> import cv2
         >>> from deblurgan.blur.apply import blur_image
         >>> rng = np.random.default_rng(0)
         >>> sharp = np.kron(rng.random((16, 16)), np.ones((10, 10))).astype(np.float32)
@@ -186,4 +216,6 @@ def sparsest_result(
         >>> sparsest_result(blurred, [line.T.copy(), line], weight=3000.0)
         1
     """
-    return int(np.argmin([normalised_sparsity(gray, k, weight, exponent) for k in kernels]))
+    margin = max(k.shape[0] for k in kernels)
+    scores = [normalised_sparsity(gray, k, weight, exponent, margin) for k in kernels]
+    return int(np.argmin(scores))
