@@ -6,6 +6,7 @@ import pytest
 
 from deblurgan.blur.apply import blur_image
 from deblurgan.blur.rotation import blur_by_rotation, random_rotation_shake
+from deblurgan.methods import auto
 from deblurgan.methods.auto import (
     NETWORK,
     UNIFORM,
@@ -118,6 +119,32 @@ def test_one_kernel_is_removed_as_uniform_shake():
     spy = Spy()
     result = AutoDeblur(lambda: spy).restore(blurred)
     assert "uniform camera shake" in result.decision and spy.calls == 0, result.decision
+
+
+def test_the_spread_is_compared_on_its_own_grid_and_the_stage_never_steps_back(monkeypatch):
+    # the other evidence on the 3x3 windows, the spread variation on a 2x3 grid (3 along
+    # the longer side); the decision's stage runs once from 0 to 1 over both
+    grids, heard = [], []
+    measure = auto.local_kernels
+
+    def spy(gray, kernel, reliable=None, grid=auto.WINDOW_GRID, settings=None, progress=None):
+        grids.append((gray.shape[0] > gray.shape[1], grid))
+        return measure(gray, kernel, reliable, grid, settings, progress)
+
+    monkeypatch.setattr(auto, "local_kernels", spy)
+    blurred = blur_image(colour(160)[:128], line_kernel(11, 9, 3)).astype(np.float32)
+    method = AutoDeblur(lambda: Spy(), on_stage=lambda stage, f: heard.append((stage, f)))
+    for photo in (blurred, np.ascontiguousarray(blurred.transpose(1, 0, 2))):
+        grids.clear()
+        heard.clear()
+        seen = method.examine(photo)
+        tall = photo.shape[0] > photo.shape[1]
+        assert grids == [(tall, (3, 3)), (tall, (3, 2) if tall else (2, 3))]
+        extents = measure(seen.found.gray, seen.found.small, seen.found.reliable, grids[1][1])
+        assert seen.evidence.spread_variation == spread_variation(extents.kernels)
+        fractions = [f for stage, f in heard if stage == auto.COMPARING]
+        assert len(fractions) == 9 + 6 and fractions == sorted(fractions)
+        assert fractions[-1] == pytest.approx(1.0) and fractions[8] == pytest.approx(9 / 15)
 
 
 def test_clean_evidence_of_a_rolled_camera_is_shake_that_varies():
