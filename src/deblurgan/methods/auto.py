@@ -49,7 +49,7 @@ COMPARING = "comparing parts of the photo"  # the decision's stage, in plain wor
 # The spread variation is measured on windows of a 2x3 grid (3 along the longer side), not
 # the 3x3 grid of the other evidence: larger windows hold more edges, so their kernels are
 # less noisy. On both training draws (round 9) uniform shake varied by at most 0.19 on 2x3
-# (1.03 on 3x3: four of 19 photos over the bound went to the network), GoPro's scenes by
+# (1.03 on 3x3: three of 19 photos over the bound went to the network), GoPro's scenes by
 # 0.21-0.82 (0.22-0.82); 2x2 hid GoPro's variation (0.03), 4x4 was noisier (docs/auto.md).
 SPREAD_GRID = (2, 3)
 WINDOWS = math.prod(WINDOW_GRID)  # windows of the other evidence
