@@ -20,7 +20,7 @@ from deblurgan.methods.auto import (
 )
 from deblurgan.restoration import Restoration
 
-from ..deconv.conftest import line_kernel, shapes_scene
+from ..deconv.conftest import ONE_ESTIMATE, line_kernel, shapes_scene
 
 SHARED = Path(__file__).resolve().parents[3] / "shared"
 CALM = Evidence(12.0, 21, 0, 9, 0.9, 0.5, 0.20, 0.22, 0.1)
@@ -133,7 +133,9 @@ def test_the_spread_is_compared_on_its_own_grid_and_the_stage_never_steps_back(m
 
     monkeypatch.setattr(auto, "local_kernels", spy)
     blurred = blur_image(colour(160)[:128], line_kernel(11, 9, 3)).astype(np.float32)
-    method = AutoDeblur(lambda: Spy(), on_stage=lambda stage, f: heard.append((stage, f)))
+    method = AutoDeblur(
+        lambda: Spy(), 11, on_stage=lambda *now: heard.append(now), settings=ONE_ESTIMATE
+    )
     for photo in (blurred, np.ascontiguousarray(blurred.transpose(1, 0, 2))):
         grids.clear()
         heard.clear()
