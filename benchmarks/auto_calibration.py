@@ -9,7 +9,8 @@ GOPR0477's held-out moments or ``gopro_crops256``):
 - ``rotation``: blurred by a random hand-held camera rotation (``deblurgan.blur.rotation``);
 - ``scene``: the dynamic-scene synthesis with moving objects (``deblurgan.blur.scene``);
 - ``gopro``: GoPro's training recording GOPR0477 (the shared training pairs and pairs
-  averaged from raw frames 1-80).
+  averaged from raw frames 1-80; with ``--long-clips`` also 16 longer averages of 13 and
+  17 of those frames, whose blur is larger).
 
 For each it prints the evidence :class:`~deblurgan.methods.auto.Evidence`, the decision,
 and the PSNR gain (aligned within 8 px) of every outcome: one kernel (``l0``), kernels
@@ -17,7 +18,7 @@ that vary, the network, and the input unchanged; the best outcome per photo is w
 thresholds should pick. Usage:
 
     python benchmarks/auto_calibration.py [--shared ../shared] [--per-kind 8] [--seed 0]
-                                          [--json OUT]
+                                          [--long-clips] [--json OUT]
     python benchmarks/auto_calibration.py --search OUT [OUT ...]  # the bounds' gains
 """
 
@@ -48,6 +49,9 @@ except ImportError:  # run from elsewhere than benchmarks/
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 SIZE = (384, 512)
+TRAINING_RAW_FRAMES = 80  # GOPR0477's raw frames 1-80 are training data, 81-120 held out
+# --long-clips: (frames averaged, first frames) of the longer GoPro averages
+LONG_CLIPS = ((17, (0, 8, 16, 24, 32, 40, 48, 56, 63)), (13, (4, 14, 24, 34, 44, 54, 64)))
 
 
 def training_crop(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -65,7 +69,21 @@ def training_rotation(rng: np.random.Generator, shape: tuple[int, int]) -> Rotat
     return random_rotation_shake(rng, shape, float(rng.uniform(4, 14)), float(rng.uniform(8, 30)))
 
 
-def training_photos(shared: Path, per_kind: int, seed: int = 0) -> list[dict]:
+def raw_clip(raw: list[Path], start: int, count: int) -> dict:
+    """A GoPro training photo averaged from ``count`` raw frames from ``start`` (0-based),
+    the middle frame its sharp photo."""
+    frames = [read_image(p).rgb for p in raw[start : start + count]]
+    return {
+        "kind": "gopro",
+        "name": f"raw{start + 1:03d}-{start + count:03d}",
+        "blurred": average_frames(frames).astype(np.float32),
+        "sharp": frames[count // 2],
+    }
+
+
+def training_photos(
+    shared: Path, per_kind: int, seed: int = 0, long_clips: bool = False
+) -> list[dict]:
     """(kind, name, blurred, sharp) for each training photo."""
     rng = np.random.default_rng(seed)
     corpus = shared / "data" / "sharp_corpus"
@@ -106,18 +124,14 @@ def training_photos(shared: Path, per_kind: int, seed: int = 0) -> list[dict]:
                 "sharp": read_image(gopro / "sharp" / path.name).rgb,
             }
         )
-    raw = sorted((shared / "data" / "gopro_raw240fps" / "GOPR0477_11_00").glob("*.png"))[:80]
+    raw = sorted((shared / "data" / "gopro_raw240fps" / "GOPR0477_11_00").glob("*.png"))
+    raw = raw[:TRAINING_RAW_FRAMES]
     # nine frames every ten, as many as the 80 frames hold (8 clips)
     for start in range(0, min(max(per_kind - len(pairs), 0) * 10, len(raw) - 8), 10):
-        frames = [read_image(p).rgb for p in raw[start : start + 9]]
-        photos.append(
-            {
-                "kind": "gopro",
-                "name": f"raw{start + 1:03d}-{start + 9:03d}",
-                "blurred": average_frames(frames).astype(np.float32),
-                "sharp": frames[4],
-            }
-        )
+        photos.append(raw_clip(raw, start, 9))
+    if long_clips:
+        for count, starts in LONG_CLIPS:
+            photos.extend(raw_clip(raw, start, count) for start in starts)
     return photos
 
 
@@ -186,6 +200,9 @@ def main() -> None:
     parser.add_argument("--shared", type=Path, default=SHARED)
     parser.add_argument("--per-kind", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0, help="which draw of synthetic photos")
+    parser.add_argument(
+        "--long-clips", action="store_true", help="16 more GoPro photos, of larger blur"
+    )
     parser.add_argument("--json", type=Path)
     parser.add_argument(
         "--search", type=Path, nargs="+", help="instead: the bounds' gains on --json files"
@@ -203,7 +220,7 @@ def main() -> None:
     options = MethodOptions(precision="fp32", backend="torch")
     auto = AutoDeblur(lambda: build_method("network", options))
     rows = []
-    for photo in training_photos(args.shared, args.per_kind, args.seed):
+    for photo in training_photos(args.shared, args.per_kind, args.seed, args.long_clips):
         row = outcomes(auto, photo)
         rows.append(row)
         ev = row["evidence"] or {}

@@ -85,6 +85,8 @@ class Thresholds:
     varying by 0.22 one kernel, which loses 0.33 dB against the network. Since round 9 the
     variation is measured on a 2x3 grid (:data:`SPREAD_GRID`): uniform shake 0.01-0.19,
     GoPro 0.21-0.82, and 0.2 still the best such bound (+0.51 dB on 76 blurred photos).
+    Round 10's two fresh draws and 16 longer GoPro clips: uniform shake up to 0.32 (4 of
+    22 photos over the bound), and 0.2 still the best such bound (+0.47 dB on 150).
 
     The fit ratio is how many times better a rolling camera explains the local kernels
     than one kernel does (:attr:`Evidence.fit_ratio`); a lower residual bound (0.1) would
