@@ -12,7 +12,7 @@ GOPR0477's held-out moments or ``gopro_crops256``):
   averaged from raw frames 1-80; with ``--long-clips`` also 16 longer averages of 13 and
   17 of those frames, whose blur is larger).
 
-For each it prints the evidence :class:`~deblurgan.methods.auto.Evidence`, the decision,
+For each it prints the evidence :class:`~deblurgan.methods.decision.Evidence`, the decision,
 and the PSNR gain (aligned within 8 px) of every outcome: one kernel (``l0``), kernels
 that vary, the network, and the input unchanged; the best outcome per photo is what the
 thresholds should pick. Usage:
@@ -40,7 +40,8 @@ from deblurgan.blur.scene import SceneMotion, synthesize_scene_pair
 from deblurgan.evaluation.scoring import score
 from deblurgan.io.images import read_image
 from deblurgan.methods import MethodOptions, build_method
-from deblurgan.methods.auto import AutoDeblur, Evidence, Thresholds, decide
+from deblurgan.methods.auto import AutoDeblur
+from deblurgan.methods.decision import Evidence, Thresholds, decide
 
 try:
     from shake_sets import camera_noise

@@ -27,7 +27,8 @@ from deblurgan.deconv.blind import kernel_spread
 from deblurgan.evaluation.scoring import score
 from deblurgan.io.images import read_image
 from deblurgan.methods import MethodOptions, build_method
-from deblurgan.methods.auto import NETWORK, NONE, UNIFORM, AutoDeblur
+from deblurgan.methods.auto import AutoDeblur
+from deblurgan.methods.decision import NETWORK, NONE, UNIFORM
 
 try:
     from auto_calibration import SHARED, training_crop

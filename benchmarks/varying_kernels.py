@@ -45,7 +45,8 @@ from deblurgan.deconv.preprocess import from_linear, to_linear
 from deblurgan.deconv.tiles import deconvolve_tiles
 from deblurgan.evaluation.scoring import score
 from deblurgan.io.images import read_image
-from deblurgan.methods.auto import AutoDeblur, kernel_agreement
+from deblurgan.methods.auto import AutoDeblur
+from deblurgan.methods.decision import kernel_agreement
 
 try:
     from auto_calibration import SHARED, training_crop, training_rotation

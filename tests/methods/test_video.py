@@ -13,15 +13,8 @@ from deblurgan.deconv.motion_fit import InplaneMotion
 from deblurgan.inference.batch import Job, run_jobs
 from deblurgan.io.report import BatchReport
 from deblurgan.io.video import VideoInfo, read_frames, video_writer
-from deblurgan.methods.auto import (
-    NETWORK,
-    NONE,
-    UNIFORM,
-    VARYING,
-    AutoDeblur,
-    Decision,
-    Examination,
-)
+from deblurgan.methods.auto import AutoDeblur, Examination
+from deblurgan.methods.decision import NETWORK, NONE, UNIFORM, VARYING, Decision
 from deblurgan.methods.shots import find_cuts
 from deblurgan.methods.video import (
     VideoDeblur,

@@ -33,7 +33,8 @@ import numpy as np
 
 from deblurgan.deconv.blind import BlindDeconvolution
 from deblurgan.deconv.motion_fit import InplaneMotion
-from deblurgan.methods.auto import NETWORK, NONE, UNIFORM, VARYING, AutoDeblur, Examination
+from deblurgan.methods.auto import AutoDeblur, Examination
+from deblurgan.methods.decision import NETWORK, NONE, UNIFORM, VARYING
 from deblurgan.methods.shots import CUT_COLOURS, CUT_LAYOUT, frame_signature, is_cut
 from deblurgan.restoration import DeblurMethod, Restoration
 
@@ -201,7 +202,7 @@ class Shot:
         first: Index of its first frame (from 0).
         frames: How many frames it has had so far.
         outcome: ``none``, ``uniform``, ``varying`` or ``network``
-            (:mod:`deblurgan.methods.auto`'s outcomes).
+            (:mod:`deblurgan.methods.decision`'s outcomes).
         words: The decision in plain words.
         votes: Each voting frame's own outcome (the first ``decide_on`` frames).
     """
