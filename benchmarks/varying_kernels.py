@@ -33,7 +33,7 @@ from deblurgan.blur.rotation import (
     local_kernel,
 )
 from deblurgan.deconv.blind import kernel_spread
-from deblurgan.deconv.kernel_estimation import centre_kernel_subpixel, crop_to_support
+from deblurgan.deconv.kernel_shape import centre_kernel_subpixel, crop_to_support
 from deblurgan.deconv.motion_fit import fit_inplane_motion
 from deblurgan.deconv.nonuniform import (
     MAX_DATA_WEIGHT,

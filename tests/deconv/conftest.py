@@ -6,6 +6,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+import scipy.signal
 
 from deblurgan.deconv.blind import BlindSettings
 from deblurgan.deconv.kernel_estimation import EstimationSettings
@@ -46,3 +47,9 @@ def scene() -> np.ndarray:
 @pytest.fixture
 def kernel() -> np.ndarray:
     return line_kernel()
+
+
+def similarity(a: np.ndarray, b: np.ndarray) -> float:
+    """Peak normalised cross-correlation over all shifts (1: the same kernel, anywhere)."""
+    c = scipy.signal.correlate2d(a, b, mode="full")
+    return float(c.max() / (np.linalg.norm(a) * np.linalg.norm(b)))

@@ -12,11 +12,8 @@ from deblurgan.deconv.blind import (
     edge_window,
     kernel_spread,
 )
-from deblurgan.deconv.kernel_estimation import (
-    EstimationSettings,
-    crop_to_support,
-    pyramid_sizes,
-)
+from deblurgan.deconv.kernel_estimation import EstimationSettings, pyramid_sizes
+from deblurgan.deconv.kernel_shape import crop_to_support
 from deblurgan.evaluation.scoring import score
 from deblurgan.metrics import psnr
 
@@ -220,7 +217,7 @@ def test_images_from_32_px_are_estimated_and_smaller_ones_left_alone():
 
 def test_ringing_suppression_softens_an_imperfect_kernel_and_is_the_default():
     from deblurgan.deconv.blind import BlindSettings
-    from deblurgan.deconv.kernel_estimation import resize_kernel
+    from deblurgan.deconv.kernel_shape import resize_kernel
 
     sharp = colour_scene(96)
     rng = np.random.default_rng(0)

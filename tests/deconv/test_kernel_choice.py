@@ -11,7 +11,7 @@ from deblurgan.deconv.kernel_choice import (
     sparsest_result,
     spectral_misfit,
 )
-from deblurgan.deconv.kernel_estimation import delta_kernel
+from deblurgan.deconv.kernel_shape import delta_kernel
 
 from .conftest import line_kernel
 

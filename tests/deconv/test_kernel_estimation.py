@@ -1,38 +1,14 @@
+"""Blind kernel estimation coarse to fine (the kernel step: test_kernel_step.py; cleaning,
+centring and resampling kernels: test_kernel_shape.py)."""
+
 import numpy as np
 import pytest
-import scipy.signal
 
 from deblurgan.blur.apply import blur_image
-from deblurgan.deconv.fourier import gradients, periodic_extension
-from deblurgan.deconv.kernel_estimation import (
-    EstimationSettings,
-    centre_kernel,
-    clean_kernel,
-    delta_kernel,
-    estimate_kernel,
-    kernel_step,
-    pyramid_sizes,
-)
+from deblurgan.deconv.kernel_estimation import EstimationSettings, estimate_kernel, pyramid_sizes
+from deblurgan.deconv.kernel_shape import delta_kernel
 
-from .conftest import line_kernel, shapes_scene
-
-
-def similarity(a: np.ndarray, b: np.ndarray) -> float:
-    """Peak normalised cross-correlation over all shifts (1: the same kernel, anywhere)."""
-    c = scipy.signal.correlate2d(a, b, mode="full")
-    return float(c.max() / (np.linalg.norm(a) * np.linalg.norm(b)))
-
-
-def test_kernel_step_recovers_the_kernel_from_the_sharp_image(scene, kernel):
-    blurred = blur_image(scene[..., None], kernel)[..., 0]
-    sharp_ext, (oy, ox) = periodic_extension(scene, 15)
-    blurred_ext, _ = periodic_extension(blurred, 15)
-    valid = np.zeros(sharp_ext.shape, np.float32)
-    valid[oy + 7 : oy + 128 - 7, ox + 7 : ox + 128 - 7] = 1  # the extension is no evidence
-    raw = kernel_step(gradients(sharp_ext), gradients(blurred_ext), 15, 1e-3, valid)
-    assert np.abs(clean_kernel(raw) - kernel).sum() < 0.1  # L1 distance of two unit masses
-    unmasked = kernel_step(gradients(sharp_ext), gradients(blurred_ext), 15, 1e-3)
-    assert np.abs(clean_kernel(unmasked) - kernel).sum() > 0.2  # why the mask is there
+from .conftest import line_kernel, shapes_scene, similarity
 
 
 def test_blind_estimate_recovers_a_motion_kernel(scene, kernel):
@@ -53,27 +29,6 @@ def test_a_sharp_image_gives_a_nearly_single_pixel_kernel():
 def test_estimation_is_deterministic(scene, kernel):
     blurred = blur_image(scene[..., None], kernel)[..., 0].astype(np.float32)
     assert np.array_equal(estimate_kernel(blurred, 11), estimate_kernel(blurred, 11))
-
-
-def test_a_shifted_kernel_is_recentred():
-    shifted = np.roll(line_kernel(15, 7, 2), (3, -4), axis=(0, 1))
-    centred = centre_kernel(shifted)
-    y, x = np.mgrid[0:15, 0:15]
-    assert np.isclose(centred.sum(), 1.0)
-    assert abs((y * centred).sum() - 7) <= 0.5 and abs((x * centred).sum() - 7) <= 0.5
-    assert similarity(centred, shifted) > 0.999  # the same shape, moved
-
-
-def test_clean_kernel_removes_negatives_floor_and_small_pieces():
-    raw = np.zeros((9, 9), np.float32)
-    raw[4, 2:7] = 1.0  # the kernel
-    raw[0, 0] = 0.3  # a detached speck: 6% of the mass
-    raw[8, 8] = -0.5
-    raw[4, 7] = 0.01  # below 5% of the peak
-    cleaned = clean_kernel(raw)
-    assert np.isclose(cleaned.sum(), 1.0) and cleaned.min() >= 0
-    assert cleaned[0, 0] == 0 and cleaned[8, 8] == 0 and cleaned[4, 7] == 0
-    assert np.allclose(cleaned[4, 2:7], 0.2)
 
 
 def test_pyramid_goes_from_about_five_pixels_to_the_size():
@@ -153,31 +108,3 @@ def test_the_l0_weight_falls_by_the_decay_every_round_down_to_the_floor(scene, m
     used.clear()  # a pyramid of one level: the only level is the finest
     estimate_kernel(blurred, 5, falling)
     assert len(pyramid_sizes(5)) == 1 and used[0] == pytest.approx(1e-3)
-
-
-def test_the_l1_term_keeps_the_kernel_compact_under_noise(scene):
-    kernel = line_kernel(15, 9, 2)
-    noisy = blur_image(scene[..., None], kernel, noise_std=0.02, rng=np.random.default_rng(3))
-    noisy = noisy[..., 0].astype(np.float32)
-    sharp_ext, (oy, ox) = periodic_extension(scene, 15)
-    blurred_ext, _ = periodic_extension(noisy, 15)
-    valid = np.zeros(sharp_ext.shape, np.float32)
-    valid[oy + 7 : oy + 121, ox + 7 : ox + 121] = 1
-    args = (gradients(sharp_ext), gradients(blurred_ext), 15, 1e-3, valid)
-    sparse = kernel_step(*args, sparsity=0.01)
-    plain = kernel_step(*args, sparsity=0.0)
-
-    def support(raw: np.ndarray) -> int:
-        return int((raw > 0.05 * raw.max()).sum())
-
-    assert support(sparse) < support(plain) / 2  # 22 against 68 pixels
-    assert support(sparse) <= 3 * int((kernel > 0).sum())
-
-
-def test_clean_kernel_keeps_the_largest_piece_of_many_equal_specks():
-    specks = np.zeros((15, 15), np.float32)
-    specks[::3, ::3] = 1.0  # 25 detached pieces of about 4% of the mass: all under 10%
-    specks[6, 6] = 1.2  # the largest
-    cleaned = clean_kernel(specks)
-    assert np.isfinite(cleaned).all() and np.isclose(cleaned.sum(), 1.0)
-    assert cleaned.max() == 1.0  # the largest piece is kept alone, not none

@@ -5,7 +5,7 @@ import scipy.ndimage
 
 from deblurgan.blur.apply import blur_image
 from deblurgan.deconv.blind import BlindDeconvolution, BlindSettings
-from deblurgan.deconv.kernel_estimation import centre_kernel
+from deblurgan.deconv.kernel_shape import centre_kernel
 from deblurgan.deconv.registration import centre_of_mass_offset, register_to_centroid
 from deblurgan.metrics import psnr
 

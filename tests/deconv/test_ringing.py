@@ -2,7 +2,7 @@ import cv2
 import numpy as np
 import pytest
 
-from deblurgan.deconv.kernel_estimation import resize_kernel
+from deblurgan.deconv.kernel_shape import resize_kernel
 from deblurgan.deconv.nonblind import deconvolve
 from deblurgan.deconv.ringing import deringed_deconvolution, l0_deconvolve, suppress_ringing
 

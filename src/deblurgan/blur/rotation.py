@@ -92,9 +92,7 @@ def rotation_homographies(shake: RotationShake, shape: tuple[int, int]) -> np.nd
         - Output: :math:`(T, 3, 3)`.
     """
     height, width = shape
-    k = np.array(
-        [[shake.focal, 0, (width - 1) / 2], [0, shake.focal, (height - 1) / 2], [0, 0, 1]]
-    )
+    k = np.array([[shake.focal, 0, (width - 1) / 2], [0, shake.focal, (height - 1) / 2], [0, 0, 1]])
     out = []
     for yaw, pitch, roll in zip(shake.yaw, shake.pitch, shake.roll):
         rotation = cv2.Rodrigues(np.array([-pitch, yaw, roll], np.float64))[0]

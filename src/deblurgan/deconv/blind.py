@@ -34,13 +34,8 @@ from tqdm import tqdm
 
 from deblurgan.deconv.fourier import WORKERS, fft_threads
 from deblurgan.deconv.kernel_choice import best_by_spectrum, sparsest_result
-from deblurgan.deconv.kernel_estimation import (
-    EstimationSettings,
-    crop_to_support,
-    estimate_kernel,
-    pyramid_sizes,
-    resize_kernel,
-)
+from deblurgan.deconv.kernel_estimation import EstimationSettings, estimate_kernel, pyramid_sizes
+from deblurgan.deconv.kernel_shape import crop_to_support, resize_kernel
 from deblurgan.deconv.nonblind import ALPHA, data_weight, estimate_noise
 from deblurgan.deconv.preprocess import (
     edge_usefulness,

@@ -6,8 +6,9 @@ fine, in the form popularised by Pan et al. (2014): alternate
   only the salient edges of the image, and
 - a kernel step in the gradient domain, :math:`\\min_k \\|\\nabla S * k - \\nabla B\\|^2 +
   \\gamma \\|k\\|^2 + \\mu \\|k\\|_1`, by conjugate gradients on the kernel's support (the
-  L1 term by reweighting; :func:`kernel_step`), then non-negativity, small values and small
-  disconnected pieces removed, normalisation and re-centring (:func:`clean_kernel`),
+  L1 term by reweighting; :func:`~deblurgan.deconv.kernel_step.kernel_step`), then
+  non-negativity, small values and small disconnected pieces removed, normalisation and
+  re-centring (:func:`~deblurgan.deconv.kernel_shape.clean_kernel`),
 
 over an image pyramid whose coarsest kernel is about 5 pixels. Everything is deterministic.
 """
@@ -20,11 +21,8 @@ from collections.abc import Callable
 
 import cv2
 import numpy as np
-import scipy.fft
-import scipy.ndimage
 
 from deblurgan.deconv.fourier import (
-    centre_window,
     gradient_energy,
     gradients,
     irfft2,
@@ -32,7 +30,13 @@ from deblurgan.deconv.fourier import (
     psf_to_otf,
     rfft2,
 )
-from deblurgan.deconv.registration import centre_of_mass_offset
+from deblurgan.deconv.kernel_shape import (
+    centre_kernel_subpixel,
+    clean_kernel,
+    delta_kernel,
+    resize_kernel,
+)
+from deblurgan.deconv.kernel_step import kernel_step, strongest_edges
 from deblurgan.deconv.stencils import thresholded_divergence
 
 LEVEL_RATIO = math.sqrt(0.5)  # kernel (and image) scale between pyramid levels
@@ -78,195 +82,6 @@ def l0_latent(
     return latent
 
 
-def kernel_step(
-    latent: tuple[np.ndarray, np.ndarray],
-    blurred: tuple[np.ndarray, np.ndarray],
-    size: int,
-    tikhonov: float,
-    valid: np.ndarray | None = None,
-    sparsity: float = 0.0,
-    reweights: int = 2,
-    cg_iterations: int = 20,
-) -> np.ndarray:
-    """Least-squares kernel in the gradient domain: :math:`\\min_k \\sum_{d \\in \\{x, y\\}}
-    \\|\\partial_d S * k - \\partial_d B\\|^2 + \\gamma \\|k\\|^2 + \\mu \\|k\\|_1` over
-    kernels supported on ``size x size`` pixels, by conjugate gradients whose operator is
-    applied with FFTs (the normal equations' Gram matrix is a correlation, diagonal in
-    Fourier space); the L1 term, which suppresses faint spurs, by iteratively reweighted
-    least squares.
-
-    Args:
-        latent: Gradients ``(x, y)`` of the latent image (the extended one of
-            :func:`l0_latent`).
-        blurred: Gradients ``(x, y)`` of the blurred image, the same shape.
-        size: Odd kernel side.
-        tikhonov: :math:`\\gamma` relative to the latent's gradient energy.
-        valid: Optional 0/1 weights on both gradient images (the synthetic border extension
-            is no evidence about the blur); zeroed before the correlation, so a band one
-            kernel radius wide inside the mask's edge still counts, approximately.
-        sparsity: :math:`\\mu` relative to the latent's gradient energy (0: none).
-        reweights: Reweighted solves for the L1 term.
-        cg_iterations: Conjugate-gradient iterations per solve.
-
-    Shape:
-        - Input: four :math:`(H, W)` gradient images.
-        - Output: :math:`(size, size)`, float32, not normalised.
-    """
-    shape = latent[0].shape
-    numerator = 0
-    gram = 0
-    for s, b in zip(latent, blurred):
-        if valid is not None:
-            s, b = s * valid, b * valid
-        fs = rfft2(s)
-        numerator = numerator + np.conj(fs) * rfft2(b)
-        gram = gram + (fs.real**2 + fs.imag**2)
-    energy = float(np.mean(gram))
-    rhs = centre_window(irfft2(numerator, shape), size)
-    # The Gram operator is a correlation with the latent's autocorrelation, of which a
-    # kernel only meets the lags within +-(size - 1): a small window, small FFTs.
-    autocorrelation = centre_window(irfft2(gram, shape), 2 * size - 1).astype(np.float64)
-    # Room for the full linear convolution (3 size - 2), rounded up to a fast FFT length;
-    # one thread: for FFTs this small, threads cost more than they save.
-    small = (scipy.fft.next_fast_len(3 * size - 2, real=True),) * 2
-    window = scipy.fft.rfft2(autocorrelation, s=small)
-    diagonal = np.full((size, size), tikhonov * energy)
-
-    def apply(k: np.ndarray) -> np.ndarray:
-        full = scipy.fft.irfft2(scipy.fft.rfft2(k, s=small) * window, s=small)
-        return full[size - 1 : 2 * size - 1, size - 1 : 2 * size - 1] + diagonal * k
-
-    rhs = rhs.astype(np.float64)
-    k = _conjugate_gradients(apply, rhs, np.full((size, size), 1.0 / size**2), cg_iterations)
-    for _ in range(reweights if sparsity > 0 else 0):
-        magnitude = np.maximum(np.abs(k), 1e-3 * float(np.abs(k).max()) + 1e-12)
-        diagonal = tikhonov * energy + sparsity * energy / magnitude
-        k = _conjugate_gradients(apply, rhs, k, cg_iterations)
-    return k.astype(np.float32)
-
-
-def strongest_edges(gx: np.ndarray, gy: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
-    """Keep only the strongest gradients: the largest magnitude threshold such that each of
-    four orientation bins keeps at least ``count`` pixels (Cho and Lee 2009's edge selection,
-    as Pan et al. 2014 use it); the rest become 0.
-
-    Shape:
-        - Input: two :math:`(H, W)` gradient images; outputs the same.
-    """
-    magnitude = gx * gx + gy * gy
-    angle = np.arctan2(gy, gx) % np.pi  # an edge and its opposite are one orientation
-    bins = np.minimum((angle / (np.pi / 4)).astype(np.int8), 3)
-    threshold = np.inf
-    for b in range(4):
-        values = magnitude[bins == b]
-        if values.size == 0:
-            continue
-        k = min(count, values.size)
-        threshold = min(threshold, float(np.partition(values, values.size - k)[values.size - k]))
-    if not np.isfinite(threshold):
-        return gx, gy
-    keep = magnitude >= threshold
-    return gx * keep, gy * keep
-
-
-def _conjugate_gradients(
-    apply: Callable[[np.ndarray], np.ndarray], rhs: np.ndarray, start: np.ndarray, iterations: int
-) -> np.ndarray:
-    """Solve ``apply(x) = rhs`` for a symmetric positive definite ``apply``, from ``start``."""
-    x = start.astype(np.float64)
-    residual = rhs - apply(x)
-    direction = residual.copy()
-    norm = float(np.sum(residual * residual))
-    for _ in range(iterations):
-        if norm <= 1e-20:
-            break
-        applied = apply(direction)
-        step = norm / float(np.sum(direction * applied))
-        x = x + step * direction
-        residual = residual - step * applied
-        new_norm = float(np.sum(residual * residual))
-        direction = residual + (new_norm / norm) * direction
-        norm = new_norm
-    return x
-
-
-def clean_kernel(
-    kernel: np.ndarray, floor: float = 0.05, min_piece: float = 0.1, centre: bool = True
-) -> np.ndarray:
-    """Make a raw kernel estimate a blur kernel: negative values and values below ``floor``
-    times the maximum become 0, 8-connected pieces holding less than ``min_piece`` of the
-    mass are removed (the largest always stays), the rest is normalised to sum 1 and
-    shifted (whole pixels) so that its centre of mass is the centre pixel.
-
-    Examples:
-        >>> k = np.zeros((5, 5), np.float32); k[0, 0] = 1.0
-        >>> centred = clean_kernel(k)
-        >>> float(centred[2, 2]), float(centred.sum())
-        (1.0, 1.0)
-    """
-    k = np.where(kernel >= floor * max(float(kernel.max()), 0.0), kernel, 0.0)
-    k = np.maximum(k, 0.0).astype(np.float32)
-    total = float(k.sum())
-    if total <= 0:
-        return delta_kernel(kernel.shape[0])
-    labels, count = scipy.ndimage.label(k > 0, structure=np.ones((3, 3)))
-    if count > 1:
-        mass = scipy.ndimage.sum(k, labels, index=np.arange(1, count + 1)) / total
-        keep = (mass >= min_piece) | (mass == mass.max())
-        k = np.where(keep[labels - 1] & (labels > 0), k, 0.0).astype(np.float32)
-    k = (k / k.sum()).astype(np.float32)
-    return centre_kernel(k) if centre else k
-
-
-def centre_kernel_subpixel(kernel: np.ndarray) -> np.ndarray:
-    """Shift ``kernel`` (bilinear, sub-pixel) so that its centre of mass is exactly the
-    centre pixel; mass shifted past the edge is dropped and the rest renormalised."""
-    rows, cols = centre_of_mass_offset(kernel)
-    shifted = scipy.ndimage.shift(
-        kernel.astype(np.float64), (-rows, -cols), order=1, mode="constant"
-    )
-    shifted = np.maximum(shifted, 0.0)
-    return (shifted / max(float(shifted.sum()), 1e-12)).astype(np.float32)
-
-
-def centre_kernel(kernel: np.ndarray) -> np.ndarray:
-    """Shift ``kernel`` by whole pixels so that its centre of mass is the centre pixel
-    (mass shifted past the edge is dropped and the rest renormalised)."""
-    rows, cols = centre_of_mass_offset(kernel)
-    dy, dx = -int(round(rows)), -int(round(cols))
-    if dy == 0 and dx == 0:
-        return kernel
-    shifted = scipy.ndimage.shift(kernel, (dy, dx), order=0, mode="constant", cval=0.0)
-    return (shifted / max(float(shifted.sum()), 1e-12)).astype(np.float32)
-
-
-def crop_to_support(kernel: np.ndarray, floor: float = 0.02, margin: int = 2) -> np.ndarray:
-    """The kernel's size chosen from its own support: the smallest odd square about the
-    centre holding every value above ``floor`` of the peak, plus ``margin`` pixels (never
-    larger than the kernel, at least 3), renormalised.
-
-    Examples:
-        >>> k = np.zeros((31, 31), np.float32); k[15, 13:18] = 0.2
-        >>> crop_to_support(k).shape
-        (9, 9)
-    """
-    centre = kernel.shape[0] // 2
-    rows, cols = np.nonzero(kernel > floor * float(kernel.max()))
-    if rows.size == 0:
-        return kernel
-    reach = int(max(np.abs(rows - centre).max(), np.abs(cols - centre).max())) + margin
-    reach = min(max(reach, 1), centre)
-    cropped = kernel[centre - reach : centre + reach + 1, centre - reach : centre + reach + 1]
-    return (cropped / max(float(cropped.sum()), 1e-12)).astype(np.float32)
-
-
-def delta_kernel(size: int) -> np.ndarray:
-    """The identity kernel: 1 at the centre pixel of a ``size x size`` square."""
-    k = np.zeros((size, size), np.float32)
-    k[size // 2, size // 2] = 1.0
-    return k
-
-
 def pyramid_sizes(size: int) -> list[int]:
     """Odd kernel sides from the coarsest level (about :data:`COARSEST_KERNEL`) to ``size``.
 
@@ -278,13 +93,6 @@ def pyramid_sizes(size: int) -> list[int]:
     sizes = [2 * round((size * LEVEL_RATIO**level - 1) / 2) + 1 for level in range(levels, -1, -1)]
     sizes[-1] = size
     return sizes
-
-
-def resize_kernel(kernel: np.ndarray, size: int) -> np.ndarray:
-    """``kernel`` resampled (bilinear) to ``size x size``, non-negative, summing to 1."""
-    resized = cv2.resize(kernel, (size, size), interpolation=cv2.INTER_LINEAR)
-    resized = np.maximum(resized, 0.0)
-    return centre_kernel((resized / max(float(resized.sum()), 1e-12)).astype(np.float32))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -303,10 +111,11 @@ class EstimationSettings:
             weights spaced geometrically (in the kernel's side) between ``weight`` at the
             coarsest level and this; None: every level starts from ``weight``.
         tikhonov: Relative Tikhonov weight of the kernel step.
-        sparsity: Relative L1 weight of the kernel step (:func:`kernel_step`).
+        sparsity: Relative L1 weight of the kernel step
+            (:func:`~deblurgan.deconv.kernel_step.kernel_step`).
         edge_count: Keep only the strongest latent gradients for the kernel step, at
-            least this many times the kernel side per orientation (:func:`strongest_edges`;
-            0: all).
+            least this many times the kernel side per orientation
+            (:func:`~deblurgan.deconv.kernel_step.strongest_edges`; 0: all).
         recentre: ``"round"``: whole-pixel re-centring after every round; ``"level"``:
             sub-pixel re-centring once per level (mass cannot fall off the edge of a small
             coarse kernel round after round).
@@ -346,10 +155,11 @@ def refine_kernel(
     reliable: np.ndarray | None = None,
     progress: Callable[[], None] | None = None,
 ) -> tuple[np.ndarray, float]:
-    """``settings.iterations`` rounds of :func:`l0_latent` and :func:`kernel_step` +
-    :func:`clean_kernel` on one image at one scale, from ``kernel``, the L0 weight
-    decreasing from ``weight``: one pyramid level of :func:`estimate_kernel`, also used
-    alone to refine a kernel on a part of an image.
+    """``settings.iterations`` rounds of :func:`l0_latent` and
+    :func:`~deblurgan.deconv.kernel_step.kernel_step` +
+    :func:`~deblurgan.deconv.kernel_shape.clean_kernel` on one image at one scale, from
+    ``kernel``, the L0 weight decreasing from ``weight``: one pyramid level of
+    :func:`estimate_kernel`, also used alone to refine a kernel on a part of an image.
 
     Args:
         gray: The blurred image (luminance) at this scale.

@@ -21,13 +21,8 @@ import cv2
 import numpy as np
 
 from deblurgan.deconv.fourier import WORKERS, fft_threads
-from deblurgan.deconv.kernel_estimation import (
-    EstimationSettings,
-    centre_kernel_subpixel,
-    crop_to_support,
-    refine_kernel,
-    resize_kernel,
-)
+from deblurgan.deconv.kernel_estimation import EstimationSettings, refine_kernel
+from deblurgan.deconv.kernel_shape import centre_kernel_subpixel, crop_to_support, resize_kernel
 from deblurgan.deconv.motion_fit import InplaneMotion, fit_inplane_motion, motion_kernel
 from deblurgan.deconv.nonblind import ALPHA
 from deblurgan.deconv.tiles import Stage, Tile, deconvolve_tiles, grid_of
@@ -185,7 +180,7 @@ def varying_side(
     small_size: int,
 ) -> int:
     """The kernel side the whole frame needs: the largest support
-    (:func:`~deblurgan.deconv.kernel_estimation.crop_to_support`) of the motion's kernels
+    (:func:`~deblurgan.deconv.kernel_shape.crop_to_support`) of the motion's kernels
     at the corners and the centre, where a rolling camera's kernels are largest and
     smallest."""
     height, width = shape
