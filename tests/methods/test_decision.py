@@ -60,6 +60,8 @@ def test_the_decision_says_what_it_saw_in_plain_words():
     assert "moving objects" in decide(dataclasses.replace(CALM, sharp_windows=5)).words
     differs = decide(dataclasses.replace(CALM, spread_variation=0.354))
     assert differs.outcome == NETWORK and "blur varies by 35%" in differs.words
+    assert "method l0" in differs.words  # where one kernel may still be right, it says so
+    assert "l0" not in decide(dataclasses.replace(CALM, sharp_windows=5)).words
 
 
 def test_spread_variation_is_the_relative_spread_of_the_blur_extents():

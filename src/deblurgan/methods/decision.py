@@ -166,7 +166,7 @@ def decide(evidence: Evidence, thresholds: Thresholds = Thresholds()) -> Decisio
         NETWORK,
         f"blur that differs across the photo (moving objects, depth or a rolling camera: "
         f"the extent of its parts' blur varies by {100 * evidence.spread_variation:.0f}%); "
-        "network",
+        "network (if only the camera moved, method l0 may remove more)",
     )
 
 

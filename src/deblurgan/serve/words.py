@@ -129,10 +129,18 @@ def outcome_words(decision: str | None, note: str | None) -> str | None:
     Examples:
         >>> outcome_words("uniform shake, kernel 21 px", None)
         'Camera shake found (about 21 pixels of shake) and removed.'
+        >>> outcome_words("blur that differs across the photo (...); network", None)[:41]
+        'The blur differs from part to part of the'
     """
     said = " ".join(filter(None, (decision, note))).lower()
     if not said:
         return None
+    if "differs across the photo" in said:
+        return (
+            "The blur differs from part to part of the photo (moving subjects or depth), so "
+            "it used the quick sharpening: removing one camera shake could smear them. If "
+            "only the camera moved, try Camera shake."
+        )
     if "moving" in said or "network" in said:
         return (
             "Moving subjects found, so it used the quick sharpening: removing camera shake "
