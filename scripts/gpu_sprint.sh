@@ -35,7 +35,8 @@ python=${PYTHON:-python3}
 started=$(date +%s)
 
 # 1. The package, without dependencies (nothing can be fetched on the device).
-if ! "$python" -c "import deblurgan.train.sprint" 2>/dev/null; then
+if ! "$python" -c "import importlib.util as u, sys
+sys.exit(u.find_spec('deblurgan.train.sprint') is None)" 2>/dev/null; then  # without importing torch
   "$python" -m pip install -q --no-deps --no-build-isolation -e . >/dev/null ||
     export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"  # the source tree, as it is
 fi

@@ -29,14 +29,14 @@ def sprint(pack: Path, out: Path, *extra: str) -> str:
 @pytest.mark.slow
 def test_the_sprint_script_runs_checkpoints_evaluates_and_resumes(tmp_path):
     pack = write_tiny_pack(tmp_path / "pack")
-    first = sprint(pack, tmp_path / "out1", "--minutes", "0.1", "--set",
-                   "run.checkpoint_minutes=0.03")  # fmt: skip
+    first = sprint(pack, tmp_path / "out1", "--minutes", "0.03", "--set",
+                   "run.checkpoint_minutes=0.01")  # fmt: skip
     assert "within the limits" in first and "outputs within the return limits" in first
     assert re.search(r"\| set_a \| 2 \| [\d.]+ \| [\d.]+ \| [+-][\d.]+ \|", first)
     check_outputs(tmp_path / "out1", 8, 16.0, 64.0)
     steps = read_state(tmp_path / "out1")["progress"]["step"]
     assert steps >= 1 and (tmp_path / "out1" / "sprint_log.jsonl").read_text().count("\n") >= 1
-    second = sprint(pack, tmp_path / "out2", "--minutes", "0.05", "--resume",
+    second = sprint(pack, tmp_path / "out2", "--minutes", "0.02", "--resume",
                     str(tmp_path / "out1"))  # fmt: skip
     assert f"resumed from {tmp_path / 'out1'} at step {steps}" in second
     progress = read_state(tmp_path / "out2")["progress"]
