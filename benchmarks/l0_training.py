@@ -79,6 +79,9 @@ SETTINGS: dict[str, Callable[[], BlindDeconvolution]] = {
     "exponent0.8": lambda: BlindDeconvolution(  # the final step's prior exponent 0.8
         settings=BlindSettings(prior_exponent=0.8)
     ),
+    "gamma2.2": lambda: BlindDeconvolution(  # estimated and removed in linear light
+        settings=BlindSettings(gamma=2.2)
+    ),
 }
 
 

@@ -5,13 +5,8 @@ import threading
 
 import pytest
 
-from deblurgan.io.images import (
-    ImageReadError,
-    check_image_header,
-    frame_count,
-    read_animation,
-    read_image,
-)
+from deblurgan.io.animation import frame_count, read_animation
+from deblurgan.io.images import ImageReadError, check_image_header, read_image
 from deblurgan.io.video import VideoError, probe_video, read_frames
 
 

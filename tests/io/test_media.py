@@ -12,7 +12,8 @@ import pytest
 from PIL import Image
 
 from deblurgan.io import formats
-from deblurgan.io.images import ImageReadError, read_animation
+from deblurgan.io.animation import read_animation
+from deblurgan.io.images import ImageReadError
 from deblurgan.io.media import (
     MEDIA_SUFFIXES,
     deblur_animation_file,

@@ -5,8 +5,7 @@ and restored on writing: whether it was grayscale, its alpha channel (passed
 through bit for bit), its bit depth (8 or 16), its ICC profile and its EXIF
 (camera, date; stored again where the format holds EXIF: JPEG, 8-bit PNG,
 WebP). EXIF orientation is applied on reading, so outputs are stored upright
-with orientation 1. Animated GIF, WebP and PNG are read and written frame by
-frame with their durations and loop count (:class:`Animation`). A camera JPEG with
+with orientation 1 (animations: :mod:`deblurgan.io.animation`). A camera JPEG with
 embedded previews (MPO) gives its main image (written back as a plain JPEG); a
 multi-page TIFF gives its first page, with a note saying so (``ImageData.note``).
 
@@ -14,7 +13,7 @@ Images above ``max_pixels`` (by default Pillow's decompression-bomb limit,
 about 179 MP) are refused from their header, before anything is decoded.
 
 Pillow decodes most formats; 16-bit colour PNG and TIFF, which Pillow
-truncates to 8 bits, are decoded with pypng and tifffile.
+truncates to 8 bits, are decoded with pypng and tifffile (:mod:`deblurgan.io.deep_samples`).
 """
 
 from __future__ import annotations
@@ -28,11 +27,18 @@ from pathlib import Path
 import numpy as np
 import png
 import tifffile
-from PIL import Image, ImageSequence, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from deblurgan.io.atomic import atomic_path
+from deblurgan.io.deep_samples import (
+    float_tiff_reason,
+    is_16bit_colour_png,
+    read_png16,
+    tiff_bits,
+    write_png16,
+)
 from deblurgan.io.file_kind import describe_special_file
-from deblurgan.io.formats import ANIMATION_SUFFIXES, WRITABLE_IMAGE_SUFFIXES
+from deblurgan.io.formats import WRITABLE_IMAGE_SUFFIXES
 from deblurgan.io.heif import HeifUnavailable, enable_heif, is_heif
 
 DEFAULT_MAX_PIXELS = 2 * 89_478_485  # where Pillow refuses an image as a decompression bomb
@@ -42,7 +48,6 @@ DEFAULT_MAX_PIXELS = 2 * 89_478_485  # where Pillow refuses an image as a decomp
 PNG_COMPRESS_LEVEL = 3
 _EXIF_ORIENTATION = 0x0112
 _EXIF_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp"})
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PILLOW_LIMIT = threading.Lock()
 
 
@@ -98,9 +103,9 @@ def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIX
             unreadable (permissions, a link loop), truncated, not an image, animated,
             too large, or an unsupported pixel format; the message says which.
     """
-    path = _check_file(Path(path))
+    path = checked_file(Path(path))
     try:
-        with _open(path, max_pixels) as im:
+        with open_image(path, max_pixels) as im:
             frames, note = getattr(im, "n_frames", 1), None
             if frames > 1 and im.format == "MPO":
                 pass  # a camera JPEG with embedded previews: the first frame is the photo
@@ -113,16 +118,16 @@ def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIX
                 )
             orientation, exif = _upright_exif(im)
             icc = im.info.get("icc_profile")
-            if _is_16bit_colour_png(path):
-                pixels = _read_png16(path)
-            elif im.format == "TIFF" and _tiff_bits(path) == 16:
+            if is_16bit_colour_png(path):
+                pixels = read_png16(path)
+            elif im.format == "TIFF" and tiff_bits(path) == 16:
                 pixels = tifffile.imread(path, key=0)
             else:
                 im.load()
                 pixels = _pillow_pixels(im)
     except (ImageReadError, OSError, SyntaxError, ValueError, png.Error) as err:
-        raise _read_error(path, err) from err
-    image = _to_image_data(path, apply_exif_orientation(pixels, orientation), icc)
+        raise read_error(path, err) from err
+    image = image_data_from_pixels(path, apply_exif_orientation(pixels, orientation), icc)
     return dataclasses.replace(image, exif=exif, note=note)
 
 
@@ -137,87 +142,12 @@ def check_image_header(
     Raises:
         ImageReadError: As :func:`read_image`.
     """
-    path = _check_file(Path(path))
+    path = checked_file(Path(path))
     try:
-        with _open(path, max_pixels):
+        with open_image(path, max_pixels):
             pass
     except (ImageReadError, OSError, SyntaxError, ValueError) as err:
-        raise _read_error(path, err) from err
-
-
-@dataclasses.dataclass(frozen=True)
-class Animation:
-    """The frames of an animated GIF, WebP or PNG, each composited to a full 8-bit image.
-
-    Attributes:
-        frames: One :class:`ImageData` per frame (RGB, alpha where the file has it).
-        durations: Display time of each frame in milliseconds.
-        loop: Times the animation repeats (0: forever), or None if the file does not say.
-    """
-
-    frames: tuple[ImageData, ...]
-    durations: tuple[int, ...]
-    loop: int | None = None
-
-
-def frame_count(path: str | os.PathLike) -> int:
-    """Frames in an image file (1 for still images; animations only in GIF, WebP, PNG)."""
-    path = Path(path)
-    if path.suffix.lower() not in ANIMATION_SUFFIXES:
-        return 1
-    try:
-        with _open(_check_file(path), None) as im:
-            return getattr(im, "n_frames", 1)
-    except (ImageReadError, OSError, SyntaxError, ValueError) as err:
-        raise _read_error(path, err) from err
-
-
-def read_animation(
-    path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIXELS
-) -> Animation:
-    """Decode every frame of an animated image, with durations and loop count.
-
-    Raises:
-        ImageReadError: As :func:`read_image`.
-    """
-    path = _check_file(Path(path))
-    try:
-        with _open(path, max_pixels) as im:
-            loop = im.info.get("loop")
-            frames, durations = [], []
-            for frame in ImageSequence.Iterator(im):
-                frame.load()  # WebP knows a frame's duration only once it is decoded
-                durations.append(int(frame.info.get("duration", 100)))
-                alpha = frame.mode in {"RGBA", "LA", "PA"} or "transparency" in frame.info
-                pixels = np.asarray(frame.convert("RGBA" if alpha else "RGB"))
-                frames.append(_to_image_data(path, pixels, None))
-    except (ImageReadError, OSError, SyntaxError, ValueError) as err:
-        raise _read_error(path, err) from err
-    return Animation(tuple(frames), tuple(durations), loop)
-
-
-def write_animation(path: str | os.PathLike, animation: Animation, replace: bool = True) -> None:
-    """Encode an :class:`Animation` to ``path`` atomically (``.gif``, ``.webp`` or ``.png``);
-    with ``replace`` False an existing ``path`` raises ``FileExistsError`` and is kept.
-
-    Raises:
-        ImageWriteError: The suffix cannot hold an animation.
-    """
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in ANIMATION_SUFFIXES:
-        raise ImageWriteError(
-            f"{path}: {suffix} cannot store {len(animation.frames)} frames; "
-            "use .gif, .webp or .png (or keep the input's format)"
-        )
-    first, *rest = (Image.fromarray(_from_rgb(frame, 8)) for frame in animation.frames)
-    options: dict = {"save_all": True, "append_images": rest, "duration": list(animation.durations)}
-    if animation.loop is not None:
-        options["loop"] = animation.loop
-    if suffix == ".webp":
-        options.update(lossless=True)
-    with atomic_path(path, replace) as tmp:
-        first.save(tmp, format={".gif": "GIF", ".webp": "WEBP", ".png": "PNG"}[suffix], **options)
+        raise read_error(path, err) from err
 
 
 def write_image(
@@ -243,12 +173,12 @@ def write_image(
     if image.alpha is not None and suffix in {".jpg", ".jpeg", ".ppm", ".pgm", ".pnm"}:
         raise ImageWriteError(f"{path}: {suffix} cannot store the alpha channel; use .png or .tif")
     depth = image.bit_depth if suffix in {".png", ".tif", ".tiff"} else 8
-    pixels = _from_rgb(image, depth)
+    pixels = pixels_for_file(image, depth)
     with atomic_path(path, replace) as tmp:
         if suffix in {".tif", ".tiff"}:
             tifffile.imwrite(tmp, pixels, compression="zlib", iccprofile=image.icc_profile)
         elif suffix == ".png" and depth == 16:
-            _write_png16(tmp, pixels)
+            write_png16(tmp, pixels)
         else:
             _pillow_save(tmp, pixels, suffix, image, jpeg_quality)
 
@@ -273,7 +203,13 @@ def apply_exif_orientation(pixels: np.ndarray, orientation: int) -> np.ndarray:
     return np.ascontiguousarray(transforms.get(orientation, transforms[1])(pixels))
 
 
-def _check_file(path: Path) -> Path:
+def checked_file(path: Path) -> Path:
+    """``path``, if it is a non-empty regular file (or a link to one).
+
+    Raises:
+        ImageReadError: A broken link or link loop, a folder, a missing or empty file,
+            a pipe or device; the message says which.
+    """
     if path.is_symlink() and not path.exists():
         try:
             path.stat()
@@ -303,7 +239,7 @@ def pixel_count(pixels: int) -> str:
     return f"{pixels / 1e6:.1f} MP" if pixels >= 10**6 else f"{pixels:,} pixels"
 
 
-def _open(path: Path, max_pixels: int | None) -> Image.Image:
+def open_image(path: Path, max_pixels: int | None) -> Image.Image:
     """``Image.open`` with our pixel limit instead of Pillow's global one."""
     if is_heif(path):
         try:
@@ -327,12 +263,12 @@ def _open(path: Path, max_pixels: int | None) -> Image.Image:
     return im
 
 
-def _read_error(path: Path, err: BaseException) -> ImageReadError:
+def read_error(path: Path, err: BaseException) -> ImageReadError:
     """Our error for a failed decode, naming the real cause."""
     if isinstance(err, ImageReadError):
         return err if str(err).startswith(str(path)) else ImageReadError(f"{path}: {err}")
     if isinstance(err, UnidentifiedImageError):
-        cause = _float_tiff(path) or f"not a readable image ({err})"
+        cause = float_tiff_reason(path) or f"not a readable image ({err})"
         return ImageReadError(f"{path}: {cause}")
     if isinstance(err, PermissionError):
         return ImageReadError(f"{path}: permission denied (the file cannot be opened for reading)")
@@ -373,7 +309,13 @@ def _pillow_pixels(im: Image.Image) -> np.ndarray:
     return np.asarray(im)
 
 
-def _to_image_data(path: Path, pixels: np.ndarray, icc: bytes | None) -> ImageData:
+def image_data_from_pixels(path: Path, pixels: np.ndarray, icc: bytes | None) -> ImageData:
+    """:class:`ImageData` from decoded uint8 or uint16 samples (gray, gray+alpha, RGB or
+    RGBA; ``path`` names the file in errors).
+
+    Shape:
+        - Input: :math:`(H, W)` or :math:`(H, W, C)`, C of 1-4.
+    """
     if pixels.dtype not in (np.uint8, np.uint16):
         raise ImageReadError(f"{path}: unsupported sample type {pixels.dtype}")
     if pixels.ndim == 2:
@@ -396,7 +338,13 @@ def _to_image_data(path: Path, pixels: np.ndarray, icc: bytes | None) -> ImageDa
     )
 
 
-def _from_rgb(image: ImageData, depth: int) -> np.ndarray:
+def pixels_for_file(image: ImageData, depth: int) -> np.ndarray:
+    """The samples to store for ``image`` at ``depth`` (8 or 16) bits: gray as one channel,
+    alpha appended as it was read (rescaled only from 16 to 8 bits).
+
+    Shape:
+        - Output: :math:`(H, W)` or :math:`(H, W, C)`, C of 2-4; uint8 or uint16.
+    """
     dtype, scale = (np.uint8, 255.0) if depth == 8 else (np.uint16, 65535.0)
     rgb = image.rgb.mean(axis=2, keepdims=True) if image.gray else image.rgb
     pixels = np.clip(np.rint(rgb * scale), 0, scale).astype(dtype)
@@ -425,48 +373,3 @@ def _pillow_save(
     elif suffix == ".png":
         options.update(compress_level=PNG_COMPRESS_LEVEL)
     im.save(path, **options)
-
-
-def _is_16bit_colour_png(path: Path) -> bool:
-    with open(path, "rb") as f:
-        head = f.read(26)
-    # IHDR follows the signature: bytes 24 and 25 are bit depth and colour type.
-    return head[:8] == _PNG_SIGNATURE and len(head) == 26 and head[24] == 16 and head[25] != 0
-
-
-def _read_png16(path: Path) -> np.ndarray:
-    width, height, rows, info = png.Reader(filename=str(path)).asDirect()
-    planes = info["planes"]
-    pixels = np.vstack([np.asarray(row, dtype=np.uint16) for row in rows])
-    return pixels.reshape(height, width, planes)
-
-
-def _write_png16(path: Path, pixels: np.ndarray) -> None:
-    height, width = pixels.shape[:2]
-    planes = 1 if pixels.ndim == 2 else pixels.shape[2]
-    writer = png.Writer(
-        width, height, bitdepth=16, greyscale=planes in (1, 2), alpha=planes in (2, 4)
-    )
-    with open(path, "wb") as f:
-        writer.write(f, pixels.reshape(height, width * planes))
-
-
-def _float_tiff(path: Path) -> str | None:
-    """Why a TIFF Pillow cannot open is refused, if it holds floating-point samples."""
-    try:
-        with tifffile.TiffFile(path) as tif:
-            page = tif.pages[0]
-            if page.sampleformat != tifffile.SAMPLEFORMAT.IEEEFP:
-                return None
-            bits = page.bitspersample
-    except Exception:  # noqa: BLE001 - not a TIFF at all: the caller's message stands
-        return None
-    return (
-        f"{bits}-bit floating-point TIFF is not supported (its range is not defined); "
-        "save it with 8- or 16-bit integer samples"
-    )
-
-
-def _tiff_bits(path: Path) -> int:
-    with tifffile.TiffFile(path) as tif:
-        return tif.pages[0].bitspersample

@@ -15,14 +15,10 @@ from typing import Literal
 import numpy as np
 from tqdm import tqdm
 
+from deblurgan.io.animation import frame_count, read_animation, write_animation
 from deblurgan.io.background import OrderedWriter, prefetch
 from deblurgan.io.formats import ANIMATION_SUFFIXES, IMAGE_SUFFIXES, MEDIA_SUFFIXES, VIDEO_SUFFIXES
-from deblurgan.io.images import (
-    DEFAULT_MAX_PIXELS,
-    frame_count,
-    read_animation,
-    write_animation,
-)
+from deblurgan.io.images import DEFAULT_MAX_PIXELS
 from deblurgan.io.video import probe_video, read_frames, video_writer
 
 __all__ = [

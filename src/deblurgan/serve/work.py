@@ -21,7 +21,8 @@ from typing import Literal
 import numpy as np
 from PIL import Image
 
-from deblurgan.io.images import ImageData, frame_count, read_image, write_image
+from deblurgan.io.animation import frame_count
+from deblurgan.io.images import ImageData, read_image, write_image
 from deblurgan.io.media import deblur_animation_file, deblur_video_file, media_kind
 from deblurgan.io.video import probe_video
 from deblurgan.serve.estimate import Route, Speed, measure_speed, photo_route
