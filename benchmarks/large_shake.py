@@ -5,7 +5,7 @@ up to 384x512 as ``benchmarks/auto_calibration.py`` cuts them, blurred in linear
 random camera-shake kernel ``--min-length`` to ``--max-length`` pixels long, 1/255 noise.
 The automatic kernel side is 31 px at this size, so the longest shakes do not fit it: the
 estimate is a squashed, thick path. Per photo it prints the estimate's spread over its side
-(:data:`~deblurgan.deconv.blind.MAX_SPREAD_PER_SIDE` is where ``l0`` calls an estimate a
+(:data:`~deblurgan.deconv.blur_verdict.MAX_SPREAD_PER_SIDE` is where ``l0`` calls an estimate a
 diffuse failure), what ``l0`` and ``auto`` did, and the PSNR gains (aligned within 8 px)
 of ``l0``, of one kernel whatever the verdict, of the network and of ``auto``. Usage:
 
@@ -23,7 +23,7 @@ import numpy as np
 from deblurgan.blur.apply import blur_image
 from deblurgan.blur.kernels import sample_kernels
 from deblurgan.blur.psf import tight_crop
-from deblurgan.deconv.blind import kernel_spread
+from deblurgan.deconv.blur_verdict import kernel_spread
 from deblurgan.evaluation.scoring import score
 from deblurgan.io.images import read_image
 from deblurgan.methods import MethodOptions, build_method

@@ -32,7 +32,7 @@ from deblurgan.blur.rotation import (
     blur_by_rotation,
     local_kernel,
 )
-from deblurgan.deconv.blind import kernel_spread
+from deblurgan.deconv.blur_verdict import kernel_spread
 from deblurgan.deconv.kernel_shape import centre_kernel_subpixel, crop_to_support
 from deblurgan.deconv.motion_fit import fit_inplane_motion
 from deblurgan.deconv.nonuniform import (

@@ -6,7 +6,7 @@ from deblurgan.blur.rotation import (
     local_kernel,
     random_rotation_shake,
 )
-from deblurgan.deconv.blind import kernel_spread
+from deblurgan.deconv.blur_verdict import kernel_spread
 
 SHAPE = (120, 160)
 

@@ -3,15 +3,8 @@ import pytest
 
 from deblurgan.blur.apply import blur_image
 from deblurgan.deconv import blind
-from deblurgan.deconv.blind import (
-    MIN_BLUR_SPREAD,
-    BlindDeconvolution,
-    BlindSettings,
-    automatic_kernel_size,
-    deconvolve_rgb,
-    edge_window,
-    kernel_spread,
-)
+from deblurgan.deconv.blind import BlindDeconvolution, BlindSettings, deconvolve_rgb
+from deblurgan.deconv.blur_verdict import MIN_BLUR_SPREAD, kernel_spread
 from deblurgan.deconv.kernel_estimation import EstimationSettings, pyramid_sizes
 from deblurgan.deconv.kernel_shape import crop_to_support
 from deblurgan.evaluation.scoring import score
@@ -104,19 +97,6 @@ def test_gray_images_are_deconvolved_once_and_stay_gray():
     assert np.array_equal(out[..., 0], out[..., 1]) and np.array_equal(out[..., 0], out[..., 2])
 
 
-def test_automatic_kernel_size_is_odd_and_fits():
-    for shape in [(255, 255), (720, 1280), (3000, 4000), (40, 60), (9, 2000)]:
-        size = automatic_kernel_size(*shape)
-        assert size % 2 == 1 and size >= 3 and (size <= min(shape) // 7 or size == 3)
-
-
-def test_edge_window_finds_the_textured_corner():
-    image = np.zeros((100, 120), np.float32)
-    image[60:, 80:] = np.random.default_rng(0).random((40, 40))
-    y, x = edge_window(image, 40)
-    assert (y, x) == (60, 80)
-
-
 def test_the_no_blur_decision_is_taken_at_the_estimation_scale(monkeypatch):
     import deblurgan.deconv.blind as blind
 
@@ -172,40 +152,6 @@ def test_the_kernel_size_follows_the_blur():
     large = BlindDeconvolution().estimate(blur_image(sharp, line_kernel(31, 17, 6)))
     assert small.kernel.shape[0] < 13 <= large.kernel.shape[0] <= 27
     assert np.isclose(small.kernel.sum(), 1.0) and np.isclose(large.kernel.sum(), 1.0)
-
-
-def test_the_no_blur_threshold_is_pinned_on_both_sides():
-    from deblurgan.deconv.blind import blur_verdict
-
-    def spread_kernel(spread: float) -> np.ndarray:  # n equal pixels in a row: spread n
-        k = np.zeros((15, 15), np.float32)
-        whole = int(spread)
-        k[7, :whole] = 1.0
-        k[8, 0] = spread - whole  # a fraction of a pixel more
-        k /= k.sum()
-        return k
-
-    just_under, just_over = spread_kernel(4.7), spread_kernel(5.3)  # literal: the decision
-    assert kernel_spread(just_under) < 5.0 < kernel_spread(just_over)  # is at 5 px (training)
-    assert blur_verdict(just_under).startswith("no blur found")
-    assert blur_verdict(just_over) is None
-
-
-def test_a_diffuse_cloud_is_a_failed_estimate_not_a_blur():
-    from deblurgan.deconv.blind import MAX_SPREAD_PER_SIDE, blur_verdict
-
-    cloud = np.full((15, 15), 1 / 225, np.float32)  # spread 225 > 5 x 15
-    assert kernel_spread(cloud) > MAX_SPREAD_PER_SIDE * 15
-    assert "diffuse" in blur_verdict(cloud)
-    path = line_kernel(15, 13, 0)
-    assert blur_verdict(path) is None
-    # A shake longer than the side comes out as a thick, squashed path. Estimates spreading
-    # up to 4.04 times the side deblurred long training shakes (benchmarks/large_shake.py):
-    # a 5 px thick diagonal band spreads more than that and is kept.
-    thick = sum(np.eye(31, k=offset, dtype=np.float32) for offset in range(-2, 3))
-    thick /= thick.sum()
-    assert 4.04 * 31 < kernel_spread(thick) < MAX_SPREAD_PER_SIDE * 31
-    assert blur_verdict(thick) is None
 
 
 def test_images_from_32_px_are_estimated_and_smaller_ones_left_alone():

@@ -2,7 +2,7 @@ import cv2
 import numpy as np
 import pytest
 
-from deblurgan.deconv.blind import kernel_spread
+from deblurgan.deconv.blur_verdict import kernel_spread
 from deblurgan.deconv.motion_fit import InplaneMotion
 from deblurgan.deconv.nonuniform import (
     MAX_DATA_WEIGHT,

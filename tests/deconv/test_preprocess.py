@@ -3,7 +3,8 @@ import dataclasses
 import numpy as np
 
 from deblurgan.blur.apply import blur_image
-from deblurgan.deconv.blind import BlindDeconvolution, edge_window
+from deblurgan.deconv.blind import BlindDeconvolution
+from deblurgan.deconv.estimation_region import edge_window
 from deblurgan.deconv.preprocess import (
     edge_usefulness,
     from_linear,

@@ -3,12 +3,15 @@ luminance, decide whether the photo is blurred at all, then deconvolve every col
 
 The steps, each a plain function:
 
-1. :func:`automatic_kernel_size` (unless the user gives one);
-2. :func:`edge_window`: the square region with the most edges, where the kernel is estimated
+1. :func:`~deblurgan.deconv.estimation_region.automatic_kernel_size` (unless the user
+   gives one);
+2. :func:`~deblurgan.deconv.estimation_region.edge_window`: the square region with the
+   most edges, where the kernel is estimated
    (:func:`~deblurgan.deconv.kernel_estimation.estimate_kernel`), on an image reduced to
    :data:`ESTIMATION_LONG_SIDE` pixels when larger (the kernel is scaled back up);
-3. :func:`blur_verdict`, on the kernel at the estimation scale: a kernel that collapsed to
-   (nearly) one pixel (:func:`kernel_spread`) means no blur was found, and the photo is
+3. :func:`~deblurgan.deconv.blur_verdict.blur_verdict`, on the kernel at the estimation
+   scale: a kernel that collapsed to (nearly) one pixel
+   (:func:`~deblurgan.deconv.blur_verdict.kernel_spread`) means no blur was found, and the photo is
    returned unchanged: deconvolving a sharp photo with an invented kernel only adds
    ringing; a diffuse cloud instead of a path means the estimate failed, and the photo is
    returned unchanged too;
@@ -32,13 +35,14 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from deblurgan.deconv.blur_verdict import blur_verdict
+from deblurgan.deconv.estimation_region import automatic_kernel_size, edge_window, kernel_size_limit
 from deblurgan.deconv.fourier import WORKERS, fft_threads
 from deblurgan.deconv.kernel_choice import best_by_spectrum, sparsest_result
 from deblurgan.deconv.kernel_estimation import EstimationSettings, estimate_kernel, pyramid_sizes
 from deblurgan.deconv.kernel_shape import crop_to_support, resize_kernel
 from deblurgan.deconv.nonblind import ALPHA, data_weight, estimate_noise
 from deblurgan.deconv.preprocess import (
-    edge_usefulness,
     from_linear,
     normalise_contrast,
     reliable_pixels,
@@ -55,13 +59,6 @@ ESTIMATION_WINDOW = 400  # side of the region the kernel is estimated on, pixels
 ESTIMATION_LONG_SIDE = 1600  # larger images are reduced to this for the kernel estimate
 TILE = 4096  # deconvolution tile side: larger images go in tiles, bounding memory
 MIN_SIDE = 32  # smaller images are returned unchanged
-# kernel_spread above this times the side: a diffuse cloud, a failed estimate. Camera shake
-# longer than the side gives thick, squashed paths that still deblur: on 96 training crops
-# shaken 45-240 px long (benchmarks/large_shake.py) four estimates spread 3.0-4.0 times the
-# side and each gained 0.11-1.94 dB (round 8; the bound was 3, which left them unchanged).
-# A kernel of side 5 or less (spread at most side^2) is never called diffuse.
-MAX_SPREAD_PER_SIDE = 5.0
-MIN_BLUR_SPREAD = 5.0  # kernel_spread below this: no blur (20 sharp training photos: 1.7-4.7)
 MIN_CONTRAST = 2.0 / 255  # luminance standard deviation below this: nothing to estimate from
 ESTIMATING = "estimating the blur"  # the stage of the kernel estimate, in plain words
 CHOICES = ("spectrum", "sparsity")  # how BlindSettings.choice chooses among the estimates
@@ -157,95 +154,6 @@ class KernelEstimate:
     gray: np.ndarray | None = None
     reliable: np.ndarray | None = None
     scale: float = 1.0
-
-
-def kernel_size_limit(height: int, width: int) -> int:
-    """The largest kernel side an image can be estimated with: a seventh of the shorter
-    side (odd, at least 3).
-
-    Examples:
-        >>> kernel_size_limit(255, 255), kernel_size_limit(720, 1280), kernel_size_limit(20, 30)
-        (35, 101, 3)
-    """
-    cap = min(height, width) // 7
-    return max(cap - (cap % 2 == 0), 3)
-
-
-def automatic_kernel_size(height: int, width: int) -> int:
-    """The kernel side used when none is given: 31 pixels (enough for the camera shake of
-    Levin et al.'s benchmark, up to 27 pixels, and of most hand-held photos up to 1240
-    pixels long), 2.5% of the longer side for larger images, and never more than a seventh
-    of the shorter side (the estimate needs several kernel widths of image); always odd.
-    The estimate is cropped to the support it needs (:func:`crop_to_support`), so this is
-    where the estimate starts. (On the training photos 35 scored +1.79 dB against +1.53,
-    within the noise of 36 photos; on Levin, measured afterwards, it lost 0.49 dB: 31
-    stays.)
-
-    Examples:
-        >>> automatic_kernel_size(255, 255), automatic_kernel_size(720, 1280)
-        (31, 33)
-        >>> automatic_kernel_size(3000, 4000), automatic_kernel_size(40, 60)
-        (101, 5)
-    """
-    preferred = max(31, int(round(0.025 * max(height, width)))) | 1
-    return min(preferred, kernel_size_limit(height, width))
-
-
-def edge_window(
-    gray: np.ndarray, side: int, useful: bool = False, reliable: np.ndarray | None = None
-) -> tuple[int, int]:
-    """Top-left corner of the ``side x side`` window holding the most gradient magnitude
-    (with ``useful``, weighted by Xu and Jia's edge usefulness), counting only ``reliable``
-    pixels when a 0/1 map is given.
-
-    Shape:
-        - Input: :math:`(H, W)`.
-    """
-    height, width = gray.shape
-    if side >= height and side >= width:
-        return 0, 0
-    if useful:
-        magnitude = edge_usefulness(gray)
-    else:
-        gy, gx = np.gradient(gray.astype(np.float32))
-        magnitude = np.hypot(gx, gy)
-    if reliable is not None:
-        magnitude = magnitude * reliable
-    sh, sw = min(side, height), min(side, width)
-    integral = cv2.integral(magnitude, sdepth=cv2.CV_64F)
-    sums = integral[sh:, sw:] - integral[:-sh, sw:] - integral[sh:, :-sw] + integral[:-sh, :-sw]
-    y, x = np.unravel_index(int(np.argmax(sums)), sums.shape)
-    return int(y), int(x)
-
-
-def kernel_spread(kernel: np.ndarray) -> float:
-    """How many pixels a kernel effectively spreads a point over: :math:`1 / \\sum k^2`
-    (1 for a delta, ``n`` for ``n`` equal pixels).
-
-    Examples:
-        >>> kernel_spread(np.full((3, 3), 1 / 9))
-        9.0
-    """
-    return float(1.0 / np.sum(np.square(kernel, dtype=np.float64)))
-
-
-def blur_verdict(kernel: np.ndarray) -> str | None:
-    """Why a photo with this estimated kernel is left alone, or None to deconvolve it:
-    a spread under :data:`MIN_BLUR_SPREAD` (no blur) or over :data:`MAX_SPREAD_PER_SIDE`
-    times the side (a diffuse cloud, not a camera path: the estimate failed).
-
-    Examples:
-        >>> blur_verdict(np.pad(np.ones((1, 1)), 4))
-        'no blur found (kernel spread 1.0 px)'
-        >>> blur_verdict(np.full((1, 9), 1 / 9)) is None
-        True
-    """
-    spread = kernel_spread(kernel)
-    if spread < MIN_BLUR_SPREAD:
-        return f"no blur found (kernel spread {spread:.1f} px)"
-    if spread > MAX_SPREAD_PER_SIDE * max(kernel.shape):
-        return f"the kernel estimate is diffuse (spread {spread:.0f} px), not a camera shake"
-    return None
 
 
 def deconvolve_rgb(

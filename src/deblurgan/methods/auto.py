@@ -28,13 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from deblurgan.deconv.blind import (
-    MIN_BLUR_SPREAD,
-    BlindDeconvolution,
-    BlindSettings,
-    KernelEstimate,
-    kernel_spread,
-)
+from deblurgan.deconv.blind import BlindDeconvolution, BlindSettings, KernelEstimate
+from deblurgan.deconv.blur_verdict import MIN_BLUR_SPREAD, kernel_spread
 from deblurgan.deconv.motion_fit import InplaneMotion
 from deblurgan.deconv.nonuniform import (
     WINDOW_GRID,

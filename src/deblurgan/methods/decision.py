@@ -15,7 +15,7 @@ import dataclasses
 import numpy as np
 import scipy.signal
 
-from deblurgan.deconv.blind import kernel_spread
+from deblurgan.deconv.blur_verdict import kernel_spread
 
 NONE, UNIFORM, VARYING, NETWORK = "none", "uniform", "varying", "network"
 # The spread variation is measured on windows of a 2x3 grid (3 along the longer side), not
@@ -184,7 +184,7 @@ def kernel_agreement(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def spread_variation(kernels: list[np.ndarray]) -> float:
-    """How much the kernels' spreads (:func:`~deblurgan.deconv.blind.kernel_spread`)
+    """How much the kernels' spreads (:func:`~deblurgan.deconv.blur_verdict.kernel_spread`)
     differ: their standard deviation over their mean. Windows with no blur count too: one
     sharp window among eight blurred ones of 12-20 px alone makes about 0.25-0.35.
 
