@@ -154,7 +154,7 @@ def outcomes(auto: AutoDeblur, photo: dict) -> dict:
         "network": score(auto.network()(blurred), sharp, align=8)["psnr"] - base,
     }
     if seen.found.kernel is not None:
-        one = auto.blind.deconvolve(blurred, seen.found.kernel)
+        one = auto.blind.deconvolve(blurred, seen.found.kernel, seen.found.gamma)
         row["uniform"] = score(one, sharp, align=8)["psnr"] - base
     if seen.motion is not None:
         varying, _ = auto.remove_varying(blurred, seen)

@@ -41,9 +41,9 @@ def measure(height: int, width: int, repeats: int) -> dict:
     best = {"estimate": np.inf, "deconvolve": np.inf}
     for _ in range(repeats):
         start = time.perf_counter()
-        estimate = method.estimate(blurred).kernel
+        found = method.estimate(blurred)
         middle = time.perf_counter()
-        method.deconvolve(blurred, estimate)
+        method.deconvolve(blurred, found.kernel, found.gamma)
         end = time.perf_counter()
         best = {
             "estimate": min(best["estimate"], middle - start),
@@ -54,7 +54,7 @@ def measure(height: int, width: int, repeats: int) -> dict:
         **best,
         "total": best["estimate"] + best["deconvolve"],
         "peak_gib": peak,
-        "kernel": int(estimate.shape[0]),
+        "kernel": int(found.kernel.shape[0]),
         "true_kernel": int(kernel.shape[0]),
     }
 
@@ -87,7 +87,7 @@ def measure_auto(height: int, width: int) -> dict:
     t1 = clock()
     seen = auto.examine(blurred)
     t2 = clock()
-    auto.blind.deconvolve(blurred, found.kernel)
+    auto.blind.deconvolve(blurred, found.kernel, found.gamma)
     t3 = clock()
     auto.remove_varying(blurred, seen)
     t4 = clock()

@@ -20,7 +20,9 @@ step of round 5; ``round6`` today's without the result registered to the blur's 
 mass (round 7); ``exponent0.8`` today's with the final step's prior exponent 0.8; ``plain``
 today's without ringing suppression; ``sparsity`` today's choosing between the two
 estimates by the sparsity of their results instead of the spectrum (round 9);
-``rounds12``, ``falling``, ``subpixel`` and ``weight4e-3`` single estimates.
+``rounds12``, ``falling``, ``subpixel`` and ``weight4e-3`` single estimates; ``gamma2.2``
+today's estimated and deconvolved in linear light alone, ``encoded`` on the encoded values
+alone (round 10's ``l0``; today's chooses between the two per photo, round 11).
 """
 
 from __future__ import annotations
@@ -80,7 +82,15 @@ SETTINGS: dict[str, Callable[[], BlindDeconvolution]] = {
         settings=BlindSettings(prior_exponent=0.8)
     ),
     "gamma2.2": lambda: BlindDeconvolution(  # estimated and removed in linear light
-        settings=BlindSettings(gamma=2.2)
+        settings=BlindSettings(gammas=(2.2,))
+    ),
+    "encoded": lambda: BlindDeconvolution(  # round 10's: on the encoded values alone
+        settings=BlindSettings(gammas=(1.0,))
+    ),
+    "falling-gammas": lambda: BlindDeconvolution(  # the second estimate alone, at both gammas
+        settings=BlindSettings(
+            estimation=EstimationSettings(weight=8e-3, finest_weight=1e-3), alternatives=()
+        )
     ),
 }
 

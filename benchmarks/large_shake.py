@@ -75,7 +75,7 @@ def main() -> None:
         if found.kernel is None:  # nothing could be estimated (a flat crop): unchanged
             one, ratio = 0.0, float("nan")
         else:
-            one = gain(auto.blind.deconvolve(blurred, found.kernel))
+            one = gain(auto.blind.deconvolve(blurred, found.kernel, found.gamma))
             ratio = kernel_spread(found.small) / found.small.shape[0]
         network = gain(auto.network()(blurred))
         # auto's result is one of the outcomes measured here (as AutoDeblur.restore makes it)

@@ -84,12 +84,12 @@ def measure(
         return score(image, sharp, align=8)["psnr"] - base
 
     options = auto.blind.options  # the final step as auto's varying path runs it
-    gamma = options.gamma
+    found = auto.blind.estimate(blurred)
+    gamma = found.gamma
     finish = {"suppress_ringing": options.suppress_ringing, "exponent": options.prior_exponent}
     linear = to_linear(blurred, gamma)
     weight = auto.blind.data_weight(linear)
-    found = auto.blind.estimate(blurred)
-    row = {"one kernel": gain(auto.blind.deconvolve(blurred, found.kernel))}
+    row = {"one kernel": gain(auto.blind.deconvolve(blurred, found.kernel, found.gamma))}
 
     tiles, _ = varying_grid(height, width, LARGEST)
     side = max(crop_to_support(true_kernel(shake, (height, width), t.centre, LARGEST)).shape[0]

@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -11,6 +13,13 @@ from deblurgan.evaluation.scoring import score
 from deblurgan.metrics import psnr
 
 from .conftest import line_kernel, shapes_scene
+
+# round 6's pair of estimates on the encoded values, as an option
+PAIR = BlindSettings(
+    estimation=EstimationSettings(iterations=12),
+    alternatives=(EstimationSettings(weight=8e-3, finest_weight=1e-3),),
+    gammas=(1.0,),
+)
 
 
 def colour_scene(size: int = 128) -> np.ndarray:
@@ -131,9 +140,10 @@ def test_stages_are_reported_in_order_and_a_raising_callback_stops_the_work():
         fractions = [f for s, f in heard if s == stage]
         assert fractions == sorted(fractions) and 0 <= fractions[0] and fractions[-1] <= 1
         assert len(fractions) >= 6  # often enough to cancel within a fraction of a stage
-    # every round of both estimates (8 and 12 a level), each also heard once before its first
+    # every round of the estimate at both gammas (8 a level), each also heard once before
+    # its first
     estimating = [f for s, f in heard if s == ESTIMATING]
-    assert estimating[-1] == 1.0 and len(estimating) == len(pyramid_sizes(9)) * (8 + 12) + 2
+    assert estimating[-1] == 1.0 and len(estimating) == len(pyramid_sizes(9)) * (8 + 8) + 2
 
     class Cancelled(Exception):
         pass
@@ -244,14 +254,13 @@ def test_the_kernel_is_chosen_among_two_estimates_as_the_settings_say(monkeypatc
         return 1
 
     monkeypatch.setattr(blind, chooser, spy)
-    settings = BlindSettings(choice=choice, prior_exponent=0.8)
+    settings = dataclasses.replace(PAIR, choice=choice, prior_exponent=0.8)
     found = BlindDeconvolution(kernel_size=15, settings=settings).estimate(blurred)
     ((kernels, extra),) = offered
     monkeypatch.undo()
-    pair = (EstimationSettings(iterations=12), EstimationSettings(weight=8e-3, finest_weight=1e-3))
     estimates = []
-    for estimation in pair:  # the two as if each were run alone
-        alone = BlindSettings(estimation=estimation, alternatives=())
+    for estimation in (PAIR.estimation, *PAIR.alternatives):  # each as if run alone
+        alone = BlindSettings(estimation=estimation, gammas=(1.0,))
         estimates.append(BlindDeconvolution(15, settings=alone).estimate(blurred).small)
     assert len(kernels) == 2
     for estimate, offer in zip(estimates, kernels):  # a given kernel size is kept
@@ -270,7 +279,9 @@ def test_the_sparsity_sees_the_estimates_cropped_as_the_final_step_uses_them(mon
         return 0
 
     monkeypatch.setattr(blind, "sparsest_result", spy)
-    found = BlindDeconvolution(settings=BlindSettings(choice="sparsity")).estimate(blurred)
+    found = BlindDeconvolution(settings=dataclasses.replace(PAIR, choice="sparsity")).estimate(
+        blurred
+    )
     ((first, second),) = offered
     assert np.array_equal(first, crop_to_support(found.small))  # the chosen one, cropped
     assert first.shape[0] < found.small.shape[0] and second.shape[0] < found.small.shape[0]
@@ -280,3 +291,28 @@ def test_the_spectrum_chooses_by_default_and_an_unknown_choice_is_refused():
     assert BlindSettings().choice == "spectrum"
     with pytest.raises(ValueError, match="choice must be one of"):
         BlindSettings(choice="energy")
+
+
+def test_the_kernel_is_estimated_and_removed_at_the_gamma_its_spectrum_prefers(monkeypatch):
+    blurred = blur_image(colour_scene(), line_kernel(15, 11, 4)).astype(np.float32)
+    seen = []
+
+    def spy(grays: list[np.ndarray], kernels: list[np.ndarray]) -> int:
+        seen.append((grays, kernels))
+        return 1  # linear light
+
+    monkeypatch.setattr(blind, "best_domain", spy)
+    method = BlindDeconvolution(kernel_size=15)
+    found = method.estimate(blurred)
+    ((grays, kernels),) = seen
+    assert BlindSettings().gammas == (1.0, 2.2) and found.gamma == 2.2
+    # the same window at both gammas, each estimated as if the method ran at that gamma alone
+    linear = BlindDeconvolution(15, settings=BlindSettings(gammas=(2.2,))).estimate(blurred)
+    np.testing.assert_allclose(grays[1], linear.gray, rtol=1e-6)
+    assert np.array_equal(kernels[1], linear.small) and np.array_equal(found.small, linear.small)
+    # removed at the chosen gamma
+    restored = method.restore(blurred)
+    assert np.array_equal(restored.rgb, method.deconvolve(blurred, found.kernel, 2.2))
+    assert not np.array_equal(restored.rgb, method.deconvolve(blurred, found.kernel, 1.0))
+    with pytest.raises(ValueError, match="gammas must be"):
+        BlindSettings(gammas=())

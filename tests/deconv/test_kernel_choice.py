@@ -6,6 +6,7 @@ from deblurgan.blur.apply import blur_image
 from deblurgan.deconv import kernel_choice
 from deblurgan.deconv.kernel_choice import (
     best_by_spectrum,
+    best_domain,
     gradient_power,
     normalised_sparsity,
     sparsest_result,
@@ -43,6 +44,17 @@ def test_the_true_kernel_explains_the_blurred_spectrum_best():
     for name, kernel in wrong.items():
         assert fit < spectral_misfit(power, kernel), name
     assert best_by_spectrum(blurred, [*wrong.values(), true]) == len(wrong)
+
+
+def test_each_domain_is_judged_by_its_own_kernel_on_its_own_image():
+    true, wrong = line_kernel(21, 15, 6), delta_kernel(21)
+    blurred = blur_image(texture(), true)
+    assert best_domain([blurred, blurred], [wrong, true]) == 1
+    assert best_domain([blurred, blurred], [true, wrong]) == 0
+    # the same kernel fits the image it blurred, not a sharp one
+    assert best_domain([texture(), blurred], [true, true]) == 1
+    with pytest.raises(ValueError):
+        best_domain([blurred], [true, wrong])
 
 
 def test_the_misfit_ignores_contrast_and_the_kernels_position():

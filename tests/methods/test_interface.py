@@ -37,16 +37,19 @@ def test_the_identity_network_returns_its_input_through_the_interface(tmp_path, 
 
 def test_l0_through_the_interface_sharpens_each_image_of_a_stack_with_its_kernel():
     sharp = np.stack([shapes_scene(64, seed) for seed in (0, 1, 2)], axis=-1)
-    blurred = np.clip(blur_image(sharp, line_kernel(9, 7, 2)), 0, 1).astype(np.float32)
+    # blurred in linear light, as a camera blurs (on this scene of flat shapes the spectrum
+    # takes a blur of the encoded values for one in linear light: docs/blind_deconvolution.md)
+    blurred = blur_image(sharp, line_kernel(9, 7, 2), linear_light=True)
+    blurred = np.clip(blurred, 0, 1).astype(np.float32)
     method = build_method("l0", MethodOptions(kernel_size=9))
     assert method.settings() == {"method": "l0", "kernel_size": 9}
     restored = method.restore(blurred)
     assert restored.note is None and restored.kernel.shape == (9, 9)
     assert restored.kernel.min() >= 0 and abs(restored.kernel.sum() - 1) < 1e-5
-    assert psnr(restored.rgb, sharp) > psnr(blurred, sharp) + 5.0  # 6.9 dB at commit 55acd08
+    assert psnr(restored.rgb, sharp) > psnr(blurred, sharp) + 5.0  # 7.8 dB in round 11
     stack = method(np.stack([blurred, blurred[::-1]]))
     assert np.array_equal(stack[0], restored.rgb)
-    # The second image deblurred on its own (7.7 dB at 55acd08), not the first one again:
+    # The second image deblurred on its own, not the first one again:
     assert psnr(stack[1], sharp[::-1]) > psnr(blurred, sharp) + 5.0
 
 

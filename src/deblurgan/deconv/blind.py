@@ -38,7 +38,7 @@ from tqdm import tqdm
 from deblurgan.deconv.blur_verdict import blur_verdict
 from deblurgan.deconv.estimation_region import automatic_kernel_size, edge_window, kernel_size_limit
 from deblurgan.deconv.fourier import WORKERS, fft_threads
-from deblurgan.deconv.kernel_choice import best_by_spectrum, sparsest_result
+from deblurgan.deconv.kernel_choice import best_by_spectrum, best_domain, sparsest_result
 from deblurgan.deconv.kernel_estimation import EstimationSettings, estimate_kernel, pyramid_sizes
 from deblurgan.deconv.kernel_shape import crop_to_support, resize_kernel
 from deblurgan.deconv.nonblind import ALPHA, data_weight, estimate_noise
@@ -62,6 +62,7 @@ MIN_SIDE = 32  # smaller images are returned unchanged
 MIN_CONTRAST = 2.0 / 255  # luminance standard deviation below this: nothing to estimate from
 ESTIMATING = "estimating the blur"  # the stage of the kernel estimate, in plain words
 CHOICES = ("spectrum", "sparsity")  # how BlindSettings.choice chooses among the estimates
+LINEAR_GAMMA = 2.2  # the display gamma of linear light that BlindSettings.gammas tries
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,13 +71,15 @@ class BlindSettings:
     (docs/blind_deconvolution.md): the options added in round 3 (contrast normalisation,
     clipped pixels masked, the window of useful edges, sub-pixel re-centring, linear light)
     tied round 2's settings on the training photos and are there to be chosen. Since round
-    6 the two estimates are 12 rounds a level and an L0 weight that starts each level lower
-    (8e-3 at the coarsest to 1e-3 at the finest, 8 rounds a level): the spectrum's choice
-    between them gained 0.06-0.17 dB over round 5's pair (the defaults and 12 rounds) on
-    three draws of training crops, at the same cost. Ringing suppression is on since round
-    6 too: it ties on the mean over three draws of training crops (within 0.02 dB), lifts
-    every draw's worst crop (by 0.08-0.49 dB) and leaves weaker ripples where the kernel is
-    not exact, as on real photos.
+    11 one estimate, an L0 weight that starts each level lower (8e-3 at the coarsest to
+    1e-3 at the finest, 8 rounds a level), runs on the encoded values and in linear light at
+    once, and the one whose kernel better explains its spectrum is kept: +0.18 to +0.37 dB
+    over round 6's pair (this estimate and one of 12 rounds a level, on the encoded values)
+    on two draws of training crops, in three quarters of the time; the pair at the chosen
+    gamma gained 0.03 dB more for twice the time. Ringing suppression is on since round 6:
+    it ties on the mean over three draws of training crops (within 0.02 dB), lifts every
+    draw's worst crop (by 0.08-0.49 dB) and leaves weaker ripples where the kernel is not
+    exact, as on real photos.
 
     Attributes:
         estimation: The kernel estimate's settings.
@@ -90,8 +93,14 @@ class BlindSettings:
             0.05-0.13 dB on four draws of training crops but not on photos it never saw
             (Levin and uniform shake a tie, GoPro and rotational shake slightly worse): an
             option (docs/blind_deconvolution.md, round 9).
-        gamma: Display gamma: the kernel is estimated and removed in linear light
-            (``value ** gamma``; 1: on the encoded values).
+        gammas: The display gammas the blur may have happened at: the kernel is estimated
+            and removed in linear light (``value ** gamma``; 1: on the encoded values, as
+            most benchmarks blur; 2.2: in linear light, as a camera blurs). With more than
+            one, the last estimate (``estimation`` when there are no ``alternatives``)
+            runs at each, the gamma whose
+            kernel best explains its luminance's gradient spectrum is kept
+            (:func:`~deblurgan.deconv.kernel_choice.best_domain`), and the other estimates
+            run in it (round 11; docs/blind_deconvolution.md).
         normalise: Stretch the luminance's contrast to [0, 1] before the estimate.
         mask_clipped: Pixels within a kernel's reach of a clipped highlight are no
             evidence for the kernel.
@@ -112,12 +121,10 @@ class BlindSettings:
             up to half a pixel away (False: where the kernel's centre pixel puts it).
     """
 
-    estimation: EstimationSettings = EstimationSettings(iterations=12)
-    alternatives: tuple[EstimationSettings, ...] = (
-        EstimationSettings(weight=8e-3, finest_weight=1e-3),
-    )
+    estimation: EstimationSettings = EstimationSettings(weight=8e-3, finest_weight=1e-3)
+    alternatives: tuple[EstimationSettings, ...] = ()
     choice: str = "spectrum"
-    gamma: float = 1.0
+    gammas: tuple[float, ...] = (1.0, LINEAR_GAMMA)
     normalise: bool = False
     mask_clipped: bool = False
     useful_window: bool = False
@@ -129,6 +136,8 @@ class BlindSettings:
     def __post_init__(self) -> None:
         if self.choice not in CHOICES:
             raise ValueError(f"choice must be one of {CHOICES}, got {self.choice!r}")
+        if not self.gammas or min(self.gammas) <= 0:
+            raise ValueError(f"gammas must be one or more positive numbers, got {self.gammas}")
         if not 0.0 < self.prior_exponent <= 2.0:
             raise ValueError(f"prior_exponent must be in (0, 2], got {self.prior_exponent}")
 
@@ -146,6 +155,7 @@ class KernelEstimate:
             contrast normalised as the settings say).
         reliable: 0/1 map of the pixels of ``gray`` that are evidence, or None (all).
         scale: The estimation scale relative to full resolution (at most 1).
+        gamma: The display gamma the kernel was estimated at, and is to be removed at.
     """
 
     kernel: np.ndarray | None
@@ -154,6 +164,7 @@ class KernelEstimate:
     gray: np.ndarray | None = None
     reliable: np.ndarray | None = None
     scale: float = 1.0
+    gamma: float = 1.0
 
 
 def deconvolve_rgb(
@@ -236,43 +247,57 @@ class BlindDeconvolution:
         display = rgb.astype(np.float32) @ LUMA
         if float(display.std()) < MIN_CONTRAST:
             return KernelEstimate(None, "no edges to estimate a blur kernel from (a flat image)")
-        gray = to_linear(rgb, self.options.gamma) @ LUMA
+        gammas = self.options.gammas
+        grays = [to_linear(rgb, gamma) @ LUMA for gamma in gammas]
         size = self.kernel_size or automatic_kernel_size(height, width)
         scale = min(1.0, ESTIMATION_LONG_SIDE / max(height, width))
         if scale < 1:
             reduced = (max(int(round(width * scale)), 1), max(int(round(height * scale)), 1))
-            gray = cv2.resize(gray, reduced, interpolation=cv2.INTER_AREA)
+            grays = [cv2.resize(g, reduced, interpolation=cv2.INTER_AREA) for g in grays]
             display = cv2.resize(display, reduced, interpolation=cv2.INTER_AREA)
-            if min(gray.shape) < MIN_SIDE:
+            if min(display.shape) < MIN_SIDE:
                 note = f"too narrow to estimate a blur kernel ({width}x{height})"
                 return KernelEstimate(None, note)
-        fits = min(gray.shape) - (min(gray.shape) % 2 == 0)  # the largest odd side that fits
+        fits = min(display.shape) - (min(display.shape) % 2 == 0)  # the largest odd side that fits
         small_size = min(max(int(round(size * scale)) | 1, 3), fits)
         window = max(ESTIMATION_WINDOW, 8 * small_size)
         reliable = reliable_pixels(display, small_size) if self.options.mask_clipped else None
         if self.options.normalise:
-            gray = normalise_contrast(gray)
-        y0, x0 = edge_window(gray, window, self.options.useful_window, reliable)
-        region = gray[y0 : y0 + window, x0 : x0 + window]
+            grays = [normalise_contrast(g) for g in grays]
+        # one window for every gamma, so that their spectra are compared on the same pixels
+        y0, x0 = edge_window(grays[0], window, self.options.useful_window, reliable)
+        regions = [g[y0 : y0 + window, x0 : x0 + window] for g in grays]
         region_mask = None if reliable is None else reliable[y0 : y0 + window, x0 : x0 + window]
-        small = self._estimate_kernel(region, small_size, region_mask)
+        chosen, small = self._estimate_kernel(regions, small_size, region_mask)
         fitted = small
         if self.kernel_size is None:  # the size the kernel turned out to need
             fitted = crop_to_support(small)
             size = min(max(int(round(fitted.shape[0] / scale)) | 1, 3), size)
         kernel = resize_kernel(fitted, size) if fitted.shape[0] != size else fitted
         # The verdict at the estimation scale: enlarging spreads a kernel.
-        return KernelEstimate(kernel, blur_verdict(small), small, gray, reliable, scale)
+        verdict = blur_verdict(small)
+        return KernelEstimate(
+            kernel, verdict, small, grays[chosen], reliable, scale, gammas[chosen]
+        )
 
     def _estimate_kernel(
-        self, region: np.ndarray, size: int, reliable: np.ndarray | None
-    ) -> np.ndarray:
-        """The kernel of ``region`` by each of the settings' estimates (the first and its
-        alternatives, at once in threads), one chosen as ``settings.choice`` says;
-        progress is the rounds done by all of them."""
+        self, regions: list[np.ndarray], size: int, reliable: np.ndarray | None
+    ) -> tuple[int, np.ndarray]:
+        """The kernel of the estimation window and the index of the gamma it was found at
+        (``regions``: the window at each of the settings' gammas).
+
+        At one gamma, each of the settings' estimates (the first and its alternatives) run
+        at once in threads and one is chosen as ``settings.choice`` says. At several, the
+        last estimate runs first at every gamma at once, the gamma whose kernel best
+        explains its spectrum is kept, and the other estimates run at it. Progress is the
+        rounds done by all of them."""
         candidates = (self.options.estimation, *self.options.alternatives)
+        trials = [(region, candidates[-1]) for region in regions] if len(regions) > 1 else []
+        rest = candidates[:-1] if trials else candidates
         # every estimate's rounds are known from the start, so the fraction never steps back
-        rounds = len(pyramid_sizes(size)) * sum(c.iterations for c in candidates)
+        runs = len(trials) + len(rest)
+        iterations = sum(s.iterations for _, s in trials) + sum(c.iterations for c in rest)
+        rounds = len(pyramid_sizes(size)) * iterations
         bar = tqdm(
             total=rounds,
             desc="kernel estimate",
@@ -280,7 +305,7 @@ class BlindDeconvolution:
             leave=False,
             disable=not self.progress,
         )
-        done = [0] * len(candidates)
+        done = [0] * runs
         lock = threading.Lock()
 
         def advance(index: int, finished: int, _rounds: int) -> None:
@@ -290,32 +315,51 @@ class BlindDeconvolution:
                 if self.on_stage is not None:
                     self.on_stage(ESTIMATING, sum(done) / rounds)
 
-        def estimate(index: int) -> np.ndarray:
-            progress = functools.partial(advance, index)
-            # side by side, each estimate's FFTs on one thread (the same kernels, sooner)
-            with fft_threads(WORKERS // len(candidates)):
-                return estimate_kernel(region, size, candidates[index], reliable, progress)
+        def run(jobs: list[tuple[np.ndarray, EstimationSettings]], first: int) -> list[np.ndarray]:
+            """The jobs' kernels, side by side, each estimate's FFTs on its share of the
+            threads (the same kernels, sooner); progress slots from ``first`` on."""
+
+            def estimate(index: int) -> np.ndarray:
+                region, settings = jobs[index]
+                progress = functools.partial(advance, first + index)
+                with fft_threads(max(WORKERS // len(jobs), 1)):
+                    return estimate_kernel(region, size, settings, reliable, progress)
+
+            if len(jobs) == 1:
+                return [estimate(0)]
+            with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+                return list(pool.map(estimate, range(len(jobs))))
 
         try:
-            if len(candidates) == 1:
-                return estimate(0)
-            with ThreadPoolExecutor(max_workers=len(candidates)) as pool:
-                kernels = list(pool.map(estimate, range(len(candidates))))
+            chosen, tried = 0, []
+            if trials:
+                tried = run(trials, 0)
+                chosen = best_domain(regions, tried)
+            kernels = run([(regions[chosen], c) for c in rest], len(trials)) if rest else []
+            kernels += tried[chosen : chosen + 1]
         finally:
             bar.close()
+        region = regions[chosen]
+        if len(kernels) == 1:
+            return chosen, kernels[0]
         if self.options.choice == "spectrum":
-            return kernels[best_by_spectrum(region, kernels)]
+            return chosen, kernels[best_by_spectrum(region, kernels)]
         # each candidate deconvolves the window with the final step's prior, as the final
         # step would use it (cropped to its support unless the user chose its size)
         weight = self.data_weight(region)
         offered = kernels if self.kernel_size is not None else [crop_to_support(k) for k in kernels]
-        return kernels[sparsest_result(region, offered, weight, self.options.prior_exponent)]
+        return chosen, kernels[
+            sparsest_result(region, offered, weight, self.options.prior_exponent)
+        ]
 
-    def deconvolve(self, rgb: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-        """Remove ``kernel`` from ``rgb`` (in linear light for a gamma other than 1), with
-        the data weight the noise level sets."""
+    def deconvolve(
+        self, rgb: np.ndarray, kernel: np.ndarray, gamma: float | None = None
+    ) -> np.ndarray:
+        """Remove ``kernel`` from ``rgb`` at display ``gamma`` (the estimate's
+        :attr:`KernelEstimate.gamma`; None: the settings' first), with the data weight the
+        noise level sets."""
         options = self.options
-        gamma = options.gamma
+        gamma = options.gammas[0] if gamma is None else gamma
         linear = to_linear(rgb, gamma)
         weight = self.data_weight(linear)
         sharp = deconvolve_rgb(
@@ -340,7 +384,7 @@ class BlindDeconvolution:
         found = self.estimate(rgb)
         if found.note is not None:
             return Restoration(rgb, found.kernel, f"{found.note}; returned unchanged")
-        return Restoration(self.deconvolve(rgb, found.kernel), found.kernel)
+        return Restoration(self.deconvolve(rgb, found.kernel, found.gamma), found.kernel)
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
         """Deblur an ``(H, W, 3)`` image or each image of an ``(N, H, W, 3)`` stack."""

@@ -182,14 +182,14 @@ class AutoDeblur:
             restored = self.network().restore(rgb)
             return dataclasses.replace(restored, decision=decision.words)
         if decision.outcome == UNIFORM:
-            sharp = self.blind.deconvolve(rgb, found.kernel)
+            sharp = self.blind.deconvolve(rgb, found.kernel, found.gamma)
             return Restoration(sharp, found.kernel, decision=decision.words)
         sharp, mosaic = self.remove_varying(rgb, seen)
         return Restoration(sharp, mosaic, decision=decision.words)
 
     def remove_varying(self, rgb: np.ndarray, seen: Examination) -> tuple[np.ndarray, np.ndarray]:
         """Remove blur that varies across the frame, as ``seen``'s camera motion says, tile
-        by tile (in linear light for a gamma other than 1).
+        by tile (at the display gamma its kernel was estimated at).
 
         Returns:
             The deblurred image and the tiles' kernels as one picture
@@ -200,7 +200,7 @@ class AutoDeblur:
         """
         if seen.motion is None:
             raise ValueError("no camera motion was fitted to this photo")
-        found, gamma = seen.found, self.blind.options.gamma
+        found, gamma = seen.found, seen.found.gamma
         linear = to_linear(rgb, gamma)
         sharp, kernels, tiles = deconvolve_varying(
             linear,

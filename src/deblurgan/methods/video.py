@@ -186,12 +186,14 @@ class VideoSettings:
 @dataclasses.dataclass(frozen=True)
 class _Look:
     """What one frame's own examination says: its outcome, in words, and the kernel
-    (uniform shake) or the examination with a camera motion (shake that varies) it found."""
+    (uniform shake) at the display gamma it was estimated at, or the examination with a
+    camera motion (shake that varies) it found."""
 
     outcome: str
     words: str
     kernel: np.ndarray | None = None
     seen: Examination | None = None
+    gamma: float = 1.0
 
 
 @dataclasses.dataclass
@@ -242,6 +244,7 @@ class VideoDeblur:
         self._signature: tuple[np.ndarray, np.ndarray] | None = None
         self._looks: list[_Look] = []  # the voting frames' own examinations
         self._kernel: np.ndarray | None = None  # the shot's smoothed kernel
+        self._gamma = 1.0  # the display gamma the shot's kernel is removed at (its first's)
         self._seen: Examination | None = None  # the shot's (smoothed) camera motion
 
     def restore(self, rgb: np.ndarray) -> Restoration:
@@ -273,12 +276,13 @@ class VideoDeblur:
             seen = self.method.examine(rgb)
             kernel = seen.found.kernel if seen.found.note is None else None
             motion = seen if seen.motion is not None else None
-            return _Look(seen.decision.outcome, seen.decision.words, kernel, motion)
+            decision = seen.decision
+            return _Look(decision.outcome, decision.words, kernel, motion, seen.found.gamma)
         found = self.method.estimate(rgb)
         if found.note is not None:
             return _Look(NONE, f"{found.note}; returned unchanged")
         words = f"camera shake, kernel {found.kernel.shape[0]} px"
-        return _Look(UNIFORM, words, found.kernel)
+        return _Look(UNIFORM, words, found.kernel, gamma=found.gamma)
 
     def _vote(self, look: _Look) -> None:
         """Count a voting frame; the shot takes the outcome most of its frames said so far
@@ -303,7 +307,7 @@ class VideoDeblur:
         if outcome == UNIFORM:
             found = self._blind.estimate(rgb)
             if found.note is None:  # a frame where no blur shows keeps the smoothed kernel
-                self._blend(_Look(UNIFORM, "", found.kernel))
+                self._blend(_Look(UNIFORM, "", found.kernel, gamma=found.gamma))
         elif outcome == VARYING:
             seen = self.method.examine(rgb)
             self._blend(_Look(VARYING, "", None, seen if seen.motion is not None else None))
@@ -312,9 +316,10 @@ class VideoDeblur:
         memory, outcome = self.options.memory, self.shots[-1].outcome
         if outcome == UNIFORM and look.kernel is not None:
             previous = self._kernel
-            self._kernel = (
-                look.kernel if previous is None else blend_kernels(previous, look.kernel, memory)
-            )
+            if previous is None:
+                self._kernel, self._gamma = look.kernel, look.gamma
+            else:
+                self._kernel = blend_kernels(previous, look.kernel, memory)
         elif outcome == VARYING and look.seen is not None:
             seen, ref = look.seen, self._seen
             if ref is None:
@@ -335,7 +340,7 @@ class VideoDeblur:
             return dataclasses.replace(restored, decision=shot.words)
         decision = shot.words if isinstance(self.method, AutoDeblur) else None
         if shot.outcome == UNIFORM:
-            sharp = self._blind.deconvolve(rgb, self._kernel)
+            sharp = self._blind.deconvolve(rgb, self._kernel, self._gamma)
             return Restoration(sharp, self._kernel, decision=decision)
         sharp, mosaic = self.method.remove_varying(rgb, self._seen)
         return Restoration(sharp, mosaic, decision=decision)
