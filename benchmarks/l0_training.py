@@ -15,19 +15,22 @@ blur was made. Usage:
 Each seed draws another 36 crops (seed 7 alone is the set of the tables in
 docs/blind_deconvolution.md). Every setting after the first is also compared with the first
 crop by crop: the mean difference and its standard error, and how many crops gained or lost
-more than 0.05 dB. ``default`` is today's ``l0``; ``round5`` its two estimates and final
-step of round 5; ``round6`` today's without the result registered to the blur's centre of
-mass (round 7); ``exponent0.8`` today's with the final step's prior exponent 0.8; ``plain``
-today's without ringing suppression; ``sparsity`` today's choosing between the two
-estimates by the sparsity of their results instead of the spectrum (round 9);
-``rounds12``, ``falling``, ``subpixel`` and ``weight4e-3`` single estimates; ``gamma2.2``
-today's estimated and deconvolved in linear light alone, ``encoded`` on the encoded values
-alone (round 10's ``l0``; today's chooses between the two per photo, round 11).
+more than 0.05 dB. ``default`` is today's ``l0`` (round 11: one estimate at two gammas);
+``round10`` round 10's (a pair of estimates on the encoded values), and the settings of
+rounds 3-10 are changes of it: ``round5`` its two estimates and final step of round 5;
+``round6`` without the result registered to the blur's centre of mass (round 7);
+``exponent0.8`` the final step's prior exponent 0.8; ``plain`` without ringing
+suppression; ``sparsity`` the pair chosen by the sparsity of their results (round 9);
+``size35`` a 35 px start; ``rounds12``, ``falling``, ``subpixel`` and ``weight4e-3``
+single estimates. Round 11's: ``gamma2.2`` round 10's pair in linear light alone,
+``pair-gammas`` today's choice of gamma followed by that pair, ``normalised`` today's with
+the luminance's contrast stretched.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -46,52 +49,44 @@ SIDE = 255
 REPORTED = ((0, 14), (14, 22), (22, 99))  # kernel sides in the table: small, mid, large
 BUCKETS = ((7, 14), (14, 22), (22, 34))  # kernel extents drawn: small, mid, large
 
+FALLING = EstimationSettings(weight=8e-3, finest_weight=1e-3)  # the falling L0 weight
+# round 10's l0 (rounds 6-10): a pair of estimates (12 rounds a level, and the falling
+# weight) on the encoded values; the settings of rounds 3-10 are measured against it
+ROUND10 = BlindSettings(
+    estimation=EstimationSettings(iterations=12), alternatives=(FALLING,), gammas=(1.0,)
+)
+
+
+def _round10(**changes: object) -> Callable[[], BlindDeconvolution]:
+    return lambda: BlindDeconvolution(settings=dataclasses.replace(ROUND10, **changes))
+
+
+def _alone(estimation: EstimationSettings) -> Callable[[], BlindDeconvolution]:
+    """One estimate on the encoded values."""
+    return _round10(estimation=estimation, alternatives=())
+
+
 SETTINGS: dict[str, Callable[[], BlindDeconvolution]] = {
     "default": lambda: BlindDeconvolution(),
-    "size35": lambda: BlindDeconvolution(kernel_size=35),
-    "subpixel": lambda: BlindDeconvolution(
-        settings=BlindSettings(estimation=EstimationSettings(recentre="level"), alternatives=())
+    "size35": lambda: BlindDeconvolution(kernel_size=35, settings=ROUND10),
+    "subpixel": _alone(EstimationSettings(recentre="level")),
+    "weight4e-3": _alone(EstimationSettings(weight=4e-3)),
+    "rounds12": _alone(EstimationSettings(iterations=12)),
+    "falling": _alone(FALLING),
+    "round5": _round10(  # round 5's pair of estimates and final step
+        estimation=EstimationSettings(),
+        alternatives=(EstimationSettings(iterations=12),),
+        suppress_ringing=False,
+        register_to_centroid=False,
     ),
-    "plain": lambda: BlindDeconvolution(settings=BlindSettings(suppress_ringing=False)),
-    "weight4e-3": lambda: BlindDeconvolution(
-        settings=BlindSettings(estimation=EstimationSettings(weight=4e-3), alternatives=())
-    ),
-    "rounds12": lambda: BlindDeconvolution(
-        settings=BlindSettings(estimation=EstimationSettings(iterations=12), alternatives=())
-    ),
-    "falling": lambda: BlindDeconvolution(  # the second estimate alone
-        settings=BlindSettings(
-            estimation=EstimationSettings(weight=8e-3, finest_weight=1e-3), alternatives=()
-        )
-    ),
-    "round5": lambda: BlindDeconvolution(  # round 5's pair of estimates, no ringing suppression
-        settings=BlindSettings(
-            estimation=EstimationSettings(),
-            alternatives=(EstimationSettings(iterations=12),),
-            suppress_ringing=False,
-            register_to_centroid=False,
-        )
-    ),
-    "round6": lambda: BlindDeconvolution(  # today's without the result's registration
-        settings=BlindSettings(register_to_centroid=False)
-    ),
-    "sparsity": lambda: BlindDeconvolution(  # the estimates chosen by their results' sparsity
-        settings=BlindSettings(choice="sparsity")
-    ),
-    "exponent0.8": lambda: BlindDeconvolution(  # the final step's prior exponent 0.8
-        settings=BlindSettings(prior_exponent=0.8)
-    ),
-    "gamma2.2": lambda: BlindDeconvolution(  # estimated and removed in linear light
-        settings=BlindSettings(gammas=(2.2,))
-    ),
-    "encoded": lambda: BlindDeconvolution(  # round 10's: on the encoded values alone
-        settings=BlindSettings(gammas=(1.0,))
-    ),
-    "falling-gammas": lambda: BlindDeconvolution(  # the second estimate alone, at both gammas
-        settings=BlindSettings(
-            estimation=EstimationSettings(weight=8e-3, finest_weight=1e-3), alternatives=()
-        )
-    ),
+    "round6": _round10(register_to_centroid=False),  # before round 7's registration
+    "plain": _round10(suppress_ringing=False),
+    "sparsity": _round10(choice="sparsity"),  # the pair chosen by their results' sparsity
+    "exponent0.8": _round10(prior_exponent=0.8),  # the final step's prior exponent 0.8
+    "round10": _round10(),
+    "gamma2.2": _round10(gammas=(2.2,)),  # round 10's pair in linear light alone
+    "pair-gammas": _round10(gammas=(1.0, 2.2)),  # the gamma chosen by the second estimate
+    "normalised": lambda: BlindDeconvolution(settings=BlindSettings(normalise=True)),
 }
 
 

@@ -8,17 +8,19 @@ The steps, each a plain function:
 2. :func:`~deblurgan.deconv.estimation_region.edge_window`: the square region with the
    most edges, where the kernel is estimated
    (:func:`~deblurgan.deconv.kernel_estimation.estimate_kernel`), on an image reduced to
-   :data:`ESTIMATION_LONG_SIDE` pixels when larger (the kernel is scaled back up);
+   :data:`ESTIMATION_LONG_SIDE` pixels when larger (the kernel is scaled back up), on the
+   encoded values and in linear light at once, the kernel whose spectrum fits better kept
+   (:func:`~deblurgan.deconv.kernel_choice.best_domain`);
 3. :func:`~deblurgan.deconv.blur_verdict.blur_verdict`, on the kernel at the estimation
    scale: a kernel that collapsed to (nearly) one pixel
-   (:func:`~deblurgan.deconv.blur_verdict.kernel_spread`) means no blur was found, and the photo is
-   returned unchanged: deconvolving a sharp photo with an invented kernel only adds
-   ringing; a diffuse cloud instead of a path means the estimate failed, and the photo is
-   returned unchanged too;
-4. :func:`deconvolve_rgb`: hyper-Laplacian deconvolution per channel
-   (:func:`~deblurgan.deconv.nonblind.deconvolve`), then the ripples an imperfect kernel
-   leaves suppressed (:mod:`deblurgan.deconv.ringing`), in overlapping tiles for large
-   images;
+   (:func:`~deblurgan.deconv.blur_verdict.kernel_spread`) means no blur was found, and the
+   photo is returned unchanged: deconvolving a sharp photo with an invented kernel only
+   adds ringing; a diffuse cloud instead of a path means the estimate failed, and the
+   photo is returned unchanged too;
+4. :func:`deconvolve_rgb`, at the gamma the kernel was kept at: hyper-Laplacian
+   deconvolution per channel (:func:`~deblurgan.deconv.nonblind.deconvolve`), then the
+   ripples an imperfect kernel leaves suppressed (:mod:`deblurgan.deconv.ringing`), in
+   overlapping tiles for large images;
 5. :func:`~deblurgan.deconv.registration.register_to_centroid`: the result moved to where
    the blur is centred (the kernel's sub-pixel centre of mass).
 """
@@ -94,13 +96,12 @@ class BlindSettings:
             (Levin and uniform shake a tie, GoPro and rotational shake slightly worse): an
             option (docs/blind_deconvolution.md, round 9).
         gammas: The display gammas the blur may have happened at: the kernel is estimated
-            and removed in linear light (``value ** gamma``; 1: on the encoded values, as
-            most benchmarks blur; 2.2: in linear light, as a camera blurs). With more than
-            one, the last estimate (``estimation`` when there are no ``alternatives``)
-            runs at each, the gamma whose
-            kernel best explains its luminance's gradient spectrum is kept
-            (:func:`~deblurgan.deconv.kernel_choice.best_domain`), and the other estimates
-            run in it (round 11; docs/blind_deconvolution.md).
+            and removed on ``value ** gamma`` (1: on the encoded values, as most
+            benchmarks blur; 2.2: in linear light, as a camera blurs). With more than one,
+            the last estimate (``estimation`` when there are no ``alternatives``) runs at
+            each, the gamma whose kernel best explains its luminance's gradient spectrum
+            is kept (:func:`~deblurgan.deconv.kernel_choice.best_domain`), and the other
+            estimates run at it (round 11; docs/blind_deconvolution.md).
         normalise: Stretch the luminance's contrast to [0, 1] before the estimate.
         mask_clipped: Pixels within a kernel's reach of a clipped highlight are no
             evidence for the kernel.
