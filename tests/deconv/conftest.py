@@ -11,8 +11,8 @@ import scipy.signal
 from deblurgan.deconv.blind import BlindSettings
 from deblurgan.deconv.kernel_estimation import EstimationSettings
 
-# For tests whose subject is not the choice between two kernel estimates: one estimate of
-# 8 rounds a level will do, and costs less.
+# For tests whose subject is not the choice between kernel estimates: the default estimate
+# of 8 rounds a level (still at both gammas, as l0 runs), not round 10's costlier pair.
 ONE_ESTIMATE = BlindSettings(estimation=EstimationSettings(), alternatives=())
 
 

@@ -306,7 +306,8 @@ def test_the_kernel_is_estimated_and_removed_at_the_gamma_its_spectrum_prefers(m
     found = method.estimate(blurred)
     ((grays, kernels),) = seen
     assert BlindSettings().gammas == (1.0, 2.2) and found.gamma == 2.2
-    # the same window at both gammas, each estimated as if the method ran at that gamma alone
+    # each gamma's estimate as if the method ran at that gamma alone (this image is smaller
+    # than the window, so both see all of it)
     linear = BlindDeconvolution(15, settings=BlindSettings(gammas=(2.2,))).estimate(blurred)
     np.testing.assert_allclose(grays[1], linear.gray, rtol=1e-6)
     assert np.array_equal(kernels[1], linear.small) and np.array_equal(found.small, linear.small)

@@ -8,6 +8,7 @@ import pytest
 
 from deblurgan.blur.apply import blur_image
 from deblurgan.blur.rotation import blur_by_rotation, random_rotation_shake
+from deblurgan.deconv import blind
 from deblurgan.methods import auto
 from deblurgan.methods.auto import AutoDeblur
 from deblurgan.methods.decision import UNIFORM, Thresholds, spread_variation
@@ -110,3 +111,32 @@ def test_a_moving_object_on_a_still_background_is_never_deconvolved():
     spy = Spy()
     result = AutoDeblur(lambda: spy).restore(photo)
     assert spy.calls == 1 or np.array_equal(result.rgb, photo), result.decision
+
+
+def test_one_kernel_is_removed_at_the_gamma_l0_kept_it_at(monkeypatch):
+    monkeypatch.setattr(blind, "best_domain", lambda grays, kernels: 1)  # linear light
+    photo = blur_image(colour(160)[:128], line_kernel(11, 9, 3)).astype(np.float32)
+    always_one = Thresholds(sharp_windows=99, max_spread_variation=99.0, min_varying_ratio=1e9)
+    method = AutoDeblur(lambda: Spy(), 11, thresholds=always_one, settings=ONE_ESTIMATE)
+    seen = method.examine(photo)
+    assert seen.found.gamma == 2.2 and seen.decision.outcome == UNIFORM
+    restored = method.restore(photo).rgb
+    assert np.array_equal(restored, method.blind.deconvolve(photo, seen.found.kernel, 2.2))
+    assert not np.array_equal(restored, method.blind.deconvolve(photo, seen.found.kernel, 1.0))
+
+
+def test_kernels_that_vary_are_removed_at_the_gamma_l0_kept(monkeypatch):
+    monkeypatch.setattr(blind, "best_domain", lambda grays, kernels: 1)  # linear light
+    gammas = []
+    varying = auto.deconvolve_varying
+
+    def spy(*args, **kwargs):
+        gammas.append(kwargs["gamma"])
+        return varying(*args, **kwargs)
+
+    monkeypatch.setattr(auto, "deconvolve_varying", spy)
+    photo = blur_image(colour(160)[:128], line_kernel(11, 9, 3)).astype(np.float32)
+    always_varying = Thresholds(sharp_windows=99, min_varying_ratio=0.0, max_varying_residual=9.0)
+    method = AutoDeblur(lambda: Spy(), 11, thresholds=always_varying, settings=ONE_ESTIMATE)
+    result = method.restore(photo)
+    assert "varies" in result.decision and gammas == [2.2]

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from deblurgan.blur.apply import blur_image
+from deblurgan.deconv import blind as blind_module
 from deblurgan.deconv.blind import BlindDeconvolution, KernelEstimate
 from deblurgan.deconv.motion_fit import InplaneMotion
 from deblurgan.inference.batch import Job, run_jobs
@@ -315,3 +316,36 @@ def test_shake_that_varies_blends_the_camera_motions_of_successive_frames():
     assert poses == pytest.approx({(0.0, 0.0, 0.0): 0.5, (2.0, 0.0, 0.002): 0.25,
                                    (4.0, 0.0, 0.002): 0.25})  # fmt: skip
     assert len(third.poses) == 4 and third.weights.sum() == pytest.approx(1.0)
+
+
+def test_a_shot_removes_its_kernel_at_one_gamma_and_follows_it_there(monkeypatch):
+    # the gamma each estimate keeps alternates; the shot holds its first frame's
+    picks = iter([1, 0, 1, 0, 1, 0, 1, 0])
+    monkeypatch.setattr(blind_module, "best_domain", lambda grays, kernels: next(picks))
+    removed = []
+    deconvolve = BlindDeconvolution.deconvolve
+
+    def spy(self, rgb, kernel, gamma=None):
+        removed.append(gamma)
+        return deconvolve(self, rgb, kernel, gamma)
+
+    monkeypatch.setattr(BlindDeconvolution, "deconvolve", spy)
+    estimated = []
+    estimate = BlindDeconvolution.estimate
+
+    def seen(self, rgb):
+        found = estimate(self, rgb)
+        estimated.append((self.options.gammas, found.gamma))
+        return found
+
+    monkeypatch.setattr(BlindDeconvolution, "estimate", seen)
+    rng = np.random.default_rng(3)
+    clip = [noisy(blurred(colour(96, 0)), rng) for _ in range(4)]
+    video = VideoDeblur(BlindDeconvolution(settings=ONE_ESTIMATE), VideoSettings(decide_on=2))
+    for frame in clip:
+        video.restore(frame)
+    assert [s.outcome for s in video.shots] == [UNIFORM]
+    assert removed == [2.2] * 4  # the first frame's gamma, on every frame
+    # the voting frames choose (2.2, then 1.0: left out of the blend); the others are
+    # estimated at the shot's gamma only
+    assert estimated == [((1.0, 2.2), 2.2), ((1.0, 2.2), 1.0), ((2.2,), 2.2), ((2.2,), 2.2)]

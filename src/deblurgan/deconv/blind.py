@@ -71,9 +71,10 @@ LINEAR_GAMMA = 2.2  # the display gamma of linear light that BlindSettings.gamma
 class BlindSettings:
     """How ``--method l0`` runs; the defaults were chosen on training data
     (docs/blind_deconvolution.md): the options added in round 3 (contrast normalisation,
-    clipped pixels masked, the window of useful edges, sub-pixel re-centring, linear light)
-    tied round 2's settings on the training photos and are there to be chosen. Since round
-    11 one estimate, an L0 weight that starts each level lower (8e-3 at the coarsest to
+    clipped pixels masked, the window of useful edges, sub-pixel re-centring) tied round 2's
+    settings on the training photos and are there to be chosen (linear light, an option
+    then too, is one of the two gammas every photo is estimated at). Since round 11 one
+    estimate, an L0 weight that starts each level lower (8e-3 at the coarsest to
     1e-3 at the finest, 8 rounds a level), runs on the encoded values and in linear light at
     once, and the one whose kernel better explains its spectrum is kept: +0.18 to +0.37 dB
     over round 6's pair (this estimate and one of 12 rounds a level, on the encoded values)
@@ -152,8 +153,8 @@ class KernelEstimate:
         note: Why the photo is to be left alone, or None.
         small: The kernel at the estimation scale, on the whole estimation support (the
             full-resolution ``kernel`` is cropped to what it needs).
-        gray: The luminance the estimate saw, at the estimation scale (linear light,
-            contrast normalised as the settings say).
+        gray: The luminance the estimate saw, at the estimation scale and at ``gamma``
+            (contrast normalised as the settings say).
         reliable: 0/1 map of the pixels of ``gray`` that are evidence, or None (all).
         scale: The estimation scale relative to full resolution (at most 1).
         gamma: The display gamma the kernel was estimated at, and is to be removed at.
@@ -200,7 +201,7 @@ class BlindDeconvolution:
 
     Args:
         kernel_size: Kernel side in pixels (odd, at least 3); None:
-            :func:`automatic_kernel_size` per image.
+            :func:`~deblurgan.deconv.estimation_region.automatic_kernel_size` per image.
         progress: Show progress bars for the kernel estimate and the deconvolution.
         on_stage: Called with a stage in plain words (:data:`ESTIMATING`,
             :data:`SHARPENING`) and the fraction of it done, often (every estimation round,
@@ -234,7 +235,8 @@ class BlindDeconvolution:
         found or a failed, diffuse estimate).
 
         Raises:
-            ValueError: The given kernel size is over :func:`kernel_size_limit`.
+            ValueError: The given kernel size is over
+                :func:`~deblurgan.deconv.estimation_region.kernel_size_limit`.
         """
         height, width = rgb.shape[:2]
         if self.kernel_size is not None and self.kernel_size > kernel_size_limit(height, width):

@@ -14,7 +14,8 @@ can, a little:
   (Goldstein and Fattal 2012 estimate kernels from this alone). The misfit measures how far
   a kernel's :math:`\\log |K|^2` is from the image's log gradient power within rings of
   frequency (each ring's mean removed, so the unknown radial profile of the scene drops
-  out and the kernel's direction and extent remain).
+  out and the kernel's direction and extent remain). The same misfit chooses the display
+  gamma (:func:`best_domain`): each estimate at its gamma, judged on its own luminance.
 - **The sparsity of the result** (:func:`normalised_sparsity`, :func:`sparsest_result`; an
   option): Krishnan, Tay and Fergus (2011) observed that blur makes an image's gradients less
   sparse by the scale-invariant measure :math:`\\|\\nabla x\\|_1 / \\|\\nabla x\\|_2`, and

@@ -58,7 +58,7 @@ def read_animation(
     """Decode every frame of an animated image, with durations and loop count.
 
     Raises:
-        ImageReadError: As :func:`read_image`.
+        ImageReadError: As :func:`~deblurgan.io.images.read_image`.
     """
     path = checked_file(Path(path))
     try:

@@ -305,7 +305,13 @@ class VideoDeblur:
         """Blend this frame's own estimate into the shot's kernel or camera motion."""
         outcome = self.shots[-1].outcome
         if outcome == UNIFORM:
-            found = self._blind.estimate(rgb)
+            # estimated at the shot's gamma only: its kernel is removed at one gamma
+            blind = self._blind
+            settings = dataclasses.replace(blind.options, gammas=(self._gamma,))
+            at_gamma = BlindDeconvolution(
+                blind.kernel_size, blind.progress, blind.on_stage, settings
+            )
+            found = at_gamma.estimate(rgb)
             if found.note is None:  # a frame where no blur shows keeps the smoothed kernel
                 self._blend(_Look(UNIFORM, "", found.kernel, gamma=found.gamma))
         elif outcome == VARYING:
@@ -318,12 +324,14 @@ class VideoDeblur:
             previous = self._kernel
             if previous is None:
                 self._kernel, self._gamma = look.kernel, look.gamma
-            else:
+            elif look.gamma == self._gamma:  # a kernel found at another gamma is left out
                 self._kernel = blend_kernels(previous, look.kernel, memory)
         elif outcome == VARYING and look.seen is not None:
             seen, ref = look.seen, self._seen
             if ref is None:
                 self._seen = seen
+                return
+            if seen.found.gamma != ref.found.gamma:  # fitted at another gamma: left out
                 return
             scale = (seen.found.scale * seen.local_scale) / (ref.found.scale * ref.local_scale)
             motion = blend_motions(ref.motion, seen.motion, memory, 1.0 / scale)
