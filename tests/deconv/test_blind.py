@@ -317,3 +317,28 @@ def test_the_kernel_is_estimated_and_removed_at_the_gamma_its_spectrum_prefers(m
     assert not np.array_equal(restored.rgb, method.deconvolve(blurred, found.kernel, 1.0))
     with pytest.raises(ValueError, match="gammas must be"):
         BlindSettings(gammas=())
+
+
+def test_with_a_pair_at_two_gammas_the_last_estimate_picks_the_gamma_and_the_pair_runs_there(
+    monkeypatch,
+):
+    blurred = blur_image(colour_scene(), line_kernel(15, 11, 4)).astype(np.float32)
+    picked, offered = [], []
+    monkeypatch.setattr(blind, "best_domain", lambda grays, kernels: picked.append(1) or 1)
+
+    def spy(gray: np.ndarray, kernels: list[np.ndarray]) -> int:
+        offered.append(kernels)
+        return 0
+
+    monkeypatch.setattr(blind, "best_by_spectrum", spy)
+    found = BlindDeconvolution(15, settings=dataclasses.replace(PAIR, gammas=(1.0, 2.2))).estimate(
+        blurred
+    )
+    monkeypatch.undo()
+    assert picked == [1] and found.gamma == 2.2
+    ((first, last),) = offered  # the pair in its order, both in linear light
+    for estimation, kernel in zip((PAIR.estimation, *PAIR.alternatives), (first, last)):
+        alone = BlindSettings(estimation=estimation, gammas=(2.2,))
+        estimate = BlindDeconvolution(15, settings=alone).estimate(blurred)
+        assert np.array_equal(estimate.small, kernel)
+    assert np.array_equal(found.small, first)
