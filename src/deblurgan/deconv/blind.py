@@ -250,17 +250,19 @@ class BlindDeconvolution:
         display = rgb.astype(np.float32) @ LUMA
         if float(display.std()) < MIN_CONTRAST:
             return KernelEstimate(None, "no edges to estimate a blur kernel from (a flat image)")
-        gammas = self.options.gammas
-        grays = [to_linear(rgb, gamma) @ LUMA for gamma in gammas]
         size = self.kernel_size or automatic_kernel_size(height, width)
         scale = min(1.0, ESTIMATION_LONG_SIDE / max(height, width))
-        if scale < 1:
-            reduced = (max(int(round(width * scale)), 1), max(int(round(height * scale)), 1))
-            grays = [cv2.resize(g, reduced, interpolation=cv2.INTER_AREA) for g in grays]
-            display = cv2.resize(display, reduced, interpolation=cv2.INTER_AREA)
-            if min(display.shape) < MIN_SIDE:
-                note = f"too narrow to estimate a blur kernel ({width}x{height})"
-                return KernelEstimate(None, note)
+        reduced = (max(int(round(width * scale)), 1), max(int(round(height * scale)), 1))
+
+        def at_scale(gray: np.ndarray) -> np.ndarray:
+            return cv2.resize(gray, reduced, interpolation=cv2.INTER_AREA) if scale < 1 else gray
+
+        display = at_scale(display)
+        if min(display.shape) < MIN_SIDE:
+            return KernelEstimate(None, f"too narrow to estimate a blur kernel ({width}x{height})")
+        # the luminance at each gamma (the display's is the encoded values': not again)
+        gammas = self.options.gammas
+        grays = [display if g == 1.0 else at_scale(to_linear(rgb, g) @ LUMA) for g in gammas]
         fits = min(display.shape) - (min(display.shape) % 2 == 0)  # the largest odd side that fits
         small_size = min(max(int(round(size * scale)) | 1, 3), fits)
         window = max(ESTIMATION_WINDOW, 8 * small_size)
