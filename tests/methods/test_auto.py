@@ -9,6 +9,7 @@ import pytest
 from deblurgan.blur.apply import blur_image
 from deblurgan.blur.rotation import blur_by_rotation, random_rotation_shake
 from deblurgan.deconv import blind
+from deblurgan.deconv.blur_verdict import MIN_BLUR_SPREAD, kernel_spread
 from deblurgan.methods import auto
 from deblurgan.methods.auto import AutoDeblur
 from deblurgan.methods.decision import UNIFORM, Thresholds, spread_variation
@@ -91,6 +92,21 @@ def test_a_rolled_camera_is_not_taken_for_one_kernel():
     assert seen.decision.outcome != UNIFORM, seen.evidence
     # the corners are blurred more than the centre (0.40 when written)
     assert seen.evidence.spread_variation > T.max_spread_variation
+
+
+@pytest.mark.slow
+def test_a_small_blur_on_a_large_photo_is_not_taken_for_sharp_parts():
+    # The windows are compared on the photo reduced to 512 px, where a 7 px blur of a
+    # 1536 px wide photo spreads under the no-blur bound in every window: they are no
+    # sharper than the photo's own kernel there, so no sign of moving objects
+    sharp = colour(768)
+    wide = np.concatenate([sharp, sharp[:, ::-1]], axis=1)[:576]
+    blurred = blur_image(wide, line_kernel(11, 7, 2)).astype(np.float32)
+    seen = AutoDeblur(lambda: Spy()).examine(blurred)
+    found = seen.found
+    local = auto.local_kernels(found.gray, found.small, found.reliable)
+    assert max(kernel_spread(k) for k in local.kernels) < MIN_BLUR_SPREAD  # the case in point
+    assert seen.evidence.sharp_windows == 0 and "moving objects" not in seen.decision.words
 
 
 @pytest.mark.slow

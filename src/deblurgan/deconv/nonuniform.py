@@ -47,11 +47,14 @@ class LocalKernels:
         points: ``(N, 2)`` window centres ``(y, x)`` relative to the image centre, at the
             local scale.
         scale: The local scale relative to the image given to :func:`local_kernels`.
+        start: The whole photo's kernel at the local scale, where every window's
+            refinement starts.
     """
 
     kernels: list[np.ndarray]
     points: np.ndarray
     scale: float
+    start: np.ndarray
 
 
 def window_corners(
@@ -139,7 +142,7 @@ def local_kernels(
         (y0 + (side - 1) / 2 - (height - 1) / 2, x0 + (side - 1) / 2 - (width - 1) / 2)
         for y0, x0 in corners
     ]
-    return LocalKernels(kernels, np.array(points, np.float64), scale)
+    return LocalKernels(kernels, np.array(points, np.float64), scale, kernel)
 
 
 def fit_motion(local: LocalKernels) -> InplaneMotion:
