@@ -211,7 +211,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.search:
         rows = [row for path in args.search for row in json.loads(path.read_text())]
-        for line in search(rows, [0.1, 0.15, 0.18, 0.19, 0.2, 0.22, 0.25, 0.3, 0.4]):
+        for line in search(rows, [0.1, 0.15, 0.16, 0.17, 0.18, 0.19, 0.2, 0.22, 0.25, 0.3, 0.4]):
             print(
                 " ".join(
                     f"{k} {v:+.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in line.items()
