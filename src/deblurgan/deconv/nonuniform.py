@@ -47,14 +47,11 @@ class LocalKernels:
         points: ``(N, 2)`` window centres ``(y, x)`` relative to the image centre, at the
             local scale.
         scale: The local scale relative to the image given to :func:`local_kernels`.
-        start: The whole photo's kernel at the local scale, where every window's
-            refinement starts.
     """
 
     kernels: list[np.ndarray]
     points: np.ndarray
     scale: float
-    start: np.ndarray
 
 
 def window_corners(
@@ -76,6 +73,22 @@ def window_corners(
             x0 = int(round(min(max(cx - side / 2, 0), max(width - side, 0))))
             corners.append((y0, x0))
     return corners
+
+
+def local_view(shape: tuple[int, int], kernel: np.ndarray) -> tuple[float, np.ndarray]:
+    """The scale the parts of an image of ``shape`` are compared at (reduced to
+    :data:`LOCAL_LONG_SIDE` pixels, never enlarged) and ``kernel`` resampled to it.
+
+    Examples:
+        >>> k = np.full((1, 21), 1 / 21, np.float32); k = np.pad(k, ((10, 10), (0, 0)))
+        >>> scale, small = local_view((720, 1280), k)
+        >>> scale, small.shape, round(float(small.sum()), 3)
+        (0.4, (9, 9), 1.0)
+    """
+    scale = min(1.0, LOCAL_LONG_SIDE / max(shape))
+    if scale < 1:
+        kernel = resize_kernel(kernel, max(int(round(kernel.shape[0] * scale)) | 1, 3))
+    return scale, kernel
 
 
 def local_kernels(
@@ -101,7 +114,7 @@ def local_kernels(
         - Input: :math:`(H, W)` and :math:`(k, k)`.
     """
     settings = settings or LOCAL_SETTINGS
-    scale = min(1.0, LOCAL_LONG_SIDE / max(gray.shape))
+    scale, kernel = local_view(gray.shape, kernel)
     if scale < 1:
         reduced = (
             max(int(round(gray.shape[1] * scale)), 1),
@@ -111,7 +124,6 @@ def local_kernels(
         if reliable is not None:
             reliable = cv2.resize(reliable, reduced, interpolation=cv2.INTER_AREA) > 0.999
             reliable = reliable.astype(np.float32)
-        kernel = resize_kernel(kernel, max(int(round(kernel.shape[0] * scale)) | 1, 3))
     height, width = gray.shape
     size = kernel.shape[0]
     side = min(max(height // grid[0], width // grid[1], 6 * size), height, width)
@@ -142,7 +154,7 @@ def local_kernels(
         (y0 + (side - 1) / 2 - (height - 1) / 2, x0 + (side - 1) / 2 - (width - 1) / 2)
         for y0, x0 in corners
     ]
-    return LocalKernels(kernels, np.array(points, np.float64), scale, kernel)
+    return LocalKernels(kernels, np.array(points, np.float64), scale)
 
 
 def fit_motion(local: LocalKernels) -> InplaneMotion:

@@ -3,6 +3,8 @@
 The photo's one-kernel estimate (``l0``'s) comes first. Then:
 
 - no blur found: the photo comes back unchanged;
+- a blur too small to see on the photo reduced to 512 px, where its parts are compared:
+  nothing tells camera shake from a dynamic scene there, so the network;
 - the kernel refined on a grid of windows (:func:`~deblurgan.deconv.nonuniform.local_kernels`)
   and one in-plane camera motion fitted to all of them
   (:func:`~deblurgan.deconv.motion_fit.fit_inplane_motion`) give the evidence
@@ -32,12 +34,13 @@ from deblurgan.deconv.blind import BlindDeconvolution, BlindSettings, KernelEsti
 from deblurgan.deconv.blur_verdict import MIN_BLUR_SPREAD, kernel_spread
 from deblurgan.deconv.motion_fit import InplaneMotion
 from deblurgan.deconv.nonuniform import (
+    LOCAL_LONG_SIDE,
     WINDOW_GRID,
-    LocalKernels,
     deconvolve_varying,
     fit_motion,
     kernel_mosaic,
     local_kernels,
+    local_view,
 )
 from deblurgan.deconv.preprocess import from_linear, to_linear
 from deblurgan.methods.decision import (
@@ -80,25 +83,16 @@ class Examination:
     local_size: int = 0
 
 
-def sharp_windows(local: LocalKernels) -> int:
-    """How many of ``local``'s windows show no blur where the whole photo does: a window's
-    kernel spreads less than :data:`~deblurgan.deconv.blur_verdict.MIN_BLUR_SPREAD` and
-    less than the photo's own kernel at the windows' scale. The windows of a photo larger
-    than :data:`~deblurgan.deconv.nonuniform.LOCAL_LONG_SIDE` are compared reduced, where a
-    small blur spreads under the no-blur bound everywhere (DeblurGAN-v2's 720p GoPro street:
-    10.6 px at full size, 1.8 at the windows' scale, every window 3-4 px): such windows are
-    no sharper than the photo, and are not counted.
-
-    Examples:
-        >>> line = lambda n: np.pad(np.full((1, n), 1 / n), ((5, 5), (0, 11 - n)))
-        >>> def windows(*sides, start=9):
-        ...     kernels = [line(n) for n in sides]
-        ...     return LocalKernels(kernels, np.zeros((len(sides), 2)), 1.0, line(start))
-        >>> sharp_windows(windows(1, 3, 9)), sharp_windows(windows(3, 4, 4, start=3))
-        (2, 0)
-    """
-    bound = min(MIN_BLUR_SPREAD, kernel_spread(local.start))
-    return sum(kernel_spread(k) < bound for k in local.kernels)
+def too_small_words(found: KernelEstimate) -> str:
+    """Why a blurred photo whose parts cannot be compared goes to the network: on the
+    photo reduced to :data:`~deblurgan.deconv.nonuniform.LOCAL_LONG_SIDE` pixels its blur
+    spreads under :data:`~deblurgan.deconv.blur_verdict.MIN_BLUR_SPREAD`, in every part
+    alike, so nothing tells camera shake from a dynamic scene (docs/auto.md, round 12)."""
+    return (
+        f"blur too small to compare the parts of the photo (kernel {found.kernel.shape[0]} px, "
+        f"under the no-blur spread on a {LOCAL_LONG_SIDE} px copy); network "
+        "(if only the camera moved, method l0 may remove more)"
+    )
 
 
 class AutoDeblur:
@@ -152,6 +146,10 @@ class AutoDeblur:
             return Examination(found, Decision(NONE, f"{found.note}; returned unchanged"))
         if found.note is not None and kernel_spread(found.small) >= MIN_BLUR_SPREAD:
             return Examination(found, Decision(NETWORK, f"{found.note}; network"))  # diffuse
+        if found.note is None and kernel_spread(local_view(found.gray.shape, found.small)[1]) < (
+            MIN_BLUR_SPREAD
+        ):
+            return Examination(found, Decision(NETWORK, too_small_words(found)))
         # the decision's stage: the 3x3 windows, then (for a blurred photo) the spread's grid
         share = 1.0 if found.note is not None else WINDOWS / (WINDOWS + math.prod(SPREAD_GRID))
         local = local_kernels(
@@ -178,7 +176,7 @@ class AutoDeblur:
         evidence = Evidence(
             spread=kernel_spread(found.small),
             size=found.kernel.shape[0],
-            sharp_windows=sharp_windows(local),
+            sharp_windows=sum(kernel_spread(k) < MIN_BLUR_SPREAD for k in local.kernels),
             windows=len(local.kernels),
             agreement=min(kernel_agreement(k, found.small) for k in local.kernels),
             roll=motion.roll_spread * reach,

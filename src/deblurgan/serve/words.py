@@ -131,10 +131,18 @@ def outcome_words(decision: str | None, note: str | None) -> str | None:
         'Camera shake found (about 21 pixels of shake) and removed.'
         >>> outcome_words("blur that differs across the photo (...); network", None)[:41]
         'The blur differs from part to part of the'
+        >>> outcome_words("blur too small to compare the parts of the photo; network", None)[:35]
+        'The blur is too small to compare on'
     """
     said = " ".join(filter(None, (decision, note))).lower()
     if not said:
         return None
+    if "too small to compare" in said:
+        return (
+            "The blur is too small to compare one part of the photo with another, so it could "
+            "not tell camera shake from moving subjects and used the quick sharpening. If only "
+            "the camera moved, try Camera shake."
+        )
     if "differs across the photo" in said:
         return (
             "The blur differs from part to part of the photo (moving subjects or depth), so "
