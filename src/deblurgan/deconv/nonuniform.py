@@ -75,22 +75,6 @@ def window_corners(
     return corners
 
 
-def local_view(shape: tuple[int, int], kernel: np.ndarray) -> tuple[float, np.ndarray]:
-    """The scale the parts of an image of ``shape`` are compared at (reduced to
-    :data:`LOCAL_LONG_SIDE` pixels, never enlarged) and ``kernel`` resampled to it.
-
-    Examples:
-        >>> k = np.full((1, 21), 1 / 21, np.float32); k = np.pad(k, ((10, 10), (0, 0)))
-        >>> scale, small = local_view((720, 1280), k)
-        >>> scale, small.shape, round(float(small.sum()), 3)
-        (0.4, (9, 9), 1.0)
-    """
-    scale = min(1.0, LOCAL_LONG_SIDE / max(shape))
-    if scale < 1:
-        kernel = resize_kernel(kernel, max(int(round(kernel.shape[0] * scale)) | 1, 3))
-    return scale, kernel
-
-
 def local_kernels(
     gray: np.ndarray,
     kernel: np.ndarray,
@@ -114,7 +98,7 @@ def local_kernels(
         - Input: :math:`(H, W)` and :math:`(k, k)`.
     """
     settings = settings or LOCAL_SETTINGS
-    scale, kernel = local_view(gray.shape, kernel)
+    scale = min(1.0, LOCAL_LONG_SIDE / max(gray.shape))
     if scale < 1:
         reduced = (
             max(int(round(gray.shape[1] * scale)), 1),
@@ -124,6 +108,7 @@ def local_kernels(
         if reliable is not None:
             reliable = cv2.resize(reliable, reduced, interpolation=cv2.INTER_AREA) > 0.999
             reliable = reliable.astype(np.float32)
+        kernel = resize_kernel(kernel, max(int(round(kernel.shape[0] * scale)) | 1, 3))
     height, width = gray.shape
     size = kernel.shape[0]
     side = min(max(height // grid[0], width // grid[1], 6 * size), height, width)

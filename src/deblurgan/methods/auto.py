@@ -3,8 +3,8 @@
 The photo's one-kernel estimate (``l0``'s) comes first. Then:
 
 - no blur found: the photo comes back unchanged;
-- a blur too small to see on the photo reduced to 512 px, where its parts are compared:
-  nothing tells camera shake from a dynamic scene there, so the network;
+- a blur that no part of the photo shows once reduced to 512 px, where the parts are
+  compared: nothing tells camera shake from a dynamic scene there, so the network;
 - the kernel refined on a grid of windows (:func:`~deblurgan.deconv.nonuniform.local_kernels`)
   and one in-plane camera motion fitted to all of them
   (:func:`~deblurgan.deconv.motion_fit.fit_inplane_motion`) give the evidence
@@ -40,7 +40,6 @@ from deblurgan.deconv.nonuniform import (
     fit_motion,
     kernel_mosaic,
     local_kernels,
-    local_view,
 )
 from deblurgan.deconv.preprocess import from_linear, to_linear
 from deblurgan.methods.decision import (
@@ -85,9 +84,10 @@ class Examination:
 
 def too_small_words(found: KernelEstimate) -> str:
     """Why a blurred photo whose parts cannot be compared goes to the network: on the
-    photo reduced to :data:`~deblurgan.deconv.nonuniform.LOCAL_LONG_SIDE` pixels its blur
-    spreads under :data:`~deblurgan.deconv.blur_verdict.MIN_BLUR_SPREAD`, in every part
-    alike, so nothing tells camera shake from a dynamic scene (docs/auto.md, round 12)."""
+    photo reduced to :data:`~deblurgan.deconv.nonuniform.LOCAL_LONG_SIDE` pixels every
+    window's kernel spreads under :data:`~deblurgan.deconv.blur_verdict.MIN_BLUR_SPREAD`,
+    so nothing tells camera shake from a dynamic scene there (until round 12 this was
+    called "moving objects: 9 of 9 parts of the photo are sharp"; docs/auto.md)."""
     return (
         f"blur too small to compare the parts of the photo (kernel {found.kernel.shape[0]} px, "
         f"under the no-blur spread on a {LOCAL_LONG_SIDE} px copy); network "
@@ -146,10 +146,6 @@ class AutoDeblur:
             return Examination(found, Decision(NONE, f"{found.note}; returned unchanged"))
         if found.note is not None and kernel_spread(found.small) >= MIN_BLUR_SPREAD:
             return Examination(found, Decision(NETWORK, f"{found.note}; network"))  # diffuse
-        if found.note is None and kernel_spread(local_view(found.gray.shape, found.small)[1]) < (
-            MIN_BLUR_SPREAD
-        ):
-            return Examination(found, Decision(NETWORK, too_small_words(found)))
         # the decision's stage: the 3x3 windows, then (for a blurred photo) the spread's grid
         share = 1.0 if found.note is not None else WINDOWS / (WINDOWS + math.prod(SPREAD_GRID))
         local = local_kernels(
@@ -164,6 +160,11 @@ class AutoDeblur:
                 "blurred while the rest is sharp; network"
             )
             return Examination(found, Decision(NETWORK, words))
+        sharp = sum(kernel_spread(k) < MIN_BLUR_SPREAD for k in local.kernels)
+        if sharp == len(local.kernels):  # the blur is lost on the reduced copy, everywhere
+            if self.on_stage is not None:
+                self.on_stage(COMPARING, 1.0)  # the spread's grid is not needed
+            return Examination(found, Decision(NETWORK, too_small_words(found)))
         motion = fit_motion(local)
         reach = float(np.max(np.hypot(local.points[:, 0], local.points[:, 1])))
         extents = local_kernels(
@@ -176,7 +177,7 @@ class AutoDeblur:
         evidence = Evidence(
             spread=kernel_spread(found.small),
             size=found.kernel.shape[0],
-            sharp_windows=sum(kernel_spread(k) < MIN_BLUR_SPREAD for k in local.kernels),
+            sharp_windows=sharp,
             windows=len(local.kernels),
             agreement=min(kernel_agreement(k, found.small) for k in local.kernels),
             roll=motion.roll_spread * reach,
