@@ -18,18 +18,20 @@ that vary, the network, and the input unchanged; the best outcome per photo is w
 thresholds should pick. Usage:
 
     python benchmarks/auto_calibration.py [--shared ../shared] [--per-kind 8] [--seed 0]
-                                          [--long-clips] [--json OUT]
+                                          [--long-clips] [--jpeg QUALITY] [--json OUT]
     python benchmarks/auto_calibration.py --search OUT [OUT ...]  # the bounds' gains
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import time
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from deblurgan.blur.apply import blur_image
 from deblurgan.blur.frames import average_frames
@@ -64,6 +66,23 @@ def training_crop(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return image[y : y + ch, x : x + cw].astype(np.float32)
 
 
+def jpeg_round_trip(rgb: np.ndarray, quality: int) -> np.ndarray:
+    """``rgb`` (float in [0, 1]) saved as a JPEG of ``quality`` and read back, as a camera
+    or a phone stores its photos.
+
+    Examples:
+        >>> x = np.full((16, 16, 3), 0.5, np.float32)
+        >>> y = jpeg_round_trip(x, 90)
+        >>> y.shape, y.dtype.name, bool(np.abs(y - x).max() < 0.01)
+        ((16, 16, 3), 'float32', True)
+    """
+    encoded = io.BytesIO()
+    Image.fromarray(np.round(np.clip(rgb, 0, 1) * 255).astype(np.uint8)).save(
+        encoded, "JPEG", quality=quality
+    )
+    return np.asarray(Image.open(encoded), np.float32) / 255
+
+
 def training_rotation(rng: np.random.Generator, shape: tuple[int, int]) -> RotationShake:
     """A random hand-held rotation for a training photo of ``shape``: 4-14 px of yaw and
     pitch, a roll moving the corners 8-30 px."""
@@ -83,9 +102,10 @@ def raw_clip(raw: list[Path], start: int, count: int) -> dict:
 
 
 def training_photos(
-    shared: Path, per_kind: int, seed: int = 0, long_clips: bool = False
+    shared: Path, per_kind: int, seed: int = 0, long_clips: bool = False, jpeg: int = 0
 ) -> list[dict]:
-    """(kind, name, blurred, sharp) for each training photo."""
+    """(kind, name, blurred, sharp) for each training photo; with ``jpeg`` (a quality) the
+    synthetic photos are stored as JPEGs, as GoPro's frames and real photos are compressed."""
     rng = np.random.default_rng(seed)
     corpus = shared / "data" / "sharp_corpus"
     files = sorted((corpus / "urban100").glob("*")) + sorted((corpus / "bsd100").glob("*"))
@@ -108,6 +128,8 @@ def training_photos(
             motion = SceneMotion(objects=(1, 2), still_fraction=0.0)
             pair = synthesize_scene_pair(sharp, rng, motion)
             blurred, sharp = pair.blurred, pair.sharp
+        if jpeg:
+            blurred = jpeg_round_trip(blurred, jpeg)
         photos.append({"kind": kind, "name": path.stem, "blurred": blurred, "sharp": sharp})
     gopro = shared / "data" / "gopro_pairs"
     held_out = ("frame-198", "frame-659", "frame-792")
@@ -204,6 +226,9 @@ def main() -> None:
     parser.add_argument(
         "--long-clips", action="store_true", help="16 more GoPro photos, of larger blur"
     )
+    parser.add_argument(
+        "--jpeg", type=int, default=0, help="store the synthetic photos as JPEGs of this quality"
+    )
     parser.add_argument("--json", type=Path)
     parser.add_argument(
         "--search", type=Path, nargs="+", help="instead: the bounds' gains on --json files"
@@ -221,7 +246,7 @@ def main() -> None:
     options = MethodOptions(precision="fp32", backend="torch")
     auto = AutoDeblur(lambda: build_method("network", options))
     rows = []
-    for photo in training_photos(args.shared, args.per_kind, args.seed, args.long_clips):
+    for photo in training_photos(args.shared, args.per_kind, args.seed, args.long_clips, args.jpeg):
         row = outcomes(auto, photo)
         rows.append(row)
         ev = row["evidence"] or {}
