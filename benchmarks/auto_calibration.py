@@ -218,11 +218,16 @@ def search(rows: list[dict], bounds: list[float]) -> list[dict]:
     return table
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_draw_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options that say which training photos :func:`training_photos` draws."""
     parser.add_argument("--shared", type=Path, default=SHARED)
     parser.add_argument("--per-kind", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0, help="which draw of synthetic photos")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_draw_arguments(parser)
     parser.add_argument(
         "--long-clips", action="store_true", help="16 more GoPro photos, of larger blur"
     )

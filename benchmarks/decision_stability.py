@@ -16,7 +16,6 @@ than their swing decides that photo by chance, so the swing is the margin a thre
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import numpy as np
 
@@ -24,9 +23,9 @@ from deblurgan.methods.auto import AutoDeblur
 from deblurgan.methods.decision import Thresholds
 
 try:
-    from auto_calibration import SHARED, training_photos
+    from auto_calibration import add_draw_arguments, training_photos
 except ImportError:  # run from elsewhere than benchmarks/
-    from benchmarks.auto_calibration import SHARED, training_photos
+    from benchmarks.auto_calibration import add_draw_arguments, training_photos
 
 
 def perturbed(rgb: np.ndarray, size: float, rng: np.random.Generator) -> np.ndarray:
@@ -59,9 +58,7 @@ def examine_repeatedly(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shared", type=Path, default=SHARED)
-    parser.add_argument("--per-kind", type=int, default=8)
-    parser.add_argument("--seed", type=int, default=0, help="which draw of synthetic photos")
+    add_draw_arguments(parser)
     parser.add_argument("--kinds", nargs="+", default=["uniform", "gopro"])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--size", type=float, default=1e-6, help="relative perturbation")
