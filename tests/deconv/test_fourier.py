@@ -66,20 +66,38 @@ def test_periodic_extension_keeps_the_image_and_removes_the_wrap_around_jump():
     assert np.abs(wrapped_x).max() < 0.05 and np.abs(wrapped_y).max() < 0.05
 
 
-def test_fft_threads_change_the_speed_not_the_result_and_stay_in_their_block():
+def test_the_thread_budget_changes_the_speed_not_the_result_and_stays_in_its_block():
     import threading
 
-    from deblurgan.deconv import fourier
+    from deblurgan.deconv import fourier, threads
 
     image = np.random.default_rng(0).random((96, 130)).astype(np.float32)
     default = fourier.rfft2(image)
     seen = []
-    with fourier.fft_threads(1):
+    with threads.thread_budget(1):
         one = fourier.rfft2(image)
-        seen.append(fourier._threads.get())
-        other = threading.Thread(target=lambda: seen.append(fourier._threads.get()))
+        seen.append(threads.budget())
+        other = threading.Thread(target=lambda: seen.append(threads.budget()))
         other.start()
         other.join()
     assert np.array_equal(one, default)
     assert np.array_equal(fourier.irfft2(one, image.shape), fourier.irfft2(default, image.shape))
-    assert seen == [1, fourier.WORKERS] and fourier._threads.get() == fourier.WORKERS
+    assert seen == [1, threads.WORKERS] and threads.budget() == threads.WORKERS
+
+
+def test_splitting_solve_is_the_closed_form_to_the_bit_in_bands_of_rows():
+    from deblurgan.deconv.fourier import gradient_energy, splitting_solve
+    from deblurgan.deconv.threads import PARALLEL_PIXELS, thread_budget
+
+    rng = np.random.default_rng(3)
+    shape = (600, 900)  # its spectrum has more than PARALLEL_PIXELS values: cut into bands
+    assert shape[0] * (shape[1] // 2 + 1) >= PARALLEL_PIXELS
+    numerator, prior = (rfft2(rng.random(shape).astype(np.float32)) for _ in range(2))
+    denominator = np.abs(rfft2(rng.random(shape).astype(np.float32))) ** 2
+    smooth, beta = gradient_energy(shape), 5.66
+    expected = (numerator + np.float32(beta) * prior) / (denominator + np.float32(beta) * smooth)
+    for count in (1, 2, 3):
+        with thread_budget(count):
+            out = prior.copy()
+            assert splitting_solve(numerator, out, beta, denominator, smooth) is out
+            assert np.array_equal(out, expected)

@@ -71,3 +71,16 @@ def test_the_clipped_mask_covers_where_the_blur_carries_the_highlight():
     blurred = blur_image(image[..., None], kernel)[..., 0]
     assert set(np.flatnonzero(blurred[4] > 1e-3)) == {4, 5, 6}
     assert set(np.flatnonzero(~_reliable_pixels(image, kernel)[4])) == {4, 5, 6}
+
+
+def test_deconvolution_on_every_thread_is_the_one_thread_result_to_the_bit():
+    from deblurgan.deconv.threads import thread_budget
+
+    scene = np.kron(shapes_scene(128, seed=4), np.ones((4, 4), np.float32))  # 512 px: banded
+    scene[200:230, 300:340] = 2.0  # a clipped highlight: the masked data term too
+    kernel = line_kernel(15, 11, 2)
+    blurred = np.clip(blur_image(scene[..., None], kernel)[..., 0], 0, 1).astype(np.float32)
+    with thread_budget(1):
+        one = deconvolve(blurred, kernel, weight=2000)
+    with thread_budget(2):
+        assert np.array_equal(deconvolve(blurred, kernel, weight=2000), one)

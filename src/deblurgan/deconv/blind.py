@@ -39,7 +39,6 @@ from tqdm import tqdm
 
 from deblurgan.deconv.blur_verdict import blur_verdict
 from deblurgan.deconv.estimation_region import automatic_kernel_size, edge_window, kernel_size_limit
-from deblurgan.deconv.fourier import WORKERS, fft_threads
 from deblurgan.deconv.kernel_choice import best_by_spectrum, best_domain, sparsest_result
 from deblurgan.deconv.kernel_estimation import EstimationSettings, estimate_kernel, pyramid_sizes
 from deblurgan.deconv.kernel_shape import crop_to_support, resize_kernel
@@ -51,6 +50,7 @@ from deblurgan.deconv.preprocess import (
     to_linear,
 )
 from deblurgan.deconv.registration import register_to_centroid
+from deblurgan.deconv.threads import WORKERS, thread_budget
 from deblurgan.deconv.tiles import SHARPENING, Stage, deconvolve_tiles, tile_grid
 from deblurgan.restoration import Restoration
 
@@ -327,7 +327,7 @@ class BlindDeconvolution:
             def estimate(index: int) -> np.ndarray:
                 region, settings = jobs[index]
                 progress = functools.partial(advance, first + index)
-                with fft_threads(max(WORKERS // len(jobs), 1)):
+                with thread_budget(max(WORKERS // len(jobs), 1)):
                     return estimate_kernel(region, size, settings, reliable, progress)
 
             if len(jobs) == 1:

@@ -3,45 +3,28 @@ differences, and a smooth periodic extension that keeps image borders from ringi
 
 Convention (as :func:`deblurgan.blur.apply.blur_image`): a kernel's pixel ``k // 2`` is its
 origin, and blurring is convolution. Every transform here is a real FFT (``rfft2``) over the
-last two axes, in float32/complex64, on as many threads as the process may use (work that
-already runs on every core at once asks for one: :func:`fft_threads`).
+last two axes, in float32/complex64, on the threads :func:`~deblurgan.deconv.threads.budget`
+allows.
 """
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import functools
-import os
-from collections.abc import Iterator
 
 import numpy as np
 import scipy.fft
 
-WORKERS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-_threads: contextvars.ContextVar[int] = contextvars.ContextVar("fft_threads", default=WORKERS)
-
-
-@contextlib.contextmanager
-def fft_threads(count: int) -> Iterator[None]:
-    """Run this module's FFTs on ``count`` threads within the block, in the calling thread
-    only (for jobs that already run side by side on every core: more threads there only
-    wait for each other). The results are the same for any count."""
-    token = _threads.set(max(int(count), 1))
-    try:
-        yield
-    finally:
-        _threads.reset(token)
+from deblurgan.deconv.threads import budget, by_rows
 
 
 def rfft2(image: np.ndarray) -> np.ndarray:
     """2-D real FFT over the last two axes (complex64 for float32 input)."""
-    return scipy.fft.rfft2(image, workers=_threads.get())
+    return scipy.fft.rfft2(image, workers=budget())
 
 
 def irfft2(spectrum: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """Inverse of :func:`rfft2` for an image of ``shape`` (the last two axes)."""
-    return scipy.fft.irfft2(spectrum, s=shape, workers=_threads.get())
+    return scipy.fft.irfft2(spectrum, s=shape, workers=budget())
 
 
 def psf_to_otf(kernel: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -59,10 +42,11 @@ def psf_to_otf(kernel: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     kh, kw = kernel.shape
     if kh > shape[0] or kw > shape[1]:
         raise ValueError(f"kernel {kernel.shape} is larger than the image {shape}")
-    canvas = np.zeros(shape, np.float32)
-    canvas[:kh, :kw] = kernel
-    canvas = np.roll(canvas, (-(kh // 2), -(kw // 2)), axis=(0, 1))
-    return rfft2(canvas).astype(np.complex64)
+    canvas = np.zeros(shape, np.float32)  # the kernel's origin wrapped to pixel (0, 0)
+    rows = (np.arange(kh) - kh // 2) % shape[0]
+    cols = (np.arange(kw) - kw // 2) % shape[1]
+    canvas[np.ix_(rows, cols)] = kernel
+    return rfft2(canvas).astype(np.complex64, copy=False)
 
 
 def centre_window(image: np.ndarray, size: int) -> np.ndarray:
@@ -101,6 +85,42 @@ def gradient_energy(shape: tuple[int, int]) -> np.ndarray:
     energy = (4.0 - 2.0 * np.cos(wx) - 2.0 * np.cos(wy)).astype(np.float32)
     energy.flags.writeable = False
     return energy
+
+
+def splitting_solve(
+    data_numerator: np.ndarray,
+    prior: np.ndarray,
+    beta: float,
+    data_denominator: np.ndarray,
+    smooth: np.ndarray,
+) -> np.ndarray:
+    """The image step of half-quadratic splitting in closed form, on the :func:`rfft2`
+    grid: :math:`(N + \\beta P) / (D + \\beta S)`, written over ``prior`` (and returned),
+    in bands of rows at once on a large image (the same values as one pass).
+
+    Args:
+        data_numerator: :math:`N`, the data term's numerator (e.g. :math:`\\lambda
+            \\bar{K} Y`), complex.
+        prior: :math:`P`, the transform of the divergence of the auxiliary gradients;
+            overwritten by the result.
+        beta: The splitting's penalty.
+        data_denominator: :math:`D`, the data term's denominator (e.g. :math:`\\lambda
+            |K|^2`), real.
+        smooth: :math:`S`, :func:`gradient_energy` of the image's shape.
+
+    Shape:
+        - Input: :math:`(H, W // 2 + 1)` each; output the same.
+    """
+    beta = np.float32(beta)
+
+    def solve(first: int, stop: int) -> None:
+        rows = slice(first, stop)
+        prior[rows] = (data_numerator[rows] + beta * prior[rows]) / (
+            data_denominator[rows] + beta * smooth[rows]
+        )
+
+    by_rows(solve, prior.shape[0], prior.size)
+    return prior
 
 
 def gradients(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -29,6 +29,7 @@ from deblurgan.deconv.fourier import (
     periodic_extension,
     psf_to_otf,
     rfft2,
+    splitting_solve,
 )
 from deblurgan.deconv.kernel_shape import (
     centre_kernel_subpixel,
@@ -75,9 +76,11 @@ def l0_latent(
     latent = np.ascontiguousarray(blurred, dtype=np.float32)
     beta = 2 * weight
     while beta < beta_max:
-        numerator = data_numerator + beta * rfft2(thresholded_divergence(latent, weight / beta))
-        latent = irfft2(numerator / (data_denominator + beta * smooth_denominator), shape)
-        latent = latent.astype(np.float32, copy=False)
+        prior = rfft2(thresholded_divergence(latent, weight / beta))
+        spectrum = splitting_solve(
+            data_numerator, prior, beta, data_denominator, smooth_denominator
+        )
+        latent = irfft2(spectrum, shape).astype(np.float32, copy=False)
         beta *= kappa
     return latent
 

@@ -27,6 +27,7 @@ from deblurgan.deconv.fourier import (
     periodic_extension,
     psf_to_otf,
     rfft2,
+    splitting_solve,
 )
 from deblurgan.deconv.stencils import shrunk_divergence
 
@@ -132,6 +133,8 @@ def deconvolve(
     data_denominator = (weight * np.abs(kernel_otf) ** 2).astype(np.float32)
     reliable = _reliable_pixels(extended, kernel, clip_level) if mask_clipped else None
     observed = rfft2(extended)
+    numerator = data_numerator * observed  # kept apart: numpy would multiply in place into
+    # the FFT's temporary, which rounds otherwise (results stay those of round 12)
     latent, spectrum = extended, None
     beta = BETA_START
     iterations = int(np.log(BETA_MAX / BETA_START) / np.log(BETA_RATE) + 1.0001)
@@ -142,8 +145,8 @@ def deconvolve(
         if reliable is not None and spectrum is not None:  # clipped: the estimate re-blurred
             reblurred = irfft2(kernel_otf * spectrum, shape)
             observed = rfft2(np.where(reliable, extended, reblurred))
-        numerator = data_numerator * observed + np.float32(beta) * rfft2(shrunk)
-        spectrum = numerator / (data_denominator + np.float32(beta) * smooth)
+            numerator = data_numerator * observed
+        spectrum = splitting_solve(numerator, rfft2(shrunk), beta, data_denominator, smooth)
         latent = irfft2(spectrum, shape).astype(np.float32, copy=False)
         beta *= BETA_RATE
     return np.clip(crop(latent, offsets, blurred.shape), 0.0, 1.0)

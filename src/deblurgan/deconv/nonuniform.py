@@ -20,11 +20,11 @@ from concurrent.futures import ThreadPoolExecutor
 import cv2
 import numpy as np
 
-from deblurgan.deconv.fourier import WORKERS, fft_threads
 from deblurgan.deconv.kernel_estimation import EstimationSettings, refine_kernel
 from deblurgan.deconv.kernel_shape import centre_kernel_subpixel, crop_to_support, resize_kernel
 from deblurgan.deconv.motion_fit import InplaneMotion, fit_inplane_motion, motion_kernel
 from deblurgan.deconv.nonblind import ALPHA
+from deblurgan.deconv.threads import WORKERS, thread_budget
 from deblurgan.deconv.tiles import Stage, Tile, deconvolve_tiles, grid_of
 
 WINDOW_GRID = (3, 3)  # windows the local kernels are estimated on
@@ -118,7 +118,7 @@ def local_kernels(
         y0, x0 = corner
         mask = None if reliable is None else reliable[y0 : y0 + side, x0 : x0 + side]
         window = gray[y0 : y0 + side, x0 : x0 + side]
-        with fft_threads(1):  # the windows already run on every core at once
+        with thread_budget(1):  # the windows already run on every core at once
             return refine_kernel(window, kernel, settings.weight, settings, mask)[0]
 
     # The windows are independent: refined on every core at once (the same kernels; the

@@ -3,12 +3,14 @@
 Both splitting schemes (the L0 latent step and the hyper-Laplacian deconvolution) need, per
 iteration, the circular forward differences of the image, a pointwise step on them, and the
 adjoint of the differences (a divergence) of the result. In numpy that is about ten
-full-image temporaries; here it is two serial passes (numba, compiled once per machine and
-cached). Serial on purpose: on a busy 2-core machine, parallel regions took 28 ms a call on a
-300x300 image (threads waiting for each other), and one Levin image took 18.7 s in all
-against 3.1 s serial. The numpy
-compositions (:mod:`deblurgan.deconv.fourier`'s differences and divergence,
-:func:`deblurgan.deconv.nonblind.shrink`) are the reference; tests compare them.
+full-image temporaries; here it is two compiled passes (numba, compiled once per machine and
+cached), each over bands of rows on every core for a large image
+(:func:`~deblurgan.deconv.threads.by_rows`: the same values as one pass) and in one thread
+for a small one. Not numba's parallel regions: on a busy 2-core machine they took 28 ms a
+call on a 300x300 image (threads waiting for each other), and one Levin image took 18.7 s
+in all against 3.1 s serial. The numpy compositions (:mod:`deblurgan.deconv.fourier`'s
+differences and divergence, :func:`deblurgan.deconv.nonblind.shrink`) are the reference;
+tests compare them.
 """
 
 from __future__ import annotations
@@ -16,32 +18,26 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from deblurgan.deconv.threads import by_rows
+
 
 @numba.njit(cache=True, nogil=True)
-def _divergence(gx: np.ndarray, gy: np.ndarray) -> np.ndarray:
-    """:math:`D_x^T g_x + D_y^T g_y` for circular forward differences."""
+def _divergence_rows(gx: np.ndarray, gy: np.ndarray, out: np.ndarray, first: int, stop: int):
+    """Rows ``[first, stop)`` of :math:`D_x^T g_x + D_y^T g_y` (circular forward differences)."""
     height, width = gx.shape
-    out = np.empty_like(gx)
-    for i in range(height):
+    for i in range(first, stop):
         up = i - 1 if i > 0 else height - 1
         out[i, 0] = (gx[i, width - 1] - gx[i, 0]) + (gy[up, 0] - gy[i, 0])
         for j in range(1, width):
             out[i, j] = (gx[i, j - 1] - gx[i, j]) + (gy[up, j] - gy[i, j])
-    return out
 
 
 @numba.njit(cache=True, nogil=True)
-def thresholded_divergence(u: np.ndarray, threshold: float) -> np.ndarray:
-    """:math:`D^T g` where :math:`g = \\nabla u` with the gradients whose squared magnitude
-    is below ``threshold`` set to zero (the L0 step).
-
-    Shape:
-        - Input: :math:`(H, W)` float32; output the same.
-    """
+def _thresholded_rows(u, threshold, gx, gy, first, stop):
+    """Rows ``[first, stop)`` of :math:`\\nabla u`, zero where its squared magnitude is
+    below ``threshold``."""
     height, width = u.shape
-    gx = np.empty_like(u)
-    gy = np.empty_like(u)
-    for i in range(height):
+    for i in range(first, stop):
         down = i + 1 if i < height - 1 else 0
         for j in range(width):
             x = u[i, j + 1 if j < width - 1 else 0] - u[i, j]
@@ -49,7 +45,6 @@ def thresholded_divergence(u: np.ndarray, threshold: float) -> np.ndarray:
             keep = x * x + y * y >= threshold
             gx[i, j] = x if keep else 0.0
             gy[i, j] = y if keep else 0.0
-    return _divergence(gx, gy)
 
 
 @numba.njit(inline="always")
@@ -64,6 +59,39 @@ def _shrunk(g: float, table: np.ndarray, scale: float, reach: float) -> float:
 
 
 @numba.njit(cache=True, nogil=True)
+def _shrunk_rows(u, table, reach, gx, gy, first, stop):
+    """Rows ``[first, stop)`` of the look-up-table shrinkage of :math:`\\nabla u`."""
+    height, width = u.shape
+    scale = (table.size - 1) / reach
+    for i in range(first, stop):
+        down = i + 1 if i < height - 1 else 0
+        for j in range(width):
+            gx[i, j] = _shrunk(u[i, j + 1 if j < width - 1 else 0] - u[i, j], table, scale, reach)
+            gy[i, j] = _shrunk(u[down, j] - u[i, j], table, scale, reach)
+
+
+def _divergence_of(u: np.ndarray, gradients_rows, *arguments) -> np.ndarray:
+    """:math:`D^T g` where ``gradients_rows(u, *arguments, gx, gy, first, stop)`` writes
+    rows of :math:`g`; both passes in bands of rows (the divergence needs every band's
+    gradients first)."""
+    u = np.ascontiguousarray(u)
+    gx, gy, out = np.empty_like(u), np.empty_like(u), np.empty_like(u)
+    rows = u.shape[0]
+    by_rows(lambda first, stop: gradients_rows(u, *arguments, gx, gy, first, stop), rows, u.size)
+    by_rows(lambda first, stop: _divergence_rows(gx, gy, out, first, stop), rows, u.size)
+    return out
+
+
+def thresholded_divergence(u: np.ndarray, threshold: float) -> np.ndarray:
+    """:math:`D^T g` where :math:`g = \\nabla u` with the gradients whose squared magnitude
+    is below ``threshold`` set to zero (the L0 step).
+
+    Shape:
+        - Input: :math:`(H, W)` float32; output the same.
+    """
+    return _divergence_of(u, _thresholded_rows, float(threshold))
+
+
 def shrunk_divergence(u: np.ndarray, table: np.ndarray, reach: float) -> np.ndarray:
     """:math:`D^T w` where :math:`w` is the look-up-table shrinkage of :math:`\\nabla u`
     (the hyper-Laplacian step; ``table`` holds the shrunk values of ``|v|`` on a uniform
@@ -72,13 +100,4 @@ def shrunk_divergence(u: np.ndarray, table: np.ndarray, reach: float) -> np.ndar
     Shape:
         - Input: :math:`(H, W)` float32; output the same.
     """
-    height, width = u.shape
-    scale = (table.size - 1) / reach
-    gx = np.empty_like(u)
-    gy = np.empty_like(u)
-    for i in range(height):
-        down = i + 1 if i < height - 1 else 0
-        for j in range(width):
-            gx[i, j] = _shrunk(u[i, j + 1 if j < width - 1 else 0] - u[i, j], table, scale, reach)
-            gy[i, j] = _shrunk(u[down, j] - u[i, j], table, scale, reach)
-    return _divergence(gx, gy)
+    return _divergence_of(u, _shrunk_rows, table, float(reach))
