@@ -12,6 +12,15 @@ def test_identical_frames_average_to_the_frame_bit_for_bit():
     assert np.array_equal(average_frames([frame16] * 3), frame16)
 
 
+def test_integer_frames_average_as_their_values_in_0_1_do_then_round():
+    rng = np.random.default_rng(2)
+    for dtype, top in ((np.uint8, 255), (np.uint16, 65535)):
+        frames = [rng.integers(0, top + 1, (6, 7, 3)).astype(dtype) for _ in range(5)]
+        exact = average_frames([f.astype(np.float64) / top for f in frames])
+        expected = np.clip(np.rint(exact * top), 0, top).astype(dtype)
+        assert np.array_equal(average_frames(frames), expected)
+
+
 def test_average_is_taken_in_linear_light():
     black, white = np.zeros((1, 1)), np.ones((1, 1))
     assert average_frames([black, white])[0, 0] == pytest.approx(0.5 ** (1 / 2.2))

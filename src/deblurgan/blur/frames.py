@@ -62,8 +62,13 @@ def average_frames(frames: Sequence[np.ndarray], gamma: float = DISPLAY_GAMMA) -
         raise ValueError("all frames must have the same shape and dtype")
     scale = float(np.iinfo(first.dtype).max) if first.dtype.kind == "u" else 1.0
     linear = np.zeros(first.shape, dtype=np.float64)
-    for frame in frames:
-        linear += (frame.astype(np.float64) / scale) ** gamma
+    if first.dtype.kind == "u":  # every code's light once, then looked up per pixel
+        light = (np.arange(int(scale) + 1, dtype=np.float64) / scale) ** gamma
+        for frame in frames:
+            linear += light[frame]
+    else:
+        for frame in frames:
+            linear += (frame.astype(np.float64) / scale) ** gamma
     average = (linear / len(frames)) ** (1.0 / gamma)
     if first.dtype.kind == "u":
         return np.clip(np.rint(average * scale), 0, scale).astype(first.dtype)

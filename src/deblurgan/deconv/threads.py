@@ -19,8 +19,8 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
-WORKERS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-WORKERS = max(WORKERS or 1, 1)
+# The cores this process may run on (all of them where the system cannot say).
+WORKERS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 # Below this many pixels one thread does the pass: handing a band over costs about as much
 # as the pass itself (a 400 px estimation window takes well under a millisecond).
 PARALLEL_PIXELS = 1 << 18
