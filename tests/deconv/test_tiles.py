@@ -60,3 +60,59 @@ def test_a_gray_image_is_deconvolved_once_with_the_prior_exponent_asked_for():
     sparse = (tiled(0.5 * blurred + 0.25, 2 / 3) - 0.25) / 0.5
     assert np.abs(linear - tiled(blurred, 2.0)).max() < 1e-3
     assert np.abs(sparse - tiled(blurred, 2 / 3)).max() > 0.01
+
+
+def varied_tiles() -> tuple[np.ndarray, list, list]:
+    rgb = np.stack([shapes_scene(128, s) for s in (3, 4, 5)], axis=-1)
+    rgb[40:60, 70:90] = 1.0  # a clipped highlight too
+    tiles = grid_of(128, 128, 3, 3, 20)
+    kernels = [line_kernel(9, 3 + n % 5, n % 4) for n in range(len(tiles))]
+    blurred = np.clip(blur_image(rgb, kernels[4]), 0, 1).astype(np.float32)
+    return blurred, tiles, kernels
+
+
+def test_small_tiles_side_by_side_give_the_one_thread_result_and_report_in_order():
+    import threading
+
+    from deblurgan.deconv.threads import thread_budget
+
+    blurred, tiles, kernels = varied_tiles()
+    with thread_budget(1):
+        one = deconvolve_tiles(blurred, tiles, kernels, 300.0, 20, suppress_ringing=True)
+    heard = []
+
+    def hear(stage: str, fraction: float) -> None:
+        heard.append((fraction, threading.current_thread() is threading.main_thread()))
+
+    with thread_budget(2):
+        both = deconvolve_tiles(
+            blurred, tiles, kernels, 300.0, 20, on_stage=hear, suppress_ringing=True
+        )
+    assert np.array_equal(both, one)
+    fractions = [f for f, _ in heard]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0 and len(fractions) == 27
+    assert all(main for _, main in heard)  # heard in the calling thread
+
+
+def test_a_cancel_drops_the_small_tiles_not_begun(monkeypatch):
+    import pytest
+
+    from deblurgan.deconv import tiles as tiles_module
+    from deblurgan.deconv.threads import thread_budget
+
+    blurred, tiles, kernels = varied_tiles()
+    calls = []
+    plain = tiles_module.deconvolve
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return plain(*args, **kwargs)
+
+    def cancel(stage: str, fraction: float) -> None:
+        if fraction >= 0.1:
+            raise InterruptedError("cancelled")
+
+    monkeypatch.setattr(tiles_module, "deconvolve", counted)
+    with thread_budget(2), pytest.raises(InterruptedError):
+        deconvolve_tiles(blurred, tiles, kernels, 300.0, 20, on_stage=cancel)
+    assert 3 <= len(calls) < 27  # the units not begun were dropped
