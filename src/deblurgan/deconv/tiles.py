@@ -107,9 +107,10 @@ def deconvolve_tiles(
     exponent: float = ALPHA,
 ) -> np.ndarray:
     """Deconvolve every channel of every tile with its kernel and blend the tiles with
-    linear ramps over ``overlap`` (once for a gray image's equal channels). Tiles under
-    :data:`~deblurgan.deconv.threads.PARALLEL_PIXELS` are deconvolved side by side, one per
-    core; larger ones one at a time, each on every core. Either way the result is the same.
+    linear ramps over ``overlap`` (once for a gray image's equal channels). Several tiles
+    under :data:`~deblurgan.deconv.threads.PARALLEL_PIXELS` are deconvolved side by side,
+    one per core; larger ones (or one alone) one at a time, each on every core. Either way
+    the result is the same.
 
     Args:
         rgb: The image, in linear light when ``gamma`` is not 1 (the clipping level moves).
@@ -153,9 +154,10 @@ def deconvolve_tiles(
         return sharp
 
     largest = max((t.y1 - t.y0) * (t.x1 - t.x0) for t in tiles)
-    if budget() > 1 and len(units) > 1 and largest < PARALLEL_PIXELS:
+    if budget() > 1 and len(tiles) > 1 and largest < PARALLEL_PIXELS:
         results = _side_by_side(sharpen, units)  # small tiles: one per core at a time
-    else:  # large tiles use every core within each (and one at a time bounds memory)
+    else:  # large tiles use every core within each (and one at a time bounds memory); a
+        # photo in one tile is heard at every iteration
         results = (sharpen(*unit, step=report) for unit in units)
     out = np.zeros(rgb.shape, np.float32)
     total = np.zeros((height, width, 1), np.float32)
