@@ -101,3 +101,17 @@ def test_splitting_solve_is_the_closed_form_to_the_bit_in_bands_of_rows():
             out = prior.copy()
             assert splitting_solve(numerator, out, beta, denominator, smooth) is out
             assert np.array_equal(out, expected)
+
+
+def test_splitting_solve_keeps_the_precision_of_double_operands():
+    from deblurgan.deconv.fourier import gradient_energy, splitting_solve
+
+    rng = np.random.default_rng(4)
+    shape = (40, 50)
+    numerator = np.fft.rfft2(rng.random(shape))  # complex128
+    prior = np.fft.rfft2(rng.random(shape)).astype(np.complex64)
+    denominator = np.abs(np.fft.rfft2(rng.random(shape))) ** 2
+    smooth = gradient_energy(shape)
+    out = splitting_solve(numerator, prior.copy(), 3.0, denominator, smooth)
+    expected = (numerator + np.float32(3.0) * prior) / (denominator + np.float32(3.0) * smooth)
+    assert out.dtype == np.complex128 and np.array_equal(out, expected)

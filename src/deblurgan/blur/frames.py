@@ -62,7 +62,7 @@ def average_frames(frames: Sequence[np.ndarray], gamma: float = DISPLAY_GAMMA) -
         raise ValueError("all frames must have the same shape and dtype")
     scale = float(np.iinfo(first.dtype).max) if first.dtype.kind == "u" else 1.0
     linear = np.zeros(first.shape, dtype=np.float64)
-    if first.dtype.kind == "u":  # every code's light once, then looked up per pixel
+    if first.dtype.kind == "u" and first.dtype.itemsize <= 2:  # each code's light, looked up
         light = (np.arange(int(scale) + 1, dtype=np.float64) / scale) ** gamma
         for frame in frames:
             linear += light[frame]

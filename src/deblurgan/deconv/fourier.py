@@ -95,8 +95,9 @@ def splitting_solve(
     smooth: np.ndarray,
 ) -> np.ndarray:
     """The image step of half-quadratic splitting in closed form, on the :func:`rfft2`
-    grid: :math:`(N + \\beta P) / (D + \\beta S)`, written over ``prior`` (and returned),
-    in bands of rows at once on a large image (the same values as one pass).
+    grid: :math:`(N + \\beta P) / (D + \\beta S)`, written over ``prior`` (and returned;
+    into a copy where the operands are more precise than ``prior``), in bands of rows at
+    once on a large image (the same values as one pass).
 
     Args:
         data_numerator: :math:`N`, the data term's numerator (e.g. :math:`\\lambda
@@ -112,15 +113,17 @@ def splitting_solve(
         - Input: :math:`(H, W // 2 + 1)` each; output the same.
     """
     beta = np.float32(beta)
+    wide = np.result_type(data_numerator, prior, beta, data_denominator, smooth)
+    out = prior if wide == prior.dtype else np.empty(prior.shape, wide)  # as one expression
 
     def solve(first: int, stop: int) -> None:
         rows = slice(first, stop)
-        prior[rows] = (data_numerator[rows] + beta * prior[rows]) / (
+        out[rows] = (data_numerator[rows] + beta * prior[rows]) / (
             data_denominator[rows] + beta * smooth[rows]
         )
 
     by_rows(solve, prior.shape[0], prior.size)
-    return prior
+    return out
 
 
 def gradients(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

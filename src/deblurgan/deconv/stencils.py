@@ -15,6 +15,8 @@ tests compare them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numba
 import numpy as np
 
@@ -22,7 +24,9 @@ from deblurgan.deconv.threads import by_rows
 
 
 @numba.njit(cache=True, nogil=True)
-def _divergence_rows(gx: np.ndarray, gy: np.ndarray, out: np.ndarray, first: int, stop: int):
+def _divergence_rows(
+    gx: np.ndarray, gy: np.ndarray, out: np.ndarray, first: int, stop: int
+) -> None:
     """Rows ``[first, stop)`` of :math:`D_x^T g_x + D_y^T g_y` (circular forward differences)."""
     height, width = gx.shape
     for i in range(first, stop):
@@ -33,7 +37,9 @@ def _divergence_rows(gx: np.ndarray, gy: np.ndarray, out: np.ndarray, first: int
 
 
 @numba.njit(cache=True, nogil=True)
-def _thresholded_rows(u, threshold, gx, gy, first, stop):
+def _thresholded_rows(
+    u: np.ndarray, threshold: float, gx: np.ndarray, gy: np.ndarray, first: int, stop: int
+) -> None:
     """Rows ``[first, stop)`` of :math:`\\nabla u`, zero where its squared magnitude is
     below ``threshold``."""
     height, width = u.shape
@@ -59,7 +65,15 @@ def _shrunk(g: float, table: np.ndarray, scale: float, reach: float) -> float:
 
 
 @numba.njit(cache=True, nogil=True)
-def _shrunk_rows(u, table, reach, gx, gy, first, stop):
+def _shrunk_rows(
+    u: np.ndarray,
+    table: np.ndarray,
+    reach: float,
+    gx: np.ndarray,
+    gy: np.ndarray,
+    first: int,
+    stop: int,
+) -> None:
     """Rows ``[first, stop)`` of the look-up-table shrinkage of :math:`\\nabla u`."""
     height, width = u.shape
     scale = (table.size - 1) / reach
@@ -70,7 +84,9 @@ def _shrunk_rows(u, table, reach, gx, gy, first, stop):
             gy[i, j] = _shrunk(u[down, j] - u[i, j], table, scale, reach)
 
 
-def _divergence_of(u: np.ndarray, gradients_rows, *arguments) -> np.ndarray:
+def _divergence_of(
+    u: np.ndarray, gradients_rows: Callable[..., None], *arguments: object
+) -> np.ndarray:
     """:math:`D^T g` where ``gradients_rows(u, *arguments, gx, gy, first, stop)`` writes
     rows of :math:`g`; both passes in bands of rows (the divergence needs every band's
     gradients first)."""

@@ -9,6 +9,7 @@ its own smooth periodic extension, so tile borders do not ring.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
 import math
@@ -153,9 +154,9 @@ def deconvolve_tiles(
             sharp = deringed_deconvolution(piece, kernel, sharp, clip_level=clip_level)
         return sharp
 
-    largest = max((t.y1 - t.y0) * (t.x1 - t.x0) for t in tiles)
+    largest = max(((t.y1 - t.y0) * (t.x1 - t.x0) for t in tiles), default=0)
     if budget() > 1 and len(tiles) > 1 and largest < PARALLEL_PIXELS:
-        results = _side_by_side(sharpen, units)  # small tiles: one per core at a time
+        results = _side_by_side(sharpen, units, report)  # small tiles: one per core at once
     else:  # large tiles use every core within each (and one at a time bounds memory); a
         # photo in one tile is heard at every iteration
         results = (sharpen(*unit, step=report) for unit in units)
@@ -180,24 +181,27 @@ def deconvolve_tiles(
 
 
 def _side_by_side(
-    sharpen: Callable[..., np.ndarray], units: list[tuple[Tile, np.ndarray, int]]
+    sharpen: Callable[..., np.ndarray],
+    units: list[tuple[Tile, np.ndarray, int]],
+    step: Callable[[float], None],
 ) -> Iterator[np.ndarray]:
     """``sharpen(*unit)`` of every unit, computed :func:`~deblurgan.deconv.threads.budget`
-    at a time with one thread each (the same results: tested), yielded in order; closing
-    the iterator (a cancel) drops the units not begun. The first runs alone in the calling
-    thread: compiled passes first called from two threads at once were measured to keep
-    about 0.1 GiB more memory than when called from one."""
+    at a time with one thread each (the same results: tested), yielded in order and then
+    let go; closing the iterator (a cancel) drops the units not begun. The first runs alone
+    in the calling thread, heard by ``step`` at every iteration: compiled passes first
+    called from two threads at once were measured to keep about 0.1 GiB more memory than
+    when called from one."""
 
-    def alone(*unit: object) -> np.ndarray:
+    def alone(*unit: object, step: Callable[[float], None] | None = None) -> np.ndarray:
         with thread_budget(1):
-            return sharpen(*unit)
+            return sharpen(*unit, step=step)
 
-    yield alone(*units[0])
+    yield alone(*units[0], step=step)
     with ThreadPoolExecutor(max_workers=budget()) as pool:
-        jobs = [pool.submit(alone, *unit) for unit in units[1:]]
+        jobs = collections.deque(pool.submit(alone, *unit) for unit in units[1:])
         try:
-            for job in jobs:
-                yield job.result()
+            while jobs:
+                yield jobs.popleft().result()
         finally:
             for job in jobs:
                 job.cancel()
