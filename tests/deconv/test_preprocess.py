@@ -82,3 +82,17 @@ def test_usefulness_prefers_a_long_edge_to_fine_texture():
     assert useful[:, 140:160].sum() > useful[:, :100].sum()
     assert edge_window(image, 60, useful=True)[1] > 90  # the window goes to the edge
     assert edge_window(image, 60, useful=False)[1] < 50  # raw gradient goes to the texture
+
+
+def test_gamma_conversions_in_bands_are_the_one_pass_values_to_the_bit():
+    from deblurgan.deconv.preprocess import from_linear, to_linear
+    from deblurgan.deconv.threads import PARALLEL_PIXELS, thread_budget
+
+    rgb = np.random.default_rng(5).uniform(-0.1, 1.1, (300, 301, 3)).astype(np.float32)
+    assert rgb.size >= PARALLEL_PIXELS
+    for convert, exponent in ((to_linear, 2.2), (from_linear, 1 / 2.2)):
+        plain = np.clip(rgb, 0.0, 1.0).astype(np.float32) ** np.float32(exponent)
+        for count in (1, 2, 3):
+            with thread_budget(count):
+                assert np.array_equal(convert(rgb, 2.2), plain)
+    assert float(to_linear(np.float32(0.5), 2.0)) == 0.25  # a single value too

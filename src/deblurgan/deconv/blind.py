@@ -247,7 +247,7 @@ class BlindDeconvolution:
             )
         if min(height, width) < MIN_SIDE:
             return KernelEstimate(None, f"too small to estimate a blur kernel ({width}x{height})")
-        display = rgb.astype(np.float32) @ LUMA
+        display = rgb.astype(np.float32, copy=False) @ LUMA
         if float(display.std()) < MIN_CONTRAST:
             return KernelEstimate(None, "no edges to estimate a blur kernel from (a flat image)")
         size = self.kernel_size or automatic_kernel_size(height, width)

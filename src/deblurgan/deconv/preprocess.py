@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 
 from deblurgan.deconv.nonblind import CLIPPED
+from deblurgan.deconv.threads import by_rows
 
 USEFULNESS_REACH = 5  # half side of the neighbourhood of Xu and Jia's r-map, pixels
 USEFUL = 0.5  # r at or above this: a useful edge (isolated noise and texture stay far below)
@@ -36,14 +37,28 @@ def to_linear(image: np.ndarray, gamma: float) -> np.ndarray:
     """
     if gamma == 1.0:
         return image.astype(np.float32, copy=False)
-    return np.clip(image, 0.0, 1.0).astype(np.float32) ** np.float32(gamma)
+    return _clipped_power(image, np.float32(gamma))
 
 
 def from_linear(image: np.ndarray, gamma: float) -> np.ndarray:
     """Encode linear light for display: the inverse of :func:`to_linear`."""
     if gamma == 1.0:
         return image.astype(np.float32, copy=False)
-    return np.clip(image, 0.0, 1.0).astype(np.float32) ** np.float32(1.0 / gamma)
+    return _clipped_power(image, np.float32(1.0 / gamma))
+
+
+def _clipped_power(image: np.ndarray, exponent: np.float32) -> np.ndarray:
+    """``clip(image, 0, 1) ** exponent`` in float32, in bands of rows at once on a large
+    image (:func:`~deblurgan.deconv.threads.by_rows`: the same values as one pass)."""
+    if np.ndim(image) == 0:
+        return np.clip(image, 0.0, 1.0).astype(np.float32) ** exponent
+    out = np.empty(np.shape(image), np.float32)
+
+    def power(first: int, stop: int) -> None:
+        out[first:stop] = np.clip(image[first:stop], 0.0, 1.0).astype(np.float32) ** exponent
+
+    by_rows(power, image.shape[0], image.size)
+    return out
 
 
 def normalise_contrast(gray: np.ndarray, tail: float = 0.1) -> np.ndarray:
