@@ -41,8 +41,11 @@ done
 
 for i in $(seq -f "%06g" 1 80); do ln -s "$RAW/$i.png" "$D/frames_train/$i.png"; done
 for i in $(seq -f "%06g" 81 120); do ln -s "$RAW/$i.png" "$D/frames_heldout/$i.png"; done
-deblurgan synth --frames "$D/frames_train" -o "$D/avg_train" --n-avg 7:13 --seed 0 -q
+# the two averagings at once (one core each); a failure of either fails the script
+deblurgan synth --frames "$D/frames_train" -o "$D/avg_train" --n-avg 7:13 --seed 0 -q &
+train=$!
 deblurgan synth --frames "$D/frames_heldout" -o "$D/avg_heldout" --n-avg 7:13 --seed 1 -q
+wait "$train"
 
 for sub in urban100 bsd100 mcmaster18; do
   for f in "$S"/sharp_corpus/$sub/*; do ln -s "$f" "$D/sharp_train/${sub}_$(basename "$f")"; done
