@@ -44,6 +44,7 @@ from deblurgan.deconv.nonuniform import (
 from deblurgan.deconv.preprocess import from_linear, to_linear
 from deblurgan.methods.decision import (
     NETWORK,
+    NETWORK_UNLESS_SHAKE,
     NONE,
     SPREAD_GRID,
     UNIFORM,
@@ -90,8 +91,7 @@ def too_small_words(found: KernelEstimate) -> str:
     called "moving objects: 9 of 9 parts of the photo are sharp"; docs/auto.md)."""
     return (
         f"blur too small to compare the parts of the photo (kernel {found.kernel.shape[0]} px, "
-        f"under the no-blur spread on a {LOCAL_LONG_SIDE} px copy); network "
-        "(if only the camera moved, method l0 may remove more)"
+        f"under the no-blur spread on a {LOCAL_LONG_SIDE} px copy); {NETWORK_UNLESS_SHAKE}"
     )
 
 

@@ -18,6 +18,8 @@ import scipy.signal
 from deblurgan.deconv.blur_verdict import kernel_spread
 
 NONE, UNIFORM, VARYING, NETWORK = "none", "uniform", "varying", "network"
+# How a decision for the network ends where the blur may still be camera shake alone.
+NETWORK_UNLESS_SHAKE = "network (if only the camera moved, method l0 may remove more)"
 # The spread variation is measured on windows of a 2x3 grid (3 along the longer side), not
 # the 3x3 grid of the other evidence: larger windows hold more edges, so their kernels are
 # less noisy. On both training draws (round 9) uniform shake varied by at most 0.19 on 2x3
@@ -174,7 +176,7 @@ def decide(evidence: Evidence, thresholds: Thresholds = Thresholds()) -> Decisio
         NETWORK,
         f"blur that differs across the photo (moving objects, depth or a rolling camera: "
         f"the extent of its parts' blur varies by {100 * evidence.spread_variation:.0f}%); "
-        "network (if only the camera moved, method l0 may remove more)",
+        f"{NETWORK_UNLESS_SHAKE}",
     )
 
 
