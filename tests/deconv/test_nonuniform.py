@@ -124,11 +124,20 @@ def test_windows_refined_together_equal_each_window_refined_alone():
     gray = blur_image(shapes_scene(150, 0), line_kernel(9, 7, 2)).astype(np.float32)
     start = line_kernel(9, 5, 0)
     local = local_kernels(gray, start)
+    heard = []
     side = 6 * 9  # six kernel sides: the windows' side on a 150 px image
     for kernel, (y0, x0) in zip(local.kernels, window_corners(150, 150, side)):
         window = gray[y0 : y0 + side, x0 : x0 + side]
         alone, _ = refine_kernel(window, start, LOCAL_SETTINGS.weight, LOCAL_SETTINGS)
         assert np.array_equal(kernel, alone)
+        # the window's contrast: its root-mean-square gradient (central differences)
+        gy, gx = np.gradient(gray.astype(np.float64))
+        squared = (gx**2 + gy**2)[y0 : y0 + side, x0 : x0 + side]
+        assert local.contrast[len(heard)] == pytest.approx(np.sqrt(squared.mean()))
+        heard.append(None)
+    flat = np.full((150, 150), 0.5, np.float32)
+    flat[:, 75:] = gray[:, 75:]  # the left windows hold no edges: no contrast
+    assert np.all(local_kernels(flat, start).contrast[[0, 3, 6]] == 0)
     heard = []
 
     def cancel(stage, fraction):

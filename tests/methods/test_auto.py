@@ -78,7 +78,8 @@ def test_the_spread_is_compared_on_its_own_grid_and_the_stage_never_steps_back(m
         tall = photo.shape[0] > photo.shape[1]
         assert grids == [(tall, (3, 3)), (tall, (3, 2) if tall else (2, 3))]
         extents = measure(seen.found.gray, seen.found.small, seen.found.reliable, grids[1][1])
-        assert seen.evidence.spread_variation == spread_variation(extents.kernels)
+        # each window counted by its contrast
+        assert seen.evidence.spread_variation == spread_variation(extents.kernels, extents.contrast)
         fractions = [f for stage, f in heard if stage == auto.COMPARING]
         assert len(fractions) == 9 + 6 and fractions == sorted(fractions)
         assert fractions[-1] == pytest.approx(1.0) and fractions[8] == pytest.approx(9 / 15)

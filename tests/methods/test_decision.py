@@ -78,6 +78,21 @@ def test_spread_variation_is_the_relative_spread_of_the_blur_extents():
         spread_variation([np.zeros((5, 5))])
 
 
+def test_spread_variation_counts_each_kernel_by_its_weight():
+    pair = [line_kernel(15, 3, 0), line_kernel(15, 9, 0)]
+    assert spread_variation(pair, np.array([2.0, 2.0])) == pytest.approx(spread_variation(pair))
+    # spreads 3 and 9 weighted 1:3: mean 7.5, variance (4.5^2 + 3 * 1.5^2) / 4 = 6.75
+    assert spread_variation(pair, np.array([1.0, 3.0])) == pytest.approx(
+        np.sqrt(6.75) / 7.5, rel=1e-5
+    )
+    # a window without weight (no edges) does not count at all
+    three = [*pair, line_kernel(15, 9, 2)]
+    assert spread_variation(three, np.array([0.0, 1.0, 1.0])) == pytest.approx(0.0)
+    for bad in ([1.0, -1.0], [0.0, 0.0], [1.0, 1.0, 1.0]):
+        with pytest.raises(ValueError, match="weight"):
+            spread_variation(pair, np.array(bad))
+
+
 def test_kernel_agreement_ignores_shifts_but_not_shapes():
     k = line_kernel(15, 9, 0)
     assert kernel_agreement(k, np.roll(k, (2, -3), axis=(0, 1))) == pytest.approx(1.0)

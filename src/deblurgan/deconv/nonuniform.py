@@ -47,11 +47,14 @@ class LocalKernels:
         points: ``(N, 2)`` window centres ``(y, x)`` relative to the image centre, at the
             local scale.
         scale: The local scale relative to the image given to :func:`local_kernels`.
+        contrast: ``(N,)`` each window's root-mean-square gradient (central differences,
+            at the local scale): how much evidence about the blur it holds.
     """
 
     kernels: list[np.ndarray]
     points: np.ndarray
     scale: float
+    contrast: np.ndarray
 
 
 def window_corners(
@@ -139,7 +142,9 @@ def local_kernels(
         (y0 + (side - 1) / 2 - (height - 1) / 2, x0 + (side - 1) / 2 - (width - 1) / 2)
         for y0, x0 in corners
     ]
-    return LocalKernels(kernels, np.array(points, np.float64), scale)
+    squared = np.add(*(g * g for g in np.gradient(gray.astype(np.float64))))
+    contrast = [np.sqrt(squared[y0 : y0 + side, x0 : x0 + side].mean()) for y0, x0 in corners]
+    return LocalKernels(kernels, np.array(points, np.float64), scale, np.array(contrast))
 
 
 def fit_motion(local: LocalKernels) -> InplaneMotion:

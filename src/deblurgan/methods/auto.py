@@ -183,7 +183,7 @@ class AutoDeblur:
             roll=motion.roll_spread * reach,
             residual=motion.residual,
             uniform_residual=motion.uniform_residual,
-            spread_variation=spread_variation(extents.kernels),
+            spread_variation=spread_variation(extents.kernels, extents.contrast),
         )
         decision = decide(evidence, self.thresholds)
         size = local.kernels[0].shape[0]
