@@ -248,46 +248,65 @@ def test_every_optional_package_has_an_extra():
             assert module in PACKAGE_EXTRA, module
 
 
-def _deblur(tmp_path: Path, name: str, hidden: list[str], *options: str) -> np.ndarray:
-    """The example deblurred by the CLI with ``options`` and the ``hidden`` modules hidden
-    (its run summary, when ``-q`` is not among the options, in ``tmp_path / name.txt``)."""
+def _deblur_all(tmp_path: Path, runs: dict[str, tuple[list[str], ...]]) -> dict[str, np.ndarray]:
+    """The example deblurred by the CLI once for each ``name: (hidden, *options)`` of ``runs``,
+    with ``options`` and the ``hidden`` modules hidden, all the runs at once (independent
+    processes, each with its own hidden modules, cache and output folder); by name. A run's
+    summary, when ``-q`` is not among its options, is in ``tmp_path / name.txt``."""
     from deblurgan.io.images import read_image
 
-    out = tmp_path / name
-    env = hiding(tmp_path, hidden)
-    env["DEBLURGAN_CACHE"] = str(tmp_path / f"cache-{name}")
-    done = subprocess.run(
-        [sys.executable, "-m", "deblurgan", "deblur", str(REPO / "examples/blurry_coffee.jpg")]
-        + ["-o", str(out), *options],
-        env=env,
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    (tmp_path / f"{name}.txt").write_text(done.stdout)
-    return read_image(out / "blurry_coffee.jpg").rgb
+    started = {}
+    try:
+        for name, (hidden, *options) in runs.items():
+            (tmp_path / f"hide-{name}").mkdir()
+            env = hiding(tmp_path / f"hide-{name}", hidden)
+            env["DEBLURGAN_CACHE"] = str(tmp_path / f"cache-{name}")
+            started[name] = subprocess.Popen(
+                [sys.executable, "-m", "deblurgan", "deblur"]
+                + [str(REPO / "examples/blurry_coffee.jpg"), "-o", str(tmp_path / name), *options],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                cwd=tmp_path,
+            )
+        for name, run in started.items():
+            stdout, stderr = run.communicate()
+            assert run.returncode == 0, stderr[-3000:]
+            (tmp_path / f"{name}.txt").write_text(stdout)
+    finally:  # runs still going after a failure are ended
+        for run in started.values():
+            run.kill()
+            run.wait()
+    return {name: read_image(tmp_path / name / "blurry_coffee.jpg").rgb for name in runs}
 
 
 @pytest.mark.slow
 def test_the_core_deblurs_the_example_with_the_network_as_the_full_install(tmp_path):
-    core = _deblur(
-        tmp_path, "core-fp32", OPTIONAL, "-q", "--method", "network", "--precision", "fp32"
+    fp32 = ("-q", "--method", "network", "--precision", "fp32")
+    out = _deblur_all(
+        tmp_path,
+        {
+            "core-fp32": (OPTIONAL, *fp32),
+            "full-fp32": ([], *fp32),
+            "core-auto": (OPTIONAL, "-q", "--method", "network"),
+        },
     )
-    full = _deblur(tmp_path, "full-fp32", [], "-q", "--method", "network", "--precision", "fp32")
+    core, full = out["core-fp32"], out["full-fp32"]
     difference = np.abs(np.rint(core * 255) - np.rint(full * 255))
     assert difference.max() <= 1 and (difference > 0).mean() < 0.01
     from deblurgan.inference.policy import eight_bit_psnr
 
-    default = _deblur(tmp_path, "core-auto", OPTIONAL, "-q", "--method", "network")
-    assert eight_bit_psnr(default, full) >= 40  # int8's agreement on real photos
+    assert eight_bit_psnr(out["core-auto"], full) >= 40  # int8's agreement on real photos
 
 
 @pytest.mark.slow
 def test_the_core_deblurs_the_example_with_l0_bit_identically(tmp_path):
-    core = _deblur(tmp_path, "core-l0", OPTIONAL, "-q", "--method", "l0")
-    full = _deblur(tmp_path, "full-l0", [], "-q", "--method", "l0")
-    np.testing.assert_array_equal(core, full)
+    out = _deblur_all(
+        tmp_path,
+        {"core-l0": (OPTIONAL, "-q", "--method", "l0"), "full-l0": ([], "-q", "--method", "l0")},
+    )
+    np.testing.assert_array_equal(out["core-l0"], out["full-l0"])
 
 
 @pytest.mark.slow
@@ -297,7 +316,7 @@ def test_the_readme_command_visibly_deblurs_the_example_on_the_core(tmp_path):
     from deblurgan.io.images import read_image
 
     blurry = read_image(REPO / "examples/blurry_coffee.jpg").rgb
-    sharp = _deblur(tmp_path, "core-default", OPTIONAL)
+    sharp = _deblur_all(tmp_path, {"core-default": (OPTIONAL,)})["core-default"]
     summary = (tmp_path / "core-default.txt").read_text()
     assert "blurry_coffee.jpg: uniform camera shake, kernel" in summary, summary
     detail = [float(np.abs(np.diff(image.mean(2), axis=1)).mean()) for image in (blurry, sharp)]
