@@ -182,7 +182,7 @@ def decide(evidence: Evidence, thresholds: Thresholds = Thresholds()) -> Decisio
         NETWORK,
         f"blur that differs across the photo (moving objects, depth or a rolling camera: "
         f"the extent of its parts' blur varies by {100 * evidence.spread_variation:.0f}%); "
-        f"{NETWORK_UNLESS_SHAKE}",
+        + NETWORK_UNLESS_SHAKE,
     )
 
 
@@ -227,11 +227,11 @@ def spread_variation(kernels: list[np.ndarray], weights: np.ndarray | None = Non
         spreads = np.array([kernel_spread(k) for k in kernels])
     if spreads.size == 0 or not np.all(np.isfinite(spreads)):
         raise ValueError(f"need kernels with finite spreads, got {spreads.tolist()}")
-    weights = np.ones(spreads.shape) if weights is None else np.asarray(weights, np.float64)
-    if weights.shape != spreads.shape or np.any(weights < 0) or not weights.sum() > 0:
-        raise ValueError(
-            f"need one non-negative weight per kernel, not all zero; got {weights.tolist()}"
-        )
-    weights = weights / weights.sum()
-    mean = float(np.sum(weights * spreads))
-    return float(np.sqrt(np.sum(weights * (spreads - mean) ** 2)) / mean)
+    if weights is not None:
+        weights = np.asarray(weights, np.float64)
+        if weights.shape != spreads.shape or np.any(weights < 0) or not weights.sum() > 0:
+            raise ValueError(
+                f"need one non-negative weight per kernel, not all zero; got {weights.tolist()}"
+            )
+    mean = np.average(spreads, weights=weights)
+    return float(np.sqrt(np.average((spreads - mean) ** 2, weights=weights)) / mean)
