@@ -10,7 +10,7 @@ scored by the PSNR gain over the blurred input after integer alignment within 8 
 blur was made. Usage:
 
     python benchmarks/l0_training.py [--shared ../shared] [--settings default size35 ...]
-                                     [--seeds 7 11]
+                                     [--seeds 7 11] [--speed-variation 1.0]
 
 Each seed draws another 36 crops (seed 7 alone is the set of the tables in
 docs/blind_deconvolution.md). Every setting after the first is also compared with the first
@@ -24,7 +24,11 @@ suppression; ``sparsity`` the pair chosen by the sparsity of their results (roun
 ``size35`` a 35 px start; ``rounds12``, ``falling``, ``subpixel`` and ``weight4e-3``
 single estimates. Round 11's: ``gamma2.2`` round 10's pair in linear light alone,
 ``pair-gammas`` today's choice of gamma followed by that pair, ``normalised`` today's with
-the luminance's contrast stretched.
+the luminance's contrast stretched. Round 15's: ``--speed-variation 1.0`` draws kernels
+whose hand speed varies during the exposure (``sample_kernels(speed_variation=...)``: faint
+tails, as measured camera shake has); ``floorF`` keeps each round's kernel values down to F
+of the peak (0.05: before round 15; 0.01 today), ``pieceP`` pieces down to P of the mass, ``l1-W``
+the kernel step's L1 weight W.
 """
 
 from __future__ import annotations
@@ -88,30 +92,64 @@ SETTINGS: dict[str, Callable[[], BlindDeconvolution]] = {
     "pair-gammas": _round10(gammas=(1.0, 2.2)),  # the gamma chosen by the second estimate
     "normalised": lambda: BlindDeconvolution(settings=BlindSettings(normalise=True)),
 }
+# round 15: each round's kernel cleaned at another floor, pieces or L1 weight
+for _floor in (0.05, 0.03, 0.02, 0.01):
+    SETTINGS[f"floor{_floor}"] = lambda f=_floor: BlindDeconvolution(
+        settings=BlindSettings(estimation=dataclasses.replace(BlindSettings().estimation, floor=f))
+    )
+for _piece in (0.05, 0.02):
+    SETTINGS[f"piece{_piece}"] = lambda p=_piece: BlindDeconvolution(
+        settings=BlindSettings(
+            estimation=dataclasses.replace(BlindSettings().estimation, min_piece=p)
+        )
+    )
+for _floor in (0.02, 0.01):
+    SETTINGS[f"floor{_floor}-piece0.05"] = lambda f=_floor: BlindDeconvolution(
+        settings=BlindSettings(
+            estimation=dataclasses.replace(BlindSettings().estimation, floor=f, min_piece=0.05)
+        )
+    )
+for _l1 in (0.001, 0.0):
+    SETTINGS[f"l1-{_l1}"] = lambda w=_l1: BlindDeconvolution(
+        settings=BlindSettings(
+            estimation=dataclasses.replace(BlindSettings().estimation, sparsity=w)
+        )
+    )
 
 
-def _kernel_bank(rng: np.random.Generator) -> list[tuple[int, np.ndarray]]:
+def _kernel_bank(
+    rng: np.random.Generator, speed_variation: float = 0.0
+) -> list[tuple[int, np.ndarray]]:
     """400 kernels of the package's synthesis, of lengths 15-60: (extent, kernel), the
     extent being the side of the box holding the values above 1% of the peak, the kernel
     cropped to a square about the canvas centre holding all of it."""
     bank = []
+    # a hand that dwells moves the centre of mass towards where it dwelt: a larger canvas
+    # (the same kernels, so the same crops, on either canvas)
+    size = 128 if speed_variation else 64
+    centre = size // 2
     for length in (15, 25, 35, 45, 60):
-        for kernel in sample_kernels(80, rng, size=64, max_length=length).kernels[:, -1]:
+        for kernel in sample_kernels(
+            80, rng, size=size, max_length=length, speed_variation=speed_variation
+        ).kernels[:, -1]:
             ys, xs = np.nonzero(kernel > 0.01 * kernel.max())
             extent = int(max(ys.max() - ys.min(), xs.max() - xs.min())) + 1
             ys, xs = np.nonzero(kernel > 0)
-            reach = int(max(np.abs(ys - 32).max(), np.abs(xs - 32).max()))
-            crop = kernel[32 - reach : 33 + reach, 32 - reach : 33 + reach]
+            reach = int(max(np.abs(ys - centre).max(), np.abs(xs - centre).max()))
+            crop = kernel[centre - reach : centre + reach + 1, centre - reach : centre + reach + 1]
             bank.append((extent, (crop / crop.sum()).astype(np.float32)))
     return bank
 
 
-def training_crops(shared: Path, count: int = 36, seed: int = 7) -> list[dict]:
-    """The blurred/sharp training crops, with their kernel side and how they were blurred."""
+def training_crops(
+    shared: Path, count: int = 36, seed: int = 7, speed_variation: float = 0.0
+) -> list[dict]:
+    """The blurred/sharp training crops, with their kernel side and how they were blurred
+    (``speed_variation``: the kernels' hand speed varies, :func:`sample_kernels`)."""
     rng = np.random.default_rng(seed)
     corpus = shared / "data" / "sharp_corpus"
     files = sorted(p for d in ("urban100", "bsd100", "mcmaster18") for p in (corpus / d).glob("*"))
-    bank = _kernel_bank(rng)
+    bank = _kernel_bank(rng, speed_variation)
     buckets = [[k for extent, k in bank if lo <= extent < hi] for lo, hi in BUCKETS]
     crops = []
     for i, pick in enumerate(rng.choice(len(files), count, replace=False)):
@@ -150,8 +188,13 @@ def main() -> None:
     parser.add_argument("--shared", type=Path, default=SHARED)
     parser.add_argument("--settings", nargs="+", default=["default"], choices=list(SETTINGS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[7])
+    parser.add_argument("--speed-variation", type=float, default=0.0)
     args = parser.parse_args()
-    crops = [crop for seed in args.seeds for crop in training_crops(args.shared, seed=seed)]
+    crops = [
+        crop
+        for seed in args.seeds
+        for crop in training_crops(args.shared, seed=seed, speed_variation=args.speed_variation)
+    ]
     sides = np.array([c["side"] for c in crops])
     linear = np.array([c["linear"] for c in crops])
     print(

@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 
 from deblurgan.blur.psf import DEFAULT_EXPOSURES, render_psfs
+from deblurgan.blur.speed import vary_speed
 from deblurgan.blur.trajectory import (
     DEFAULT_PRESET,
     draw_trajectory_randomness,
@@ -45,6 +46,7 @@ def sample_kernels(
     exposures: tuple[float, ...] = DEFAULT_EXPOSURES,
     steps: int = 2000,
     max_length: float = 60.0,
+    speed_variation: float = 0.0,
 ) -> KernelBatch:
     """Sample ``n`` random camera-shake kernels at each exposure fraction.
 
@@ -58,6 +60,9 @@ def sample_kernels(
             100% by default; one is picked per image).
         steps: Trajectory points (``M``).
         max_length: Trajectory length in pixels (``L_max``).
+        speed_variation: Standard deviation of the log of the hand's speed during the
+            exposure (:func:`~deblurgan.blur.speed.vary_speed`); 0 (default): constant
+            speed, as the recipe's trajectories.
 
     Examples:
         >>> batch = sample_kernels(2, np.random.default_rng(0), size=64)
@@ -71,6 +76,8 @@ def sample_kernels(
     for start in range(0, n, CHUNK):
         draws = draw_trajectory_randomness(min(CHUNK, n - start), rng, preset, steps)
         paths = trajectories_from_draws(draws, max_length)
+        if speed_variation > 0:
+            paths = vary_speed(paths, rng, speed_variation)
         render_psfs(paths, exposures, size, out=kernels[start : start + len(paths)])
         for name in ("inertia", "big_shake", "gaussian", "impulsiveness", "angle"):
             parameters.setdefault(name, []).append(getattr(draws, name))

@@ -122,6 +122,10 @@ class EstimationSettings:
         recentre: ``"round"``: whole-pixel re-centring after every round; ``"level"``:
             sub-pixel re-centring once per level (mass cannot fall off the edge of a small
             coarse kernel round after round).
+        floor: Each round's kernel keeps only values of at least this fraction of its
+            peak (:func:`~deblurgan.deconv.kernel_shape.clean_kernel`).
+        min_piece: Each round's kernel keeps only 8-connected pieces holding at least
+            this fraction of its mass.
     """
 
     iterations: int = 8
@@ -134,6 +138,8 @@ class EstimationSettings:
     sparsity: float = 0.003
     edge_count: float = 0.0
     recentre: str = "round"
+    floor: float = 0.05
+    min_piece: float = 0.1
 
     def __post_init__(self) -> None:
         if self.iterations < 1 or self.weight <= 0 or self.weight_decay < 1:
@@ -146,6 +152,10 @@ class EstimationSettings:
                 )
             if self.carry_weight:
                 raise ValueError("finest_weight and carry_weight cannot be combined")
+        if not (0 <= self.floor < 1 and 0 <= self.min_piece < 1):
+            raise ValueError(
+                f"floor and min_piece must be in [0, 1), got {self.floor}, {self.min_piece}"
+            )
         if self.recentre not in ("round", "level"):
             raise ValueError(f"recentre must be 'round' or 'level', got {self.recentre!r}")
 
@@ -203,7 +213,9 @@ def refine_kernel(
             valid,
             settings.sparsity,
         )
-        kernel = clean_kernel(raw, centre=settings.recentre == "round")
+        kernel = clean_kernel(
+            raw, settings.floor, settings.min_piece, centre=settings.recentre == "round"
+        )
         lam = max(lam / settings.weight_decay, settings.min_weight)
         if progress is not None:
             progress()
