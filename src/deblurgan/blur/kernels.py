@@ -62,7 +62,8 @@ def sample_kernels(
         max_length: Trajectory length in pixels (``L_max``).
         speed_variation: Standard deviation of the log of the hand's speed during the
             exposure (:func:`~deblurgan.blur.speed.vary_speed`); 0 (default): constant
-            speed, as the recipe's trajectories.
+            speed, as the recipe's trajectories. Where the hand dwelt pulls the centre of
+            mass towards it, so a path may need a larger ``size`` than at constant speed.
 
     Examples:
         >>> batch = sample_kernels(2, np.random.default_rng(0), size=64)
