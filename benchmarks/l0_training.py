@@ -93,7 +93,7 @@ SETTINGS: dict[str, Callable[[], BlindDeconvolution]] = {
     "normalised": lambda: BlindDeconvolution(settings=BlindSettings(normalise=True)),
 }
 # round 15: each round's kernel cleaned at another floor, pieces or L1 weight
-for _floor in (0.05, 0.03, 0.02, 0.01):
+for _floor in (0.05, 0.03, 0.02, 0.01, 0.005, 0.0):
     SETTINGS[f"floor{_floor}"] = lambda f=_floor: BlindDeconvolution(
         settings=BlindSettings(estimation=dataclasses.replace(BlindSettings().estimation, floor=f))
     )
