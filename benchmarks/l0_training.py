@@ -27,8 +27,8 @@ single estimates. Round 11's: ``gamma2.2`` round 10's pair in linear light alone
 the luminance's contrast stretched. Round 15's: ``--speed-variation 1.0`` draws kernels
 whose hand speed varies during the exposure (``sample_kernels(speed_variation=...)``: faint
 tails, as measured camera shake has); ``floorF`` keeps each round's kernel values down to F
-of the peak (0.05: before round 15; 0.01 today), ``pieceP`` pieces down to P of the mass, ``l1-W``
-the kernel step's L1 weight W.
+of the peak (0.05: before round 15; 0.01 today), ``pieceP`` pieces down to P of the mass
+(``floorF-piece0.05`` both), ``l1-W`` the kernel step's L1 weight W.
 """
 
 from __future__ import annotations
@@ -92,29 +92,22 @@ SETTINGS: dict[str, Callable[[], BlindDeconvolution]] = {
     "pair-gammas": _round10(gammas=(1.0, 2.2)),  # the gamma chosen by the second estimate
     "normalised": lambda: BlindDeconvolution(settings=BlindSettings(normalise=True)),
 }
+
+
+def _today_with(**changes: object) -> Callable[[], BlindDeconvolution]:
+    """Today's ``l0`` with its estimate's settings changed."""
+    estimation = dataclasses.replace(BlindSettings().estimation, **changes)
+    return lambda: BlindDeconvolution(settings=BlindSettings(estimation=estimation))
+
+
 # round 15: each round's kernel cleaned at another floor, pieces or L1 weight
 for _floor in (0.05, 0.03, 0.02, 0.01, 0.005, 0.0):
-    SETTINGS[f"floor{_floor}"] = lambda f=_floor: BlindDeconvolution(
-        settings=BlindSettings(estimation=dataclasses.replace(BlindSettings().estimation, floor=f))
-    )
+    SETTINGS[f"floor{_floor}"] = _today_with(floor=_floor)
+    SETTINGS[f"floor{_floor}-piece0.05"] = _today_with(floor=_floor, min_piece=0.05)
 for _piece in (0.05, 0.02):
-    SETTINGS[f"piece{_piece}"] = lambda p=_piece: BlindDeconvolution(
-        settings=BlindSettings(
-            estimation=dataclasses.replace(BlindSettings().estimation, min_piece=p)
-        )
-    )
-for _floor in (0.02, 0.01):
-    SETTINGS[f"floor{_floor}-piece0.05"] = lambda f=_floor: BlindDeconvolution(
-        settings=BlindSettings(
-            estimation=dataclasses.replace(BlindSettings().estimation, floor=f, min_piece=0.05)
-        )
-    )
+    SETTINGS[f"piece{_piece}"] = _today_with(min_piece=_piece)
 for _l1 in (0.001, 0.0):
-    SETTINGS[f"l1-{_l1}"] = lambda w=_l1: BlindDeconvolution(
-        settings=BlindSettings(
-            estimation=dataclasses.replace(BlindSettings().estimation, sparsity=w)
-        )
-    )
+    SETTINGS[f"l1-{_l1}"] = _today_with(sparsity=_l1)
 
 
 def _kernel_bank(
