@@ -40,3 +40,17 @@ def test_sharp_photos_must_come_out_at_least_as_intact_as_with_the_reference(shi
     assert [clause for clause, ok in clauses if not ok] == [
         "(e) do no harm: worst image 36.90 >= 37.00 dB"
     ]
+
+
+def test_only_gopro_sets_follow_the_alignment_option_and_levin_is_always_aligned(
+    ship_rule, tmp_path
+):
+    radius = {name: align for name, (_, align) in ship_rule.paired_sets(tmp_path, tmp_path).items()}
+    assert radius == {
+        "(a) same recording": 0,
+        "(b) GOPR0374 (val)": 0,
+        "(c) gopro_crops256": 0,
+        "(d) Levin 2009": 8,
+    }
+    aligned = ship_rule.paired_sets(tmp_path, tmp_path, gopro_align=3)
+    assert [align for _, align in aligned.values()] == [3, 3, 3, 8]
