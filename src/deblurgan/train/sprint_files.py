@@ -10,6 +10,9 @@ The resumable state (generator, critic, optimisers, step, random state) is one
 ``torch.save`` byte string cut into ``sprint_state-SSSSSSSS-II-of-NN.bin`` parts
 (step ``S``), each under the file limit; :func:`write_state` writes a new set before it
 deletes the old one, and :func:`read_state` reads the newest complete set.
+
+PyTorch is imported only by the functions that need it: the limit checks (the last step of
+``scripts/gpu_sprint.sh``, in a process of its own) run without its seconds of start-up.
 """
 
 from __future__ import annotations
@@ -20,8 +23,6 @@ import re
 import subprocess
 from pathlib import Path
 from typing import Any
-
-import torch
 
 from deblurgan.io.atomic import atomic_write_bytes
 
@@ -150,6 +151,8 @@ def write_state(out: Path, state: dict[str, Any], step: int, max_file_mib: float
     Returns:
         The parts written.
     """
+    import torch
+
     buffer = io.BytesIO()
     torch.save(state, buffer)
     data = buffer.getvalue()
@@ -172,6 +175,8 @@ def read_state(folder: Path) -> dict[str, Any]:
     Raises:
         FileNotFoundError: No complete set of parts.
     """
+    import torch
+
     sets: dict[tuple[int, int], dict[int, Path]] = {}
     for path in Path(folder).glob("sprint_state-*.bin"):
         match = STATE_PATTERN.fullmatch(path.name)
@@ -190,6 +195,8 @@ def read_state(folder: Path) -> dict[str, Any]:
 
 def environment_line() -> str:
     """One line on where this runs: torch version, device name and memory, CPU cores."""
+    import torch
+
     line = f"torch {torch.__version__}, {os.cpu_count()} CPU cores"
     if torch.cuda.is_available():
         props = torch.cuda.get_device_properties(0)
