@@ -1,3 +1,4 @@
+import functools
 import zlib
 
 import numpy as np
@@ -63,6 +64,24 @@ def test_identity_model_scores_exactly_the_inputs_psnr(tmp_path, identity_genera
     for result in results:
         assert result.scores["ours"] == result.scores["blurred"]
         assert result.seconds is not None and result.seconds >= 0
+
+
+def _note(seen: list, rgb: np.ndarray) -> np.ndarray:
+    seen.append(rgb)
+    return rgb
+
+
+def test_the_warm_up_run_is_one_extra_call_on_the_first_image_and_can_be_left_out(tmp_path):
+    for key in ("a", "b"):
+        _img(tmp_path / f"{key}_gt.png")
+        _img(tmp_path / f"{key}_in.png")
+    items, _ = find_eval_items(tmp_path)
+    for warm_up, calls in ((True, 3), (False, 2)):
+        seen = []
+        identity = functools.partial(_note, seen)
+        results = evaluate(items, identity, warm_up=warm_up, progress=False)
+        assert len(seen) == calls and np.array_equal(seen[0], seen[-len(items)])
+        assert [r.scores["ours"] for r in results] == [r.scores["blurred"] for r in results]
 
 
 def test_luma_and_alignment_facts():

@@ -83,7 +83,8 @@ def test_bundled_model_improves_sets_it_never_trained_on(shared, ship_rule, name
         items = [i for i in items if i.blurred.name in names]
     assert items, name
     deblur = Deblurrer.from_checkpoint(precision="fp32")  # OpenVINO: fast, 80 dB from PyTorch
-    results = evaluate(items, deblur, align=align, progress=False)
+    # no warm-up run: no time is checked here (on GoPro it would deblur a 720p frame twice)
+    results = evaluate(items, deblur, align=align, progress=False, warm_up=False)
     gains = [r.scores["ours"]["psnr"] - r.scores["blurred"]["psnr"] for r in results]
     assert np.mean(gains) > 0 and min(gains) >= -ship_rule.WORST_LOSS_DB, (name, gains)
 

@@ -62,6 +62,7 @@ def evaluate(
     align: int = 0,
     subpixel: bool = False,
     progress: bool = True,
+    warm_up: bool = True,
 ) -> list[EvalResult]:
     """Score the blurred input, our restoration and another method's on every item.
 
@@ -78,12 +79,14 @@ def evaluate(
         subpixel: Instead, Levin et al.'s sub-pixel alignment (0.25 px steps within
             +-5 px, 15 px crop; :mod:`deblurgan.evaluation.subpixel`).
         progress: Show a progress bar.
+        warm_up: Run ``deblur`` once on the first image before timing; False where
+            ``seconds`` does not matter (it then includes the first run's set-up).
 
     Returns:
         One result per item. ``seconds`` is our time per image, measured after a
-        warm-up run on the first image.
+        warm-up run on the first image (unless ``warm_up`` is False).
     """
-    if deblur is not None and items:
+    if warm_up and deblur is not None and items:
         deblur(read_image(items[0].blurred).rgb)  # warm-up: allocations, kernel selection
     results = []
     for item in tqdm(items, desc="evaluating", unit="image", disable=not progress):
