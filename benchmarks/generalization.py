@@ -106,7 +106,7 @@ def report(
         for root in roots:
             items, _ = find_eval_items(root)
             results += evaluate(
-                items, deblur, other_name="DeblurGAN-v2", align=align, progress=False
+                items, deblur, other_name="DeblurGAN-v2", align=align, progress=False, warm_up=False
             )
         summary = summarise(results)
         gains = [r.scores["ours"]["psnr"] - r.scores["blurred"]["psnr"] for r in results]
