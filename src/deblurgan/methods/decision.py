@@ -44,37 +44,18 @@ def spread_grid(height: int, width: int) -> tuple[int, int]:
 @dataclasses.dataclass(frozen=True)
 class Thresholds:
     """Where :func:`decide` draws its lines, set on training data only
-    (``benchmarks/auto_calibration.py``; the figures are in docs/auto.md).
+    (``benchmarks/auto_calibration.py``; every round's figures are in docs/auto.md, "Where
+    the thresholds come from").
 
     The spread variation is how much the blur's extent differs between the parts of the
     photo (:attr:`Evidence.spread_variation`): one camera shake of a still scene blurs every
-    part as much, moving objects, depth and a rolling camera do not. Set in round 6 on 68
-    blurred training photos (two draws of ``auto_calibration``): GoPro's dynamic scenes
-    varied by 0.22-0.82 and lost 0.18-1.04 dB with one kernel against the network, uniform
-    shake by 0.01-0.16 in 16 of 19 photos; 0.2 gave the best mean gain among the bounds
-    that leave every GoPro photo with the network (+0.35 dB against +0.28 with round 5's
-    fit-ratio bound of 1.45, which GoPro's scenes (1.49-1.87) and uniform shake (1.24-1.74)
-    both crossed). Checked again in round 7, with ``l0``'s result registered where the blur
-    is centred: still the best such bound (+0.47 dB); 0.3 would give the GoPro photo
-    varying by 0.22 one kernel, which loses 0.33 dB against the network. Since round 9 the
-    variation is measured on a 2x3 grid (:data:`SPREAD_GRID`): uniform shake 0.01-0.19,
-    GoPro 0.21-0.82, and 0.2 still the best such bound (+0.51 dB on 76 blurred photos).
-    Round 10's two fresh draws and 16 longer GoPro clips: uniform shake up to 0.32 (4 of
-    22 photos over the bound), and 0.2 still the best such bound (+0.47 dB on 150). Round
-    11's ``l0`` (one estimate at two gammas) moved GoPro's closest training photo to 0.193
-    (uniform shake: 0.189 below it): the best such bound is now 0.19 (+0.85 dB on both
-    draws' 72 blurred photos; 0.2 would give that GoPro photo one kernel, 0.24 dB worse).
-    Round 12 found the variation machine-dependent: the L0 estimate is chaotic, and on
-    another CPU (AVX2 instead of AVX-512) frame 171 varies by 0.176, and by 0.176-0.188
-    when its input moves by float32 rounding (``benchmarks/decision_stability.py``). The
-    rule holds on both CPUs from 0.17 down: the four draws and the long clips on the AVX2
-    CPU gain +0.805 dB at 0.17, +0.815 at 0.19 (which gives frame 171 one kernel there).
-    Round 14 counts each window by its contrast (a window with few edges gives a noisy
-    kernel): on the same four draws uniform shake's spreads vary less (5 of 38 photos over
-    GoPro's closest instead of 8) and frame 171 more (0.210 against 0.176); every bound from
-    0.18 to 0.20 keeps every GoPro photo with the network and gains +0.859-0.861 dB on the
-    138 blurred photos (the plain variation at 0.17: +0.820), and 0.19, the middle, is the
-    bound.
+    part as much, moving objects, depth and a rolling camera do not. Its bound is the one
+    that gains most on the blurred training photos (four draws and 16 long GoPro clips)
+    among those that leave every GoPro photo with the network, the middle of the plateau
+    where several tie. Round 16 (round 15's evidence, 141 photos): 0.19 and 0.20 gain
+    +0.887 dB, 0.21 +0.892 (one photo), GoPro's closest training photo varies by 0.258,
+    uniform shake given one kernel by at most 0.187. The variation depends on the CPU and
+    moves under float32 rounding by up to 0.09 (``benchmarks/decision_stability.py``).
 
     The fit ratio is how many times better a rolling camera explains the local kernels
     than one kernel does (:attr:`Evidence.fit_ratio`); a lower residual bound (0.1) would
