@@ -233,7 +233,7 @@ def main() -> None:
         type=int,
         default=0,
         help="align GoPro's sets (a)-(c) within this many pixels before scoring (their sharp "
-        "frames sit up to 4.5 px from where the blurred average is: docs/auto.md)",
+        "frames sit up to 4.7 px from where the blurred average is: docs/auto.md)",
     )
     parser.add_argument("--precision", default="fp32", help="fp32 (default), bf16 or int8")
     parser.add_argument("--backend", default="torch", help="torch (default) or openvino")
