@@ -66,6 +66,11 @@ def paired_sets(
     }
 
 
+def print_image(set_name: str, key: str, gain: float, decision: str) -> None:
+    """One image's gain and what the method decided for it."""
+    print(f"  {set_name} {key:32} {gain:+6.2f} dB  {decision}", flush=True)
+
+
 def shake_rows(deblur: DeblurMethod, shared: Path, wanted: set[str]) -> dict[str, dict]:
     """Rows of the shake sets (f) and (g), with each image's decision when the method
     makes one."""
@@ -81,7 +86,7 @@ def shake_rows(deblur: DeblurMethod, shared: Path, wanted: set[str]) -> dict[str
             outputs.append(after)
             gains.append(after["psnr"] - before["psnr"])
             decisions.append(restored.decision or restored.note or "")
-            print(f"  {name} {key:32} {gains[-1]:+6.2f} dB  {decisions[-1]}", flush=True)
+            print_image(name, key, gains[-1], decisions[-1])
         rows[name] = {
             "images": len(items),
             "input_psnr": float(np.mean([s["psnr"] for s in inputs])),
@@ -118,7 +123,7 @@ def report(
         gains = [r.scores["ours"]["psnr"] - r.scores["blurred"]["psnr"] for r in results]
         for result, gain in zip(results, gains):
             if result.decision:
-                print(f"  {name} {result.key:32} {gain:+6.2f} dB  {result.decision}", flush=True)
+                print_image(name, result.key, gain, result.decision)
         rows[name] = {
             "images": len(results),
             "input_psnr": summary["blurred"]["psnr"],

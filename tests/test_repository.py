@@ -53,7 +53,9 @@ def test_the_slow_marker_is_registered_and_left_out_of_the_default_run(pytestcon
 
 def test_ci_runs_the_readme_test_command_with_the_slow_tests():
     readme = (ROOT / "README.md").read_text()
-    command = 'pip install torch==2.13.0 -e ".[test]" && python -m pytest -q -n 2 -m "slow or not slow"'
+    command = (
+        'pip install torch==2.13.0 -e ".[test]" && python -m pytest -q -n 2 -m "slow or not slow"'
+    )
     assert f"{command}\n" in readme  # the test command, as CI runs it
     ci = (ROOT / ".ci" / "run").read_text().splitlines()
     runs = [line for line in ci if "pytest" in line and not line.lstrip().startswith("#")]

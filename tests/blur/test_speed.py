@@ -4,10 +4,7 @@ import pytest
 from deblurgan.blur.kernels import sample_kernels
 from deblurgan.blur.speed import vary_speed
 
-
-def _faint_mass(kernel: np.ndarray) -> float:
-    """Fraction of the mass in values under a tenth of the peak."""
-    return float(kernel[kernel < 0.1 * kernel.max()].sum() / kernel.sum())
+from ..deconv.conftest import faint_mass
 
 
 def test_the_path_is_kept_and_only_re_timed():
@@ -55,6 +52,6 @@ def test_kernels_with_a_varying_speed_have_fainter_tails():
     np.testing.assert_array_equal(varied, again.kernels[:, -1])
     np.testing.assert_allclose(varied.sum(axis=(1, 2)), 1, atol=1e-5)
     assert np.all(varied >= 0)
-    faint_steady = np.median([_faint_mass(k) for k in steady])
-    faint_varied = np.median([_faint_mass(k) for k in varied])
+    faint_steady = np.median([faint_mass(k) for k in steady])
+    faint_varied = np.median([faint_mass(k) for k in varied])
     assert faint_varied > 2.5 * faint_steady

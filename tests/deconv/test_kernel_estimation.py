@@ -9,7 +9,7 @@ from deblurgan.blur.apply import blur_image
 from deblurgan.deconv.kernel_estimation import EstimationSettings, estimate_kernel, pyramid_sizes
 from deblurgan.deconv.kernel_shape import delta_kernel
 
-from .conftest import line_kernel, shapes_scene, similarity
+from .conftest import faint_mass, line_kernel, shapes_scene, similarity
 
 
 def test_blind_estimate_recovers_a_motion_kernel(scene, kernel):
@@ -120,10 +120,6 @@ def dwell_then_fast_kernel(size: int = 21) -> np.ndarray:
     k[c, c - 7 : c - 4] = 1.0
     cv2.line(k, (c - 4, c), (c + 7, c - 5), 0.06, 1)
     return k / k.sum()
-
-
-def faint_mass(kernel: np.ndarray) -> float:
-    return float(kernel[kernel < 0.1 * kernel.max()].sum())
 
 
 def test_a_low_floor_keeps_the_faint_tail_of_a_fast_move():
