@@ -162,7 +162,8 @@ def main() -> None:
     )
     print(
         f"\nauto, 720p: kernel estimate {row['estimate']:.2f} s, the rest of the decision "
-        f"{row['decision']:.2f}-{row['decision_max']:.2f} s (chose {row['chosen']}); then one kernel {row['uniform']:.2f} s, "
+        f"{row['decision']:.2f}-{row['decision_max']:.2f} s (chose {row['chosen']}); "
+        f"then one kernel {row['uniform']:.2f} s, "
         f"kernels that vary {row['varying']:.2f} s, the network {row['network']:.2f} s"
     )
 
