@@ -3,9 +3,11 @@ photo and a 12 MP photo, kernel estimate and deconvolution timed apart, each siz
 process (so its peak resident memory is its own); and for ``--method auto`` at 720p, what its
 decision costs beyond the kernel estimate and each outcome's deblurring (one kernel, kernels
 that vary, the network). Inputs are made here: a sharp photo (scikit-image's astronaut,
-resized) blurred by a camera-shake kernel from this package's synthesis. Usage:
+resized) blurred by a camera-shake kernel from this package's synthesis. Last, the kernel
+step per kernel side, with its conjugate gradients compiled (the correlation summed
+directly) and through FFTs, one thread, where ``DIRECT_MAX`` chooses between them. Usage:
 
-    python benchmarks/blind_speed.py [--repeats 2]
+    python benchmarks/blind_speed.py [--repeats 2] [--only-kernel-step]
 """
 
 from __future__ import annotations
@@ -112,12 +114,60 @@ def measure_auto(height: int, width: int, repeats: int) -> dict:
     }
 
 
+def measure_kernel_step(sides: tuple[int, ...] = (9, 13, 21, 29, 33, 45, 65)) -> list[dict]:
+    """Milliseconds of one kernel step (best of 5, one thread) on a 240 px window at each
+    kernel side, the conjugate gradients compiled and through FFTs."""
+    import time
+
+    import cv2
+    import numpy as np
+    from skimage import data
+
+    from deblurgan.deconv import kernel_step as module
+    from deblurgan.deconv.fourier import gradients, periodic_extension
+    from deblurgan.deconv.threads import thread_budget
+
+    gray = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2GRAY)[100:340, 100:340]
+    gray = gray.astype(np.float32) / 255
+    shifted = np.roll(gray, (2, 3), axis=(0, 1))  # any second image: only the time counts
+    rows = []
+    for side in sides:
+        latent, blurred = (gradients(periodic_extension(x, side)[0]) for x in (gray, shifted))
+        row = {"side": side}
+        for name, direct_max in (("compiled", side), ("ffts", 0)):
+            original, module.DIRECT_MAX = module.DIRECT_MAX, direct_max
+            best = np.inf
+            try:
+                with thread_budget(1):
+                    for _ in range(5):
+                        start = time.perf_counter()
+                        module.kernel_step(latent, blurred, side, 5e-3, sparsity=3e-3)
+                        best = min(best, time.perf_counter() - start)
+            finally:
+                module.DIRECT_MAX = original
+            row[name] = 1000 * best
+        row["chosen"] = "compiled" if side <= module.DIRECT_MAX else "ffts"
+        rows.append(row)
+    return rows
+
+
+def print_kernel_step() -> None:
+    """The kernel step's table."""
+    print(f"\n{'kernel side':>11}{'compiled ms':>13}{'via FFTs ms':>13}  chosen")
+    for row in measure_kernel_step():
+        print(f"{row['side']:>11}{row['compiled']:13.2f}{row['ffts']:13.2f}  {row['chosen']}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--one", nargs=2, type=int, help=argparse.SUPPRESS)  # child process
     parser.add_argument("--auto", action="store_true", help=argparse.SUPPRESS)  # child process
+    parser.add_argument("--only-kernel-step", action="store_true", help="just the last table")
     args = parser.parse_args()
+    if args.only_kernel_step:
+        print_kernel_step()
+        return
     if args.one and args.auto:
         print(json.dumps(measure_auto(*args.one, args.repeats)))
         return
@@ -166,6 +216,7 @@ def main() -> None:
         f"then one kernel {row['uniform']:.2f} s, "
         f"kernels that vary {row['varying']:.2f} s, the network {row['network']:.2f} s"
     )
+    print_kernel_step()
 
 
 if __name__ == "__main__":

@@ -83,35 +83,3 @@ def test_the_thread_budget_changes_the_speed_not_the_result_and_stays_in_its_blo
     assert np.array_equal(one, default)
     assert np.array_equal(fourier.irfft2(one, image.shape), fourier.irfft2(default, image.shape))
     assert seen == [1, threads.WORKERS] and threads.budget() == threads.WORKERS
-
-
-def test_splitting_solve_is_the_closed_form_to_the_bit_in_bands_of_rows():
-    from deblurgan.deconv.fourier import gradient_energy, splitting_solve
-    from deblurgan.deconv.threads import PARALLEL_PIXELS, thread_budget
-
-    rng = np.random.default_rng(3)
-    shape = (600, 900)  # its spectrum has more than PARALLEL_PIXELS values: cut into bands
-    assert shape[0] * (shape[1] // 2 + 1) >= PARALLEL_PIXELS
-    numerator, prior = (rfft2(rng.random(shape).astype(np.float32)) for _ in range(2))
-    denominator = np.abs(rfft2(rng.random(shape).astype(np.float32))) ** 2
-    smooth, beta = gradient_energy(shape), 5.66
-    expected = (numerator + np.float32(beta) * prior) / (denominator + np.float32(beta) * smooth)
-    for count in (1, 2, 3):
-        with thread_budget(count):
-            out = prior.copy()
-            assert splitting_solve(numerator, out, beta, denominator, smooth) is out
-            assert np.array_equal(out, expected)
-
-
-def test_splitting_solve_keeps_the_precision_of_double_operands():
-    from deblurgan.deconv.fourier import gradient_energy, splitting_solve
-
-    rng = np.random.default_rng(4)
-    shape = (40, 50)
-    numerator = np.fft.rfft2(rng.random(shape))  # complex128
-    prior = np.fft.rfft2(rng.random(shape)).astype(np.complex64)
-    denominator = np.abs(np.fft.rfft2(rng.random(shape))) ** 2
-    smooth = gradient_energy(shape)
-    out = splitting_solve(numerator, prior.copy(), 3.0, denominator, smooth)
-    expected = (numerator + np.float32(3.0) * prior) / (denominator + np.float32(3.0) * smooth)
-    assert out.dtype == np.complex128 and np.array_equal(out, expected)

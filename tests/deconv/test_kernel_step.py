@@ -3,6 +3,7 @@
 import numpy as np
 
 from deblurgan.blur.apply import blur_image
+from deblurgan.deconv import kernel_step as kernel_step_module
 from deblurgan.deconv.fourier import gradients, periodic_extension
 from deblurgan.deconv.kernel_shape import clean_kernel
 from deblurgan.deconv.kernel_step import kernel_step
@@ -39,3 +40,16 @@ def test_the_l1_term_keeps_the_kernel_compact_under_noise(scene):
 
     assert support(sparse) < support(plain) / 2  # 22 against 68 pixels
     assert support(sparse) <= 3 * int((kernel > 0).sum())
+
+
+def test_the_direct_and_the_fft_operator_give_the_same_kernel(scene, kernel, monkeypatch):
+    blurred = blur_image(scene[..., None], kernel, noise_std=0.01, rng=np.random.default_rng(5))
+    sharp_ext, _ = periodic_extension(scene, 15)
+    blurred_ext, _ = periodic_extension(blurred[..., 0].astype(np.float32), 15)
+    args = (gradients(sharp_ext), gradients(blurred_ext), 15, 1e-3)
+    assert 15 <= kernel_step_module.DIRECT_MAX  # summed directly, in compiled code
+    direct = kernel_step(*args, sparsity=0.01)
+    monkeypatch.setattr(kernel_step_module, "DIRECT_MAX", 0)  # through FFTs
+    through_ffts = kernel_step(*args, sparsity=0.01)
+    assert np.abs(direct - through_ffts).max() < 1e-6 * np.abs(direct).max()
+    assert abs(float(direct.sum()) - 1.0) < 0.2  # a kernel (of unit mass), not zeros

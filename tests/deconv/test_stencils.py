@@ -1,8 +1,12 @@
 import numpy as np
 
-from deblurgan.deconv.fourier import divergence, gradients
+from deblurgan.deconv.fourier import divergence, gradient_energy, gradients, rfft2
 from deblurgan.deconv.nonblind import SHRINK_REACH, _shrinkage_table, shrink
-from deblurgan.deconv.stencils import shrunk_divergence, thresholded_divergence
+from deblurgan.deconv.stencils import (
+    shrunk_divergence,
+    splitting_solve,
+    thresholded_divergence,
+)
 
 
 def test_thresholded_divergence_matches_the_numpy_composition():
@@ -39,3 +43,32 @@ def test_bands_of_rows_on_every_thread_give_the_one_pass_result_to_the_bit():
     gx, gy = gradients(u)  # and the bands' seams are right (rows wrap around too)
     reference = divergence(shrink(gx, 22.6), shrink(gy, 22.6))
     assert np.allclose(banded[1], reference, atol=1e-5)
+
+
+def test_splitting_solve_is_the_closed_form_to_the_bit_in_bands_of_rows():
+    from deblurgan.deconv.threads import PARALLEL_PIXELS, thread_budget
+
+    rng = np.random.default_rng(3)
+    shape = (600, 900)  # its spectrum has more than PARALLEL_PIXELS values: cut into bands
+    assert shape[0] * (shape[1] // 2 + 1) >= PARALLEL_PIXELS
+    numerator, prior = (rfft2(rng.random(shape).astype(np.float32)) for _ in range(2))
+    denominator = np.abs(rfft2(rng.random(shape).astype(np.float32))) ** 2
+    smooth, beta = gradient_energy(shape), 5.66
+    expected = (numerator + np.float32(beta) * prior) / (denominator + np.float32(beta) * smooth)
+    for count in (1, 2, 3):
+        with thread_budget(count):
+            out = prior.copy()
+            assert splitting_solve(numerator, out, beta, denominator, smooth) is out
+            assert np.array_equal(out, expected)
+
+
+def test_splitting_solve_keeps_the_precision_of_double_operands():
+    rng = np.random.default_rng(4)
+    shape = (40, 50)
+    numerator = np.fft.rfft2(rng.random(shape))  # complex128
+    prior = np.fft.rfft2(rng.random(shape)).astype(np.complex64)
+    denominator = np.abs(np.fft.rfft2(rng.random(shape))) ** 2
+    smooth = gradient_energy(shape)
+    out = splitting_solve(numerator, prior.copy(), 3.0, denominator, smooth)
+    expected = (numerator + np.float32(3.0) * prior) / (denominator + np.float32(3.0) * smooth)
+    assert out.dtype == np.complex128 and np.array_equal(out, expected)

@@ -14,7 +14,7 @@ import functools
 import numpy as np
 import scipy.fft
 
-from deblurgan.deconv.threads import budget, by_rows
+from deblurgan.deconv.threads import budget
 
 
 def rfft2(image: np.ndarray) -> np.ndarray:
@@ -85,45 +85,6 @@ def gradient_energy(shape: tuple[int, int]) -> np.ndarray:
     energy = (4.0 - 2.0 * np.cos(wx) - 2.0 * np.cos(wy)).astype(np.float32)
     energy.flags.writeable = False
     return energy
-
-
-def splitting_solve(
-    data_numerator: np.ndarray,
-    prior: np.ndarray,
-    beta: float,
-    data_denominator: np.ndarray,
-    smooth: np.ndarray,
-) -> np.ndarray:
-    """The image step of half-quadratic splitting in closed form, on the :func:`rfft2`
-    grid: :math:`(N + \\beta P) / (D + \\beta S)`, written over ``prior`` (and returned;
-    into a copy where the operands are more precise than ``prior``), in bands of rows at
-    once on a large image (the same values as one pass).
-
-    Args:
-        data_numerator: :math:`N`, the data term's numerator (e.g. :math:`\\lambda
-            \\bar{K} Y`), complex.
-        prior: :math:`P`, the transform of the divergence of the auxiliary gradients;
-            overwritten by the result.
-        beta: The splitting's penalty.
-        data_denominator: :math:`D`, the data term's denominator (e.g. :math:`\\lambda
-            |K|^2`), real.
-        smooth: :math:`S`, :func:`gradient_energy` of the image's shape.
-
-    Shape:
-        - Input: :math:`(H, W // 2 + 1)` each; output the same.
-    """
-    beta = np.float32(beta)
-    wide = np.result_type(data_numerator, prior, beta, data_denominator, smooth)
-    out = prior if wide == prior.dtype else np.empty(prior.shape, wide)  # as one expression
-
-    def solve(first: int, stop: int) -> None:
-        rows = slice(first, stop)
-        out[rows] = (data_numerator[rows] + beta * prior[rows]) / (
-            data_denominator[rows] + beta * smooth[rows]
-        )
-
-    by_rows(solve, prior.shape[0], prior.size)
-    return out
 
 
 def gradients(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -29,7 +29,6 @@ from deblurgan.deconv.fourier import (
     periodic_extension,
     psf_to_otf,
     rfft2,
-    splitting_solve,
 )
 from deblurgan.deconv.kernel_shape import (
     centre_kernel_subpixel,
@@ -38,7 +37,7 @@ from deblurgan.deconv.kernel_shape import (
     resize_kernel,
 )
 from deblurgan.deconv.kernel_step import kernel_step, strongest_edges
-from deblurgan.deconv.stencils import thresholded_divergence
+from deblurgan.deconv.stencils import splitting_solve, thresholded_divergence
 
 LEVEL_RATIO = math.sqrt(0.5)  # kernel (and image) scale between pyramid levels
 COARSEST_KERNEL = 5  # kernel side at the coarsest level, pixels

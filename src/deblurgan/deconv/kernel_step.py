@@ -2,16 +2,28 @@
 gradients onto the blurred image's, :math:`\\min_k \\|\\nabla S * k - \\nabla B\\|^2 +
 \\gamma \\|k\\|^2 + \\mu \\|k\\|_1`, by conjugate gradients on the kernel's support (the
 L1 term by reweighting), and Cho and Lee's selection of the strongest edges it may use.
+
+The conjugate gradients apply the normal equations' operator, a correlation with the latent
+image's autocorrelation, many times on a small window. Up to :data:`DIRECT_MAX` pixels a
+side they run compiled, the correlation summed directly; beyond, through FFTs. Measured on
+one thread of a 2-core AMD EPYC (AVX2): one application took 7 us directly against 111 us
+through FFTs for a 13 px kernel, 125 against 124 us at 29 px, 190 against 155 us at 33 px.
+The compiled solve also lets go of the interpreter once a solve instead of at every FFT
+and every numpy operation, so that jobs side by side on two threads (``auto``'s windows)
+no longer wait for each other.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+import numba
 import numpy as np
 import scipy.fft
 
 from deblurgan.deconv.fourier import centre_window, irfft2, rfft2
+
+DIRECT_MAX = 29  # kernel side up to which the operator is applied directly (see above)
 
 
 def kernel_step(
@@ -26,10 +38,9 @@ def kernel_step(
 ) -> np.ndarray:
     """Least-squares kernel in the gradient domain: :math:`\\min_k \\sum_{d \\in \\{x, y\\}}
     \\|\\partial_d S * k - \\partial_d B\\|^2 + \\gamma \\|k\\|^2 + \\mu \\|k\\|_1` over
-    kernels supported on ``size x size`` pixels, by conjugate gradients whose operator is
-    applied with FFTs (the normal equations' Gram matrix is a correlation, diagonal in
-    Fourier space); the L1 term, which suppresses faint spurs, by iteratively reweighted
-    least squares.
+    kernels supported on ``size x size`` pixels, by conjugate gradients (the normal
+    equations' Gram matrix is a correlation with the latent's autocorrelation); the L1
+    term, which suppresses faint spurs, by iteratively reweighted least squares.
 
     Args:
         latent: Gradients ``(x, y)`` of the latent image (the extended one of
@@ -58,26 +69,16 @@ def kernel_step(
         numerator = numerator + np.conj(fs) * rfft2(b)
         gram = gram + (fs.real**2 + fs.imag**2)
     energy = float(np.mean(gram))
-    rhs = centre_window(irfft2(numerator, shape), size)
+    rhs = centre_window(irfft2(numerator, shape), size).astype(np.float64)
     # The Gram operator is a correlation with the latent's autocorrelation, of which a
-    # kernel only meets the lags within +-(size - 1): a small window, small FFTs.
+    # kernel only meets the lags within +-(size - 1): a small window.
     autocorrelation = centre_window(irfft2(gram, shape), 2 * size - 1).astype(np.float64)
-    # Room for the full linear convolution (3 size - 2), rounded up to a fast FFT length;
-    # one thread: for FFTs this small, threads cost more than they save.
-    small = (scipy.fft.next_fast_len(3 * size - 2, real=True),) * 2
-    window = scipy.fft.rfft2(autocorrelation, s=small)
     diagonal = np.full((size, size), tikhonov * energy)
-
-    def apply(k: np.ndarray) -> np.ndarray:
-        full = scipy.fft.irfft2(scipy.fft.rfft2(k, s=small) * window, s=small)
-        return full[size - 1 : 2 * size - 1, size - 1 : 2 * size - 1] + diagonal * k
-
-    rhs = rhs.astype(np.float64)
-    k = _conjugate_gradients(apply, rhs, np.full((size, size), 1.0 / size**2), cg_iterations)
+    k = _solve(autocorrelation, rhs, np.full((size, size), 1.0 / size**2), diagonal, cg_iterations)
     for _ in range(reweights if sparsity > 0 else 0):
         magnitude = np.maximum(np.abs(k), 1e-3 * float(np.abs(k).max()) + 1e-12)
         diagonal = tikhonov * energy + sparsity * energy / magnitude
-        k = _conjugate_gradients(apply, rhs, k, cg_iterations)
+        k = _solve(autocorrelation, rhs, k, diagonal, cg_iterations)
     return k.astype(np.float32)
 
 
@@ -105,6 +106,35 @@ def strongest_edges(gx: np.ndarray, gy: np.ndarray, count: int) -> tuple[np.ndar
     return gx * keep, gy * keep
 
 
+def _solve(
+    autocorrelation: np.ndarray,
+    rhs: np.ndarray,
+    start: np.ndarray,
+    diagonal: np.ndarray,
+    iterations: int,
+) -> np.ndarray:
+    """Conjugate gradients from ``start`` on :math:`A \\star k + d \\odot k = r`, the
+    correlation with ``autocorrelation`` (``2 size - 1`` a side) summed directly in compiled
+    code up to :data:`DIRECT_MAX`, through FFTs beyond.
+
+    Shape:
+        - Input: :math:`(2s - 1, 2s - 1)`, then three :math:`(s, s)` float64.
+    """
+    size = rhs.shape[0]
+    if size <= DIRECT_MAX:
+        return _compiled_conjugate_gradients(autocorrelation, rhs, start, diagonal, iterations)
+    # Room for the full linear convolution (3 size - 2), rounded up to a fast FFT length;
+    # one thread: for FFTs this small, threads cost more than they save.
+    small = (scipy.fft.next_fast_len(3 * size - 2, real=True),) * 2
+    window = scipy.fft.rfft2(autocorrelation, s=small)
+
+    def apply(k: np.ndarray) -> np.ndarray:
+        full = scipy.fft.irfft2(scipy.fft.rfft2(k, s=small) * window, s=small)
+        return full[size - 1 : 2 * size - 1, size - 1 : 2 * size - 1] + diagonal * k
+
+    return _conjugate_gradients(apply, rhs, start, iterations)
+
+
 def _conjugate_gradients(
     apply: Callable[[np.ndarray], np.ndarray], rhs: np.ndarray, start: np.ndarray, iterations: int
 ) -> np.ndarray:
@@ -121,6 +151,51 @@ def _conjugate_gradients(
         x = x + step * direction
         residual = residual - step * applied
         new_norm = float(np.sum(residual * residual))
+        direction = residual + (new_norm / norm) * direction
+        norm = new_norm
+    return x
+
+
+@numba.njit(cache=True, nogil=True)
+def _gram_product(
+    autocorrelation: np.ndarray, k: np.ndarray, diagonal: np.ndarray, out: np.ndarray
+) -> None:
+    """``out`` = the correlation of ``k`` with ``autocorrelation`` (the lags within
+    +-(size - 1)) plus ``diagonal * k``, summed directly (one row of lags at a time, so the
+    innermost loop runs over contiguous memory)."""
+    size = k.shape[0]
+    out[:] = diagonal * k
+    for p in range(size):
+        for q in range(size):
+            weight = k[size - 1 - p, size - 1 - q]
+            for i in range(size):
+                for j in range(size):
+                    out[i, j] += weight * autocorrelation[i + p, j + q]
+
+
+@numba.njit(cache=True, nogil=True)
+def _compiled_conjugate_gradients(
+    autocorrelation: np.ndarray,
+    rhs: np.ndarray,
+    start: np.ndarray,
+    diagonal: np.ndarray,
+    iterations: int,
+) -> np.ndarray:
+    """:func:`_conjugate_gradients` with :func:`_gram_product` as the operator, compiled."""
+    x = start.astype(np.float64)
+    applied = np.empty_like(x)
+    _gram_product(autocorrelation, x, diagonal, applied)
+    residual = rhs - applied
+    direction = residual.copy()
+    norm = np.sum(residual * residual)
+    for _ in range(iterations):
+        if norm <= 1e-20:
+            break
+        _gram_product(autocorrelation, direction, diagonal, applied)
+        step = norm / np.sum(direction * applied)
+        x += step * direction
+        residual -= step * applied
+        new_norm = np.sum(residual * residual)
         direction = residual + (new_norm / norm) * direction
         norm = new_norm
     return x

@@ -27,9 +27,8 @@ from deblurgan.deconv.fourier import (
     periodic_extension,
     psf_to_otf,
     rfft2,
-    splitting_solve,
 )
-from deblurgan.deconv.stencils import shrunk_divergence
+from deblurgan.deconv.stencils import shrunk_divergence, splitting_solve
 
 ALPHA = 2.0 / 3.0  # the hyper-Laplacian exponent Krishnan and Fergus recommend
 BETA_START, BETA_MAX, BETA_RATE = 1.0, 256.0, 2.0 * np.sqrt(2.0)

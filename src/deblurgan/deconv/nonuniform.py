@@ -125,7 +125,8 @@ def local_kernels(
             return refine_kernel(window, kernel, settings.weight, settings, mask)[0]
 
     # The windows are independent: refined on every core at once (the same kernels; the
-    # FFTs release the interpreter), heard in order; a cancel stops the windows not begun.
+    # FFTs and the compiled passes release the interpreter), heard in order; a cancel
+    # stops the windows not begun.
     kernels = []
     with ThreadPoolExecutor(max_workers=max(min(WORKERS, len(corners)), 1)) as pool:
         pending = [pool.submit(refine, corner) for corner in corners]

@@ -2,15 +2,18 @@
 
 Both splitting schemes (the L0 latent step and the hyper-Laplacian deconvolution) need, per
 iteration, the circular forward differences of the image, a pointwise step on them, and the
-adjoint of the differences (a divergence) of the result. In numpy that is about ten
-full-image temporaries; here it is two compiled passes (numba, compiled once per machine and
-cached), each over bands of rows on every core for a large image
+adjoint of the differences (a divergence) of the result; then, in the Fourier domain, the
+image step in closed form (:func:`splitting_solve`). In numpy the first is about ten
+full-image temporaries and the second five passes, each of which lets go of the interpreter
+and takes it back: with two estimates running side by side (``auto``'s windows) the threads
+then mostly wait for each other. Here they are three compiled passes (numba, compiled once
+per machine and cached), each over bands of rows on every core for a large image
 (:func:`~deblurgan.deconv.threads.by_rows`: the same values as one pass) and in one thread
 for a small one. Not numba's parallel regions: on a busy 2-core machine they took 28 ms a
 call on a 300x300 image (threads waiting for each other), and one Levin image took 18.7 s
 in all against 3.1 s serial. The numpy compositions (:mod:`deblurgan.deconv.fourier`'s
-differences and divergence, :func:`deblurgan.deconv.nonblind.shrink`) are the reference;
-tests compare them.
+differences and divergence, :func:`deblurgan.deconv.nonblind.shrink`, the image step as
+one numpy expression) are the reference; tests compare them.
 """
 
 from __future__ import annotations
@@ -117,3 +120,66 @@ def shrunk_divergence(u: np.ndarray, table: np.ndarray, reach: float) -> np.ndar
         - Input: :math:`(H, W)` float32; output the same.
     """
     return _divergence_of(u, _shrunk_rows, table, float(reach))
+
+
+@numba.njit(cache=True, nogil=True)
+def _solved_rows(
+    numerator: np.ndarray,
+    prior: np.ndarray,
+    beta: np.float32,
+    denominator: np.ndarray,
+    smooth: np.ndarray,
+    one: float,
+    out: np.ndarray,
+    first: int,
+    stop: int,
+) -> None:
+    """Rows ``[first, stop)`` of :math:`(N + \\beta P) / (D + \\beta S)`, rounded as numpy
+    rounds it: a complex quotient by a real number is a product with its reciprocal
+    (``one``: 1 in the quotient's precision)."""
+    width = prior.shape[1]
+    for i in range(first, stop):
+        for j in range(width):
+            scale = one / (denominator[i, j] + beta * smooth[i, j])
+            value = numerator[i, j] + beta * prior[i, j]
+            out[i, j] = complex(value.real * scale, value.imag * scale)
+
+
+def splitting_solve(
+    data_numerator: np.ndarray,
+    prior: np.ndarray,
+    beta: float,
+    data_denominator: np.ndarray,
+    smooth: np.ndarray,
+) -> np.ndarray:
+    """The image step of half-quadratic splitting in closed form, on the
+    :func:`~deblurgan.deconv.fourier.rfft2` grid: :math:`(N + \\beta P) / (D + \\beta
+    S)`, written over ``prior`` (and returned; into a copy where the operands are more
+    precise than ``prior``), the same values as the numpy expression, to the bit.
+
+    Args:
+        data_numerator: :math:`N`, the data term's numerator (e.g. :math:`\\lambda
+            \\bar{K} Y`), complex.
+        prior: :math:`P`, the transform of the divergence of the auxiliary gradients;
+            overwritten by the result.
+        beta: The splitting's penalty.
+        data_denominator: :math:`D`, the data term's denominator (e.g. :math:`\\lambda
+            |K|^2`), real.
+        smooth: :math:`S`, :func:`~deblurgan.deconv.fourier.gradient_energy` of the
+            image's shape.
+
+    Shape:
+        - Input: :math:`(H, W // 2 + 1)` each; output the same.
+    """
+    beta = np.float32(beta)
+    wide = np.result_type(data_numerator, prior, beta, data_denominator, smooth)
+    out = prior if wide == prior.dtype else np.empty(prior.shape, wide)  # as one expression
+    one = np.ones((), wide).real[()]
+    by_rows(
+        lambda first, stop: _solved_rows(
+            data_numerator, prior, beta, data_denominator, smooth, one, out, first, stop
+        ),
+        prior.shape[0],
+        prior.size,
+    )
+    return out
