@@ -1,6 +1,7 @@
 """The kernel step: the kernel from a latent image's gradients and a blurred image's."""
 
 import numpy as np
+import pytest
 
 from deblurgan.blur.apply import blur_image
 from deblurgan.deconv import kernel_step as kernel_step_module
@@ -42,12 +43,13 @@ def test_the_l1_term_keeps_the_kernel_compact_under_noise(scene):
     assert support(sparse) <= 3 * int((kernel > 0).sum())
 
 
-def test_the_direct_and_the_fft_operator_give_the_same_kernel(scene, kernel, monkeypatch):
+@pytest.mark.parametrize("size", [15, kernel_step_module.DIRECT_MAX])
+def test_the_direct_and_the_fft_operator_give_the_same_kernel(scene, kernel, monkeypatch, size):
     blurred = blur_image(scene[..., None], kernel, noise_std=0.01, rng=np.random.default_rng(5))
-    sharp_ext, _ = periodic_extension(scene, 15)
-    blurred_ext, _ = periodic_extension(blurred[..., 0].astype(np.float32), 15)
-    args = (gradients(sharp_ext), gradients(blurred_ext), 15, 1e-3)
-    assert 15 <= kernel_step_module.DIRECT_MAX  # summed directly, in compiled code
+    sharp_ext, _ = periodic_extension(scene, size)
+    blurred_ext, _ = periodic_extension(blurred[..., 0].astype(np.float32), size)
+    args = (gradients(sharp_ext), gradients(blurred_ext), size, 1e-3)
+    assert size <= kernel_step_module.DIRECT_MAX  # summed directly, in compiled code
     direct = kernel_step(*args, sparsity=0.01)
     monkeypatch.setattr(kernel_step_module, "DIRECT_MAX", 0)  # through FFTs
     through_ffts = kernel_step(*args, sparsity=0.01)

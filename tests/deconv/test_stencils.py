@@ -72,3 +72,14 @@ def test_splitting_solve_keeps_the_precision_of_double_operands():
     out = splitting_solve(numerator, prior.copy(), 3.0, denominator, smooth)
     expected = (numerator + np.float32(3.0) * prior) / (denominator + np.float32(3.0) * smooth)
     assert out.dtype == np.complex128 and np.array_equal(out, expected)
+
+
+def test_splitting_solve_divides_by_zero_as_numpy_does():
+    numerator = np.array([[1 + 2j, -1 + 0j, 0j]], np.complex64)
+    prior = np.array([[0.5 - 1j, 0j, 0j]], np.complex64)
+    zero = np.zeros((1, 3), np.float32)  # D + beta S = 0: a kernel whose values sum to 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        expected = (numerator + np.float32(2.0) * prior) / (zero + np.float32(2.0) * zero)
+    out = splitting_solve(numerator, prior.copy(), 2.0, zero, zero)  # no exception
+    assert np.array_equal(out, expected, equal_nan=True)
+    assert np.isinf(out[0, 0].real) and np.isnan(out[0, 2].real)

@@ -8,9 +8,10 @@ image's autocorrelation, many times on a small window. Up to :data:`DIRECT_MAX` 
 side they run compiled, the correlation summed directly; beyond, through FFTs. Measured on
 one thread of a 2-core AMD EPYC (AVX2): one application took 7 us directly against 111 us
 through FFTs for a 13 px kernel, 125 against 124 us at 29 px, 190 against 155 us at 33 px.
-The compiled solve also lets go of the interpreter once a solve instead of at every FFT
-and every numpy operation, so that jobs side by side on two threads (``auto``'s windows)
-no longer wait for each other.
+The compiled solve also lets go of the interpreter once a solve, where the FFT path holds
+it for the Python between some 40 small FFTs and the numpy operations on a few hundred
+values (too few for numpy to let it go), so jobs side by side on two threads (``auto``'s
+windows) no longer wait for each other.
 """
 
 from __future__ import annotations

@@ -122,7 +122,7 @@ def shrunk_divergence(u: np.ndarray, table: np.ndarray, reach: float) -> np.ndar
     return _divergence_of(u, _shrunk_rows, table, float(reach))
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")  # a zero denominator: inf, as numpy
 def _solved_rows(
     numerator: np.ndarray,
     prior: np.ndarray,
@@ -174,7 +174,7 @@ def splitting_solve(
     beta = np.float32(beta)
     wide = np.result_type(data_numerator, prior, beta, data_denominator, smooth)
     out = prior if wide == prior.dtype else np.empty(prior.shape, wide)  # as one expression
-    one = np.ones((), wide).real[()]
+    one = np.finfo(wide).dtype.type(1)
     by_rows(
         lambda first, stop: _solved_rows(
             data_numerator, prior, beta, data_denominator, smooth, one, out, first, stop
