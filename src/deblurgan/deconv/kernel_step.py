@@ -5,9 +5,10 @@ L1 term by reweighting), and Cho and Lee's selection of the strongest edges it m
 
 The conjugate gradients apply the normal equations' operator, a correlation with the latent
 image's autocorrelation, many times on a small window. Up to :data:`DIRECT_MAX` pixels a
-side they run compiled, the correlation summed directly; beyond, through FFTs. Measured on
-one thread of a 2-core AMD EPYC (AVX2): one application took 7 us directly against 111 us
-through FFTs for a 13 px kernel, 125 against 124 us at 29 px, 190 against 155 us at 33 px.
+side they run compiled, the correlation summed directly; beyond, through FFTs. One kernel
+step on one thread of a 2-core AMD EPYC (AVX2; ``benchmarks/blind_speed.py
+--only-kernel-step``): 2.5-3.2 ms compiled against 8.1-10.7 ms through FFTs at 13 px,
+about the same at 29-33 px, 52 against 20 ms at 45 px.
 The compiled solve also lets go of the interpreter once a solve, where the FFT path holds
 it for the Python between some 40 small FFTs and the numpy operations on a few hundred
 values (too few for numpy to let it go), so jobs side by side on two threads (``auto``'s
