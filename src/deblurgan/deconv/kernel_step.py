@@ -9,6 +9,7 @@ side they run compiled, the correlation summed directly; beyond, through FFTs. O
 step on one thread of a 2-core AMD EPYC (AVX2; ``benchmarks/blind_speed.py
 --only-kernel-step``): 2.5-3.2 ms compiled against 8.1-10.7 ms through FFTs at 13 px,
 about the same at 29-33 px, 52 against 20 ms at 45 px.
+
 The compiled solve also lets go of the interpreter once a solve, where the FFT path holds
 it for the Python between some 40 small FFTs and the numpy operations on a few hundred
 values (too few for numpy to let it go), so jobs side by side on two threads (``auto``'s

@@ -155,7 +155,8 @@ def splitting_solve(
     """The image step of half-quadratic splitting in closed form, on the
     :func:`~deblurgan.deconv.fourier.rfft2` grid: :math:`(N + \\beta P) / (D + \\beta
     S)`, written over ``prior`` (and returned; into a copy where the operands are more
-    precise than ``prior``), the same values as the numpy expression, to the bit.
+    precise than ``prior``), in bands of rows at once on a large image; the same values as
+    the numpy expression, to the bit.
 
     Args:
         data_numerator: :math:`N`, the data term's numerator (e.g. :math:`\\lambda
