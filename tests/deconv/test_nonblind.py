@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from deblurgan.blur.apply import blur_image
 from deblurgan.deconv.nonblind import (
@@ -18,6 +19,29 @@ def test_noise_estimate_recovers_the_added_noise():
     for sigma in (0.005, 0.02):
         noisy = clean + sigma * rng.standard_normal(clean.shape).astype(np.float32)
         assert abs(estimate_noise(noisy) - sigma) < 0.25 * sigma
+
+
+def test_noise_estimate_is_immerkaers_formula_on_any_view_of_one_channel():
+    rng = np.random.default_rng(1)
+    rgb = shapes_scene(64)[..., None] + 0.01 * rng.standard_normal((64, 64, 3)).astype(np.float32)
+    gray = rgb[:, :, 1]  # a strided view
+    # the formula by hand on the interior: the mask's response, the Sobel gradients' magnitude
+    g = gray.astype(np.float64)
+
+    def shifted(dy: int, dx: int) -> np.ndarray:
+        return g[1 + dy : 63 + dy, 1 + dx : 63 + dx]
+
+    mask = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]])
+    response = sum(w * shifted(i - 1, j - 1) for (i, j), w in np.ndenumerate(mask))
+    rows = sum(w * (shifted(1, d) - shifted(-1, d)) for d, w in ((-1, 1), (0, 2), (1, 1)))
+    cols = sum(w * (shifted(d, 1) - shifted(d, -1)) for d, w in ((-1, 1), (0, 2), (1, 1)))
+    edges = np.hypot(rows, cols)
+    calm = edges <= np.percentile(edges, 90)
+    by_hand = np.sqrt(np.pi / 2) * np.abs(response[calm]).mean() / 6
+    assert estimate_noise(gray) == pytest.approx(by_hand, rel=1e-5)
+    assert estimate_noise(gray.T) == pytest.approx(estimate_noise(gray), rel=1e-5)
+    with pytest.raises(ValueError, match="one"):
+        estimate_noise(rgb)
 
 
 def test_data_weight_is_krishnan_and_fergus_at_one_percent_noise_and_bounded():

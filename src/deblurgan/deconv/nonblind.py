@@ -40,16 +40,21 @@ def estimate_noise(gray: np.ndarray) -> float:
     over the pixels away from the strongest edges (the 10% largest gradients are left out,
     as Tai and Yang, 2008, suggest, since edges leak through the mask).
 
+    Raises:
+        ValueError: ``gray`` is not one 2-D channel.
+
     Examples:
         >>> rng = np.random.default_rng(0)
         >>> round(estimate_noise(0.5 + 0.02 * rng.standard_normal((256, 256))), 3)
         0.02
     """
     image = np.asarray(gray, np.float32)
+    if image.ndim != 2:
+        raise ValueError(f"expected one (H, W) channel, got shape {image.shape}")
     mask = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)  # symmetric: no flip
-    # OpenCV's filters, on every core: 2-3x faster than scipy.ndimage's at 720p-12 MP, the
-    # same value at 720p and 1.6e-7 apart at 12 MP (float32 sums). The border rows and
-    # columns, where the border rules differ, are left out.
+    # OpenCV's filters: 2-3x faster than scipy.ndimage's at 720p-12 MP, the same value at
+    # 720p and 1.6e-7 apart at 12 MP (float32 sums). The border rows and columns, where the
+    # border rules differ, are left out.
     response = cv2.filter2D(image, cv2.CV_32F, mask)[1:-1, 1:-1]
     vertical, horizontal = (cv2.Sobel(image, cv2.CV_32F, dx, 1 - dx) for dx in (0, 1))
     edges = cv2.magnitude(vertical, horizontal)[1:-1, 1:-1]
