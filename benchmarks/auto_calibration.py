@@ -15,7 +15,9 @@ GOPR0477's held-out moments or ``gopro_crops256``):
 For each it prints the evidence :class:`~deblurgan.methods.decision.Evidence`, the decision,
 and the PSNR gain (aligned within 8 px) of every outcome: one kernel (``l0``), kernels
 that vary, the network, and the input unchanged; the best outcome per photo is what the
-thresholds should pick. Usage:
+thresholds should pick. ``--json`` also keeps each window's kernel spread and contrast on
+the spread variation's grid, so other statistics of them can be scored from the file
+(docs/auto.md, rounds 18-19). Usage:
 
     python benchmarks/auto_calibration.py [--shared ../shared] [--per-kind 8] [--seed 0]
                                           [--long-clips] [--jpeg QUALITY] [--json OUT]
@@ -39,6 +41,7 @@ from deblurgan.blur.kernels import sample_kernels
 from deblurgan.blur.psf import tight_crop
 from deblurgan.blur.rotation import RotationShake, blur_by_rotation, random_rotation_shake
 from deblurgan.blur.scene import SceneMotion, synthesize_scene_pair
+from deblurgan.deconv.blur_verdict import kernel_spread
 from deblurgan.evaluation.scoring import score
 from deblurgan.io.images import read_image
 from deblurgan.methods import MethodOptions, build_method
@@ -175,6 +178,9 @@ def outcomes(auto: AutoDeblur, photo: dict) -> dict:
         "none": 0.0,
         "network": score(auto.network()(blurred), sharp, align=8)["psnr"] - base,
     }
+    if seen.extents is not None:  # for pilots of other statistics of the windows' spreads
+        row["window_spreads"] = [kernel_spread(k) for k in seen.extents.kernels]
+        row["window_contrasts"] = [float(c) for c in seen.extents.contrast]
     if seen.found.kernel is not None:
         one = auto.blind.deconvolve(blurred, seen.found.kernel, seen.found.gamma)
         row["uniform"] = score(one, sharp, align=8)["psnr"] - base

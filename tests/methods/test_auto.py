@@ -78,8 +78,12 @@ def test_the_spread_is_compared_on_its_own_grid_and_the_stage_never_steps_back(m
         tall = photo.shape[0] > photo.shape[1]
         assert grids == [(tall, (3, 3)), (tall, (3, 2) if tall else (2, 3))]
         extents = measure(seen.found.gray, seen.found.small, seen.found.reliable, grids[1][1])
-        # each window counted by its contrast
+        # each window counted by its contrast; the windows are kept for reports
         assert seen.evidence.spread_variation == spread_variation(extents.kernels, extents.contrast)
+        assert len(seen.extents.kernels) == 6
+        for mine, measured in zip(seen.extents.kernels, extents.kernels, strict=True):
+            np.testing.assert_array_equal(mine, measured)
+        np.testing.assert_array_equal(seen.extents.contrast, extents.contrast)
         fractions = [f for stage, f in heard if stage == auto.COMPARING]
         assert len(fractions) == 9 + 6 and fractions == sorted(fractions)
         assert fractions[-1] == pytest.approx(1.0) and fractions[8] == pytest.approx(9 / 15)

@@ -36,6 +36,7 @@ from deblurgan.deconv.motion_fit import InplaneMotion
 from deblurgan.deconv.nonuniform import (
     LOCAL_LONG_SIDE,
     WINDOW_GRID,
+    LocalKernels,
     deconvolve_varying,
     fit_motion,
     kernel_mosaic,
@@ -73,6 +74,9 @@ class Examination:
         motion: The fitted camera motion (None likewise), at the local scale.
         local_scale: The local kernels' scale relative to the estimation scale.
         local_size: The local kernels' side.
+        extents: The kernels of the :func:`~deblurgan.methods.decision.spread_grid`'s
+            windows and their contrasts, which the spread variation was measured on (None
+            likewise).
     """
 
     found: KernelEstimate
@@ -81,6 +85,7 @@ class Examination:
     motion: InplaneMotion | None = None
     local_scale: float = 1.0
     local_size: int = 0
+    extents: LocalKernels | None = None
 
 
 def too_small_words(found: KernelEstimate) -> str:
@@ -187,7 +192,7 @@ class AutoDeblur:
         )
         decision = decide(evidence, self.thresholds)
         size = local.kernels[0].shape[0]
-        return Examination(found, decision, evidence, motion, local.scale, size)
+        return Examination(found, decision, evidence, motion, local.scale, size, extents)
 
     def restore(self, rgb: np.ndarray) -> Restoration:
         """Deblur one ``(H, W, 3)`` image in [0, 1] the way :func:`decide` chooses; the
