@@ -218,9 +218,15 @@ def test_portrait_fits_progress_moves_and_a_reload_shows_the_job(start, browser,
 
     browser.set_window_size(420, 900)  # a phone: nothing sideways, the zoom control whole
     wait.until(lambda d: d.execute_script("return window.innerWidth") <= 420)
-    assert browser.execute_script(
-        "return document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+    _next_frame(browser)  # the page refits in its resize handlers, before the next paint
+    overflowing = browser.execute_script(
+        "const width = document.documentElement.clientWidth;"
+        "if (document.documentElement.scrollWidth <= width) return [];"
+        "return [...document.body.querySelectorAll('*')]"
+        ".filter(e => e.getBoundingClientRect().right > width + 0.5)"
+        ".map(e => e.tagName + '.' + e.className + ' ' + e.getBoundingClientRect().right)"
     )
+    assert not overflowing, overflowing
     zoom = compare.find_element(By.CSS_SELECTOR, "input.zoom")
     assert zoom.rect["x"] >= 0 and zoom.rect["x"] + zoom.rect["width"] <= 420
     _assert_fits(browser, compare)
@@ -282,6 +288,11 @@ def _other_site():
         yield f"http://127.0.0.1:{server.server_address[1]}/"
     finally:
         server.shutdown()
+
+
+def _next_frame(browser):
+    """Returns once the browser has rendered a frame (resize handlers and observers run)."""
+    browser.execute_async_script("requestAnimationFrame(() => requestAnimationFrame(arguments[0]))")
 
 
 def _assert_fits(browser, compare):
