@@ -15,9 +15,9 @@ GOPR0477's held-out moments or ``gopro_crops256``):
 For each it prints the evidence :class:`~deblurgan.methods.decision.Evidence`, the decision,
 and the PSNR gain (aligned within 8 px) of every outcome: one kernel (``l0``), kernels
 that vary, the network, and the input unchanged; the best outcome per photo is what the
-thresholds should pick. ``--json`` also keeps each window's kernel spread and contrast on
-the spread variation's grid, so other statistics of them can be scored from the file
-(docs/auto.md, rounds 18-19). Usage:
+thresholds should pick. ``--json`` also keeps each window's kernel spread, radius and
+contrast on the spread variation's grid, so other statistics of them can be scored from the
+file (docs/auto.md, rounds 18-20). Usage:
 
     python benchmarks/auto_calibration.py [--shared ../shared] [--per-kind 8] [--seed 0]
                                           [--long-clips] [--jpeg QUALITY] [--json OUT]
@@ -161,6 +161,21 @@ def training_photos(
     return photos
 
 
+def kernel_radius(kernel: np.ndarray) -> float:
+    """The root-mean-square distance of a kernel's mass from its centre of mass, in pixels:
+    a size that does not move when the same path's mass is shared out differently (round
+    20 scored the spread variation on it; docs/auto.md).
+
+    Examples:
+        >>> round(kernel_radius(np.full((1, 9), 1 / 9)) ** 2, 6)  # a line: (n^2 - 1) / 12
+        6.666667
+    """
+    mass = np.asarray(kernel, np.float64) / np.sum(kernel)
+    y, x = np.indices(mass.shape)
+    cy, cx = np.sum(mass * y), np.sum(mass * x)
+    return float(np.sqrt(np.sum(mass * ((y - cy) ** 2 + (x - cx) ** 2))))
+
+
 def outcomes(auto: AutoDeblur, photo: dict) -> dict:
     """The evidence, the decision and every outcome's gain for one photo."""
     blurred, sharp = photo["blurred"], photo["sharp"]
@@ -180,6 +195,7 @@ def outcomes(auto: AutoDeblur, photo: dict) -> dict:
     }
     if seen.extents is not None:  # for pilots of other statistics of the windows' spreads
         row["window_spreads"] = [kernel_spread(k) for k in seen.extents.kernels]
+        row["window_radii"] = [kernel_radius(k) for k in seen.extents.kernels]
         row["window_contrasts"] = [float(c) for c in seen.extents.contrast]
     if seen.found.kernel is not None:
         one = auto.blind.deconvolve(blurred, seen.found.kernel, seen.found.gamma)
