@@ -1,9 +1,11 @@
 """Cancel that cancels: a job that ignores the cancel (one long call, as the network's) is
 stopped within seconds by killing its worker process, and the next job starts; a method that
 reports stages stops at the next one, in the queue's thread or in the worker (which lives
-on); a worker that dies fails its job in plain words and the queue goes on."""
+on); a job is seen finished only once its files are settled; a worker that dies fails its
+job in plain words and the queue goes on."""
 
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -80,6 +82,28 @@ def test_in_the_queue_thread_a_method_with_stages_stops_at_the_next_one(tmp_path
         queue.cancel(job.id)
         assert _until(lambda: job.status == "cancelled", 1.0)
         assert job.result is None and job.public()["stage"] is None
+    finally:
+        queue.close()
+
+
+def test_a_job_is_seen_finished_only_once_its_files_are_settled(tmp_path, monkeypatch):
+    """The page reads a job without the queue's lock: a cancelled job's result and upload
+    are deleted before its status says so (a reader once saw it cancelled with its result)."""
+    queue = JobQueue(models.make, workdir=tmp_path)
+    try:
+        job = queue.submit("a.png", _photo(queue.folder, "a.png"), JobOptions("l0"))
+        assert _until(lambda: job.public()["stage"] == "estimating the blur", 30)
+        status_while_deleting, unlink = [], Path.unlink
+
+        def watched_unlink(path, missing_ok=False):
+            status_while_deleting.append(job.status)
+            unlink(path, missing_ok=missing_ok)
+
+        monkeypatch.setattr(Path, "unlink", watched_unlink)
+        queue.cancel(job.id)
+        assert _until(lambda: job.status == "cancelled", 1.0)
+        assert job.result is None and not job.source.exists()
+        assert status_while_deleting and set(status_while_deleting) == {"running"}
     finally:
         queue.close()
 

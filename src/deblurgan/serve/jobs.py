@@ -236,7 +236,6 @@ class JobQueue:
         return next((j for j in self._jobs.values() if j.status == "queued"), None)
 
     def _finish(self, job: Job, status: Status) -> None:
-        job.status = status
         if job.progress.started is not None:
             job.progress.ended = time.monotonic()
         if status != "done":
@@ -245,6 +244,9 @@ class JobQueue:
                     path.unlink(missing_ok=True)
             job.result, job.previews = None, None
         job.source.unlink(missing_ok=True)  # uploads are deleted once their job has run
+        # the status last: a reader that sees the job finished (the page, without the lock)
+        # sees its files settled too
+        job.status = status
         self._ready.notify_all()
 
     def _delete_files(self, job: Job) -> None:
