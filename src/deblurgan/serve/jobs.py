@@ -238,16 +238,18 @@ class JobQueue:
     def _finish(self, job: Job, status: Status) -> None:
         if job.progress.started is not None:
             job.progress.ended = time.monotonic()
-        if status != "done":
-            for path in (job.result, *(job.previews or ())):
-                if path is not None:
-                    path.unlink(missing_ok=True)
-            job.result, job.previews = None, None
-        job.source.unlink(missing_ok=True)  # uploads are deleted once their job has run
-        # the status last: a reader that sees the job finished (the page, without the lock)
-        # sees its files settled too
-        job.status = status
-        self._ready.notify_all()
+        try:
+            if status != "done":
+                for path in (job.result, *(job.previews or ())):
+                    if path is not None:
+                        path.unlink(missing_ok=True)
+                job.result, job.previews = None, None
+            job.source.unlink(missing_ok=True)  # uploads are deleted once their job has run
+        finally:
+            # the status last: a reader that sees the job finished (the page, without the
+            # lock) sees its files settled too; and set even if a file cannot be deleted
+            job.status = status
+            self._ready.notify_all()
 
     def _delete_files(self, job: Job) -> None:
         for path in (job.source, job.result, *(job.previews or ())):
