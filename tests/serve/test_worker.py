@@ -1,8 +1,9 @@
 """Cancel that cancels: a job that ignores the cancel (one long call, as the network's) is
 stopped within seconds by killing its worker process, and the next job starts; a method that
 reports stages stops at the next one, in the queue's thread or in the worker (which lives
-on); a job is seen finished only once its files are settled; a worker that dies fails its
-job in plain words and the queue goes on."""
+on); a job is seen finished only once its files are settled, and a file that cannot be
+deleted does not stop the queue; a worker that dies fails its job in plain words and the
+queue goes on."""
 
 import time
 from pathlib import Path
@@ -104,6 +105,28 @@ def test_a_job_is_seen_finished_only_once_its_files_are_settled(tmp_path, monkey
         assert _until(lambda: job.status == "cancelled", 1.0)
         assert job.result is None and not job.source.exists()
         assert status_while_deleting and set(status_while_deleting) == {"running"}
+    finally:
+        queue.close()
+
+
+def test_a_file_that_cannot_be_deleted_does_not_stop_the_queue(tmp_path, monkeypatch):
+    queue = JobQueue(models.make, workdir=tmp_path)
+    unlink = Path.unlink
+
+    def refusing_unlink(path, missing_ok=False):
+        if path.name.endswith("-result.png"):
+            raise PermissionError(13, "Permission denied", str(path))
+        unlink(path, missing_ok=missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", refusing_unlink)
+    try:
+        first = queue.submit("a.png", _photo(queue.folder, "a.png"), JobOptions("l0"))
+        after = queue.submit("b.png", _photo(queue.folder, "b.png", 1), JobOptions("l0"))
+        assert _until(lambda: first.public()["stage"] == "estimating the blur", 30)
+        queue.cancel(first.id)
+        assert _until(lambda: first.status == "cancelled", 1.0)
+        assert first.result is None and not first.source.exists()  # the upload still goes
+        assert _until(lambda: after.status == "done", 30)  # the queue went on
     finally:
         queue.close()
 

@@ -150,7 +150,7 @@ class JobQueue:
             suffix = Path(name).suffix.lower()
             job.status, job.error = "failed", unsupported(suffix)
             job.error_detail = f"unsupported format {suffix or '(none)'}"
-            upload.unlink(missing_ok=True)
+            _discard(upload)
         elif is_video(upload):
             job.kind = "video"
         with self._ready:
@@ -238,23 +238,17 @@ class JobQueue:
     def _finish(self, job: Job, status: Status) -> None:
         if job.progress.started is not None:
             job.progress.ended = time.monotonic()
-        try:
-            if status != "done":
-                for path in (job.result, *(job.previews or ())):
-                    if path is not None:
-                        path.unlink(missing_ok=True)
-                job.result, job.previews = None, None
-            job.source.unlink(missing_ok=True)  # uploads are deleted once their job has run
-        finally:
-            # the status last: a reader that sees the job finished (the page, without the
-            # lock) sees its files settled too; and set even if a file cannot be deleted
-            job.status = status
-            self._ready.notify_all()
+        if status != "done":
+            _discard(job.result, *(job.previews or ()))
+            job.result, job.previews = None, None
+        _discard(job.source)  # uploads are deleted once their job has run
+        # the status last: a reader that sees the job finished (the page, without the lock)
+        # sees its files settled too
+        job.status = status
+        self._ready.notify_all()
 
     def _delete_files(self, job: Job) -> None:
-        for path in (job.source, job.result, *(job.previews or ())):
-            if path is not None:
-                path.unlink(missing_ok=True)
+        _discard(job.source, job.result, *(job.previews or ()))
 
     def _process(self, job: Job) -> None:
         suffix = output_suffix(job.source.suffix)
@@ -271,3 +265,15 @@ class JobQueue:
         job.note, job.decision = outcome.note, outcome.decision
         if outcome.speeds:
             self._speeds[job.options] = outcome.speeds
+
+
+def _discard(*paths: Path | None) -> None:
+    """Delete the files that exist of ``paths`` (None: skipped). One that cannot be deleted
+    (a permission changed under the server) is left for :meth:`JobQueue.close`, which
+    removes the queue's whole folder: the queue goes on with the next job either way."""
+    for path in paths:
+        if path is not None:
+            try:
+                path.unlink(missing_ok=True)
+            except OSError:
+                pass
