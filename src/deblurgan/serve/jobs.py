@@ -20,6 +20,7 @@ stages a method reports. What a job does, and how its progress is counted, is in
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 import secrets
@@ -273,7 +274,5 @@ def _discard(*paths: Path | None) -> None:
     removes the queue's whole folder: the queue goes on with the next job either way."""
     for path in paths:
         if path is not None:
-            try:
-                path.unlink(missing_ok=True)
-            except OSError:
-                pass
+            with contextlib.suppress(OSError):  # a missing file too
+                path.unlink()
