@@ -1,6 +1,9 @@
 """deblurgan compare."""
 
+import os
+
 import numpy as np
+import pytest
 from PIL import Image
 
 from deblurgan.cli import main
@@ -57,3 +60,25 @@ def test_compare_shows_each_image_and_an_honest_enlargement_of_the_region(tmp_pa
         enlarged = picture[label + 64 + gap : label + 64 + gap + zoom, x : x + zoom]
         step = zoom // 16  # nearest-neighbour: every source pixel becomes a step x step block
         assert np.array_equal(enlarged[step // 2 :: step, step // 2 :: step], image[8:24, 20:36])
+
+
+@pytest.mark.parametrize("spelling", ["same", "dotted", "symlink", "hardlink"])
+def test_compare_refuses_to_overwrite_an_input(tmp_path, capsys, spelling):
+    a, b = tmp_path / "a.png", tmp_path / "b.png"
+    _img(a, size=(32, 32)), _img(b, size=(32, 32))
+    output = {
+        "same": a,
+        "dotted": tmp_path / "sub" / ".." / "a.png",
+        "symlink": tmp_path / "link.png",
+        "hardlink": tmp_path / "hard.png",
+    }[spelling]
+    (tmp_path / "sub").mkdir()
+    if spelling == "symlink":
+        output.symlink_to(a)
+    elif spelling == "hardlink":
+        os.link(a, output)
+    before = a.read_bytes()
+    assert main(["compare", str(a), str(b), "-o", str(output)]) == 2
+    err = capsys.readouterr().err
+    assert f"output {output} would overwrite the input {a}" in err
+    assert a.read_bytes() == before

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -38,6 +39,14 @@ def run(args: argparse.Namespace) -> int:
     if len(labels) != len(args.images):
         print("deblurgan compare: error: give one label per image", file=sys.stderr)
         return 2
+    overwritten = input_at(args.output, args.images)
+    if overwritten is not None:
+        print(
+            f"deblurgan compare: error: output {args.output} would overwrite the input "
+            f"{overwritten}; choose another -o",
+            file=sys.stderr,
+        )
+        return 2
     try:
         panels = {label: read_image(path).rgb for label, path in zip(labels, args.images)}
         picture = side_by_side(panels, tuple(args.region) if args.region else None)
@@ -47,3 +56,15 @@ def run(args: argparse.Namespace) -> int:
         return 2
     print(f"wrote {args.output}")
     return 0
+
+
+def input_at(output: Path, images: list[Path]) -> Path | None:
+    """The input that writing ``output`` would replace: the same file under any name (the
+    same path, another spelling of it, or a link to it), else None."""
+    for image in images:
+        try:
+            if os.path.samefile(output, image):
+                return image
+        except OSError:  # either does not exist: not the same file
+            continue
+    return None
