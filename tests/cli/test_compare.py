@@ -82,3 +82,12 @@ def test_compare_refuses_to_overwrite_an_input(tmp_path, capsys, spelling):
     err = capsys.readouterr().err
     assert f"output {output} would overwrite the input {a}" in err
     assert a.read_bytes() == before
+
+
+def test_compare_names_the_sizes_that_differ(tmp_path, capsys):
+    _img(tmp_path / "a.png", size=(64, 80)), _img(tmp_path / "b.png", size=(40, 48))
+    args = ["compare", str(tmp_path / "a.png"), str(tmp_path / "b.png")]
+    assert main([*args, "-o", str(tmp_path / "cmp.png")]) == 2
+    err = capsys.readouterr().err
+    assert "all panels must have the same size; got a 80x64, b 48x40 (width x height)" in err
+    assert not (tmp_path / "cmp.png").exists()

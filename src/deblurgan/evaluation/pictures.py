@@ -48,7 +48,8 @@ def side_by_side(
     images = list(panels.values())
     height, width = images[0].shape[:2]
     if any(im.shape[:2] != (height, width) for im in images):
-        raise ValueError("all panels must have the same size")
+        sizes = ", ".join(f"{label} {im.shape[1]}x{im.shape[0]}" for label, im in panels.items())
+        raise ValueError(f"all panels must have the same size; got {sizes} (width x height)")
     top, left, side = region or detail_region(images[-1], max(16, min(height, width) // 4))
     label_h = 18
     column = max(width, zoom_height)
