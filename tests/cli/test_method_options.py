@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
+import numpy as np
 import pytest
+import torch
+from PIL import Image
 
 from deblurgan.cli import main
 from deblurgan.cli.options import METHOD_TAKES, OPTION_GROUPS
 from deblurgan.methods import METHODS
+from tests.test_extras import OPTIONAL, hiding
 
 
 @pytest.mark.parametrize(
@@ -61,3 +68,54 @@ def test_every_method_has_a_row_and_every_row_names_known_groups():
     assert set(METHODS) <= set(METHOD_TAKES), "add the new method to METHOD_TAKES"
     assert all(groups <= set(OPTION_GROUPS) for groups in METHOD_TAKES.values())
     assert METHOD_TAKES["auto"] == frozenset(OPTION_GROUPS)  # the coming method takes both
+
+
+NO_CUDA = pytest.mark.skipif(torch.cuda.is_available(), reason="these options run on a GPU")
+
+
+@pytest.mark.parametrize(
+    ("option", "words"),
+    [
+        (["--device", "bogus"], "unknown device 'bogus'"),
+        pytest.param(["--device", "cuda"], "CUDA is not available", marks=NO_CUDA),
+        pytest.param(["--precision", "fp16"], "'fp16' is not supported on cpu", marks=NO_CUDA),
+        (["--device", "cpu", "--precision", "fp16"], "'fp16' is not supported on cpu"),
+        (["--tile", "3"], "tile must be at least 8 pixels, got 3"),
+        (["--tile", "64", "--stochastic"], "tile and stochastic cannot be combined"),
+        (["--backend", "openvino", "--compile"], "backend auto or torch, not openvino"),
+    ],
+)
+def test_auto_refuses_bad_network_options_before_the_first_photo(tmp_path, capsys, option, words):
+    # a sharp photo, which auto returns unchanged without the network: refused all the same
+    checker = (np.indices((64, 64)).sum(0) // 8 % 2 * 200 + 20).astype(np.uint8)
+    Image.fromarray(np.repeat(checker[..., None], 3, -1)).save(tmp_path / "sharp.png")
+    out = tmp_path / "out"
+    assert main(["deblur", str(tmp_path / "sharp.png"), "-o", str(out), "-q", *option]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("deblurgan deblur: error: ") and words in err
+    assert "stochastic" not in err or "--stochastic" in option  # only what is wrong
+    assert not out.exists()  # refused before any photo
+
+
+def test_the_network_check_imports_pytorch_only_for_options_that_need_it():
+    check = (
+        "import sys; from deblurgan.inference.cached_network import check_network_options as c; "
+        "c(); c(stochastic=True); c(tile=64); c('cpu', 'fp32'); print('torch' in sys.modules); "
+        "c('cpu', 'fp32', 'torch'); print('torch' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True)
+    assert done.stdout.split() == ["False", "True"], done.stderr
+
+
+def test_auto_on_the_core_refuses_options_that_need_pytorch_at_once(tmp_path):
+    Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(tmp_path / "flat.png")
+    argv = ["deblur", str(tmp_path / "flat.png"), "-o", str(tmp_path / "out"), "--tile", "64"]
+    done = subprocess.run(
+        [sys.executable, "-m", "deblurgan", *argv],
+        env=hiding(tmp_path, OPTIONAL),
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "install deblurgan[torch]" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "out").exists()

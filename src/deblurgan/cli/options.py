@@ -8,6 +8,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from deblurgan.inference.cached_network import check_network_options
 from deblurgan.inference.policy import BACKENDS, DEFAULT_MAX_MEMORY
 from deblurgan.methods import METHODS, DeblurMethod, MethodOptions, build_method
 
@@ -182,6 +183,9 @@ def method_from_args(
     Args:
         device: Overrides ``--device`` (one GPU per process under torchrun).
         progress: Progress bars for the stages of one image (blind deconvolution).
+
+    Raises:
+        ValueError: As :func:`check_options_apply`, or the method cannot be built.
     """
     check_options_apply(args)
     chosen = {f.name: getattr(args, f.name) for f in fields(MethodOptions) if hasattr(args, f.name)}
@@ -193,10 +197,14 @@ def check_options_apply(args: argparse.Namespace) -> None:
     """Refuse options given to a method that does not take them (:data:`METHOD_TAKES`):
     the network's (``--weights``, ``--device``, ``--precision``, ...) with ``--method l0``,
     ``--kernel-size`` or ``--save-kernel`` with the network. An option counts as given
-    when its value differs from its default.
+    when its value differs from its default. Then the network's options are checked
+    (:func:`~deblurgan.inference.cached_network.check_network_options`), without loading
+    it: ``auto``, which loads it only for a photo that needs it, refuses them before any
+    photo, as ``network`` does.
 
     Raises:
-        ValueError: Naming the options, what they are for, and the methods that take them.
+        ValueError: Naming the options, what they are for, and the methods that take them;
+            or a network option that is not valid here.
     """
     defaults = {**getattr(args, _DEFAULTS, {}), "save_kernel": False}
     given = {n for n, d in defaults.items() if hasattr(args, n) and getattr(args, n) != d}
@@ -212,6 +220,10 @@ def check_options_apply(args: argparse.Namespace) -> None:
             )
     if problems:
         raise ValueError("; ".join(problems) + "; leave them out or choose another --method")
+    if "network" in takes and hasattr(args, "device"):
+        check_network_options(
+            args.device, args.precision, args.backend, args.stochastic, args.tile, args.compile
+        )
 
 
 def inference_settings(method: DeblurMethod | None) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,15 @@ from deblurgan.inference.model_cache import (
     write_verdict,
 )
 from deblurgan.inference.openvino_runtime import compile_for_cpu, model_from_bytes
-from deblurgan.inference.policy import BACKENDS, DEFAULT_MAX_MEMORY, whole_image_peak_bytes
+from deblurgan.inference.policy import (
+    BACKENDS,
+    DEFAULT_MAX_MEMORY,
+    INT8_NEEDS,
+    check_backend,
+    check_settings,
+    choose_backend,
+    whole_image_peak_bytes,
+)
 from deblurgan.inference.weights import default_weights_path
 from deblurgan.nets.padding import side_padding
 from deblurgan.restoration import DeblurMethod, Restoration
@@ -225,11 +234,7 @@ def load_network(
         raise MissingExtraError(
             "running your own --weights the first time (they are converted with PyTorch)"
             if weights is not None
-            else f"the network with device={device!r}, precision={precision!r}, "
-            f"backend={backend!r}"
-            + ", stochastic" * stochastic
-            + ", tiles" * (tile is not None)
-            + ", compile" * compile,
+            else _network_with(device, precision, backend, stochastic, tile, compile),
             "torch",
         )
     from deblurgan.inference.deblurrer import Deblurrer
@@ -249,6 +254,59 @@ def load_network(
     if found is not None and deblurrer.backend == "openvino":
         _remember(found[1], request, deblurrer)
     return deblurrer
+
+
+def check_network_options(
+    device: str = "auto",
+    precision: str = "auto",
+    backend: str = "auto",
+    stochastic: bool = False,
+    tile: int | None = None,
+    compile: bool = False,
+) -> None:
+    """Refuse options that :func:`load_network` would refuse, without loading the network:
+    how ``--method auto``, which loads it only for a photo that needs it, refuses them
+    before its first photo. PyTorch is imported only to check a device, precision or
+    backend that the fast start does not cover (and that needs PyTorch to run anyway).
+
+    Raises:
+        MissingExtraError: The options need PyTorch, which is not installed.
+        ValueError: An option is not valid here (as :class:`~deblurgan.inference.Deblurrer`
+            says it).
+    """
+    check_settings(stochastic, tile, compile, backend)
+    if fast_start_request(device, precision, backend, stochastic, tile, compile) is not None:
+        return  # the CPU, in a precision and runtime that OpenVINO runs
+    if not torch_installed():
+        raise MissingExtraError(
+            _network_with(device, precision, backend, stochastic, tile, compile), "torch"
+        )
+    if device == precision == backend == "auto":
+        return  # each resolves to what runs here
+    from deblurgan.runtime import check_precision, resolve_device
+
+    resolved = resolve_device(device)
+    checked = "fp32"  # precision="auto" ends at fp32, which every runtime runs
+    if precision != "auto":
+        with warnings.catch_warnings():  # a slow precision is warned about when it runs
+            warnings.simplefilter("ignore")
+            checked = check_precision(precision, resolved)
+    if backend != "auto":
+        check_backend(backend, resolved.type, checked, stochastic)
+    elif checked == "int8" and choose_backend(resolved.type, "int8", stochastic) != "openvino":
+        raise ValueError(INT8_NEEDS)
+
+
+def _network_with(
+    device: str, precision: str, backend: str, stochastic: bool, tile: int | None, compile: bool
+) -> str:
+    """The network with these options, in words (what needs PyTorch)."""
+    return (
+        f"the network with device={device!r}, precision={precision!r}, backend={backend!r}"
+        + ", stochastic" * stochastic
+        + ", tiles" * (tile is not None)
+        + ", compile" * compile
+    )
 
 
 def _weights_file(weights: str | os.PathLike | None) -> tuple[Path, str, bytes] | None:

@@ -20,9 +20,11 @@ from deblurgan.inference.policy import (  # agreement_image, eight_bit_psnr: re-
     AGREEMENT_DB,
     BACKENDS,
     DEFAULT_MAX_MEMORY,
+    INT8_NEEDS,
     agreement_image,
     automatic_precisions,
     check_backend,
+    check_settings,
     choose_backend,
     eight_bit_psnr,
     whole_image_peak_bytes,
@@ -147,14 +149,7 @@ class Deblurrer:
         backend: str = "auto",
         compile: bool = False,
     ) -> None:
-        if tile is not None and (tile < 8 or stochastic):
-            raise ValueError(
-                "tile must be >= 8, and tiling cannot be combined with stochastic=True"
-            )
-        if compile and (stochastic or backend not in ("auto", "torch")):
-            raise ValueError(
-                "compile=True compiles the PyTorch network: backend auto or torch, stochastic=False"
-            )
+        check_settings(stochastic, tile, compile, backend)
         backend = "torch" if compile else backend
         self.device = resolve_device(device)
         self.stochastic, self.seed, self.tile, self.max_memory = stochastic, seed, tile, max_memory
@@ -203,9 +198,7 @@ class Deblurrer:
         if backend == "auto":
             chosen = choose_backend(self.device.type, self.precision, self.stochastic)
             if self.precision == "int8" and chosen != "openvino":
-                raise ValueError(
-                    "int8 runs in OpenVINO on a CPU, deterministic only (pip install openvino nncf)"
-                )
+                raise ValueError(INT8_NEEDS)
             return self._build(chosen, True)
         check_backend(backend, self.device.type, self.precision, self.stochastic)
         return self._build(backend, fallback=False)

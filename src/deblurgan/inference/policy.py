@@ -18,6 +18,8 @@ import numpy as np
 import deblurgan.hardware as hardware
 
 DEFAULT_MAX_MEMORY = 4 * 2**30
+MIN_TILE = 8  # the smallest side of an exact tile
+INT8_NEEDS = "int8 runs in OpenVINO on a CPU, deterministic only (pip install openvino nncf)"
 PROCESS_BYTES = 384 * 2**20  # Python, PyTorch and the weights, before any activation
 # 8-bit PSNR to fp32 on agreement_image() that an automatic precision must reach. int8's
 # accuracy is established on real data (within 0.1 dB PSNR of fp32 on every set of
@@ -165,6 +167,33 @@ def check_backend(name: str, device_type: str, precision: str, stochastic: bool)
         )
     if not backend.available():
         raise ValueError(f"the {name} backend needs the {backend.package} package")
+
+
+def check_settings(stochastic: bool, tile: int | None, compile: bool, backend: str) -> None:
+    """Refuse settings that cannot be, or cannot go together, naming only what is wrong (no
+    device or package is looked at: the command line checks these before any work).
+
+    Raises:
+        ValueError: Naming the setting.
+
+    Examples:
+        >>> check_settings(stochastic=False, tile=3, compile=False, backend="auto")
+        Traceback (most recent call last):
+        ...
+        ValueError: tile must be at least 8 pixels, got 3
+    """
+    if tile is not None and tile < MIN_TILE:
+        raise ValueError(f"tile must be at least {MIN_TILE} pixels, got {tile}")
+    if tile is not None and stochastic:
+        raise ValueError("tile and stochastic cannot be combined: tiled inference is deterministic")
+    if compile and stochastic:
+        raise ValueError(
+            "compile and stochastic cannot be combined: the compiled network is deterministic"
+        )
+    if compile and backend not in ("auto", "torch"):
+        raise ValueError(
+            f"compile=True compiles the PyTorch network: backend auto or torch, not {backend}"
+        )
 
 
 def offered_precisions(device_type: str, default: str | None = None) -> tuple[str, ...]:
