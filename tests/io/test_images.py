@@ -154,11 +154,39 @@ def test_bad_files_raise_errors_that_name_file_and_cause(tmp_path):
         assert name in str(info.value)
 
 
-def test_alpha_cannot_be_written_to_jpeg(tmp_path):
-    image = ImageData(rgb=np.zeros((2, 2, 3), np.float32), alpha=np.zeros((2, 2), np.uint8))
-    with pytest.raises(ImageWriteError, match="alpha"):
-        write_image(tmp_path / "a.jpg", image)
+@pytest.mark.parametrize(
+    ("suffix", "cause"),
+    [
+        (".jpg", "cannot store the alpha channel"),
+        (".bmp", "cannot store the alpha channel"),
+        (".ppm", "cannot store the alpha channel"),
+        (
+            ".gif",
+            "stores only fully transparent or opaque pixels, and this alpha has levels between",
+        ),
+    ],
+)
+def test_alpha_is_refused_where_the_format_cannot_keep_it(tmp_path, suffix, cause):
+    alpha = np.array([[0, 255], [128, 255]], np.uint8)
+    image = ImageData(rgb=np.zeros((2, 2, 3), np.float32), alpha=alpha)
+    with pytest.raises(ImageWriteError, match=f"a{suffix}: {suffix} {cause}; use .png or .tif"):
+        write_image(tmp_path / f"a{suffix}", image)
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("suffix", [".gif", ".webp", ".tif", ".png"])
+def test_alpha_is_kept_exactly_where_the_format_can(tmp_path, suffix):
+    # GIF's transparency is one palette entry: an alpha of only 0 and 255 survives
+    alpha = np.array([[0, 255, 255], [255, 0, 255]], np.uint8)
+    if suffix != ".gif":
+        alpha[0, 1] = 128
+    rgb = np.array([[[1, 0, 0], [0, 1, 0], [0, 0, 1]], [[1, 1, 0], [0, 1, 1], [1, 1, 1]]])
+    write_image(tmp_path / f"a{suffix}", ImageData(rgb=rgb.astype(np.float32), alpha=alpha))
+    back = read_image(tmp_path / f"a{suffix}")
+    assert back.alpha is not None and np.array_equal(back.alpha, alpha)
+    if suffix != ".webp":  # lossy colour
+        opaque = alpha == 255
+        assert np.array_equal(back.rgb[opaque], rgb[opaque])
 
 
 def test_unknown_output_suffix_is_refused(tmp_path):

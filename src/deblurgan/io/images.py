@@ -48,6 +48,8 @@ DEFAULT_MAX_PIXELS = 2 * 89_478_485  # where Pillow refuses an image as a decomp
 PNG_COMPRESS_LEVEL = 3
 _EXIF_ORIENTATION = 0x0112
 _EXIF_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp"})
+_NO_ALPHA_SUFFIXES = frozenset({".jpg", ".jpeg", ".bmp", ".ppm", ".pgm", ".pnm"})
+_BINARY_ALPHA_SUFFIXES = frozenset({".gif"})  # one palette entry is transparent
 _PILLOW_LIMIT = threading.Lock()
 
 
@@ -158,7 +160,8 @@ def write_image(
     raises ``FileExistsError`` and is kept.
 
     16-bit depth is kept in PNG and TIFF; other formats store 8 bits. Alpha is
-    kept where the format can hold it; JPEG cannot, so that raises. EXIF is
+    kept where the format can hold it; JPEG, BMP and PNM cannot, GIF only an alpha of
+    fully transparent and opaque pixels (:func:`alpha_refusal`), so those raise. EXIF is
     kept in JPEG, 8-bit PNG and WebP.
 
     Raises:
@@ -170,8 +173,9 @@ def write_image(
         raise ImageWriteError(f"{path}: HEIC/HEIF is read, not written; use .jpg or .png")
     if suffix not in WRITABLE_IMAGE_SUFFIXES:
         raise ImageWriteError(f"{path}: unknown image suffix {suffix!r}")
-    if image.alpha is not None and suffix in {".jpg", ".jpeg", ".ppm", ".pgm", ".pnm"}:
-        raise ImageWriteError(f"{path}: {suffix} cannot store the alpha channel; use .png or .tif")
+    refusal = alpha_refusal(image.alpha, suffix)
+    if refusal is not None:
+        raise ImageWriteError(f"{path}: {suffix} {refusal}; use .png or .tif")
     depth = image.bit_depth if suffix in {".png", ".tif", ".tiff"} else 8
     pixels = pixels_for_file(image, depth)
     with atomic_path(path, replace) as tmp:
@@ -181,6 +185,26 @@ def write_image(
             write_png16(tmp, pixels)
         else:
             _pillow_save(tmp, pixels, suffix, image, jpeg_quality)
+
+
+def alpha_refusal(alpha: np.ndarray | None, suffix: str) -> str | None:
+    """Why a file with ``suffix`` cannot keep ``alpha`` as it is, or None where it can (or
+    there is none): JPEG, BMP and the PNM formats store no alpha (Pillow's BMP drops it), GIF
+    only fully transparent or opaque pixels.
+
+    Examples:
+        >>> alpha_refusal(np.array([[0, 255]], np.uint8), ".gif") is None
+        True
+        >>> alpha_refusal(np.array([[0, 128]], np.uint8), ".gif")
+        'stores only fully transparent or opaque pixels, and this alpha has levels between'
+    """
+    if alpha is None or suffix not in _NO_ALPHA_SUFFIXES | _BINARY_ALPHA_SUFFIXES:
+        return None
+    if suffix in _NO_ALPHA_SUFFIXES:
+        return "cannot store the alpha channel"
+    if np.isin(alpha, (0, np.iinfo(alpha.dtype).max)).all():
+        return None
+    return "stores only fully transparent or opaque pixels, and this alpha has levels between"
 
 
 def apply_exif_orientation(pixels: np.ndarray, orientation: int) -> np.ndarray:
