@@ -1,6 +1,8 @@
 import argparse
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from deblurgan.cli import build_parser, main
 
@@ -64,3 +66,24 @@ def test_a_pixel_limit_that_is_not_a_number_is_named(capsys):
         main(["deblur", "x.png", "-o", "out", "--max-pixels", "abc"])
     err = capsys.readouterr().err
     assert "--max-pixels: expected a number of pixels" in err and "_pixels" not in err
+
+
+def test_quiet_hides_what_its_help_says_and_no_more(tmp_path, capsys):
+    assert _option_help("deblur", "-q").startswith(
+        "no progress bars, and the summary (counts, decided and note lines) only if something "
+        "failed"
+    )
+    checker = (np.indices((64, 64)).sum(0) // 8 % 2 * 200 + 20).astype(np.uint8)
+    Image.fromarray(checker).save(tmp_path / "sharp.png")  # auto returns it unchanged
+    argv = ["-o", str(tmp_path / "out"), "-q"]
+    assert main(["deblur", str(tmp_path / "sharp.png"), *argv]) == 0
+    assert capsys.readouterr() == ("", "")  # no bars, no summary
+    (tmp_path / "empty.png").write_bytes(b"")
+    inputs = [str(tmp_path / "sharp.png"), str(tmp_path / "empty.png")]
+    assert main(["deblur", *inputs, *argv, "--overwrite"]) == 1
+    err = capsys.readouterr().err
+    assert (
+        "1 written, 0 skipped, 1 failed" in err
+        and "decided " in err
+        and "sharp.png: no blur found" in err
+    )

@@ -87,7 +87,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "scaled so its peak is white; divide by the sum to use it); like outputs, never "
         "replaced without --overwrite and never taken as inputs",
     )
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no progress bars, and the summary (counts, decided and note lines) only if "
+        "something failed",
+    )
 
 
 def _output_folder(text: str) -> Path:

@@ -116,7 +116,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     frames.add_argument("--gap", type=int, help=f"frames skipped between pairs (default: {a.gap})")
     frames.add_argument("--gamma", type=float, help=f"display gamma (default: {a.gamma})")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no progress bar, and the summary only if something failed",
+    )
 
 
 def run(args: argparse.Namespace) -> int:

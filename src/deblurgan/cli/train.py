@@ -57,7 +57,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="end this session at the first iteration that finishes after MINUTES of wall "
         "time (checkpointed; resume later): for a fixed time budget",
     )
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no progress bar and no messages (a sprint's progress lines, the path of the "
+        "exported generator); errors still print",
+    )
     sprint = parser.add_argument_group(
         "GPU sprint (scripts/gpu_sprint.sh)",
         "train for a time budget on a data pack (scripts/build_sprint_pack.py), every pair "
