@@ -4,13 +4,16 @@ import numpy as np
 import pytest
 
 from deblurgan import Deblurrer
+from deblurgan.checkpoint import save_generator
+from deblurgan.cli import main
 from deblurgan.hardware import cpu_has_int8_dot_product
 from deblurgan.inference.deblurrer import eight_bit_psnr
 from deblurgan.inference.int8 import PHOTOS, RECIPE, calibration_inputs
 from deblurgan.inference.model_cache import cache_dir
 from deblurgan.inference.openvino_backend import model_key
-from deblurgan.io.images import read_image
+from deblurgan.io.images import ImageData, read_image, write_image
 from deblurgan.metrics import psnr
+from deblurgan.nets import Generator
 from tests.inference.test_bundled_model import HELD_OUT, REPO
 
 pytest.importorskip("openvino")
@@ -68,3 +71,18 @@ def test_int8_leaves_what_the_network_leaves_alone_exactly(identity_generator):
     rgb = np.random.default_rng(0).integers(0, 256, (13, 22, 3)).astype(np.float32) / 255
     out = Deblurrer(identity_generator, precision="int8")(rgb)
     np.testing.assert_allclose(out, rgb, atol=1e-4 / 255)
+
+
+def test_quiet_hides_nncfs_progress_bars_on_the_first_int8_run(tmp_path, monkeypatch, capsys):
+    weights = tmp_path / "tiny.safetensors"
+    save_generator(Generator(ngf=4, n_blocks=1), weights)
+    write_image(tmp_path / "a.png", ImageData(np.full((16, 16, 3), 0.5, np.float32)))
+    argv = ["deblur", str(tmp_path / "a.png"), "--method", "network", "--weights", str(weights)]
+    argv += ["--device", "cpu", "--precision", "int8"]
+    shown = {}
+    for quiet in (False, True):
+        monkeypatch.setenv("DEBLURGAN_CACHE", str(tmp_path / f"cache-{quiet}"))  # quantises
+        assert main([*argv, "-o", str(tmp_path / f"out-{quiet}")] + ["-q"] * quiet) == 0
+        printed = "".join(capsys.readouterr())
+        shown[quiet] = "Statistics collection" in printed or "Fast Bias" in printed
+    assert shown == {False: True, True: False}

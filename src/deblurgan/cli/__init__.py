@@ -109,7 +109,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         args = build_parser([argv[0]]).parse_args(argv)
-        with terminate_as_interrupt():
+        from deblurgan.inference.int8 import nncf_progress  # -q hides NNCF's bars too
+
+        with terminate_as_interrupt(), nncf_progress(not getattr(args, "quiet", False)):
             return importlib.import_module(SUBCOMMANDS[args.command]).run(args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

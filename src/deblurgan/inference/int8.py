@@ -8,8 +8,11 @@ for the same weights. Quantised models are cached beside the fp32 conversion.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import logging
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -18,6 +21,20 @@ CROP = 256
 MODES = ("kernel", "scene")  # blur modes of the recipe, alternating over the crops
 # Names the quantisation recipe in the cache: a changed recipe must not reuse old models.
 RECIPE = "int8-minmax-48-skip"
+# Whether quantize_int8 lets NNCF draw its progress bars (set by nncf_progress: the command
+# line's -q; the runtimes between a command and this module take no progress option)
+_NNCF_PROGRESS = contextvars.ContextVar("nncf_progress", default=True)
+
+
+@contextlib.contextmanager
+def nncf_progress(shown: bool) -> Iterator[None]:
+    """Within the block, :func:`quantize_int8` draws NNCF's progress bars (``Statistics
+    collection``, ``Applying Fast Bias correction``) only if ``shown``."""
+    token = _NNCF_PROGRESS.set(shown)
+    try:
+        yield
+    finally:
+        _NNCF_PROGRESS.reset(token)
 
 
 def network_input(rgb: np.ndarray) -> np.ndarray:
@@ -71,7 +88,7 @@ def quantize_int8(model):
         import nncf
     except ModuleNotFoundError as err:
         raise ValueError("int8 needs NNCF: pip install nncf") from err
-    nncf.set_log_level(logging.WARNING)  # its progress bars stay; its INFO lines go
+    nncf.set_log_level(logging.WARNING)  # its INFO lines go; its bars as nncf_progress says
     from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters
     from nncf.quantization.range_estimator import RangeEstimatorParametersSet
 
@@ -83,15 +100,33 @@ def quantize_int8(model):
         activations_range_estimator_params=RangeEstimatorParametersSet.MINMAX
     )
     inputs = calibration_inputs()
-    return nncf.quantize(
-        model,
-        nncf.Dataset(list(inputs)),
-        subset_size=len(inputs),
-        # the residual skip adds the input itself, unquantised: 8-bit pixels that the
-        # network leaves alone come back exactly, not half a level off an int8 grid
-        ignored_scope=nncf.IgnoredScope(names=_skip_additions(model)),
-        advanced_parameters=ranges,
-    )
+    with _silent_bars(not _NNCF_PROGRESS.get()):
+        return nncf.quantize(
+            model,
+            nncf.Dataset(list(inputs)),
+            subset_size=len(inputs),
+            # the residual skip adds the input itself, unquantised: 8-bit pixels that the
+            # network leaves alone come back exactly, not half a level off an int8 grid
+            ignored_scope=nncf.IgnoredScope(names=_skip_additions(model)),
+            advanced_parameters=ranges,
+        )
+
+
+@contextlib.contextmanager
+def _silent_bars(silent: bool) -> Iterator[None]:
+    """NNCF draws its bars with rich on rich's global console (it has no switch of its own):
+    that console is quiet within the block if ``silent``."""
+    if not silent:
+        yield
+        return
+    from rich import get_console  # comes with NNCF
+
+    console = get_console()
+    before, console.quiet = console.quiet, True
+    try:
+        yield
+    finally:
+        console.quiet = before
 
 
 def _skip_additions(model) -> list[str]:
