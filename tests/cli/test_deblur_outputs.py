@@ -156,3 +156,39 @@ def test_a_multi_page_tiff_gives_its_first_page_with_a_note(tmp_path, fake, caps
     written = tifffile.imread(tmp_path / "out" / "scan.tif")
     scale = np.iinfo(depth).max
     np.testing.assert_allclose(written, scale - first.astype(np.float64), atol=1)
+
+
+class Unchanged:
+    """A method that finds no blur: every photo comes back as it was given."""
+
+    name = "unchanged"
+
+    def restore(self, rgb):
+        return Restoration(rgb.copy(), decision="no blur found; returned unchanged")
+
+    def __call__(self, rgb):
+        return rgb.copy()
+
+    def settings(self):
+        return {"method": "unchanged"}
+
+
+def test_a_photo_returned_unchanged_is_its_input_file_not_a_new_encoding(tmp_path, monkeypatch):
+    monkeypatch.setattr("deblurgan.cli.deblur.method_from_args", lambda *a, **k: Unchanged())
+    y, x = np.mgrid[0:64, 0:64]
+    pixels = np.stack([x * 4, y * 4, (x + y) * 2], axis=-1).astype(np.uint8)
+    src = tmp_path / "in"
+    src.mkdir()
+    Image.fromarray(pixels).save(src / "plain.jpg", quality=90)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored on its side: read upright, so written again, upright
+    Image.fromarray(pixels[:, :48]).save(src / "turned.jpg", quality=90, exif=exif)
+    out = tmp_path / "out"
+    assert main(["deblur", str(src), "-o", str(out), "-q"]) == 0
+    assert (out / "plain.jpg").read_bytes() == (src / "plain.jpg").read_bytes()
+    turned = Image.open(out / "turned.jpg")
+    assert turned.size == (64, 48) and turned.getexif().get(0x0112, 1) == 1
+    assert main(["deblur", str(src / "plain.jpg"), "-o", str(out), "-q", "--ext", ".png"]) == 0
+    decoded = np.asarray(Image.open(src / "plain.jpg"))
+    assert np.array_equal(np.asarray(Image.open(out / "plain.png")), decoded)  # encoded as PNG
+    assert sorted(p.name for p in out.iterdir()) == ["plain.jpg", "plain.png", "turned.jpg"]

@@ -8,6 +8,7 @@ import pytest
 
 from deblurgan.io.atomic import (
     UNKNOWN_WRITER_AGE_S,
+    atomic_copy,
     atomic_path,
     atomic_write_bytes,
     is_temp_file,
@@ -134,3 +135,15 @@ def test_without_hard_links_the_name_is_still_never_replaced(tmp_path, monkeypat
         with pytest.raises(FileExistsError):
             atomic._rename_no_replace(tmp_path / "b.txt", path)
         assert path.read_text() == "first"
+
+
+def test_a_copy_has_the_sources_bytes_and_replaces_only_when_asked(tmp_path):
+    source, target = tmp_path / "in.jpg", tmp_path / "out" / "in.jpg"
+    source.write_bytes(b"\xff\xd8 the photo")
+    atomic_copy(source, target)
+    assert target.read_bytes() == source.read_bytes()
+    target.write_bytes(b"another run's")
+    with pytest.raises(FileExistsError):
+        atomic_copy(source, target, replace=False)
+    assert target.read_bytes() == b"another run's"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["in.jpg"]  # no temp file left

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from deblurgan.io.atomic import remove_stale_temp_files
+from deblurgan.io.atomic import atomic_copy, remove_stale_temp_files
 from deblurgan.io.background import OrderedWriter, prefetch
 from deblurgan.io.formats import WRITABLE_IMAGE_SUFFIXES, output_suffix
 from deblurgan.io.images import DEFAULT_MAX_PIXELS, ImageData, read_image, write_image
@@ -316,10 +316,27 @@ def run_jobs(
                     picture = kernel_picture(restoration.kernel)
                     write = (job.kernel, picture, 95, overwrite)
                     writer.submit(write_image, *write, done=kernel_note(job))
-            write = (job.target, restored, 95, overwrite)
-            writer.submit(write_image, *write, done=outcome(job))
+            if copies_input(job, image, restoration.rgb):
+                writer.submit(atomic_copy, job.source, job.target, overwrite, done=outcome(job))
+            else:
+                write = (job.target, restored, 95, overwrite)
+                writer.submit(write_image, *write, done=outcome(job))
     bar.close()
     return report
+
+
+def copies_input(job: Job, image: ImageData, rgb: np.ndarray) -> bool:
+    """Whether ``job``'s output is its input file, byte for byte, rather than ``rgb``
+    encoded: the method returned the pixels it was given (``auto``: no blur found), the
+    output has the input's suffix, and reading changed nothing that writing would keep
+    (no EXIF orientation applied, no later TIFF pages left out). Encoding again would
+    change a JPEG's pixels (by up to 16 levels) and its size for nothing."""
+    return (
+        job.source.suffix.lower() == job.target.suffix.lower()
+        and image.orientation == 1
+        and image.note is None
+        and np.array_equal(rgb, image.rgb)
+    )
 
 
 def kernel_path(target: Path, clash: bool = False) -> Path:

@@ -15,6 +15,7 @@ import errno
 import os
 import re
 import secrets
+import shutil
 import socket
 import sys
 import time
@@ -144,6 +145,16 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically."""
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
+
+
+def atomic_copy(source: str | os.PathLike, path: str | os.PathLike, replace: bool = True) -> None:
+    """Copy ``source``'s bytes to ``path`` atomically (``replace`` as :func:`atomic_path`).
+
+    Raises:
+        FileExistsError: ``path`` exists and ``replace`` is False.
+    """
+    with atomic_path(path, replace) as tmp:
+        shutil.copyfile(source, tmp)
 
 
 class OutputFolderError(ValueError):

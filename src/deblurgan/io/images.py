@@ -76,6 +76,8 @@ class ImageData:
             tags other than orientation.
         note: What the user should know about how the file was read (only the first
             page of a multi-page TIFF), or None.
+        orientation: The EXIF orientation that reading applied to turn the pixels upright
+            (1: stored upright).
     """
 
     rgb: np.ndarray
@@ -85,6 +87,7 @@ class ImageData:
     icc_profile: bytes | None = None
     exif: bytes | None = None
     note: str | None = None
+    orientation: int = 1
 
     def with_rgb(self, rgb: np.ndarray) -> ImageData:
         """The same image with new pixels (e.g. the deblurred ones)."""
@@ -130,7 +133,7 @@ def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIX
     except (ImageReadError, OSError, SyntaxError, ValueError, png.Error) as err:
         raise read_error(path, err) from err
     image = image_data_from_pixels(path, apply_exif_orientation(pixels, orientation), icc)
-    return dataclasses.replace(image, exif=exif, note=note)
+    return dataclasses.replace(image, exif=exif, note=note, orientation=orientation)
 
 
 def check_image_header(
