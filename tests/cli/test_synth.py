@@ -54,6 +54,48 @@ def test_rerun_skips_finished_pairs_and_manifest_stays_complete(tmp_path, capsys
     assert len((out / "manifest.jsonl").read_text().splitlines()) == 2
 
 
+def test_rerun_with_other_settings_is_refused_unless_overwrite(tmp_path, capsys):
+    src = _photos(tmp_path / "sharp")
+    out = tmp_path / "out"
+    args = ["synth", str(src), "-o", str(out), "--per-image", "2", "--seed", "3", "-q"]
+    assert main(args) == 0
+    before = (out / "blur" / "p0_000.png").read_bytes()
+    changed = {"kernel.noise_std, kernel.preset": ["--noise-std", "0.2", "--preset", "paper"]}
+    changed |= {"weights.kernel, weights.scene": ["--mode", "scene"], "(seed differ": ["--seed=4"]}
+    for keys, other in changed.items():
+        assert main([*args, *other]) == 2
+        err = capsys.readouterr().err
+        assert "holds pairs made with other settings" in err and "--overwrite" in err
+        assert keys in err
+    assert (out / "blur" / "p0_000.png").read_bytes() == before
+    assert main([*args, "--mode", "scene", "--overwrite"]) == 0
+    assert (out / "blur" / "p0_000.png").read_bytes() != before
+    assert not list((out / "kernels").iterdir())  # the kernel pairs' kernels went with them
+    records = [json.loads(x) for x in (out / "manifest.jsonl").read_text().splitlines()]
+    assert {r["mode"] for r in records} == {"scene"} and len(records) == 4
+
+
+def test_rerun_with_fewer_pairs_keeps_and_names_them_or_removes_them_with_overwrite(
+    tmp_path, capsys
+):
+    src = _photos(tmp_path / "sharp")
+    out = tmp_path / "out"
+    args = ["synth", str(src), "-o", str(out), "-q"]
+    assert main([*args, "--per-image", "3"]) == 0
+    Image.open(src / "p0.png").save(out / "blur" / "mine.png")  # not synth's: never removed
+    assert main([*args, "--per-image", "2"]) == 0
+    err = capsys.readouterr().err
+    assert "kept 2 pair(s) of an earlier run" in err and "--overwrite removes them" in err
+    assert "holds 1 image(s) that manifest.jsonl does not list (e.g. mine.png)" in err
+    assert len((out / "manifest.jsonl").read_text().splitlines()) == 6  # the folder, truly
+    assert main([*args, "--per-image", "2", "--overwrite"]) == 0
+    assert "kept" not in capsys.readouterr().err
+    names = sorted(p.name for p in (out / "blur").iterdir())
+    assert names == ["mine.png", "p0_000.png", "p0_001.png", "p1_000.png", "p1_001.png"]
+    assert len(list((out / "sharp").iterdir())) == 4 and len(list((out / "kernels").iterdir())) == 8
+    assert len((out / "manifest.jsonl").read_text().splitlines()) == 4
+
+
 def test_bad_images_are_reported_and_skipped(tmp_path, capsys):
     src = _photos(tmp_path / "sharp", count=1)
     (src / "broken.png").write_bytes(b"\x89PNG not really")

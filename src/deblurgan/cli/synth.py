@@ -55,6 +55,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="dataset root: OUT/blur, OUT/sharp, OUT/kernels, OUT/manifest.jsonl",
     )
     parser.add_argument("--seed", type=int, default=0, help="base seed (default 0)")
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="make every pair again where OUT holds pairs made with other settings (a re-run "
+        "with the same settings skips finished pairs; with others it is refused), and remove "
+        "the pairs of OUT's manifest that this run does not make",
+    )
     blur = parser.add_argument_group(
         "blur settings: the same as training's data.blur (random blur of SHARP_DIR, "
         "averaging of --frames)"
@@ -137,6 +144,7 @@ def run(args: argparse.Namespace) -> int:
                 blur_settings(args).averaging,
                 args.seed,
                 progress=not args.quiet,
+                overwrite=args.overwrite,
             )
         else:
             if not args.sharp.is_dir():
@@ -152,6 +160,7 @@ def run(args: argparse.Namespace) -> int:
                 args.per_image,
                 args.seed,
                 progress=not args.quiet,
+                overwrite=args.overwrite,
             )
     except ValueError as err:
         print(f"deblurgan synth: error: {err}", file=sys.stderr)

@@ -141,6 +141,17 @@ class BlurSettings:
             for name, weight in self.weights.items()
         )
 
+    def in_use(self) -> dict:
+        """The settings that shape the pairs, as plain data (for a manifest): the weights and
+        the sections of the modes with a weight."""
+        sections = [
+            section
+            for name, weight in self.weights.items()
+            if weight > 0
+            for section in BLUR_MODES[name].sections
+        ]
+        return {"weights": dict(self.weights), **{s: plain(getattr(self, s)) for s in sections}}
+
 
 @dataclasses.dataclass(frozen=True)
 class SyntheticPair:
@@ -206,6 +217,7 @@ class BlurMode:
             without the mode's name).
         default_weight: The mode's weight where the settings do not name it.
         uses_layers: Whether the sampler, under these settings, calls ``load_layers``.
+        sections: The fields of :class:`BlurSettings` the sampler reads.
     """
 
     sample: Callable[
@@ -213,12 +225,17 @@ class BlurMode:
     ]
     default_weight: float = 0.0
     uses_layers: Callable[[BlurSettings], bool] = lambda settings: False
+    sections: tuple[str, ...] = ()
 
 
 # name -> mode: the one place a blur mode is added
 BLUR_MODES: dict[str, BlurMode] = {
-    "kernel": BlurMode(kernel_pair, default_weight=1.0),
-    "scene": BlurMode(scene_pair, uses_layers=lambda settings: settings.scene.objects[1] > 0),
+    "kernel": BlurMode(kernel_pair, default_weight=1.0, sections=("kernel",)),
+    "scene": BlurMode(
+        scene_pair,
+        uses_layers=lambda settings: settings.scene.objects[1] > 0,
+        sections=("scene", "effects"),
+    ),
 }
 
 

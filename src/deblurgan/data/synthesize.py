@@ -4,15 +4,16 @@ Both builders write ``OUT/blur/NAME.png`` and ``OUT/sharp/NAME.png`` (same
 names) plus ``OUT/manifest.jsonl`` (one JSON record per pair, enough to
 regenerate it). Pairs blurred with a kernel also get ``OUT/kernels/NAME.npy``
 (for use) and ``OUT/kernels/NAME.png`` (for viewing). Every file is written
-atomically; finished pairs are skipped on a re-run; a bad input is reported
-and skipped; nothing is ever written inside the input folder.
+atomically; finished pairs are skipped on a re-run with the same settings, and
+a re-run with other settings is refused unless told to overwrite
+(:mod:`deblurgan.data.manifest`); a bad input is reported and skipped; nothing
+is ever written inside the input folder.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import io
-import json
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -21,12 +22,14 @@ import numpy as np
 from tqdm import tqdm
 
 from deblurgan.blur.frames import FrameAveraging, average_frames, frame_windows
+from deblurgan.data.manifest import check_settings, pair_files, read_manifest, write_manifest
 from deblurgan.data.recipe import BlurSettings, synthetic_pair
 from deblurgan.io.atomic import atomic_write_bytes, check_output_folder, remove_stale_temp_files
 from deblurgan.io.images import ImageData, read_image, write_image
 from deblurgan.io.media import is_image, is_video
 from deblurgan.io.report import BatchReport
 from deblurgan.io.video import probe_video, read_frames
+from deblurgan.schema import plain
 
 
 def synthesize_pairs(
@@ -36,6 +39,7 @@ def synthesize_pairs(
     per_image: int = 1,
     seed: int = 0,
     progress: bool = True,
+    overwrite: bool = False,
 ) -> BatchReport:
     """Blur each sharp image ``per_image`` times by the random-blur recipe.
 
@@ -47,12 +51,18 @@ def synthesize_pairs(
         per_image: Blurred versions of each sharp image.
         seed: Base seed; each pair's generator is seeded by (seed, image name, k).
         progress: Show a progress bar over the sharp images.
+        overwrite: Make every pair again where ``out`` holds pairs of other settings, and
+            remove the earlier pairs this run does not make.
+
+    Raises:
+        OtherSettingsError: ``out`` holds pairs made with other settings, without ``overwrite``.
     """
     if per_image < 1:
         raise ValueError(f"per_image must be >= 1, got {per_image}")
     _prepare_output(out, [path for path, _ in sources])
     paths = [path for path, _ in sources]
-    finished = _read_manifest(out)
+    run_settings = {"seed": seed, **settings.in_use()}
+    earlier = _earlier_run(out, run_settings, overwrite)
     report, records = BatchReport(), []
     for index, (source, name) in enumerate(
         tqdm(sources, desc="synthesizing", unit="image", disable=not progress)
@@ -62,23 +72,24 @@ def synthesize_pairs(
         for k in range(per_image):
             sample = f"{stem}_{k:03d}"
             pair_seed = [seed, zlib.crc32(name.as_posix().encode()), k]
-            done = finished.get(f"{sample}.png")
+            done = None if overwrite else earlier.get(f"{sample}.png")
             if (
                 done is not None
                 and done.get("seed") == pair_seed
                 and all(
-                    t.exists() for t in _targets(out, sample, kernels=done.get("mode") == "kernel")
+                    t.exists()
+                    for t in pair_files(out, f"{sample}.png", kernels=done.get("mode") == "kernel")
                 )
             ):
                 records.append(done)
-                report.skipped.append(_targets(out, sample, kernels=False)[0])
+                report.skipped.append(out / "blur" / f"{sample}.png")
                 continue
             rng = np.random.default_rng(pair_seed)
             try:
                 image = image or _sharp_image(source)
                 load_layers = _layer_loader(paths, index, settings, rng)
                 pair = synthetic_pair(image.rgb, settings, rng, load_layers)
-                targets = _targets(out, sample, kernels=pair.kernel is not None)
+                targets = pair_files(out, f"{sample}.png", kernels=pair.kernel is not None)
                 write_image(targets[1], image.with_rgb(pair.sharp))
                 if pair.kernel is not None:
                     _write_kernel(targets[2], targets[3], pair.kernel)
@@ -93,10 +104,11 @@ def synthesize_pairs(
                     "k": k,
                     "seed": pair_seed,
                     **pair.record,
+                    "settings": run_settings,
                 }
             )
             report.written.append(targets[0])
-    _write_manifest(out, records)
+    report.warnings += write_manifest(out, records, earlier, overwrite)
     return report
 
 
@@ -106,6 +118,7 @@ def synthesize_frame_pairs(
     averaging: FrameAveraging | None = None,
     seed: int = 0,
     progress: bool = True,
+    overwrite: bool = False,
 ) -> BatchReport:
     """Average windows of consecutive high-fps frames into real-blur pairs.
 
@@ -116,6 +129,10 @@ def synthesize_frame_pairs(
             windows, display gamma (the recipe's ``averaging``; default ``FrameAveraging()``).
         seed: Seed of the window lengths.
         progress: Show a progress bar over windows.
+        overwrite: As for :func:`synthesize_pairs`.
+
+    Raises:
+        OtherSettingsError: ``out`` holds pairs made with other settings, without ``overwrite``.
     """
     frames_source = Path(frames_source)
     paths = _frame_paths(frames_source)
@@ -126,6 +143,8 @@ def synthesize_frame_pairs(
     else:
         n_frames = probe_video(frames_source).frames or sum(1 for _ in read_frames(frames_source))
     averaging = averaging or FrameAveraging()
+    run_settings = {"seed": seed, "averaging": plain(averaging)}
+    earlier = _earlier_run(out, run_settings, overwrite)
     gamma = averaging.gamma
     windows = frame_windows(n_frames, averaging.n_avg, np.random.default_rng(seed), averaging.gap)
     load = _frame_loader(frames_source, paths)
@@ -142,10 +161,11 @@ def synthesize_frame_pairs(
                 "n_avg": length,
                 "sharp_frame": centre,
                 "gamma": gamma,
+                "settings": run_settings,
             }
         )
-        targets = _targets(out, sample, kernels=False)
-        if all(t.exists() for t in targets):
+        targets = pair_files(out, f"{sample}.png", kernels=False)
+        if not overwrite and f"{sample}.png" in earlier and all(t.exists() for t in targets):
             report.skipped.append(targets[0])
             continue
         try:
@@ -158,8 +178,17 @@ def synthesize_frame_pairs(
             records.pop()
             continue
         report.written.append(targets[0])
-    _write_manifest(out, records)
+    report.warnings += write_manifest(out, records, earlier, overwrite)
     return report
+
+
+def _earlier_run(out: Path, settings: dict, overwrite: bool) -> dict[str, dict]:
+    """The earlier manifest's records, checked against this run's ``settings`` unless
+    ``overwrite``."""
+    earlier = read_manifest(out)
+    if not overwrite:
+        check_settings(out, earlier, settings)
+    return earlier
 
 
 def _layer_loader(
@@ -183,41 +212,12 @@ def _sharp_image(source: Path) -> ImageData:
     return dataclasses.replace(read_image(source), alpha=None)
 
 
-def _targets(out: Path, sample: str, kernels: bool) -> list[Path]:
-    targets = [out / "blur" / f"{sample}.png", out / "sharp" / f"{sample}.png"]
-    if kernels:
-        targets += [out / "kernels" / f"{sample}.npy", out / "kernels" / f"{sample}.png"]
-    return targets
-
-
 def _write_kernel(npy_path: Path, png_path: Path, kernel: np.ndarray) -> None:
     buffer = io.BytesIO()
     np.save(buffer, kernel)
     atomic_write_bytes(npy_path, buffer.getvalue())
     view = np.repeat((kernel / kernel.max())[..., None], 3, axis=2)
     write_image(png_path, ImageData(rgb=view.astype(np.float32), gray=True))
-
-
-def _read_manifest(out: Path) -> dict[str, dict]:
-    """Records of an earlier run into ``out``, by file name (none if there is no manifest)."""
-    try:
-        lines = (out / "manifest.jsonl").read_text().splitlines()
-    except OSError:
-        return {}
-    records = {}
-    for line in lines:
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:  # a damaged manifest: those pairs are made again
-            continue
-        if isinstance(record, dict) and "name" in record:
-            records[record["name"]] = record
-    return records
-
-
-def _write_manifest(out: Path, records: list[dict]) -> None:
-    lines = "".join(json.dumps(record) + "\n" for record in records)
-    atomic_write_bytes(out / "manifest.jsonl", lines.encode())
 
 
 def _frame_paths(source: Path) -> list[Path] | None:
