@@ -5,12 +5,13 @@ unknown keys and wrong types with the full key's name (``optim.lrr``); a
 dataclass's own ``__post_init__`` checks of values surface as :class:`ConfigError`
 with the key's prefix; a dataclass's ``renamed_keys`` (old key -> new dotted key) keeps
 configurations of earlier versions loading. :func:`apply_overrides` applies
-``section.key=value`` strings.
+``section.key=value`` strings (``A:B`` for a setting of two values, as ``--n-avg 7:13``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from typing import Any, Literal
@@ -20,6 +21,9 @@ import yaml
 
 class ConfigError(ValueError):
     """The configuration has an unknown key, a wrong type or an invalid value."""
+
+
+_PAIR = re.compile(r"^\s*([^:\s]+)\s*:\s*([^:\s]+)\s*$")  # A:B, never YAML's base 60
 
 
 def apply_overrides(
@@ -32,7 +36,8 @@ def apply_overrides(
         overrides: ``KEY=VALUE`` strings, keys dotted.
         cls: The dataclass ``raw`` describes. With it, old key names (``renamed_keys``) in
             ``raw`` and in the overrides are first changed to the new ones, so an override
-            wins over the file whichever name either of them uses.
+            wins over the file whichever name either of them uses; and a setting of two
+            values (``tuple[int, int]``) also reads ``A:B`` as ``[A, B]``.
 
     Examples:
         >>> apply_overrides({"optim": {"lr": 1}}, ["optim.lr=0.0002", "run.seed=3"])
@@ -44,14 +49,34 @@ def apply_overrides(
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise ConfigError(f"override {item!r} is not KEY=VALUE")
-        *parents, leaf = (_new_key(cls, key) if cls is not None else key).split(".")
+        key = _new_key(cls, key) if cls is not None else key
+        *parents, leaf = key.split(".")
         node = raw
         for part in parents:
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
                 raise ConfigError(f"override {key!r}: {part!r} is not a section")
-        node[leaf] = yaml.safe_load(value)
+        pair = _PAIR.match(value)
+        if pair and cls is not None and _is_pair(_field_hint(cls, key)):
+            node[leaf] = [yaml.safe_load(pair[1]), yaml.safe_load(pair[2])]
+        else:
+            node[leaf] = yaml.safe_load(value)
     return raw
+
+
+def _field_hint(cls: type, key: str) -> Any:
+    """The type of the field a dotted ``key`` names in dataclass ``cls`` (None: no such field)."""
+    hint: Any = cls
+    for part in key.split("."):
+        if not dataclasses.is_dataclass(hint):
+            return None
+        hint = typing.get_type_hints(hint).get(part)
+    return hint
+
+
+def _is_pair(hint: Any) -> bool:
+    args = typing.get_args(hint)
+    return typing.get_origin(hint) is tuple and len(args) == 2 and args[1] is not Ellipsis
 
 
 def _field_classes(cls: type) -> dict[str, type]:
@@ -154,7 +179,8 @@ def _coerce(hint: Any, value: Any, key: str) -> Any:
         }
     if origin is tuple:
         if isinstance(value, str) or not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{key}: expected a list, got {value!r}")
+            form = " [A, B] (A:B in --set)" if _is_pair(hint) else ""
+            raise ConfigError(f"{key}: expected a list{form}, got {value!r}")
         if len(args) == 2 and args[1] is Ellipsis:
             return tuple(_coerce(args[0], v, f"{key}[{i}]") for i, v in enumerate(value))
         if len(value) != len(args):

@@ -87,7 +87,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="override one blur setting, e.g. scene.still_fraction=0.2 (repeatable)",
+        help="override one blur setting, e.g. scene.still_fraction=0.2, or scene.frames=7:13 "
+        "(two values, also [7,13]) (repeatable)",
     )
     kernel = parser.add_argument_group("kernel mode shortcuts (kernel.*)")
     d = KernelBlur()  # the shortcuts' defaults are the schema's
