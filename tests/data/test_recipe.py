@@ -54,6 +54,8 @@ def test_bad_weights_name_the_fields():
         KernelBlur(preset="papr")
     with pytest.raises(ValueError, match="^kernel_size:"):
         KernelBlur(kernel_size=2)
+    with pytest.raises(ValueError, match=r"^noise_std: must be in \[0, 1\], got 5"):
+        KernelBlur(noise_std=5.0)
 
 
 def test_synth_scene_mode_writes_pairs_without_kernels_and_rejects_bad_settings(tmp_path, capsys):

@@ -66,8 +66,8 @@ class KernelBlur:
             raise ValueError(f"kernel_size: must be >= 8, got {self.kernel_size}")
         if not self.exposures or not all(0 < e <= 1 for e in self.exposures):
             raise ValueError(f"exposures: fractions in (0, 1] expected, got {self.exposures}")
-        if self.noise_std < 0:
-            raise ValueError(f"noise_std: must be >= 0, got {self.noise_std}")
+        if not 0 <= self.noise_std <= 1:
+            raise ValueError(f"noise_std: must be in [0, 1], got {self.noise_std}")
         if self.poisson_peak is not None and self.poisson_peak <= 0:
             raise ValueError(f"poisson_peak: must be positive, got {self.poisson_peak}")
 
