@@ -3,6 +3,7 @@
 import base64
 import json
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -198,3 +199,14 @@ def test_decisions_of_an_automatic_method_are_a_report_column(tmp_path, monkeypa
     assert _evaluate(tmp_path) == 0  # no method that decides: no column
     rows = json.loads((report / "results.json").read_text())["images"]
     assert "decision" not in rows[0]
+
+
+def test_scoring_the_inputs_alone_draws_no_empty_legend(tmp_path):
+    """--no-model without --pred: matplotlib warned "No artists with labels found"."""
+    data = tmp_path / "data"
+    _img(data / "a_in.png"), _img(data / "a_gt.png")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert _evaluate(tmp_path) == 0
+    assert not [str(w.message) for w in caught if "legend" in str(w.message)]
+    assert (tmp_path / "report" / "psnr_gain.png").is_file()

@@ -87,7 +87,8 @@ def _gain_plot(path: Path, results: list[EvalResult]) -> None:
     ax.axhline(0, color="black", linewidth=0.8)
     ax.set_ylabel("PSNR gain over blurred input (dB)")
     ax.set_xticks(np.arange(len(keys)), keys, rotation=60, ha="right", fontsize=7)
-    ax.legend(fontsize=8)
+    if methods:  # with --no-model and no --pred, nothing but the blurred input to label
+        ax.legend(fontsize=8)
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
