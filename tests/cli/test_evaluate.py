@@ -210,3 +210,15 @@ def test_scoring_the_inputs_alone_draws_no_empty_legend(tmp_path):
         assert _evaluate(tmp_path) == 0
     assert not [str(w.message) for w in caught if "legend" in str(w.message)]
     assert (tmp_path / "report" / "psnr_gain.png").is_file()
+
+
+def test_a_border_that_leaves_too_little_image_is_refused_by_name(tmp_path, capsys):
+    data = tmp_path / "data"
+    _img(data / "a_in.png", size=(160, 192)), _img(data / "a_gt.png", size=(160, 192))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no numpy "Mean of empty slice" on the way
+        assert _evaluate(tmp_path, "--border", "100") == 2
+        err = capsys.readouterr().err
+        assert "--border 100 leaves 0x0 pixels of a 192x160 image" in err
+        assert "at most 74 px" in err
+        assert _evaluate(tmp_path, "--border", "74") == 0

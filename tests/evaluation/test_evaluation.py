@@ -134,3 +134,16 @@ def test_levin_nonblind_references_beat_the_blurred_input(shared, tmp_path):
         assert best > result.scores["blurred"]["psnr"] + 1
         hyper = result.scores["nonblind_hyper_laplacian"]["psnr"]
         assert hyper > best  # the sparse prior beats both classical references
+
+
+def test_a_crop_that_leaves_less_than_the_ssim_window_names_its_cause():
+    from deblurgan.evaluation.scoring import check_crop, score
+
+    image = np.zeros((40, 48, 3), np.float32)
+    with pytest.raises(ValueError, match=r"^--border 15 leaves 18x10 pixels of a 48x40 image"):
+        score(image, image, border=15)
+    with pytest.raises(ValueError, match=r"^--align 16 leaves"):
+        check_crop(40, 48, border=0, align=16)
+    with pytest.raises(ValueError, match=r"^a 15 px crop \(--align-subpixel\) leaves"):
+        check_crop(40, 40, border=2, subpixel=True)
+    check_crop(40, 48, border=14)  # 20x12 pixels left: enough

@@ -11,7 +11,7 @@ import numpy as np
 from tqdm import tqdm
 
 from deblurgan.data.eval_sets import EvalItem
-from deblurgan.evaluation.scoring import nonblind_references, oriented_kernel, score
+from deblurgan.evaluation.scoring import check_crop, nonblind_references, oriented_kernel, score
 from deblurgan.io.images import read_image
 
 
@@ -95,6 +95,10 @@ def evaluate(
             raise ValueError(
                 f"{item.blurred}: size {blurred.shape} differs from {item.sharp} {sharp.shape}"
             )
+        try:  # before the method's run, not after it
+            check_crop(*sharp.shape[:2], border, align, subpixel)
+        except ValueError as err:
+            raise ValueError(f"{item.blurred}: {err}") from err
         images = {"blurred": blurred, "sharp": sharp}
         seconds = decision = None
         if deblur is not None:

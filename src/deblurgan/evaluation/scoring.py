@@ -8,6 +8,8 @@ import scipy.signal
 from deblurgan.blur.apply import blur_image
 from deblurgan.metrics import psnr, ssim, to_uint8_values
 
+SSIM_MIN_SIDE = 11  # the SSIM window of deblurgan.metrics
+
 
 def luma(rgb: np.ndarray) -> np.ndarray:
     """ITU-R BT.601 luma on the 8-bit scale (16..235), rounded, as MATLAB's rgb2ycbcr.
@@ -43,6 +45,7 @@ def score(
     """
     if align < 0 or border < 0:
         raise ValueError(f"align and border must be 0 or more, got {align} and {border}")
+    check_crop(*sharp.shape[:2], border, align, subpixel)
     if subpixel:
         from deblurgan.evaluation.subpixel import LEVIN_CROP, subpixel_aligned_psnr
 
@@ -70,6 +73,30 @@ def score(
     if align:
         result.update(shift_y=dy, shift_x=dx)
     return result
+
+
+def check_crop(
+    height: int, width: int, border: int, align: int = 0, subpixel: bool = False
+) -> None:
+    """Refuse a crop (``border``, or the one ``align`` or ``subpixel`` needs) that leaves less
+    of a ``height`` x ``width`` image than SSIM's window.
+
+    Raises:
+        ValueError: Naming ``--border`` (or the alignment), the sizes and the largest crop.
+    """
+    from deblurgan.evaluation.subpixel import LEVIN_CROP
+
+    crop = max(border, LEVIN_CROP if subpixel else align)
+    if min(height, width) - 2 * crop >= SSIM_MIN_SIDE:
+        return
+    cause = f"--border {border}"
+    if crop > border:
+        cause = f"a {crop} px crop (--align-subpixel)" if subpixel else f"--align {align}"
+    raise ValueError(
+        f"{cause} leaves {max(width - 2 * crop, 0)}x{max(height - 2 * crop, 0)} pixels of a "
+        f"{width}x{height} image, and scoring needs {SSIM_MIN_SIDE}x{SSIM_MIN_SIDE}: crop at "
+        f"most {max((min(height, width) - SSIM_MIN_SIDE) // 2, 0)} px from each side"
+    )
 
 
 def best_shift(a: np.ndarray, b: np.ndarray, radius: int, border: int) -> tuple[int, int]:
