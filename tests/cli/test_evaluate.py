@@ -158,6 +158,7 @@ def test_a_prediction_of_the_wrong_size_is_named(tmp_path, capsys):
     assert _evaluate(tmp_path, "--pred", str(tmp_path / "pred")) == 2
     err = capsys.readouterr().err
     assert str(tmp_path / "pred" / "a.png") in err and "48x30" in err
+    assert not (tmp_path / "report").exists()  # a failed run leaves no empty folder it made
 
 
 def test_a_float_tiff_gets_a_clear_message(tmp_path, capsys):

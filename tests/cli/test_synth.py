@@ -241,3 +241,16 @@ def test_frame_averaging_reads_the_blur_settings_and_both_commands_show_7_13(tmp
             main([command, "--help"])
         text = " ".join(capsys.readouterr().out.split())
         assert "default: 7:13" in text and "(7, 13)" not in text
+
+
+def test_a_failed_run_removes_the_output_folder_it_created_if_still_empty(tmp_path, capsys):
+    src = tmp_path / "sharp"
+    src.mkdir()
+    (src / "broken.png").write_bytes(b"\x89PNG not really")
+    out = tmp_path / "new" / "out"
+    assert main(["synth", str(src), "-o", str(out), "-q"]) == 1
+    assert "broken.png" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()  # the parent it made too
+    out.mkdir(parents=True)  # the user's folder: kept, empty or not
+    assert main(["synth", str(src), "-o", str(out), "-q"]) == 1
+    assert out.is_dir()

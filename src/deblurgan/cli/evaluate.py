@@ -17,7 +17,12 @@ from deblurgan.cli.options import (
 from deblurgan.data.eval_sets import find_eval_items_and_missing
 from deblurgan.evaluation.evaluate import evaluate, summarise
 from deblurgan.evaluation.report import write_report
-from deblurgan.io.atomic import OutputFolderError, check_output_folder
+from deblurgan.io.atomic import (
+    OutputFolderError,
+    check_output_folder,
+    first_missing_folder,
+    remove_empty_folders,
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -76,7 +81,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``deblurgan evaluate`` with parsed ``args``; returns the exit status."""
+    """Run ``deblurgan evaluate`` with parsed ``args``; returns the exit status.
+
+    A run that fails removes the report folder it created if it is still empty.
+    """
+    created, status = first_missing_folder(args.output), 2
+    try:
+        status = _evaluate(args)
+    finally:
+        if status and created is not None:
+            remove_empty_folders(created)
+    return status
+
+
+def _evaluate(args: argparse.Namespace) -> int:
     try:
         items, layout, missing = find_eval_items_and_missing(args.data, args.pred)
         for problem in missing:

@@ -15,6 +15,7 @@ from deblurgan.cli.options import int_range
 from deblurgan.data.pairs import collect_inputs
 from deblurgan.data.recipe import BLUR_MODES, BlurSettings, KernelBlur
 from deblurgan.data.synthesize import synthesize_frame_pairs, synthesize_pairs
+from deblurgan.io.atomic import first_missing_folder, remove_empty_folders
 from deblurgan.io.media import is_image
 from deblurgan.schema import ConfigError, apply_overrides, from_dict
 
@@ -133,7 +134,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``deblurgan synth`` with parsed ``args``; returns the exit status."""
+    """Run ``deblurgan synth`` with parsed ``args``; returns the exit status.
+
+    A run that fails removes the output folder it created if it is still empty.
+    """
+    created, status = first_missing_folder(args.output), 2
+    try:
+        status = _synthesize(args)
+    finally:
+        if status and created is not None:
+            remove_empty_folders(created)
+    return status
+
+
+def _synthesize(args: argparse.Namespace) -> int:
     if (args.sharp is None) == (args.frames is None):
         print("deblurgan synth: error: give either SHARP_DIR or --frames", file=sys.stderr)
         return 2

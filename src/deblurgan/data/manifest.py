@@ -111,7 +111,8 @@ def write_manifest(
                 f"(e.g. {left[0]['name']}); evaluate and train use them too: --overwrite "
                 "removes them"
             )
-    atomic_write_bytes(out / MANIFEST, "".join(json.dumps(r) + "\n" for r in records).encode())
+    if records or earlier or (out / MANIFEST).exists():  # none for a run that made nothing
+        atomic_write_bytes(out / MANIFEST, "".join(json.dumps(r) + "\n" for r in records).encode())
     listed = {record["name"] for record in records}
     blur = out / "blur"
     unlisted = sorted(

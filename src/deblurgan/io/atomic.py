@@ -182,6 +182,32 @@ def check_output_folder(out_dir: Path) -> None:
         raise OutputFolderError(f"cannot write to the output folder {out_dir}: {cause}") from err
 
 
+def first_missing_folder(path: str | os.PathLike) -> Path | None:
+    """The topmost of ``path`` and its parents that does not exist yet: what creating ``path``
+    makes (None: ``path`` exists). A run that fails passes it to :func:`remove_empty_folders`.
+
+    Examples:
+        >>> import tempfile, pathlib
+        >>> root = pathlib.Path(tempfile.mkdtemp())
+        >>> first_missing_folder(root / "a" / "b") == root / "a", first_missing_folder(root)
+        (True, None)
+    """
+    path = Path(path).absolute()
+    if path.exists() or path.is_symlink():
+        return None
+    while not path.parent.exists():
+        path = path.parent
+    return path
+
+
+def remove_empty_folders(top: str | os.PathLike) -> None:
+    """Remove ``top`` and the folders below it that hold no file, bottom up (never a file):
+    the output folder that a failed run created, if it is still empty."""
+    for folder, _, _ in os.walk(top, topdown=False):
+        with contextlib.suppress(OSError):  # not empty, or gone
+            os.rmdir(folder)
+
+
 def is_temp_file(path: str | os.PathLike) -> bool:
     """Whether ``path`` is named like a temp file of :func:`atomic_path`."""
     return _TEMP_NAME.match(Path(path).name) is not None
