@@ -1,6 +1,7 @@
 """Stand-in models for the job queue's tests, importable by a worker process (picklable):
 one that ignores cancels (a long call, like the network's), one that reports stages (like
-blind deconvolution), and one whose process dies."""
+blind deconvolution), and one whose process dies. The first two open a tqdm bar, as the real
+methods do (tqdm's lock between processes is a semaphore)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import os
 import time
 
 import numpy as np
+from tqdm import tqdm
 
 from deblurgan.restoration import Restoration
 
@@ -22,6 +24,7 @@ class Sleepy:
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
         if not np.all(rgb == 0.5):  # the photos, not the grey speed checks
+            tqdm(disable=True).close()
             time.sleep(self.seconds)
         return rgb
 
@@ -35,6 +38,7 @@ class Staged:
         self.on_stage, self.steps = on_stage, steps
 
     def restore(self, rgb: np.ndarray) -> Restoration:
+        tqdm(disable=True).close()
         for step in range(self.steps):
             self.on_stage(
                 "estimating the blur" if step < self.steps // 2 else "sharpening", step / self.steps
@@ -54,3 +58,8 @@ def make(options, on_stage):
     if options.method == "l0":
         return Staged(on_stage, 20)
     return lambda rgb: os._exit(3)
+
+
+def build(base, models, options, on_stage):
+    """:func:`make` in the place of ``deblurgan.serve.runner.build_job_method``."""
+    return make(options, on_stage)

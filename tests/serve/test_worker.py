@@ -5,6 +5,12 @@ on); a job is seen finished only once its files are settled, and a file that can
 deleted does not stop the queue; a worker that dies fails its job in plain words and the
 queue goes on."""
 
+import io
+import os
+import signal
+import subprocess
+import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -16,6 +22,9 @@ from deblurgan.serve.jobs import JobOptions, JobQueue
 from deblurgan.serve.words import STOPPED
 
 from . import models
+from .conftest import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _photo(folder, name, seed=0):
@@ -139,3 +148,79 @@ def test_a_worker_that_dies_fails_its_job_in_plain_words_and_the_queue_goes_on(i
     assert _until(lambda: after.status == "done", 90)
     assert dying.status == "failed" and dying.error == STOPPED
     assert "exit code 3" in dying.error_detail
+
+
+# `deblurgan serve` with the stand-in models
+SERVER = textwrap.dedent(
+    """
+    import signal, sys
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # as from a terminal
+    from deblurgan.cli import main
+    from deblurgan.serve import runner
+    from tests.serve import models
+
+    runner.build_job_method = models.build  # pickled by its own name: the worker imports it
+    sys.exit(main(["serve", "--port", sys.argv[1], "--device", "cpu"]))
+    """
+)
+
+
+def _job_in_worker(url: str, method: str) -> None:
+    """Upload a photo for ``method`` and wait until it runs in the worker process."""
+    import json
+    import urllib.request
+
+    def answers() -> bool:
+        try:
+            return urllib.request.urlopen(f"{url}api/info").status == 200
+        except OSError:
+            return False
+
+    assert _until(answers, 60)
+    png = io.BytesIO()
+    Image.fromarray(np.full((40, 60, 3), 9, np.uint8)).save(png, "PNG")
+    fields = f'Content-Disposition: form-data; name="method"\r\n\r\n{method}\r\n'
+    upload = 'Content-Disposition: form-data; name="files"; filename="a.png"\r\n\r\n'
+    body = f"--B\r\n{fields}--B\r\n{upload}".encode() + png.getvalue() + b"\r\n--B--\r\n"
+    request = urllib.request.Request(
+        f"{url}api/jobs", body, {"Content-Type": "multipart/form-data; boundary=B"}
+    )
+    (job,) = json.loads(urllib.request.urlopen(request).read())
+    assert _until(
+        lambda: (
+            json.loads(urllib.request.urlopen(f"{url}api/jobs/{job['id']}").read())["stage"]
+            in ("deblurring", "estimating the blur")
+        ),
+        60,
+    )
+
+
+@pytest.mark.slow  # a server and its worker process start (about 5 s)
+@pytest.mark.parametrize(
+    "signum, method",
+    [(signal.SIGINT, "l0"), (signal.SIGINT, "network"), (signal.SIGTERM, "network")],
+)
+def test_a_signal_to_the_process_group_stops_the_server_in_one_line(signum, method):
+    """Ctrl-C reaches the worker too (the terminal signals the whole group): it ignores it and
+    the server stops it (a job that stops at its next stage, or a kill); a killed worker leaves
+    no semaphore behind (tqdm's lock between processes is one)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
+    server = subprocess.Popen(
+        [sys.executable, "-c", SERVER, str(free_port()), method],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        url = server.stdout.readline().split("open ")[1].split(" ")[0]
+        _job_in_worker(url, method)
+        os.killpg(server.pid, signum)
+        out, err = server.communicate(timeout=60)  # the resource tracker's warnings included
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGKILL)
+    assert (out, err, server.returncode) == ("deblurgan: stopped\n", "", 0)

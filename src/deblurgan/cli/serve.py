@@ -160,4 +160,5 @@ def run(args: argparse.Namespace) -> int:
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"deblurgan: open http://{host}:{args.port}/ in a browser (Ctrl-C stops)", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    print("deblurgan: stopped", flush=True)  # Ctrl-C or SIGTERM: the page and its worker
     return 0

@@ -9,15 +9,21 @@ A cancel first asks the child to stop (methods that report stages stop at the ne
 the child, with its model, lives on); a child that has not stopped after
 :data:`CANCEL_GRACE_S` is killed, and the next job starts a fresh one. The model, its memory
 and its speed checks live in the child only.
+
+The child ignores Ctrl-C (SIGINT, sent to the terminal's whole process group): the server
+stops it, by closing the pipe (an idle child returns) or by a kill after the grace period;
+its progress bars lock with a thread lock, so a killed child leaves no semaphore behind.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import multiprocessing
+import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -71,7 +77,7 @@ class WorkerProcess:
                 self._stop.set()
                 asked = time.monotonic()
             if asked is not None and time.monotonic() - asked > CANCEL_GRACE_S:
-                self.close()
+                self.close(wait_s=0)
                 raise Cancelled
             try:
                 ready = conn.poll(0.05)
@@ -101,16 +107,20 @@ class WorkerProcess:
             else:
                 raise JobFailed(value)
 
-    def close(self) -> None:
-        """Stop the child (killing it if a job runs) and forget it; a next job starts another."""
+    def close(self, wait_s: float = CANCEL_GRACE_S) -> None:
+        """Stop the child and forget it; a next job starts another. The child is asked to stop
+        (its job at the next stage, then its loop as the pipe closes) and killed if it still
+        runs after ``wait_s`` seconds."""
         if self._process is None:
             return
         try:
+            self._stop.set()
+            self._conn.close()
+            self._process.join(timeout=wait_s)
             if self._process.is_alive():
                 self._process.kill()
-            self._process.join(timeout=10)
+                self._process.join(timeout=10)
         finally:
-            self._conn.close()
             self._process, self._conn = None, None
 
     def _start(self) -> Connection:
@@ -123,7 +133,8 @@ class WorkerProcess:
                 name="deblurgan-worker",
                 daemon=True,
             )
-            self._process.start()
+            with _sigint_blocked():  # until the child ignores it (the child inherits the mask)
+                self._process.start()
             child.close()
             self._conn = parent
         return self._conn
@@ -132,12 +143,19 @@ class WorkerProcess:
 def _child_main(
     conn: Connection, stop: Any, make_deblurrer: MakeDeblurrer, max_pixels: int | None
 ) -> None:
-    """The child: run each job sent, stream its progress, answer how it ended."""
+    """The child: run each job sent, stream its progress, answer how it ended; return when
+    the pipe closes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's; the server stops us
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    from tqdm import tqdm
+
+    tqdm.set_lock(threading.RLock())  # not a semaphore, which a kill would leave behind
     runner = JobRunner(make_deblurrer, max_pixels)
     lock = threading.Lock()
 
     def send(message: tuple) -> None:
-        with lock:
+        with lock, contextlib.suppress(OSError):  # the server closed the pipe: recv() ends
             conn.send(message)
 
     while True:
@@ -160,6 +178,19 @@ def _child_main(
         sender.join()
         send(("progress", dataclasses.replace(progress)))
         send(answer)
+
+
+@contextlib.contextmanager
+def _sigint_blocked() -> Iterator[None]:
+    """Block SIGINT in this thread (POSIX), so that a child started here inherits it blocked."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _send_progress(
