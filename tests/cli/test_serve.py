@@ -28,6 +28,7 @@ def test_models_and_precisions_offered(tmp_path):
 
 
 def test_listening_beyond_this_computer_warns_and_binds_where_asked(monkeypatch, capsys):
+    monkeypatch.setattr("deblurgan.cli.serve.check_port", lambda host, port: None)  # not bound
     calls = []
     monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: calls.append((app, kwargs)))
     assert main(["serve", "--host", "0.0.0.0", "--port", "8123", "--device", "cpu"]) == 0
@@ -89,6 +90,7 @@ def test_the_page_offers_every_method_and_builds_them_by_name(monkeypatch):
 
     apps = []
     monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: apps.append(app))
+    monkeypatch.setattr("deblurgan.cli.serve.check_port", lambda host, port: None)  # not bound
     assert main(["serve", "--device", "cpu"]) == 0
     png = io.BytesIO()
     Image.fromarray(np.random.default_rng(0).integers(0, 256, (24, 32, 3), np.uint8)).save(
@@ -121,3 +123,23 @@ def test_the_device_type_needs_pytorch_only_where_a_gpu_could_be(monkeypatch):
     monkeypatch.setattr(serve, "missing_packages", lambda names: [])
     monkeypatch.setattr(serve, "gpu_may_be_visible", lambda: False)
     assert serve.device_type("auto") == "cpu"
+
+
+def test_a_port_in_use_is_one_line_naming_it_before_any_address_is_printed(monkeypatch, capsys):
+    import socket
+
+    calls = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: calls.append(kwargs))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", "--port", str(port), "--device", "cpu"]) == 2
+    out, err = capsys.readouterr()
+    assert not out and not calls
+    assert err == (
+        f"deblurgan serve: error: port {port} is already in use on 127.0.0.1 (another server?): "
+        f"choose another with --port, e.g. --port {port + 1}\n"
+    )
+    assert main(["serve", "--port", "70000", "--device", "cpu"]) == 2
+    assert "--port 70000: ports are 1 to 65535" in capsys.readouterr().err

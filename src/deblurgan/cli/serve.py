@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import functools
+import socket
 import sys
 from pathlib import Path
 
@@ -116,6 +118,39 @@ def check_models(models: dict[str, str | None]) -> None:
         load_generator(path)
 
 
+def check_port(host: str, port: int) -> None:
+    """Refuse a ``--host``/``--port`` that cannot be listened on (the port in use, say) before
+    the page's address is printed: each address ``host`` names is bound as the server will.
+
+    Raises:
+        ValueError: One line naming the port, the cause and ``--port`` (or ``--host``).
+    """
+    if not 0 < port < 65536:
+        raise ValueError(f"--port {port}: ports are 1 to 65535")
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError) as err:
+        raise ValueError(f"--host {host}: not an address of this computer ({err})") from err
+    for family, kind, proto, _, address in addresses:
+        with socket.socket(family, kind, proto) as probe:
+            if hasattr(socket, "SO_REUSEADDR") and sys.platform != "win32":
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as asyncio does
+            if family == socket.AF_INET6 and hasattr(socket, "IPV6_V6ONLY"):
+                probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                probe.bind(address)
+            except OSError as err:
+                if err.errno == errno.EADDRINUSE:
+                    raise ValueError(
+                        f"port {port} is already in use on {host} (another server?): choose "
+                        f"another with --port, e.g. --port {port + 1}"
+                    ) from err
+                raise ValueError(
+                    f"cannot listen on {host} port {port}: {err.strerror or err}; choose another "
+                    "--host or --port"
+                ) from err
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``deblurgan serve`` with parsed ``args``; returns the exit status."""
     try:
@@ -135,6 +170,7 @@ def run(args: argparse.Namespace) -> int:
         models = model_table(args.weights)
         precisions = offered_precisions(device_type(args.device), args.precision)
         check_models(models)
+        check_port(args.host, args.port)  # before the address is printed
     except ValueError as err:
         print(f"deblurgan serve: error: {err}", file=sys.stderr)
         return 2
