@@ -143,3 +143,9 @@ def test_a_port_in_use_is_one_line_naming_it_before_any_address_is_printed(monke
     )
     assert main(["serve", "--port", "70000", "--device", "cpu"]) == 2
     assert "--port 70000: ports are 1 to 65535" in capsys.readouterr().err
+
+
+def test_the_upload_limit_reads_in_mib_in_the_help(capsys):
+    with pytest.raises(SystemExit):
+        main(["serve", "--help"])
+    assert "(default: 512 MiB)" in " ".join(capsys.readouterr().out.split())

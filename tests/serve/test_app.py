@@ -214,7 +214,8 @@ def test_options_are_offered_in_plain_words_with_the_codes_as_details(served):
     assert [(m["value"], m["label"], m["summary"]) for m in info["methods"]] == [
         (name, *METHOD_WORDS[name]) for name in ("network", "l0")
     ]
-    assert "still scene" in info["methods"][1]["summary"] and "MB" in info["limits"]
+    assert "still scene" in info["methods"][1]["summary"]
+    assert "Up to 0.2 MiB per file" in info["limits"]  # 200,000 bytes, as the 413 reply says
     assert "0.1 megapixels" in info["limits"] and "HEIC" in info["limits"]
 
 

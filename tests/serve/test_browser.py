@@ -97,6 +97,8 @@ def test_upload_wait_slide_zoom_and_screenshot(start, browser, tmp_path):
     wait = WebDriverWait(browser, 120)
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#model option"))
     assert browser.find_element(By.ID, "zip").get_attribute("href") is None  # nothing finished
+    assert "Up to 512 MiB per file" in browser.find_element(By.ID, "limits").text
+    assert "(at most 512 MiB)" in browser.execute_script("return uploadError(413)")  # one unit
     assert "Nothing has finished" in browser.find_element(By.ID, "zip-hint").text
     precision = browser.find_element(By.CSS_SELECTOR, "#precision option")
     assert precision.text == "Most exact"  # plain words, no codes

@@ -58,7 +58,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=byte_size,
         default=512 * 2**20,
         metavar="SIZE",
-        help="largest upload accepted; larger ones get HTTP 413 (default: 512MB)",
+        help="largest upload accepted, e.g. 2GiB; larger ones get HTTP 413 (default: 512 MiB)",
     )
     parser.add_argument(
         "--max-pixels",

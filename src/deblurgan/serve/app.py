@@ -36,7 +36,7 @@ from deblurgan.serve.words import (
     PRECISION_WORDS,
     READS,
     WRITES,
-    megabytes,
+    mebibytes,
     megapixels,
     method_words,
 )
@@ -205,8 +205,8 @@ def create_app(queue: JobQueue, settings: ServeSettings) -> FastAPI:
 
 
 def limits_text(settings: ServeSettings) -> str:
-    """What the page takes, in MB and megapixels, and what it gives back."""
-    most = f"Up to {megabytes(settings.max_upload_bytes)} per file"
+    """What the page takes, in MiB and megapixels, and what it gives back."""
+    most = f"Up to {mebibytes(settings.max_upload_bytes)} per file"
     if settings.max_pixels:
         most += f" and {megapixels(settings.max_pixels)} per photo"
     return f"{most}. {READS} {WRITES}"

@@ -32,6 +32,8 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from deblurgan.serve.words import mebibytes
+
 LOCAL_NAMES = ("127.0.0.1", "localhost", "::1")
 WILDCARDS = ("0.0.0.0", "::", "")
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -60,7 +62,7 @@ class UploadTooLarge(HTTPException):
 
 def too_large_message(limit: int) -> str:
     """What an upload over ``limit`` bytes is told (HTTP 413)."""
-    return f"upload larger than the server's limit of {limit / 2**20:.0f} MiB (--max-upload)"
+    return f"upload larger than the server's limit of {mebibytes(limit)} (--max-upload)"
 
 
 def split_host(value: str) -> tuple[str, int | None]:

@@ -52,14 +52,15 @@ def method_words(name: str) -> tuple[str, str]:
     return METHOD_WORDS.get(name, (name, ""))
 
 
-def megabytes(size: int) -> str:
-    """A file size as a photographer reads it.
+def mebibytes(size: int) -> str:
+    """A size in MiB (2**20 bytes), the unit of ``--max-upload``, the page and the 413 reply.
 
     Examples:
-        >>> megabytes(512 * 2**20), megabytes(200_000)
-        ('537 MB', '0.2 MB')
+        >>> mebibytes(512 * 2**20), mebibytes(200_000)
+        ('512 MiB', '0.2 MiB')
     """
-    return f"{size / 1e6:.0f} MB" if size >= 10**7 else f"{size / 1e6:.1f} MB"
+    mib = size / 2**20
+    return f"{mib:.0f} MiB" if mib >= 10 else f"{mib:.1f} MiB"
 
 
 def megapixels(pixels: int) -> str:

@@ -111,16 +111,16 @@ function upload(file) {
 
 function uploadError(status) {
   if (status === 413) {
-    const most = maxUploadBytes ? ` (at most ${megabytes(maxUploadBytes)})` : "";
+    const most = maxUploadBytes ? ` (at most ${mebibytes(maxUploadBytes)})` : "";
     return `This file is larger than the page takes${most}. Make it smaller, or shorten the video, and try again.`;
   }
   if (status === 421 || status === 403) return "The page refused this upload. Open the page again from the address deblurgan printed, and retry.";
   return "The page could not take this file. Reload the page and try again.";
 }
 
-function megabytes(bytes) {
-  const mb = bytes / 1e6;
-  return `${mb >= 10 ? Math.round(mb) : mb.toFixed(1)} MB`;
+function mebibytes(bytes) { // as the server writes sizes: MiB, 2**20 bytes
+  const mib = bytes / 2 ** 20;
+  return `${mib >= 10 ? Math.round(mib) : mib.toFixed(1)} MiB`;
 }
 
 function adopt(card, job) {
