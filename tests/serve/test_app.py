@@ -122,6 +122,13 @@ def test_bad_files_fail_with_a_message_and_the_rest_continue(served):
     )
     assert "above the limit" in results["huge.png"]["error_detail"]
     assert results["ok.png"]["status"] == "done" and results["ok.png"]["error"] is None
+    # a name to download as only where there is something to download (the page's rule)
+    assert {name: r["download_name"] for name, r in results.items()} == {
+        "notes.txt": None,
+        "cut.png": None,
+        "huge.png": None,
+        "ok.png": "ok_sharp.png",
+    }
     for result in results.values():  # no server paths, option names or codec words
         for text in (result["error"] or "", result["error_detail"] or ""):
             assert "/tmp" not in text

@@ -70,7 +70,7 @@ class Job:
     cancel_requested: bool = False
 
     def public(self) -> dict:
-        """What the page sees (no server paths)."""
+        """What the page sees (no server paths); ``download_name`` only for a finished job."""
         return {
             "id": self.id,
             "name": self.name,
@@ -84,7 +84,7 @@ class Job:
             "decision": self.decision,
             "found": outcome_words(self.decision, self.note),
             "options": dataclasses.asdict(self.options),
-            "download_name": self.download_name(),
+            "download_name": self.download_name() if self.status == "done" else None,
             "has_previews": self.previews is not None,
         }
 
