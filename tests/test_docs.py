@@ -277,3 +277,12 @@ def test_choose_a_method_repeats_the_readme_table_exactly():
     readme = (ROOT / "README.md").read_text()
     how_to = (DOCS / "how-to" / "choose-a-method.md").read_text()
     assert _method_table(how_to) == _method_table(readme)
+
+
+def test_the_web_page_guide_names_the_methods_as_the_page_does():
+    from deblurgan.methods import METHODS
+    from deblurgan.serve.words import METHOD_WORDS
+
+    guide = " ".join((DOCS / "how-to" / "web-page.md").read_text().split())
+    for name in METHODS:
+        assert f'"{METHOD_WORDS[name][0]}", `{name}`' in guide, name
