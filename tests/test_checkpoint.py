@@ -176,3 +176,29 @@ def test_save_is_atomic_and_leaves_no_temp_file_on_failure(tmp_path, monkeypatch
         save_generator(_net(ngf=8, n_blocks=1), path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["g.safetensors"]
+
+
+def test_a_training_checkpoint_loads_as_its_generator_even_without_stored_arguments(tmp_path):
+    from deblurgan.train.config import load_config
+    from deblurgan.train.state import save_training_state
+
+    net = _net(ngf=4, n_blocks=2, dropout=0.0, learn_residual=False)
+    model = ["model.ngf=4", "model.n_blocks=2", "model.dropout=0.0", "model.learn_residual=false"]
+    config = load_config(None, model)
+    state = {"iteration": 7, "generator": net.state_dict(), "config": config.to_dict()}
+    state |= {"rng": [torch.zeros(8, dtype=torch.uint8)]}
+    earlier = save_training_state(tmp_path, state, keep_last=1)  # written before the arguments
+    latest = save_training_state(
+        tmp_path,
+        {**state, "iteration": 8, "architecture": "resnet", "generator_config": net.config},
+        keep_last=2,
+    )
+    x = torch.rand(1, 3, 16, 16) * 2 - 1
+    for path in (earlier, latest, tmp_path / "checkpoints" / "latest.pt"):
+        loaded = load_generator(path, learn_residual=True)  # the stored value wins
+        assert loaded.config == net.config and not loaded.training
+        torch.testing.assert_close(loaded(x), net(x), rtol=0, atol=0)
+    state["config"]["model"]["ngf"] = "wide"
+    torch.save(state, tmp_path / "bad.pt")
+    with pytest.raises(CheckpointError, match="bad.pt: a training checkpoint without a usable"):
+        load_generator(tmp_path / "bad.pt")

@@ -22,6 +22,11 @@ arbitrary pickled objects. Their keys index one flat ``nn.Sequential``; with
 A ``module.`` prefix (DataParallel) is stripped, and the InstanceNorm
 ``running_mean`` / ``running_var`` / ``num_batches_tracked`` buffers that old
 PyTorch versions saved are dropped: our InstanceNorm tracks no statistics.
+
+A training checkpoint (``RUN/checkpoints/latest.pt`` or ``iter_*.pt``, see
+:mod:`deblurgan.train.state`), read the same safe way, gives its generator, rebuilt from the
+architecture and constructor arguments stored beside the weights (or, in checkpoints written
+before those were stored, from the run's ``model`` configuration).
 """
 
 from __future__ import annotations
@@ -122,9 +127,12 @@ def read_metadata(path: str | os.PathLike, data: bytes | None = None) -> dict[st
 CHECKPOINT_SUFFIXES = frozenset({".safetensors", ".pth", ".pt"})
 CHECKPOINT_FORMATS = (
     "a generator checkpoint is our .safetensors (written by training or `deblurgan export "
-    "--format safetensors-fp16`) or the authors' .pth; ONNX and OpenVINO files are made "
-    "from one by `deblurgan export` and are not read back"
+    "--format safetensors-fp16`), a training checkpoint (RUN/checkpoints/*.pt) or the "
+    "authors' .pth; ONNX and OpenVINO files are made from one by `deblurgan export` and are "
+    "not read back"
 )
+# The keys that tell a training checkpoint (deblurgan.train.state) from a plain state dict.
+TRAINING_STATE_KEYS = frozenset({"iteration", "generator", "config"})
 
 
 def load_generator(
@@ -136,9 +144,9 @@ def load_generator(
     :class:`~deblurgan.nets.Generator` for original files and for ours without one).
 
     Args:
-        path: Our ``.safetensors`` checkpoint, or the authors' original
-            ``.pth`` generator file.
-        learn_residual: For original files only, which do not record it: whether
+        path: Our ``.safetensors`` checkpoint, a training checkpoint
+            (``RUN/checkpoints/*.pt``), or the authors' original ``.pth`` generator file.
+        learn_residual: For the authors' files only, which do not record it: whether
             the model was trained with the global skip (the paper's setting).
         data: The file's bytes, if the caller read (and hashed) them: these are parsed,
             not the file again, which may have changed since.
@@ -156,8 +164,8 @@ def load_generator(
         generator = _build(meta["architecture"], meta["config"], path)
         state = load_safetensors_bytes(data)
     else:
-        state, config = _read_original(path, learn_residual, data)
-        generator = _build(DEFAULT_ARCHITECTURE, config, path)
+        architecture, config, state = _read_pickled(path, learn_residual, data)
+        generator = _build(architecture, config, path)
     state = {k: v.float() for k, v in state.items()}
     try:
         generator.load_state_dict(state)
@@ -222,9 +230,27 @@ def convert_original_state_dict(
     return converted, config
 
 
-def _read_original(
+def training_generator_arguments(state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The architecture name and constructor arguments of a training checkpoint's generator.
+
+    Args:
+        state: A training checkpoint as :func:`torch.load` returns it.
+    """
+    if "generator_config" in state:
+        return state["architecture"], state["generator_config"]
+    # Written before the arguments were stored: the run's model configuration built it.
+    from deblurgan.schema import from_dict  # the training configuration: only here
+    from deblurgan.train.config import ModelConfig
+
+    model = from_dict(ModelConfig, state["config"]["model"], "model.")
+    return model.architecture, model.generator_arguments()
+
+
+def _read_pickled(
     path: Path, learn_residual: bool, data: bytes | None = None
-) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+) -> tuple[str, dict[str, Any], dict[str, torch.Tensor]]:
+    """Architecture, constructor arguments and weights of a training checkpoint or of the
+    authors' ``.pth``, read without unpickling anything but tensors and plain containers."""
     try:
         source = io.BytesIO(data) if data is not None else path
         original = torch.load(source, map_location="cpu", weights_only=True)
@@ -235,10 +261,18 @@ def _read_original(
         ) from err
     if not isinstance(original, dict):
         raise CheckpointError(f"{path}: expected a state dict, found {type(original).__name__}")
+    if TRAINING_STATE_KEYS <= original.keys():
+        try:
+            return (*training_generator_arguments(original), original["generator"])
+        except (KeyError, TypeError, ValueError) as err:  # ConfigError is a ValueError
+            raise CheckpointError(
+                f"{path}: a training checkpoint without a usable generator configuration ({err})"
+            ) from err
     try:
-        return convert_original_state_dict(original, learn_residual)
+        state, config = convert_original_state_dict(original, learn_residual)
     except CheckpointError as err:
         raise CheckpointError(f"{path}: {err}") from err
+    return DEFAULT_ARCHITECTURE, config, state
 
 
 def _build(architecture: str, config: dict[str, Any], path: Path) -> torch.nn.Module:

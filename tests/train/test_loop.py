@@ -101,6 +101,10 @@ def test_one_step_smoke_with_perceptual_loss_writes_logs_and_checkpoints(tmp_pat
     exported = load_generator(run / "generator.safetensors")
     assert exported.config == generator.config
     assert (run / "best_generator.safetensors").is_file()
+    from_state = load_generator(run / "checkpoints" / "latest.pt")  # the run's own arguments
+    assert from_state.config == generator.config
+    for (name, a), b in zip(exported.state_dict().items(), from_state.state_dict().values()):
+        assert torch.equal(a, b), name
 
 
 def test_overfitting_one_pair_drives_the_content_loss_down(tmp_path):

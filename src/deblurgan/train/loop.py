@@ -26,6 +26,7 @@ from tqdm import tqdm
 
 from deblurgan.checkpoint import save_generator
 from deblurgan.hardware import process_device
+from deblurgan.nets.architectures import architecture_name
 from deblurgan.runtime import autocast, check_precision, resolve_device
 from deblurgan.train.config import Config, DataConfig, with_absolute_paths
 from deblurgan.train.data import (
@@ -340,6 +341,8 @@ def _checkpoint(
             "iteration": done.iteration,
             "batches": done.consumed,
             "best_psnr": done.best_psnr,
+            "architecture": architecture_name(nets.generator),
+            "generator_config": nets.generator.config,
             "generator": nets.generator.state_dict(),
             "critic": nets.critic.state_dict(),
             "opt_g": nets.opt_g.state_dict(),

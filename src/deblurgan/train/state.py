@@ -1,6 +1,8 @@
 """Training checkpoints: everything needed to resume exactly, written atomically.
 
-``RUN/checkpoints/iter_XXXXXXXX.pt`` holds models, optimisers, LR schedules,
+``RUN/checkpoints/iter_XXXXXXXX.pt`` holds models (the generator's architecture name
+and constructor arguments beside its weights, so that
+:func:`~deblurgan.checkpoint.load_generator` rebuilds it), optimisers, LR schedules,
 the iteration, the number of batches consumed (which fixes the data order),
 the best validation PSNR and every rank's random-generator state (always a CPU
 byte tensor, which is what ``Generator.set_state`` takes on every device). ``latest.pt``
