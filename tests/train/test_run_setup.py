@@ -71,3 +71,18 @@ def test_without_a_gan_loss_there_are_no_critic_steps_and_epochs_count_all_batch
     plain = load_config(None, ["optim.epochs=2", "loss.gan=none"])
     assert critic_steps(plain) == 0 and total_iterations(plain, 10) == 20
     assert total_iterations(load_config(None, ["optim.iterations=7"]), 10) == 7
+
+
+def test_init_from_with_another_learn_residual_is_refused_naming_both_values(tmp_path):
+    path = tmp_path / "residual.safetensors"
+    save_generator(Generator(ngf=4, n_blocks=1, learn_residual=True, dropout=0.5), path)
+    model = ModelConfig(ngf=4, n_blocks=1, learn_residual=False, init_from=str(path))
+    with pytest.raises(
+        ConfigError, match="built with learn_residual=True, but this run configures learn_resid"
+    ):
+        build_networks(model, seed=0, resume=False)
+    wider = ModelConfig(ngf=8, n_blocks=1, init_from=str(path))
+    with pytest.raises(ConfigError, match="ngf=4, but this run configures ngf=8: set model.ngf"):
+        build_networks(wider, seed=0, resume=False)
+    other_dropout = ModelConfig(ngf=4, n_blocks=1, dropout=0.0, init_from=str(path))
+    assert build_networks(other_dropout, seed=0, resume=False)[0].config["dropout"] == 0.0

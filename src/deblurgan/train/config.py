@@ -61,9 +61,10 @@ class ModelConfig:
             it is built with ``ngf``, ``n_blocks``, ``dropout`` and ``learn_residual``.
         identity_init: Zero the generator's last convolution, so that a residual
             generator starts as the identity ``G(x) = x`` instead of adding noise.
-        init_from: A generator checkpoint (safetensors or the authors' ``.pth``) to
-            fine-tune; its architecture must match ``architecture``, ``ngf``, ``n_blocks``,
-            ``learn_residual``.
+        init_from: A generator checkpoint (safetensors, a training checkpoint or the
+            authors' ``.pth``) to fine-tune; its architecture and stored constructor arguments
+            must match ``architecture``, ``ngf``, ``n_blocks``, ``learn_residual`` (only
+            ``dropout`` may differ), else the run is refused naming both values.
     """
 
     architecture: str = DEFAULT_ARCHITECTURE

@@ -15,9 +15,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from deblurgan.checkpoint import load_generator, read_metadata
+from deblurgan.checkpoint import load_generator
 from deblurgan.nets import Critic, init_weights
-from deblurgan.nets.architectures import build_generator
+from deblurgan.nets.architectures import architecture_name, build_generator
 from deblurgan.train.config import Config, ConfigError, ModelConfig
 from deblurgan.train.run_folder import truncate_log
 from deblurgan.train.state import load_training_state
@@ -75,7 +75,8 @@ def build_networks(model: ModelConfig, seed: int, resume: bool) -> tuple[nn.Modu
 
     Raises:
         ConfigError: ``identity_init`` for an architecture without a ``head`` convolution,
-            or an ``init_from`` checkpoint that does not match the configured generator.
+            or an ``init_from`` checkpoint whose architecture or constructor arguments (all
+            but ``dropout``) differ from the configured generator's, naming both values.
     """
     init_rng = torch.Generator().manual_seed(seed)
     generator = build_generator(model.architecture, model.generator_arguments())
@@ -94,21 +95,33 @@ def build_networks(model: ModelConfig, seed: int, resume: bool) -> tuple[nn.Modu
     return generator, critic
 
 
+# Constructor arguments a fine-tune may change: dropout only regularises training, the learned
+# function (evaluation mode) does not depend on it. Any other difference (learn_residual, widths,
+# depths) makes the loaded weights compute something else, or not fit.
+FINE_TUNE_MAY_CHANGE = frozenset({"dropout"})
+
+
 def _load_init_from(generator: nn.Module, model: ModelConfig) -> None:
     found = load_generator(model.init_from, model.learn_residual)
     if type(found) is not type(generator):
-        stored = read_metadata(model.init_from)["architecture"]
         raise ConfigError(
-            f"model.init_from: {model.init_from} holds a {stored!r} generator, "
-            f"not {model.architecture!r}"
+            f"model.init_from: {model.init_from} holds a {architecture_name(found)!r} "
+            f"generator, not {model.architecture!r}"
         )
-    try:
-        generator.load_state_dict(found.state_dict())
-    except RuntimeError as err:
+    differ = [
+        key
+        for key, value in generator.config.items()
+        if key not in FINE_TUNE_MAY_CHANGE and found.config.get(key) != value
+    ]
+    if differ:
+        stored = ", ".join(f"{key}={found.config.get(key)!r}" for key in differ)
+        given = ", ".join(f"{key}={generator.config[key]!r}" for key in differ)
         raise ConfigError(
-            f"model.init_from: {model.init_from} does not match ngf={model.ngf}, "
-            f"n_blocks={model.n_blocks}"
-        ) from err
+            f"model.init_from: {model.init_from} holds a generator built with {stored}, but "
+            f"this run configures {given}: set model.{differ[0]} (and any other named) to the "
+            "stored value, or start from another checkpoint"
+        )
+    generator.load_state_dict(found.state_dict())
 
 
 def critic_steps(config: Config) -> int:
