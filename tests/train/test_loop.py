@@ -174,6 +174,22 @@ def test_resume_reproduces_an_uninterrupted_run(tmp_path):
     assert len(list((tmp_path / "b" / "run" / "checkpoints").glob("iter_*.pt"))) == 1  # keep_last
 
 
+def test_resuming_from_an_earlier_checkpoint_shows_each_step_once_in_tensorboard(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    config = _config(tmp_path, "run.keep_last=2")
+    train(config, progress=False)  # logs 1-6, checkpoints at 3 and 6
+    checkpoints = tmp_path / "run" / "checkpoints"
+    (checkpoints / "latest.pt").write_bytes((checkpoints / "iter_00000003.pt").read_bytes())
+    train(config, resume=True, progress=False)  # as if killed after logging 4-6: logs 4-6 again
+    events = EventAccumulator(str(tmp_path / "run" / "tensorboard"))
+    events.Reload()
+    assert [e.step for e in events.Scalars("train/lr")] == [1, 2, 3, 4, 5, 6]
+    assert [r["iteration"] for r in _records(tmp_path / "run") if r["group"] == "train"] == [
+        1, 2, 3, 4, 5, 6
+    ]  # fmt: skip
+
+
 def test_a_time_budget_ends_the_session_with_a_checkpoint_and_resume_finishes(tmp_path):
     config = _config(tmp_path)
     with pytest.raises(ValueError, match=">= 0 seconds"):

@@ -288,7 +288,8 @@ def step_loop(
         ids = [device.index] if device.type == "cuda" else None
         g_train = DistributedDataParallel(nets.generator, device_ids=ids)
         d_train = DistributedDataParallel(nets.critic, device_ids=ids)
-    log = RunLog(Path(config.run.dir), config, enabled=rank == 0)
+    resumed_at = done.iteration or None  # a new run starts at 0
+    log = RunLog(Path(config.run.dir), config, enabled=rank == 0, resumed_at=resumed_at)
     bar = tqdm(
         total=total,
         initial=done.iteration,

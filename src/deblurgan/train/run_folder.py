@@ -81,9 +81,19 @@ class RunLog:
     """TensorBoard scalars and images plus ``log.jsonl``; a no-op unless ``enabled`` (rank 0).
 
     Opening it writes the run's ``config.json``.
+
+    Args:
+        run_dir: The run's folder.
+        config: The run's configuration.
+        enabled: Whether this process logs (rank 0).
+        resumed_at: The iteration of the checkpoint a resumed run continues from: TensorBoard
+            then drops the events logged after it (``log.jsonl`` is cut back by
+            :func:`truncate_log`), so no step is shown twice.
     """
 
-    def __init__(self, run_dir: Path, config: Config, enabled: bool) -> None:
+    def __init__(
+        self, run_dir: Path, config: Config, enabled: bool, resumed_at: int | None = None
+    ) -> None:
         self.enabled = enabled
         if not enabled:
             return
@@ -91,7 +101,8 @@ class RunLog:
 
         run_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(run_dir / "config.json", json.dumps(config.to_dict(), indent=2).encode())
-        self.writer = SummaryWriter(str(run_dir / "tensorboard"))
+        purge = None if resumed_at is None else resumed_at + 1
+        self.writer = SummaryWriter(str(run_dir / "tensorboard"), purge_step=purge)
         self.jsonl = open(run_dir / "log.jsonl", "a")  # noqa: SIM115 - closed in close()
 
     def scalars(self, iteration: int, group: str, values: dict[str, float]) -> None:
