@@ -1,13 +1,18 @@
 """deblurgan train: config errors, resume from the saved config."""
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
 
 from deblurgan.cli import main
 from deblurgan.train.state import load_training_state
-from tests.train.test_loop import _dataset, _records
+from tests.train.test_loop import TINY, _dataset, _records
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_cli_train_and_config_errors(tmp_path, capsys):
@@ -85,3 +90,41 @@ def test_sprint_options_and_their_errors(tmp_path, capsys):
     assert main(["train", "--sprint", "--pack", str(tmp_path / "none"), "--out",
                  str(tmp_path / "out"), "--set", "run.device=cpu", "-q"]) == 2  # fmt: skip
     assert "no sprint pack at" in capsys.readouterr().err
+
+
+def test_an_unwritable_run_dir_is_refused_before_any_work(tmp_path, capsys):
+    (tmp_path / "file").write_text("")
+    run_dir = tmp_path / "file" / "run"
+    assert main(["train", "-q", "--set", f"run.dir={run_dir}", "--set", "data.paired=[none]"]) == 2
+    err = capsys.readouterr().err  # before the data scan: the missing data goes unmentioned
+    assert err == (
+        f"deblurgan train: error: run.dir: cannot write to the output folder {run_dir}: "
+        "Not a directory\n"
+    )
+
+
+def test_a_full_disk_stops_the_run_in_one_line_naming_the_file_and_keeps_the_logs(tmp_path):
+    resource = pytest.importorskip("resource")
+    assert resource.getrlimit(resource.RLIMIT_FSIZE)[1] == resource.RLIM_INFINITY
+    data = _dataset(tmp_path / "data")
+    options = [f"--set={item}" for item in [f"data.paired=[{data}]", "data.val=[]", *TINY]]
+    # 100 kB a file: the logs fit, a checkpoint (about 180 kB) does not, as on a full disk
+    limit = "import resource, runpy, sys; resource.setrlimit(resource.RLIMIT_FSIZE, (100_000,"
+    limit += " resource.RLIM_INFINITY)); sys.argv[0] = 'deblurgan'; runpy.run_module('deblurgan',"
+    limit += " run_name='__main__')"
+    run = tmp_path / "run"
+    done = subprocess.run(
+        [sys.executable, "-c", limit, "train", "-q", *options, f"--set=run.dir={run}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 1
+    checkpoint = run / "checkpoints" / "iter_00000003.pt"
+    assert done.stderr.splitlines() == [
+        f"deblurgan train: error: cannot write {checkpoint}: File too large; the run's earlier "
+        "files are kept"
+    ]
+    assert [r["iteration"] for r in _records(run)] == [1, 2, 3]
+    assert not list((run / "checkpoints").iterdir())  # no temp file left

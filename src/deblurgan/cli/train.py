@@ -110,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"deblurgan train: error: {', '.join(sprint_only)} need --sprint", file=sys.stderr)
         return 2
     from deblurgan.train.loop import train  # here: a sprint needs none of its data loading
+    from deblurgan.train.run_folder import RunWriteError
 
     try:
         if args.stop_after is not None and not args.stop_after >= 0:
@@ -134,6 +135,9 @@ def run(args: argparse.Namespace) -> int:
     except (ConfigError, VGGWeightsError, FileNotFoundError, ValueError) as err:
         print(f"deblurgan train: error: {err}", file=sys.stderr)
         return 2
+    except RunWriteError as err:  # full disk, quota: the files written before are kept
+        print(f"deblurgan train: error: {err}; the run's earlier files are kept", file=sys.stderr)
+        return 1
     if not args.quiet:
         print(f"generator exported to {Path(config.run.dir) / 'generator.safetensors'}")
     return 0

@@ -39,7 +39,7 @@ from deblurgan.train.data import (
     limit_worker_threads,
 )
 from deblurgan.train.distributed import gather, out_of_time, start_processes
-from deblurgan.train.run_folder import RunLog, prepare_run_folder
+from deblurgan.train.run_folder import RunLog, prepare_run_folder, writing
 from deblurgan.train.run_setup import (
     Progress,
     Trainables,
@@ -88,7 +88,10 @@ def train(
     it, so ``--resume`` works from any folder.
 
     Raises:
+        OutputFolderError: ``run.dir`` cannot be created or written (checked before any work).
         RunExistsError: ``run.dir`` holds a run and neither ``resume`` nor ``overwrite``.
+        RunWriteError: A checkpoint or log file cannot be written (named); those written
+            before are kept.
         UnreadableDataError: More than ``data.max_unreadable`` of the data cannot be read.
     """
     config = with_absolute_paths(config)
@@ -354,11 +357,12 @@ def _checkpoint(
         },
         config.run.keep_last,
     )
-    save_generator(
-        nets.generator,
-        run_dir / "generator.safetensors",
-        training=training_summary(config, done.iteration, {}),
-    )
+    with writing(run_dir / "generator.safetensors"):
+        save_generator(
+            nets.generator,
+            run_dir / "generator.safetensors",
+            training=training_summary(config, done.iteration, {}),
+        )
 
 
 def _to(batch, device: torch.device, memory: torch.memory_format) -> list:

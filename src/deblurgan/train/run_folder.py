@@ -1,22 +1,31 @@
 """A training run's folder: refuse, replace or resume it, and its log.
 
 ``RUN/`` holds ``checkpoints/``, ``tensorboard/``, ``log.jsonl``,
-``config.json`` and the exported generators. A new run never writes into a
-folder that holds an earlier one unless told to replace it; a resumed run drops
-the log records written after the checkpoint it continues from.
+``config.json`` and the exported generators. The folder is proved writable before any
+work; a new run never writes into a folder that holds an earlier one unless told to
+replace it; a resumed run drops the log records written after the checkpoint it
+continues from. A file that cannot be written later (full disk, quota, size limit) stops
+the run with a :class:`RunWriteError` naming it; the files written before are kept.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import torch.distributed as dist
 
-from deblurgan.io.atomic import atomic_write_bytes, remove_stale_temp_files
+from deblurgan.io.atomic import (
+    OutputFolderError,
+    atomic_write_bytes,
+    check_output_folder,
+    remove_stale_temp_files,
+)
 from deblurgan.train.config import Config
 
 RUN_OUTPUTS = (
@@ -33,12 +42,43 @@ class RunExistsError(ValueError):
     """A new run would write over the outputs of an earlier run in the same folder."""
 
 
+class RunWriteError(OSError):
+    """A file of the run cannot be written (full disk, quota, file size limit, permissions)."""
+
+
+@contextlib.contextmanager
+def writing(path: Path) -> Iterator[None]:
+    """Turn an ``OSError`` raised in the block into a :class:`RunWriteError` naming ``path``.
+
+    Examples:
+        >>> with writing(Path("RUN/log.jsonl")):
+        ...     raise OSError(27, "File too large")
+        Traceback (most recent call last):
+        ...
+        deblurgan.train.run_folder.RunWriteError: cannot write RUN/log.jsonl: File too large
+    """
+    try:
+        yield
+    except RunWriteError:
+        raise
+    except OSError as err:
+        raise RunWriteError(f"cannot write {path}: {err.strerror or err}") from err
+
+
 def prepare_run_folder(run_dir: Path, resume: bool, overwrite: bool, rank: int, world: int) -> None:
-    """Refuse (or with ``overwrite`` clear) an earlier run's outputs; remove stale temp files.
+    """Prove ``run_dir`` writable; refuse (or with ``overwrite`` clear) an earlier run's
+    outputs; remove stale temp files.
 
     Raises:
+        OutputFolderError: ``run_dir`` is a file, cannot be created or refuses writes.
         RunExistsError: ``run_dir`` holds a run and neither ``resume`` nor ``overwrite``.
     """
+    try:
+        check_output_folder(run_dir)
+    except OutputFolderError as err:  # its advice names deblur's -o
+        raise OutputFolderError(
+            f"run.dir: {str(err).removesuffix('; choose another -o folder')}"
+        ) from err
     existing = [name for name in RUN_OUTPUTS if (run_dir / name).exists()]
     if existing and not resume and not overwrite:
         raise RunExistsError(
@@ -67,7 +107,8 @@ def truncate_log(path: Path, iteration: int) -> None:
     lines = path.read_text().splitlines(keepends=True)
     kept = [line for line in lines if _logged_iteration(line) <= iteration]
     if len(kept) != len(lines):
-        atomic_write_bytes(path, "".join(kept).encode())
+        with writing(path):
+            atomic_write_bytes(path, "".join(kept).encode())
 
 
 def _logged_iteration(line: str) -> float:
@@ -99,28 +140,39 @@ class RunLog:
             return
         from torch.utils.tensorboard import SummaryWriter  # heavy import: only where used
 
-        run_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(run_dir / "config.json", json.dumps(config.to_dict(), indent=2).encode())
+        self.tensorboard = run_dir / "tensorboard"
+        self.jsonl_path = run_dir / "log.jsonl"
+        with writing(run_dir / "config.json"):
+            config_json = json.dumps(config.to_dict(), indent=2).encode()
+            atomic_write_bytes(run_dir / "config.json", config_json)
         purge = None if resumed_at is None else resumed_at + 1
-        self.writer = SummaryWriter(str(run_dir / "tensorboard"), purge_step=purge)
-        self.jsonl = open(run_dir / "log.jsonl", "a")  # noqa: SIM115 - closed in close()
+        with writing(self.tensorboard):
+            self.writer = SummaryWriter(str(self.tensorboard), purge_step=purge)
+        with writing(self.jsonl_path):  # unbuffered: a failed write leaves nothing to flush
+            self.jsonl = open(self.jsonl_path, "ab", buffering=0)  # noqa: SIM115 - close()
 
     def scalars(self, iteration: int, group: str, values: dict[str, float]) -> None:
         """Log ``values`` under ``group/`` at ``iteration`` (TensorBoard and the JSON lines)."""
         if not self.enabled:
             return
-        for key, value in values.items():
-            self.writer.add_scalar(f"{group}/{key}", value, iteration)
-        self.jsonl.write(json.dumps({"iteration": iteration, "group": group, **values}) + "\n")
-        self.jsonl.flush()
+        with writing(self.tensorboard):  # the writer's thread raises its errors here
+            for key, value in values.items():
+                self.writer.add_scalar(f"{group}/{key}", value, iteration)
+        line = json.dumps({"iteration": iteration, "group": group, **values}) + "\n"
+        data = line.encode()
+        with writing(self.jsonl_path):
+            while data:  # a raw write may be partial (at a size limit): the rest raises
+                data = data[self.jsonl.write(data) :]
 
     def image(self, iteration: int, tag: str, image: np.ndarray) -> None:
         """Log an ``(H, W, 3)`` image in [0, 1] to TensorBoard."""
         if self.enabled:
-            self.writer.add_image(tag, image, iteration, dataformats="HWC")
+            with writing(self.tensorboard):
+                self.writer.add_image(tag, image, iteration, dataformats="HWC")
 
     def close(self) -> None:
         """Flush and close the logs."""
         if self.enabled:
-            self.writer.close()
             self.jsonl.close()
+            with writing(self.tensorboard):
+                self.writer.close()

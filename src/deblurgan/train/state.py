@@ -22,26 +22,33 @@ from typing import Any
 import torch
 
 from deblurgan.io.atomic import atomic_path, atomic_write_bytes
+from deblurgan.train.run_folder import writing
 
 LATEST = "latest.pt"
 
 
 def save_training_state(run_dir: Path, state: dict[str, Any], keep_last: int) -> Path:
-    """Write ``state`` as ``iter_<iteration>.pt``, point ``latest.pt`` at it, prune old ones."""
+    """Write ``state`` as ``iter_<iteration>.pt``, point ``latest.pt`` at it, prune old ones.
+
+    Raises:
+        RunWriteError: A file cannot be written (named); earlier checkpoints are kept.
+    """
     folder = Path(run_dir) / "checkpoints"
     path = folder / f"iter_{state['iteration']:08d}.pt"
     state = {**state, "rng": [s.to("cpu", torch.uint8) for s in state["rng"]]}
     buffer = io.BytesIO()
     torch.save(state, buffer)
-    atomic_write_bytes(path, buffer.getvalue())
-    with atomic_path(folder / LATEST) as tmp:
+    with writing(path):
+        atomic_write_bytes(path, buffer.getvalue())
+    with writing(folder / LATEST), atomic_path(folder / LATEST) as tmp:
         tmp.unlink()
         try:
             os.link(path, tmp)  # no second copy of the bytes where hard links work
         except OSError:
             tmp.write_bytes(buffer.getvalue())
     for old in sorted(folder.glob("iter_*.pt"))[:-keep_last]:
-        old.unlink(missing_ok=True)
+        with writing(old):
+            old.unlink(missing_ok=True)
     return path
 
 

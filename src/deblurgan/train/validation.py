@@ -18,7 +18,7 @@ from deblurgan.io.images import ImageReadError
 from deblurgan.metrics import psnr, ssim
 from deblurgan.nets.tensors import rgb_to_tensor, run_padded, tensor_to_rgb
 from deblurgan.train.config import Config
-from deblurgan.train.run_folder import RunLog
+from deblurgan.train.run_folder import RunLog, writing
 from deblurgan.train.run_setup import Progress
 
 
@@ -108,11 +108,11 @@ def validate_and_keep_best(
     )
     if metrics["psnr"] > done.best_psnr:
         done.best_psnr = metrics["psnr"]
-        save_generator(
-            generator,
-            Path(config.run.dir) / "best_generator.safetensors",
-            training=training_summary(config, done.iteration, metrics),
-        )
+        path = Path(config.run.dir) / "best_generator.safetensors"
+        with writing(path):
+            save_generator(
+                generator, path, training=training_summary(config, done.iteration, metrics)
+            )
 
 
 def training_summary(config: Config, iteration: int, metrics: dict[str, float]) -> dict[str, Any]:
