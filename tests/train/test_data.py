@@ -19,6 +19,7 @@ from deblurgan.train.data import (
     UnreadableDataError,
     UnreadableFiles,
     collate_samples,
+    gather_pairs,
 )
 
 
@@ -148,3 +149,40 @@ def test_unreadable_files_are_reported_once_and_too_many_stop(tmp_path):
     ]
     with pytest.raises(UnreadableDataError, match="3 of 20 training samples cannot be read"):
         unreadable.add([(5, "z.png: corrupt")])
+
+
+def test_a_crop_larger_than_a_training_image_is_refused_naming_the_smallest(tmp_path):
+    for name, size in (("a.png", (40, 50)), ("b.png", (36, 70))):
+        _save(tmp_path / "pairs" / "blur" / name, size)
+        _save(tmp_path / "pairs" / "sharp" / name, size)
+    _save(tmp_path / "aligned" / "c.png", (60, 68))  # two halves of 60x34
+    paired = DataConfig(paired=(str(tmp_path / "pairs"),), val_fraction=0.0, crop=36)
+    real, _, _, _ = gather_pairs(paired)  # every side at least 36: fine
+    assert len(real) == 2
+    both = DataConfig(paired=paired.paired, aligned=(str(tmp_path / "aligned"),), crop=37)
+    expected = "data.crop=37 is larger than 2 of the 3 training images; the smallest, "
+    with pytest.raises(
+        ValueError, match=expected + ".*c.png, is 34x60: set data.crop to at most 34"
+    ):
+        gather_pairs(both)
+    halved = DataConfig(paired=paired.paired, val_fraction=0.0, crop=19, downscale=True)
+    expected = "after data.downscale halves them; the smallest, .*b.png, is 35x18: set data.crop"
+    with pytest.raises(ValueError, match=expected + " to at most 18"):
+        gather_pairs(halved)
+    _save(tmp_path / "photos" / "p.png", (30, 80))
+    synthetic = DataConfig(synthetic=(str(tmp_path / "photos"),), crop=32)
+    with pytest.raises(ValueError, match="larger than 1 of the 1 training images"):
+        gather_pairs(synthetic)
+
+
+def test_a_synthetic_crop_of_an_image_at_least_as_large_holds_only_real_pixels(tmp_path):
+    # The crop's margin (crop / 4 each side, for the blur) may be mirrored, never the crop.
+    path = tmp_path / "p.png"
+    _save(path, (33, 47))  # below crop + 2 margins (48) both ways
+    source = np.asarray(Image.open(path), np.float32) / 127.5 - 1
+    dataset = TrainingPairs([], [path], DataConfig(crop=32, flip=False))
+    for seed in range(6):
+        sharp = dataset[(0, seed)][1].permute(1, 2, 0).numpy()
+        windows = np.lib.stride_tricks.sliding_window_view(source, (32, 32, 3))
+        error = np.abs(windows[..., 0, :, :, :] - sharp).max(axis=(-3, -2, -1))
+        assert error.min() < 1e-5, seed

@@ -28,7 +28,7 @@ from deblurgan.data.pairs import (
     split_validation,
 )
 from deblurgan.data.recipe import synthetic_pair
-from deblurgan.io.images import ImageReadError, read_image
+from deblurgan.io.images import ImageReadError, open_image, read_image
 from deblurgan.nets.tensors import rgb_to_tensor
 from deblurgan.train.config import DataConfig
 
@@ -44,6 +44,7 @@ def gather_pairs(data: DataConfig) -> tuple[list, list, list, list[str]]:
     header, not an image) are left out and reported among the problems.
 
     Raises:
+        ValueError: A training image is smaller than ``data.crop`` (:func:`check_crop_fits`).
         UnreadableDataError: More than ``data.max_unreadable`` of the training
             samples, or of the validation pairs, are unreadable.
     """
@@ -74,7 +75,45 @@ def gather_pairs(data: DataConfig) -> tuple[list, list, list, list[str]]:
         ("validation pairs", len(val_kept), len(val)),
     ):
         _check_share(total - kept, total, data.max_unreadable, what, "at start-up")
+    check_crop_fits([*real, *synthetic], data)
     return real, synthetic, val_kept, problems
+
+
+def check_crop_fits(items: list[Pair] | list[Path], data: DataConfig) -> None:
+    """Refuse a ``data.crop`` larger than a training image (after ``data.downscale``'s
+    halving), from the files' headers: its crops would be mirror-padded, training the
+    network on made-up borders.
+
+    Args:
+        items: Pairs (their blurred file is measured; side by side: half its width) and
+            sharp images for synthetic blur.
+        data: The data settings (``crop``, ``downscale``).
+
+    Raises:
+        ValueError: Naming the crop, how many images are smaller and the smallest of them.
+    """
+    small = []
+    for item in items:
+        path = item if isinstance(item, Path) else item.blurred
+        try:
+            with open_image(path, max_pixels=None) as image:
+                width, height = image.size
+        except (OSError, ValueError):  # damaged since the header check: left to the loader
+            continue
+        if isinstance(item, Pair) and item.sharp is None:
+            width //= 2
+        if data.downscale:
+            width, height = width // 2, height // 2
+        if min(width, height) < data.crop:
+            small.append((min(width, height), width, height, path))
+    if small:
+        side, width, height, path = min(small)
+        halved = " after data.downscale halves them" if data.downscale else ""
+        raise ValueError(
+            f"data.crop={data.crop} is larger than {len(small)} of the {len(items)} training "
+            f"images{halved}; the smallest, {path}, is {width}x{height}: set data.crop to at "
+            f"most {side} or leave the smaller images out (crops are never padded)"
+        )
 
 
 def _readable(items: list, problems: list[str]) -> list:
@@ -213,8 +252,9 @@ class TrainingPairs(torch.utils.data.Dataset):
         if c.downscale:
             images = tuple(_halve(im) for im in images)
         height, width = images[0].shape[:2]
-        if min(height, width) < size:  # mirror small images up to the crop size
-            pad = ((0, max(0, size - height)), (0, max(0, size - width)), (0, 0))
+        if min(height, width) < size:  # mirrored on both sides: only a synthetic crop's
+            # margin, never the crop of an image at least as large (check_crop_fits)
+            pad = (_split(size - height), _split(size - width), (0, 0))
             images = tuple(np.pad(im, pad, mode="symmetric") for im in images)
             height, width = images[0].shape[:2]
         y, x = rng.integers(0, height - size + 1), rng.integers(0, width - size + 1)
@@ -319,6 +359,12 @@ def limit_worker_threads(worker_id: int = 0) -> None:
     cv2.setNumThreads(1)
     numba.set_num_threads(1)
     threadpool_limits(1)
+
+
+def _split(missing: int) -> tuple[int, int]:
+    """Padding before and after for ``missing`` pixels (none if not positive)."""
+    missing = max(0, missing)
+    return missing // 2, missing - missing // 2
 
 
 def _halve(image: np.ndarray) -> np.ndarray:
