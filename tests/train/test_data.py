@@ -14,6 +14,7 @@ from deblurgan.data.pairs import find_paired
 from deblurgan.data.recipe import BlurSettings, KernelBlur
 from deblurgan.train.config import DataConfig
 from deblurgan.train.data import (
+    DataSourceError,
     EpochPlan,
     TrainingPairs,
     UnreadableDataError,
@@ -186,3 +187,22 @@ def test_a_synthetic_crop_of_an_image_at_least_as_large_holds_only_real_pixels(t
         windows = np.lib.stride_tricks.sliding_window_view(source, (32, 32, 3))
         error = np.abs(windows[..., 0, :, :, :] - sharp).max(axis=(-3, -2, -1))
         assert error.min() < 1e-5, seed
+
+
+def test_data_source_errors_name_the_key_and_say_what_is_missing(tmp_path):
+    for name in ("a.png", "b.png", "c.png"):  # crc32 % 10000: 7247, 7695, 5423
+        _save(tmp_path / "pairs" / "blur" / name)
+        _save(tmp_path / "pairs" / "sharp" / name)
+    pairs = (str(tmp_path / "pairs"),)
+    took_all = r"hold-out \(data.val_fraction=0.8\) took all 3 of the 3 pairs found; lower"
+    with pytest.raises(DataSourceError, match=took_all):
+        gather_pairs(DataConfig(paired=pairs, val_fraction=0.8, crop=32))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataSourceError, match=f"data.val: {tmp_path / 'empty'} holds no valid"):
+        gather_pairs(DataConfig(paired=pairs, val=(str(tmp_path / "empty"),), crop=32))
+    missing = tmp_path / "missing"
+    for key in ("paired", "aligned", "synthetic", "val"):
+        with pytest.raises(DataSourceError, match=f"^data.{key}: {missing}: no such folder$"):
+            gather_pairs(DataConfig(**{key: (str(missing),)}))
+    with pytest.raises(DataSourceError, match=f"^data.lists: {missing}: No such file or direc"):
+        gather_pairs(DataConfig(lists=(str(missing),)))

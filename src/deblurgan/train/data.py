@@ -32,9 +32,15 @@ from deblurgan.io.images import ImageReadError, open_image, read_image
 from deblurgan.nets.tensors import rgb_to_tensor
 from deblurgan.train.config import DataConfig
 
+_T = TypeVar("_T")
+
 
 class UnreadableDataError(ValueError):
     """More of the training (or validation) data cannot be decoded than the run accepts."""
+
+
+class DataSourceError(ValueError):
+    """A configured data source is missing, unreadable or empty; the message names its key."""
 
 
 def gather_pairs(data: DataConfig) -> tuple[list, list, list, list[str]]:
@@ -44,30 +50,47 @@ def gather_pairs(data: DataConfig) -> tuple[list, list, list, list[str]]:
     header, not an image) are left out and reported among the problems.
 
     Raises:
+        DataSourceError: A configured folder or list is missing or unreadable, a
+            ``data.val`` root holds no pairs, or the ``data.val_fraction`` hold-out took
+            every training pair.
         ValueError: A training image is smaller than ``data.crop`` (:func:`check_crop_fits`).
         UnreadableDataError: More than ``data.max_unreadable`` of the training
             samples, or of the validation pairs, are unreadable.
     """
     real, problems = [], []
     for root in data.paired:
-        found, issues = find_paired(root)
+        found, issues = _find("data.paired", root, find_paired)
         real += found
         problems += issues
     for folder in data.aligned:
-        real += find_aligned(folder)
+        real += _find("data.aligned", folder, find_aligned)
     for list_file in data.lists:
-        found, issues = read_pair_list(list_file)
+        found, issues = _find("data.lists", list_file, read_pair_list)
         real += found
         problems += issues
-    synthetic = [p for folder in data.synthetic for p in find_sharp_images(folder)]
+    synthetic = [p for f in data.synthetic for p in _find("data.synthetic", f, find_sharp_images)]
     if data.val:
         val = []
         for root in data.val:
-            found, issues = find_paired(root)
+            found, issues = _find("data.val", root, find_paired)
+            if not found:
+                raise DataSourceError(
+                    f"data.val: {root} holds no validation pairs ({issues[0]}"
+                    + (f", and {len(issues) - 1} more problems" if len(issues) > 1 else "")
+                    + "): give a folder with blur/NAME and sharp/NAME images, or leave data.val "
+                    "empty to hold out data.val_fraction of the training pairs"
+                )
             val += found
             problems += issues
     else:
+        found = len(real)
         real, val = split_validation(real, data.val_fraction)
+        if found and not real and not synthetic:
+            raise DataSourceError(
+                f"no training pairs left: the validation hold-out (data.val_fraction="
+                f"{data.val_fraction:g}) took all {len(val)} of the {found} pairs found; lower "
+                "data.val_fraction, add pairs, or give validation pairs in data.val"
+            )
     training = len(real) + len(synthetic)
     real, synthetic, val_kept = (_readable(items, problems) for items in (real, synthetic, val))
     for what, kept, total in (
@@ -114,6 +137,15 @@ def check_crop_fits(items: list[Pair] | list[Path], data: DataConfig) -> None:
             f"images{halved}; the smallest, {path}, is {width}x{height}: set data.crop to at "
             f"most {side} or leave the smaller images out (crops are never padded)"
         )
+
+
+def _find(key: str, source: str, find: Callable[[str], _T]) -> _T:
+    """``find(source)``; a missing or unreadable source raises naming the config ``key``."""
+    try:
+        return find(source)
+    except OSError as err:
+        cause = f"{err.filename}: {err.strerror}" if err.filename and err.strerror else err
+        raise DataSourceError(f"{key}: {cause}") from err
 
 
 def _readable(items: list, problems: list[str]) -> list:
@@ -167,9 +199,6 @@ class _Unreadable(Exception):
     def __init__(self, index: int, cause: str, new: bool) -> None:
         super().__init__(cause)
         self.index, self.cause, self.new = index, cause, new
-
-
-_T = TypeVar("_T")
 
 
 class TrainingPairs(torch.utils.data.Dataset):
