@@ -190,6 +190,15 @@ def test_resuming_from_an_earlier_checkpoint_shows_each_step_once_in_tensorboard
     ]  # fmt: skip
 
 
+def test_resuming_with_fewer_iterations_than_reached_is_refused_and_changes_nothing(tmp_path):
+    train(_config(tmp_path), progress=False)  # 6 iterations
+    run = tmp_path / "run"
+    before = {name: (run / name).read_bytes() for name in ("config.json", "log.jsonl")}
+    with pytest.raises(ConfigError, match="reached iteration 6, past the 4 iterations"):
+        train(_config(tmp_path, "optim.iterations=4", write_data=False), resume=True)
+    assert {name: (run / name).read_bytes() for name in before} == before
+
+
 def test_a_time_budget_ends_the_session_with_a_checkpoint_and_resume_finishes(tmp_path):
     config = _config(tmp_path)
     with pytest.raises(ValueError, match=">= 0 seconds"):

@@ -132,7 +132,7 @@ def train(
     rng = torch.Generator(device).manual_seed(config.run.seed * 1000 + rank)
 
     # Resume.
-    done = resume_run(Path(config.run.dir), rank, nets, rng) if resume else Progress()
+    done = resume_run(Path(config.run.dir), rank, nets, rng, total) if resume else Progress()
 
     # Iterate.
     dataset = TrainingPairs(real, synthetic, config.data)

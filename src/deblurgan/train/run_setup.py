@@ -153,17 +153,33 @@ def build_optimisers(
     return Trainables(generator, critic, opt_g, opt_d, schedules)
 
 
-def resume_run(run_dir: Path, rank: int, nets: Trainables, rng: torch.Generator) -> Progress:
+def resume_run(
+    run_dir: Path, rank: int, nets: Trainables, rng: torch.Generator, total: int
+) -> Progress:
     """Restore networks, optimisers, schedules and this rank's random state from
     ``RUN/checkpoints/latest.pt``; rank 0 cuts the log back to the checkpoint's iteration.
+
+    Args:
+        run_dir: The run's folder.
+        rank: This process's rank.
+        nets: The freshly built networks, optimisers and schedules, restored in place.
+        rng: This process's random generator, restored in place.
+        total: The iterations the run is now configured for.
 
     Returns:
         Where the run stood at that checkpoint.
 
     Raises:
         FileNotFoundError: No checkpoint to resume from.
+        ConfigError: The run is already past ``total`` (nothing is changed).
     """
     state = load_training_state(run_dir)
+    if state["iteration"] > total:
+        raise ConfigError(
+            f"--resume: the run in {run_dir} reached iteration {state['iteration']}, past the "
+            f"{total} iterations optim.iterations / optim.epochs now give: configure at least "
+            f"{state['iteration']}, or start a new run.dir"
+        )
     nets.generator.load_state_dict(state["generator"])
     nets.critic.load_state_dict(state["critic"])
     nets.opt_g.load_state_dict(state["opt_g"])
