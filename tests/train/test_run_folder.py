@@ -40,6 +40,7 @@ def test_run_log_writes_config_and_records_that_read_back(tmp_path):
 
 def test_prepare_run_folder_refuses_a_run_and_overwrite_clears_only_its_outputs(tmp_path):
     (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "checkpoints" / "latest.pt").write_bytes(b"")
     (tmp_path / "log.jsonl").write_text("{}\n")
     (tmp_path / "notes.txt").write_text("mine")
     with pytest.raises(RunExistsError, match="checkpoints, log.jsonl"):
@@ -48,3 +49,15 @@ def test_prepare_run_folder_refuses_a_run_and_overwrite_clears_only_its_outputs(
     assert (tmp_path / "log.jsonl").exists()  # resuming keeps everything
     prepare_run_folder(tmp_path, resume=False, overwrite=True, rank=0, world=1)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_a_run_stopped_before_its_first_checkpoint_is_refused_alike_naming_overwrite(tmp_path):
+    config = load_config(None, [f"run.dir={tmp_path}"])
+    RunLog(tmp_path, config, enabled=True).close()  # config.json, log.jsonl, tensorboard/
+    said = "holds a run that stopped before its first checkpoint .*: start it again with --over"
+    with pytest.raises(RunExistsError, match=said):
+        prepare_run_folder(tmp_path, resume=False, overwrite=False, rank=0, world=1)
+    with pytest.raises(FileNotFoundError, match="nothing to resume: .*" + said):
+        prepare_run_folder(tmp_path, resume=True, overwrite=False, rank=0, world=1)
+    prepare_run_folder(tmp_path, resume=False, overwrite=True, rank=0, world=1)
+    assert not list(tmp_path.iterdir())

@@ -28,6 +28,7 @@ from deblurgan.io.atomic import (
 )
 from deblurgan.train.config import Config
 
+LATEST = "latest.pt"  # in RUN/checkpoints/: the newest complete checkpoint
 RUN_OUTPUTS = (
     "checkpoints",
     "tensorboard",
@@ -72,6 +73,8 @@ def prepare_run_folder(run_dir: Path, resume: bool, overwrite: bool, rank: int, 
     Raises:
         OutputFolderError: ``run_dir`` is a file, cannot be created or refuses writes.
         RunExistsError: ``run_dir`` holds a run and neither ``resume`` nor ``overwrite``.
+        FileNotFoundError: ``resume``, and the run in ``run_dir`` wrote no checkpoint yet
+            (both errors then name ``--overwrite``, which starts it again).
     """
     try:
         check_output_folder(run_dir)
@@ -80,6 +83,13 @@ def prepare_run_folder(run_dir: Path, resume: bool, overwrite: bool, rank: int, 
             f"run.dir: {str(err).removesuffix('; choose another -o folder')}"
         ) from err
     existing = [name for name in RUN_OUTPUTS if (run_dir / name).exists()]
+    checkpointed = (run_dir / "checkpoints" / LATEST).is_file()
+    if existing and not checkpointed and not overwrite:
+        raise (FileNotFoundError if resume else RunExistsError)(
+            f"{'nothing to resume: ' * resume}{run_dir} holds a run that stopped before its "
+            f"first checkpoint ({', '.join(existing)}; no checkpoints/{LATEST}): start it "
+            "again with --overwrite, or choose a new run.dir"
+        )
     if existing and not resume and not overwrite:
         raise RunExistsError(
             f"{run_dir} already holds a run ({', '.join(existing)}): continue it with "

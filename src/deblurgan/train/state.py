@@ -22,9 +22,7 @@ from typing import Any
 import torch
 
 from deblurgan.io.atomic import atomic_path, atomic_write_bytes
-from deblurgan.train.run_folder import writing
-
-LATEST = "latest.pt"
+from deblurgan.train.run_folder import LATEST, writing
 
 
 def save_training_state(run_dir: Path, state: dict[str, Any], keep_last: int) -> Path:
@@ -60,5 +58,8 @@ def load_training_state(run_dir: Path) -> dict[str, Any]:
     """
     path = Path(run_dir) / "checkpoints" / LATEST
     if not path.is_file():
-        raise FileNotFoundError(f"nothing to resume: {path} does not exist")
+        raise FileNotFoundError(
+            f"nothing to resume: {path} does not exist (no checkpoint written yet: start the "
+            "run again with --overwrite)"
+        )
     return torch.load(path, map_location="cpu", weights_only=True)
