@@ -1,5 +1,6 @@
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -14,9 +15,10 @@ from scipy.ndimage import uniform_filter
 from deblurgan.checkpoint import load_generator
 from deblurgan.cli import main
 from deblurgan.nets import Generator, init_weights
+from deblurgan.train import loop
 from deblurgan.train.config import ConfigError, load_config
 from deblurgan.train.data import UnreadableDataError
-from deblurgan.train.loop import train
+from deblurgan.train.loop import gan_iteration, train
 from deblurgan.train.run_folder import RunExistsError
 from deblurgan.train.run_setup import lr_factor
 from deblurgan.train.state import load_training_state
@@ -197,6 +199,33 @@ def test_resuming_with_fewer_iterations_than_reached_is_refused_and_changes_noth
     with pytest.raises(ConfigError, match="reached iteration 6, past the 4 iterations"):
         train(_config(tmp_path, "optim.iterations=4", write_data=False), resume=True)
     assert {name: (run / name).read_bytes() for name in before} == before
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["INT", "TERM"])
+def test_a_stop_signal_checkpoints_its_iteration_and_resuming_matches_a_straight_run(
+    tmp_path, monkeypatch, capsys, signum
+):
+    straight = train(_config(tmp_path / "a"), progress=False)
+    config = _config(tmp_path / "b")  # checkpoints every 3 iterations
+    iterations = []
+
+    def signalled(*args, **kwargs):
+        iterations.append(len(iterations) + 1)
+        if len(iterations) == 2:
+            os.kill(os.getpid(), signum)  # Ctrl-C or kill, in the middle of iteration 2
+        return gan_iteration(*args, **kwargs)
+
+    monkeypatch.setattr(loop, "gan_iteration", signalled)
+    handler = signal.getsignal(signum)
+    with pytest.raises(KeyboardInterrupt):
+        train(config, progress=False)
+    assert iterations == [1, 2] and load_training_state(tmp_path / "b" / "run")["iteration"] == 2
+    assert f"{signal.Signals(signum).name}: stopped after iteration 2" in capsys.readouterr().err
+    assert signal.getsignal(signum) is handler  # restored
+    monkeypatch.undo()
+    resumed = train(config, resume=True, progress=False)
+    for (name, a), b in zip(straight.state_dict().items(), resumed.state_dict().values()):
+        assert torch.equal(a, b), name
 
 
 def test_a_time_budget_ends_the_session_with_a_checkpoint_and_resume_finishes(tmp_path):

@@ -31,18 +31,21 @@ def start_processes(device: str) -> tuple[int, int]:
     return dist.get_rank(), dist.get_world_size()
 
 
-def out_of_time(deadline: float | None, device: torch.device, world: int) -> bool:
-    """Whether the time budget (a ``time.monotonic()`` deadline) is spent; with several
-    processes, whether it is spent for any of them, so that all stop after the same
-    iteration."""
-    if deadline is None:
-        return False
-    late = time.monotonic() >= deadline
+def stop_now(deadline: float | None, interrupted: bool, device: torch.device, world: int) -> bool:
+    """Whether the session ends after this iteration: the time budget (a ``time.monotonic()``
+    deadline) is spent or a stop signal came (``interrupted``); with several processes,
+    for any of them, so that all stop after the same iteration."""
+    late = deadline is not None and time.monotonic() >= deadline
+    return any_process(late or interrupted, device, world)
+
+
+def any_process(flag: bool, device: torch.device, world: int) -> bool:
+    """Whether ``flag`` holds in any process (one all-reduce under ``torchrun``)."""
     if world == 1:
-        return late
-    flag = torch.tensor(float(late), device=device)
-    dist.all_reduce(flag, op=dist.ReduceOp.MAX)
-    return bool(flag)
+        return flag
+    value = torch.tensor(float(flag), device=device)
+    dist.all_reduce(value, op=dist.ReduceOp.MAX)
+    return bool(value)
 
 
 def gather(state: torch.Tensor, world: int) -> list[torch.Tensor]:

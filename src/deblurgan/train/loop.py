@@ -12,6 +12,8 @@ validates and writes checkpoints.
 from __future__ import annotations
 
 import dataclasses
+import signal
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -38,7 +40,7 @@ from deblurgan.train.data import (
     gather_pairs,
     limit_worker_threads,
 )
-from deblurgan.train.distributed import gather, out_of_time, start_processes
+from deblurgan.train.distributed import any_process, gather, start_processes, stop_now
 from deblurgan.train.run_folder import RunLog, prepare_run_folder, writing
 from deblurgan.train.run_setup import (
     Progress,
@@ -51,6 +53,7 @@ from deblurgan.train.run_setup import (
 )
 from deblurgan.train.state import save_training_state
 from deblurgan.train.steps import critic_step, generator_step
+from deblurgan.train.stop_signals import StopRequest, ignore_stop_signals, stop_on_signals
 from deblurgan.train.validation import training_summary, validate_and_keep_best
 from deblurgan.train.vgg import load_vgg19_conv33
 
@@ -90,6 +93,8 @@ def train(
     Raises:
         OutputFolderError: ``run.dir`` cannot be created or written (checked before any work).
         RunExistsError: ``run.dir`` holds a run and neither ``resume`` nor ``overwrite``.
+        KeyboardInterrupt: SIGINT (Ctrl-C) or SIGTERM stopped the run; the iteration it came
+            in was finished and checkpointed (:mod:`deblurgan.train.stop_signals`).
         RunWriteError: A checkpoint or log file cannot be written (named); those written
             before are kept.
         UnreadableDataError: More than ``data.max_unreadable`` of the data cannot be read.
@@ -148,26 +153,39 @@ def train(
         unreadable.add(found)
         return blurred, sharp
 
-    step_loop(
-        config,
-        nets,
-        done,
-        place,
-        next_batch,
-        critic_steps=critic_steps(config),
-        rng=rng,
-        features=features,
-        amp=autocast(device, precision),
-        total=total,
-        end=total if stop_at is None else min(total, stop_at),
-        val=val,
-        unreadable=unreadable,
-        progress=progress,
-        deadline=deadline,
-    )
+    end = total if stop_at is None else min(total, stop_at)
+    with stop_on_signals() as stop:
+        step_loop(
+            config,
+            nets,
+            done,
+            place,
+            next_batch,
+            critic_steps=critic_steps(config),
+            rng=rng,
+            features=features,
+            amp=autocast(device, precision),
+            total=total,
+            end=end,
+            val=val,
+            unreadable=unreadable,
+            progress=progress,
+            deadline=deadline,
+            stop=stop,
+        )
+    interrupted = any_process(stop.requested, device, world) and done.iteration < end
     if world > 1:
         dist.barrier()
         dist.destroy_process_group()
+    if interrupted:
+        if rank == 0:
+            name = signal.Signals(stop.signal).name if stop.signal else "a stop signal"
+            print(
+                f"{name}: stopped after iteration {done.iteration}, checkpointed in "
+                f"{Path(config.run.dir) / 'checkpoints'}; continue with --resume",
+                file=sys.stderr,
+            )
+        raise KeyboardInterrupt
     return generator
 
 
@@ -184,8 +202,15 @@ def make_loader(
         # Spawned, not forked: a forked worker inherits OpenMP's state, and numba's parallel
         # kernels (the on-the-fly blur) then hang in it once the parent has used OpenMP.
         multiprocessing_context="spawn" if data.workers else None,
-        worker_init_fn=limit_worker_threads if data.workers else None,
+        worker_init_fn=_init_worker if data.workers else None,
     )
+
+
+def _init_worker(worker_id: int) -> None:
+    """A data worker runs on one thread, and leaves Ctrl-C and SIGTERM to the main process,
+    which finishes its iteration with the workers' batches, then stops them."""
+    limit_worker_threads(worker_id)
+    ignore_stop_signals()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -278,10 +303,11 @@ def step_loop(
     unreadable: UnreadableFiles,
     progress: bool,
     deadline: float | None,
+    stop: StopRequest,
 ) -> None:
-    """Iterate from ``done`` to ``end`` (or the deadline): :func:`gan_iteration`, then rank 0
-    logs and validates, and every rank takes part in checkpoints, at their intervals and
-    after the last iteration. ``done`` is advanced in place.
+    """Iterate from ``done`` to ``end`` (or the deadline, or a stop signal): :func:`gan_iteration`,
+    then rank 0 logs and validates, and every rank takes part in checkpoints, at their
+    intervals and after the last iteration. ``done`` is advanced in place.
 
     Under ``torchrun`` the networks train wrapped in DistributedDataParallel.
     """
@@ -311,7 +337,7 @@ def step_loop(
         if unreadable:
             logs["unreadable_files"] = len(unreadable)
         bar.update()
-        last = done.iteration == end or out_of_time(deadline, device, world)
+        last = done.iteration == end or stop_now(deadline, stop.requested, device, world)
         if rank == 0 and (done.iteration % config.run.log_every == 0 or last):
             bar.set_postfix({k: f"{v:.3g}" for k, v in logs.items() if k != "seconds"})
             log.scalars(done.iteration, "train", logs)
