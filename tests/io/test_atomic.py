@@ -1,3 +1,4 @@
+import errno
 import os
 import stat
 import subprocess
@@ -6,11 +7,14 @@ import time
 
 import pytest
 
+import deblurgan.io.atomic as atomic
 from deblurgan.io.atomic import (
     UNKNOWN_WRITER_AGE_S,
+    OutputFolderError,
     atomic_copy,
     atomic_path,
     atomic_write_bytes,
+    check_output_folder,
     is_temp_file,
     remove_stale_temp_files,
 )
@@ -147,3 +151,18 @@ def test_a_copy_has_the_sources_bytes_and_replaces_only_when_asked(tmp_path):
         atomic_copy(source, target, replace=False)
     assert target.read_bytes() == b"another run's"
     assert sorted(p.name for p in target.parent.iterdir()) == ["in.jpg"]  # no temp file left
+
+
+@pytest.mark.parametrize("advice", [None, "choose another run.dir"])
+def test_a_refused_folder_names_the_way_out_that_the_caller_gives(tmp_path, monkeypatch, advice):
+    def refuse(path, data):
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    monkeypatch.setattr(atomic, "atomic_write_bytes", refuse)  # root ignores chmod
+    given = {} if advice is None else {"advice": advice}
+    with pytest.raises(OutputFolderError) as caught:
+        check_output_folder(tmp_path / "out", **given)
+    assert str(caught.value) == (
+        f"cannot write to the output folder {tmp_path / 'out'}: Permission denied; "
+        + (advice or "choose another -o folder")
+    )

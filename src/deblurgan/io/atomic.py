@@ -161,8 +161,12 @@ class OutputFolderError(ValueError):
     """The output folder cannot receive files; the message says why."""
 
 
-def check_output_folder(out_dir: Path) -> None:
+def check_output_folder(out_dir: Path, advice: str = "choose another -o folder") -> None:
     """Create ``out_dir`` if needed and prove a file can be written there, before any work.
+
+    Args:
+        out_dir: The folder.
+        advice: What the user can do where writing is refused (the option that names it).
 
     Raises:
         OutputFolderError: It is a file, cannot be created, or refuses writes
@@ -178,7 +182,7 @@ def check_output_folder(out_dir: Path) -> None:
     except OSError as err:
         cause = err.strerror or str(err)
         if err.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-            cause += "; choose another -o folder"
+            cause += f"; {advice}"
         raise OutputFolderError(f"cannot write to the output folder {out_dir}: {cause}") from err
 
 

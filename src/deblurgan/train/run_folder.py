@@ -77,11 +77,9 @@ def prepare_run_folder(run_dir: Path, resume: bool, overwrite: bool, rank: int, 
             (both errors then name ``--overwrite``, which starts it again).
     """
     try:
-        check_output_folder(run_dir)
-    except OutputFolderError as err:  # its advice names deblur's -o
-        raise OutputFolderError(
-            f"run.dir: {str(err).removesuffix('; choose another -o folder')}"
-        ) from err
+        check_output_folder(run_dir, advice="choose another run.dir")
+    except OutputFolderError as err:
+        raise OutputFolderError(f"run.dir: {err}") from err
     existing = [name for name in RUN_OUTPUTS if (run_dir / name).exists()]
     checkpointed = (run_dir / "checkpoints" / LATEST).is_file()
     if existing and not checkpointed and not overwrite:
