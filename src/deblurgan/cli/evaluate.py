@@ -20,8 +20,7 @@ from deblurgan.evaluation.report import write_report
 from deblurgan.io.atomic import (
     OutputFolderError,
     check_output_folder,
-    first_missing_folder,
-    remove_empty_folders,
+    status_leaving_no_empty_folder,
 )
 
 
@@ -85,13 +84,7 @@ def run(args: argparse.Namespace) -> int:
 
     A run that fails removes the report folder it created if it is still empty.
     """
-    created, status = first_missing_folder(args.output), 2
-    try:
-        status = _evaluate(args)
-    finally:
-        if status and created is not None:
-            remove_empty_folders(created)
-    return status
+    return status_leaving_no_empty_folder(args.output, lambda: _evaluate(args))
 
 
 def _evaluate(args: argparse.Namespace) -> int:

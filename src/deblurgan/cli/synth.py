@@ -15,7 +15,7 @@ from deblurgan.cli.options import int_range
 from deblurgan.data.pairs import collect_inputs
 from deblurgan.data.recipe import BLUR_MODES, BlurSettings, KernelBlur
 from deblurgan.data.synthesize import synthesize_frame_pairs, synthesize_pairs
-from deblurgan.io.atomic import first_missing_folder, remove_empty_folders
+from deblurgan.io.atomic import status_leaving_no_empty_folder
 from deblurgan.io.media import is_image
 from deblurgan.schema import ConfigError, apply_overrides, from_dict
 
@@ -138,13 +138,7 @@ def run(args: argparse.Namespace) -> int:
 
     A run that fails removes the output folder it created if it is still empty.
     """
-    created, status = first_missing_folder(args.output), 2
-    try:
-        status = _synthesize(args)
-    finally:
-        if status and created is not None:
-            remove_empty_folders(created)
-    return status
+    return status_leaving_no_empty_folder(args.output, lambda: _synthesize(args))
 
 
 def _synthesize(args: argparse.Namespace) -> int:

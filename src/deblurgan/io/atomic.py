@@ -20,7 +20,7 @@ import socket
 import sys
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 _HOST = f"{zlib.crc32(socket.gethostname().encode()):08x}"
@@ -210,6 +210,28 @@ def remove_empty_folders(top: str | os.PathLike) -> None:
     for folder, _, _ in os.walk(top, topdown=False):
         with contextlib.suppress(OSError):  # not empty, or gone
             os.rmdir(folder)
+
+
+def status_leaving_no_empty_folder(folder: str | os.PathLike, work: Callable[[], int]) -> int:
+    """Run ``work``, a command's body that may create ``folder`` and returns its exit
+    status; if it fails (a non-zero status or an exception), remove what it created of
+    ``folder`` and its parents where that is still empty.
+
+    Examples:
+        >>> import tempfile, pathlib
+        >>> out = pathlib.Path(tempfile.mkdtemp()) / "new" / "out"
+        >>> status_leaving_no_empty_folder(out, lambda: out.mkdir(parents=True) or 2)
+        2
+        >>> out.parent.exists()
+        False
+    """
+    created, status = first_missing_folder(folder), 2
+    try:
+        status = work()
+    finally:
+        if status and created is not None:
+            remove_empty_folders(created)
+    return status
 
 
 def is_temp_file(path: str | os.PathLike) -> bool:
