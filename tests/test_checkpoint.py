@@ -200,5 +200,9 @@ def test_a_training_checkpoint_loads_as_its_generator_even_without_stored_argume
         torch.testing.assert_close(loaded(x), net(x), rtol=0, atol=0)
     state["config"]["model"]["ngf"] = "wide"
     torch.save(state, tmp_path / "bad.pt")
+    with pytest.raises(CheckpointError, match="bad.pt: stored configuration .* does not fit"):
+        load_generator(tmp_path / "bad.pt")
+    del state["config"]["model"]["ngf"]
+    torch.save(state, tmp_path / "bad.pt")
     with pytest.raises(CheckpointError, match="bad.pt: a training checkpoint without a usable"):
         load_generator(tmp_path / "bad.pt")

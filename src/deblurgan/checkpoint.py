@@ -47,6 +47,7 @@ from deblurgan.io.atomic import atomic_write_bytes
 from deblurgan.nets.architectures import (
     ARCHITECTURES,
     DEFAULT_ARCHITECTURE,
+    GENERATOR_ARGUMENTS,
     architecture_name,
     build_generator,
 )
@@ -238,12 +239,9 @@ def training_generator_arguments(state: dict[str, Any]) -> tuple[str, dict[str, 
     """
     if "generator_config" in state:
         return state["architecture"], state["generator_config"]
-    # Written before the arguments were stored: the run's model configuration built it.
-    from deblurgan.schema import from_dict  # the training configuration: only here
-    from deblurgan.train.config import ModelConfig
-
-    model = from_dict(ModelConfig, state["config"]["model"], "model.")
-    return model.architecture, model.generator_arguments()
+    # Written before the arguments were stored: the run's whole model configuration built it.
+    model = state["config"]["model"]
+    return model["architecture"], {name: model[name] for name in GENERATOR_ARGUMENTS}
 
 
 def _read_pickled(

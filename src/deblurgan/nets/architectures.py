@@ -39,6 +39,9 @@ ARCHITECTURES: dict[str, str] = {
     "nafnet": "deblurgan.nets.nafnet.NAFNet",  # a NAFNet-style U-Net (Chen et al. 2022)
 }
 DEFAULT_ARCHITECTURE = "resnet"
+# The constructor arguments every architecture takes, as a training run's model settings
+# (``model.*``) name them.
+GENERATOR_ARGUMENTS = ("ngf", "n_blocks", "dropout", "learn_residual")
 
 
 def check_architecture(name: str) -> str:

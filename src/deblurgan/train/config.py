@@ -19,7 +19,11 @@ from typing import Any, Literal
 import yaml
 
 from deblurgan.data.recipe import BlurSettings
-from deblurgan.nets.architectures import DEFAULT_ARCHITECTURE, check_architecture
+from deblurgan.nets.architectures import (
+    DEFAULT_ARCHITECTURE,
+    GENERATOR_ARGUMENTS,
+    check_architecture,
+)
 from deblurgan.schema import ConfigError, apply_overrides, from_dict, plain
 
 __all__ = ["Config", "ConfigError", "load_config", "resume_config", "with_absolute_paths"]
@@ -87,12 +91,7 @@ class ModelConfig:
 
     def generator_arguments(self) -> dict[str, Any]:
         """The generator's constructor arguments."""
-        return {
-            "ngf": self.ngf,
-            "n_blocks": self.n_blocks,
-            "dropout": self.dropout,
-            "learn_residual": self.learn_residual,
-        }
+        return {name: getattr(self, name) for name in GENERATOR_ARGUMENTS}
 
 
 @dataclasses.dataclass(frozen=True)
